@@ -1,0 +1,121 @@
+"""runstate: a pure, sans-io reference model of the OpenAI Assistants Run lifecycle.
+
+Everything in ``__all__`` is the public API; the modules behind it are private.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    CancelNotAllowed,
+    ClockWentBackwards,
+    FieldError,
+    IllegalTransition,
+    InvalidRun,
+    RunNotModifiable,
+    RunStateError,
+    ThreadBusy,
+    ToolOutputsRejected,
+)
+from ._model import (
+    CodeInterpreterTool,
+    FileSearchOptions,
+    FileSearchTool,
+    FunctionCall,
+    FunctionDefinition,
+    FunctionTool,
+    IncompleteDetails,
+    IncompleteReason,
+    JsonSchema,
+    LastError,
+    LastErrorCode,
+    RankingOptions,
+    Ranker,
+    RequiredAction,
+    ResponseFormat,
+    ResponseFormatJsonObject,
+    ResponseFormatJsonSchema,
+    ResponseFormatText,
+    Run,
+    SubmitToolOutputs,
+    Tool,
+    ToolCall,
+    ToolChoice,
+    ToolChoiceFunction,
+    ToolChoiceOption,
+    ToolChoiceType,
+    TruncationStrategy,
+    TruncationType,
+    Usage,
+)
+from ._serde import dump_run, dump_value, parse_run, parse_value
+from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
+from ._table import (
+    CANCELLABLE_STATUSES,
+    EDGES,
+    TRANSITIONS,
+    Edge,
+    InvalidTable,
+    can_reach,
+    can_transition,
+)
+from ._version import __version__
+
+__all__ = (
+    # statuses and the table
+    "RunStatus",
+    "TERMINAL_STATUSES",
+    "ACTIVE_STATUSES",
+    "CANCELLABLE_STATUSES",
+    "TRANSITIONS",
+    "EDGES",
+    "Edge",
+    "InvalidTable",
+    "can_transition",
+    "can_reach",
+    # the run value
+    "Run",
+    "RequiredAction",
+    "SubmitToolOutputs",
+    "ToolCall",
+    "FunctionCall",
+    "LastError",
+    "LastErrorCode",
+    "IncompleteDetails",
+    "IncompleteReason",
+    "Usage",
+    "TruncationStrategy",
+    "TruncationType",
+    "Tool",
+    "CodeInterpreterTool",
+    "FileSearchTool",
+    "FileSearchOptions",
+    "RankingOptions",
+    "Ranker",
+    "FunctionTool",
+    "FunctionDefinition",
+    "ResponseFormat",
+    "ResponseFormatText",
+    "ResponseFormatJsonObject",
+    "ResponseFormatJsonSchema",
+    "JsonSchema",
+    "ToolChoiceOption",
+    "ToolChoice",
+    "ToolChoiceFunction",
+    "ToolChoiceType",
+    # reading and writing
+    "parse_run",
+    "dump_run",
+    "parse_value",
+    "dump_value",
+    # errors
+    "InvalidRun",
+    "FieldError",
+    "RunStateError",
+    "IllegalTransition",
+    "CancelNotAllowed",
+    "ToolOutputsRejected",
+    "RunNotModifiable",
+    "ThreadBusy",
+    "ClockWentBackwards",
+    "__version__",
+)

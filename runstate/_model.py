@@ -1,0 +1,385 @@
+"""The ``Run`` value and its nested value classes, named exactly as on the wire.
+
+Every class is a frozen, slotted attrs class. Two bookkeeping fields make reading and
+writing lossless at every nesting level:
+
+``extra``
+    The object's keys this library does not model, in their JSON form (for example
+    ``tool_resources``, ``reasoning_effort`` and v1's ``file_ids`` on a run, or
+    ``prompt_token_details`` on usage; spec-facts §5.2, §8.8). Written back unchanged.
+``absent``
+    The optional keys the object did not have (assistants v1 objects lack ``usage``,
+    ``required_action`` and more; spec-facts §5.1). They read as null (or their default)
+    and are left out again when written back, as long as they still hold that value.
+
+Values are unhashable (they may hold JSON objects); key them by ``id``.
+Mapping fields are typed read-only; treat them as such. ``dump_run`` always returns fresh
+containers, so nothing a caller does with a dump reaches back into a run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final, Literal, TypeAlias, TypeVar
+
+import attrs
+
+from ._status import RunStatus
+
+__all__ = [
+    "CodeInterpreterTool",
+    "FileSearchOptions",
+    "FileSearchTool",
+    "FunctionCall",
+    "FunctionDefinition",
+    "FunctionTool",
+    "IncompleteDetails",
+    "IncompleteReason",
+    "JsonSchema",
+    "LastError",
+    "LastErrorCode",
+    "RankingOptions",
+    "Ranker",
+    "RequiredAction",
+    "ResponseFormat",
+    "ResponseFormatJsonObject",
+    "ResponseFormatJsonSchema",
+    "ResponseFormatText",
+    "Run",
+    "SubmitToolOutputs",
+    "Tool",
+    "ToolCall",
+    "ToolChoice",
+    "ToolChoiceFunction",
+    "ToolChoiceOption",
+    "ToolChoiceType",
+    "TruncationStrategy",
+    "TruncationType",
+    "Usage",
+]
+
+#: ``last_error.code`` values (spec ``RunObject.last_error.code``, SDK ``LastError.code``).
+LastErrorCode: TypeAlias = Literal["server_error", "rate_limit_exceeded", "invalid_prompt"]
+#: ``incomplete_details.reason`` values (spec and SDK ``IncompleteDetails.reason``).
+IncompleteReason: TypeAlias = Literal["max_completion_tokens", "max_prompt_tokens"]
+#: ``truncation_strategy.type`` values (spec ``TruncationObject.type``).
+TruncationType: TypeAlias = Literal["auto", "last_messages"]
+#: ``file_search.ranking_options.ranker`` values.
+Ranker: TypeAlias = Literal["auto", "default_2024_08_21"]
+#: ``tool_choice.type`` values for a specific tool.
+ToolChoiceType: TypeAlias = Literal["function", "code_interpreter", "file_search"]
+
+#: The shared empty mapping every value without unknown keys points to (read-only).
+EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
+NO_KEYS: Final[frozenset[str]] = frozenset()
+
+_T = TypeVar("_T")
+
+
+def _value(cls: type[_T]) -> type[_T]:
+    """Make ``cls`` a frozen, slotted, keyword-only attrs class that refuses hashing."""
+    made = attrs.frozen(kw_only=True)(cls)
+    made.__hash__ = None  # type: ignore[assignment]  # values may hold JSON objects
+    return made
+
+
+def _extra() -> Any:  # noqa: ANN401 - attrs field helper
+    return attrs.field(default=EMPTY, repr=False)
+
+
+def _absent() -> Any:  # noqa: ANN401 - attrs field helper
+    return attrs.field(default=NO_KEYS, repr=False)
+
+
+@_value
+class FunctionCall:
+    """The function a pending tool call asks the caller to run."""
+
+    #: The function's name.
+    name: str
+    #: The arguments, as the JSON text the model produced.
+    arguments: str
+    #: Unknown keys, kept verbatim.
+    extra: Mapping[str, Any] = _extra()
+    #: Optional keys the input lacked.
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class ToolCall:
+    """One tool call in ``required_action.submit_tool_outputs.tool_calls``.
+
+    Its ``id`` is what a tool output's ``tool_call_id`` must name.
+    """
+
+    id: str
+    function: FunctionCall
+    #: Always ``"function"`` for now (spec ``RequiredActionFunctionToolCall.type``).
+    type: Literal["function"] = "function"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class SubmitToolOutputs:
+    """The tool calls whose outputs the run waits for."""
+
+    tool_calls: tuple[ToolCall, ...]
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class RequiredAction:
+    """What a ``requires_action`` run waits for; null in every other status."""
+
+    submit_tool_outputs: SubmitToolOutputs
+    type: Literal["submit_tool_outputs"] = "submit_tool_outputs"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class LastError:
+    """Why a run failed; set exactly when the status is ``failed``."""
+
+    code: LastErrorCode
+    message: str
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class IncompleteDetails:
+    """Why a run is ``incomplete``. ``reason`` is not required by the spec."""
+
+    reason: IncompleteReason | None = None
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class Usage:
+    """Token counts; the spec promises them on terminal runs only.
+
+    The real API adds ``prompt_token_details`` and ``completion_tokens_details``, which
+    are kept in ``extra`` (spec-facts §5.2).
+    """
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class TruncationStrategy:
+    """How the thread is truncated before the run."""
+
+    type: TruncationType
+    #: With ``last_messages``: how many recent messages to keep (spec minimum 1).
+    last_messages: int | None = None
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class CodeInterpreterTool:
+    """The code interpreter tool."""
+
+    type: Literal["code_interpreter"] = "code_interpreter"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class RankingOptions:
+    """File search ranking options."""
+
+    #: Between 0 and 1 (spec).
+    score_threshold: float
+    ranker: Ranker | None = None
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class FileSearchOptions:
+    """Overrides for the file search tool."""
+
+    #: Between 1 and 50 inclusive (spec).
+    max_num_results: int | None = None
+    ranking_options: RankingOptions | None = None
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class FileSearchTool:
+    """The file search tool."""
+
+    file_search: FileSearchOptions | None = None
+    type: Literal["file_search"] = "file_search"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class FunctionDefinition:
+    """A function the assistant may call."""
+
+    #: ``^[a-zA-Z0-9_-]{1,64}$`` (spec).
+    name: str
+    description: str | None = None
+    #: A JSON Schema object, kept as JSON.
+    parameters: Mapping[str, Any] | None = None
+    strict: bool | None = None
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class FunctionTool:
+    """The function tool."""
+
+    function: FunctionDefinition
+    type: Literal["function"] = "function"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+#: One entry of ``tools``, told apart by its ``type``.
+Tool: TypeAlias = CodeInterpreterTool | FileSearchTool | FunctionTool
+
+
+@_value
+class ResponseFormatText:
+    """Plain text output."""
+
+    type: Literal["text"] = "text"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class ResponseFormatJsonObject:
+    """JSON mode."""
+
+    type: Literal["json_object"] = "json_object"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class JsonSchema:
+    """Structured Outputs configuration."""
+
+    name: str
+    description: str | None = None
+    #: The JSON Schema, kept as JSON.
+    schema: Mapping[str, Any] | None = None
+    strict: bool | None = None
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class ResponseFormatJsonSchema:
+    """Structured Outputs."""
+
+    json_schema: JsonSchema
+    type: Literal["json_schema"] = "json_schema"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+#: ``response_format``: the string ``"auto"`` or one of the format objects.
+ResponseFormat: TypeAlias = (
+    Literal["auto"] | ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema
+)
+
+
+@_value
+class ToolChoiceFunction:
+    """The function a specific tool choice names."""
+
+    name: str
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@_value
+class ToolChoice:
+    """A specific tool the model must use."""
+
+    type: ToolChoiceType
+    #: Set when ``type`` is ``function``.
+    function: ToolChoiceFunction | None = None
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+#: ``tool_choice``: ``"none"``, ``"auto"``, ``"required"`` or a specific tool.
+ToolChoiceOption: TypeAlias = Literal["none", "auto", "required"] | ToolChoice
+
+
+@_value
+class Run:
+    """A run, exactly as the API's ``thread.run`` object, frozen.
+
+    Build one with :func:`runstate.parse_run` (from the API's JSON) or
+    :func:`runstate.new_run`; write it with :func:`runstate.dump_run`. Operations such as
+    :func:`runstate.cancel` return a new ``Run`` and never change their input.
+
+    Fields are named and ordered as in the seed's ``Run`` object; see the API reference
+    for their meaning. Per-status rules (which fields are set in which status) are checked
+    by :func:`runstate.violations`, not here.
+
+    Example:
+        >>> from runstate import parse_run, RunStatus
+        >>> run = parse_run(
+        ...     '{"id": "run_1", "object": "thread.run", "created_at": 1700000000,'
+        ...     ' "thread_id": "thread_1", "assistant_id": "asst_1", "status": "queued",'
+        ...     ' "model": "gpt-4o", "tool_resources": {}}'
+        ... )
+        >>> run.status is RunStatus.QUEUED
+        True
+        >>> run.extra  # kept, and written back by dump_run
+        {'tool_resources': {}}
+    """
+
+    id: str
+    created_at: int
+    thread_id: str
+    assistant_id: str
+    status: RunStatus
+    model: str
+    object: Literal["thread.run"] = "thread.run"
+    #: The spec types it as a string, but real runs carry null (spec-facts §8.8).
+    instructions: str | None = None
+    required_action: RequiredAction | None = None
+    last_error: LastError | None = None
+    expires_at: int | None = None
+    started_at: int | None = None
+    cancelled_at: int | None = None
+    failed_at: int | None = None
+    completed_at: int | None = None
+    incomplete_details: IncompleteDetails | None = None
+    tools: tuple[Tool, ...] = ()
+    metadata: Mapping[str, str] | None = None
+    usage: Usage | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_prompt_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    truncation_strategy: TruncationStrategy | None = None
+    tool_choice: ToolChoiceOption | None = None
+    #: Null only where an old (pre-2024-06) object lacked the key.
+    parallel_tool_calls: bool | None = None
+    response_format: ResponseFormat | None = None
+    #: Unknown keys (``tool_resources``, ``reasoning_effort``, ``file_ids``...), verbatim.
+    extra: Mapping[str, Any] = _extra()
+    #: Keys the input lacked (assistants v1 objects); left out again when dumped.
+    absent: frozenset[str] = _absent()
