@@ -16,6 +16,7 @@ from ._errors import (
     ThreadBusy,
     ToolOutputsRejected,
 )
+from ._invariants import PRESENCE, Presence, Severity, Violation, validate, violations
 from ._model import (
     CodeInterpreterTool,
     FileSearchOptions,
@@ -28,8 +29,8 @@ from ._model import (
     JsonSchema,
     LastError,
     LastErrorCode,
-    RankingOptions,
     Ranker,
+    RankingOptions,
     RequiredAction,
     ResponseFormat,
     ResponseFormatJsonObject,
@@ -46,6 +47,25 @@ from ._model import (
     TruncationStrategy,
     TruncationType,
     Usage,
+)
+from ._ops import (
+    DEFAULT_EXPIRES_IN,
+    CancelDecision,
+    ToolOutput,
+    cancel,
+    check_cancel,
+    complete,
+    ensure_can_add_message,
+    ensure_can_create_run,
+    expire,
+    fail,
+    finish_cancel,
+    mark_incomplete,
+    new_run,
+    require_action,
+    start,
+    submit_tool_outputs,
+    update_metadata,
 )
 from ._serde import dump_run, dump_value, parse_run, parse_value
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
@@ -107,6 +127,31 @@ __all__ = (
     "dump_run",
     "parse_value",
     "dump_value",
+    # lifecycle operations
+    "new_run",
+    "start",
+    "require_action",
+    "submit_tool_outputs",
+    "cancel",
+    "check_cancel",
+    "CancelDecision",
+    "finish_cancel",
+    "complete",
+    "fail",
+    "mark_incomplete",
+    "expire",
+    "update_metadata",
+    "ensure_can_create_run",
+    "ensure_can_add_message",
+    "ToolOutput",
+    "DEFAULT_EXPIRES_IN",
+    # per-status rules
+    "violations",
+    "validate",
+    "Violation",
+    "Severity",
+    "PRESENCE",
+    "Presence",
     # errors
     "InvalidRun",
     "FieldError",

@@ -46,7 +46,7 @@ class FieldError:
         return f"{self.field}: {self.message}"
 
 
-class InvalidRun(ValueError):  # noqa: N818 - the public name is fixed by the API
+class InvalidRun(ValueError):
     """A run (or run-shaped input) breaks the wire format or a per-status rule.
 
     Attributes:
@@ -79,7 +79,7 @@ class InvalidRun(ValueError):  # noqa: N818 - the public name is fixed by the AP
         return cls([FieldError(field, rule, message)], what=what)
 
 
-class ClockWentBackwards(ValueError):  # noqa: N818 - named for what happened
+class ClockWentBackwards(ValueError):
     """``now`` is earlier than a timestamp the run already carries.
 
     Operations take time as an argument; a clock that steps back would produce a run whose
@@ -110,6 +110,9 @@ class RunStateError(Exception):
         reason: A stable, machine-readable name for the refusal, such as
             ``"run_terminal"`` or ``"run_cancelling"``, so clients need not match text.
         message: The human-readable message, byte for byte the real API's where known.
+        param: The request parameter at fault, or ``None`` (the wire's ``param``).
+        code: A machine code the real API sends for some validation errors, such as
+            ``invalid_type``; ``None`` for every state refusal (the wire's ``code``).
 
     Example:
         >>> err = CancelNotAllowed("Cannot cancel run with status 'completed'.",
@@ -127,11 +130,15 @@ class RunStateError(Exception):
         *,
         reason: str | None = None,
         http_status: int = _HTTP_BAD_REQUEST,
+        param: str | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason if reason is not None else self.default_reason
         self.http_status = http_status
+        self.param = param
+        self.code = code
 
     def to_api_error(self) -> dict[str, Any]:
         """Return the wire body the real API sends with this refusal (a fresh dict)."""
@@ -139,8 +146,8 @@ class RunStateError(Exception):
             "error": {
                 "message": self.message,
                 "type": "invalid_request_error",
-                "param": None,
-                "code": None,
+                "param": self.param,
+                "code": self.code,
             }
         }
 
@@ -151,14 +158,13 @@ class RunStateError(Exception):
         if type(other) is not type(self):
             return NotImplemented
         assert isinstance(other, RunStateError)
-        return (self.message, self.reason, self.http_status) == (
-            other.message,
-            other.reason,
-            other.http_status,
-        )
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((type(self), self.message, self.reason, self.http_status))
+        return hash((type(self), *self._key()))
+
+    def _key(self) -> tuple[str, str, int, str | None, str | None]:
+        return (self.message, self.reason, self.http_status, self.param, self.code)
 
 
 class IllegalTransition(RunStateError):

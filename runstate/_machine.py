@@ -33,7 +33,7 @@ def machine_transitions(table: TransitionTable = TRANSITIONS) -> list[dict[str, 
 
 
 @functools.cache
-def machine() -> Any:  # noqa: ANN401 - transitions ships no stable public types for Machine
+def machine() -> Any:
     """Return the one shared ``transitions.Machine`` built from :data:`TRANSITIONS`."""
     from transitions import Machine  # noqa: PLC0415 - lazy: keeps `import runstate` cheap
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final, Literal, TypeAlias, TypeVar
+from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
@@ -74,25 +74,16 @@ ToolChoiceType: TypeAlias = Literal["function", "code_interpreter", "file_search
 EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 NO_KEYS: Final[frozenset[str]] = frozenset()
 
-_T = TypeVar("_T")
 
-
-def _value(cls: type[_T]) -> type[_T]:
-    """Make ``cls`` a frozen, slotted, keyword-only attrs class that refuses hashing."""
-    made = attrs.frozen(kw_only=True)(cls)
-    made.__hash__ = None  # type: ignore[assignment]  # values may hold JSON objects
-    return made
-
-
-def _extra() -> Any:  # noqa: ANN401 - attrs field helper
+def _extra() -> Any:
     return attrs.field(default=EMPTY, repr=False)
 
 
-def _absent() -> Any:  # noqa: ANN401 - attrs field helper
+def _absent() -> Any:
     return attrs.field(default=NO_KEYS, repr=False)
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class FunctionCall:
     """The function a pending tool call asks the caller to run."""
 
@@ -106,7 +97,7 @@ class FunctionCall:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class ToolCall:
     """One tool call in ``required_action.submit_tool_outputs.tool_calls``.
 
@@ -121,7 +112,7 @@ class ToolCall:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class SubmitToolOutputs:
     """The tool calls whose outputs the run waits for."""
 
@@ -130,7 +121,7 @@ class SubmitToolOutputs:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class RequiredAction:
     """What a ``requires_action`` run waits for; null in every other status."""
 
@@ -140,7 +131,7 @@ class RequiredAction:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class LastError:
     """Why a run failed; set exactly when the status is ``failed``."""
 
@@ -150,7 +141,7 @@ class LastError:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class IncompleteDetails:
     """Why a run is ``incomplete``. ``reason`` is not required by the spec."""
 
@@ -159,7 +150,7 @@ class IncompleteDetails:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class Usage:
     """Token counts; the spec promises them on terminal runs only.
 
@@ -174,7 +165,7 @@ class Usage:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class TruncationStrategy:
     """How the thread is truncated before the run."""
 
@@ -185,7 +176,7 @@ class TruncationStrategy:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class CodeInterpreterTool:
     """The code interpreter tool."""
 
@@ -194,7 +185,7 @@ class CodeInterpreterTool:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class RankingOptions:
     """File search ranking options."""
 
@@ -205,7 +196,7 @@ class RankingOptions:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class FileSearchOptions:
     """Overrides for the file search tool."""
 
@@ -216,7 +207,7 @@ class FileSearchOptions:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class FileSearchTool:
     """The file search tool."""
 
@@ -226,7 +217,7 @@ class FileSearchTool:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class FunctionDefinition:
     """A function the assistant may call."""
 
@@ -240,7 +231,7 @@ class FunctionDefinition:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class FunctionTool:
     """The function tool."""
 
@@ -254,7 +245,7 @@ class FunctionTool:
 Tool: TypeAlias = CodeInterpreterTool | FileSearchTool | FunctionTool
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class ResponseFormatText:
     """Plain text output."""
 
@@ -263,7 +254,7 @@ class ResponseFormatText:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class ResponseFormatJsonObject:
     """JSON mode."""
 
@@ -272,7 +263,7 @@ class ResponseFormatJsonObject:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class JsonSchema:
     """Structured Outputs configuration."""
 
@@ -285,7 +276,7 @@ class JsonSchema:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class ResponseFormatJsonSchema:
     """Structured Outputs."""
 
@@ -301,7 +292,7 @@ ResponseFormat: TypeAlias = (
 )
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class ToolChoiceFunction:
     """The function a specific tool choice names."""
 
@@ -310,7 +301,7 @@ class ToolChoiceFunction:
     absent: frozenset[str] = _absent()
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class ToolChoice:
     """A specific tool the model must use."""
 
@@ -325,7 +316,7 @@ class ToolChoice:
 ToolChoiceOption: TypeAlias = Literal["none", "auto", "required"] | ToolChoice
 
 
-@_value
+@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
 class Run:
     """A run, exactly as the API's ``thread.run`` object, frozen.
 

@@ -1,0 +1,790 @@
+"""Lifecycle operations: pure functions from a run (and ``now``) to the next run.
+
+Every operation
+
+1. asks the one table (:data:`runstate.TRANSITIONS`) whether the run's status may move to
+   the operation's target status, and refuses exactly as the real API does if not;
+2. refuses a ``now`` earlier than a timestamp already on the run
+   (:class:`~runstate.ClockWentBackwards`);
+3. checks its arguments (API objects may be given as values or in their JSON form);
+4. returns a new :class:`~runstate.Run` with only the fields the move changes.
+
+Nothing is changed when an operation raises; the input run is never changed at all.
+What each result looks like follows spec-facts §4 to §8 and the recordings; the
+docstrings say which fact each field change encodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
+
+import attrs
+
+from ._copy import replace
+from ._errors import (
+    CancelNotAllowed,
+    ClockWentBackwards,
+    FieldError,
+    IllegalTransition,
+    InvalidRun,
+    RunNotModifiable,
+    ThreadBusy,
+    ToolOutputsRejected,
+)
+from ._invariants import violations
+from ._model import (
+    IncompleteDetails,
+    IncompleteReason,
+    LastError,
+    RequiredAction,
+    ResponseFormat,
+    Run,
+    SubmitToolOutputs,
+    Tool,
+    ToolCall,
+    ToolChoiceOption,
+    TruncationStrategy,
+    Usage,
+)
+from ._serde import dump_value, parse_run, parse_value
+from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
+from ._table import OPERATION_FOR_TARGET, TRANSITIONS
+
+__all__ = [
+    "DEFAULT_EXPIRES_IN",
+    "CancelDecision",
+    "ToolOutput",
+    "cancel",
+    "check_cancel",
+    "complete",
+    "ensure_can_add_message",
+    "ensure_can_create_run",
+    "expire",
+    "fail",
+    "finish_cancel",
+    "mark_incomplete",
+    "new_run",
+    "require_action",
+    "start",
+    "submit_tool_outputs",
+    "update_metadata",
+]
+
+_T = TypeVar("_T")
+
+#: Runs expire ten minutes after creation: ``expires_at - created_at == 600`` in every
+#: non-terminal object observed, and the docs say "roughly 10 mins" (spec-facts §5.4).
+DEFAULT_EXPIRES_IN: Final = 600
+
+_ZERO_USAGE: Final = Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+
+
+@attrs.frozen
+class ToolOutput:
+    """One entry of ``submit_tool_outputs``' ``tool_outputs``.
+
+    Attributes:
+        tool_call_id: The id of the pending tool call this answers.
+        output: The function's result, as text.
+    """
+
+    tool_call_id: str
+    output: str
+
+
+# --------------------------------------------------------------------------------------
+# Guards
+
+
+def _check_now(run: Run, now: int) -> None:
+    if type(now) is not int:
+        raise TypeError(f"now must be an integer Unix timestamp, got {now!r}")
+    latest, field = run.created_at, "created_at"
+    for name in ("started_at", "cancelled_at", "failed_at", "completed_at"):
+        value = getattr(run, name)
+        if value is not None and value > latest:
+            latest, field = value, name
+    if now < latest:
+        raise ClockWentBackwards(field, now, latest)
+
+
+def _refusal_reason(status: RunStatus) -> str:
+    return "run_terminal" if status in TERMINAL_STATUSES else "illegal_transition"
+
+
+def _guard(run: Run, target: RunStatus) -> None:
+    """Refuse unless the table has the edge ``run.status -> target``."""
+    if target not in TRANSITIONS[run.status]:
+        verb = OPERATION_FOR_TARGET[target].replace("_", " ")
+        raise IllegalTransition(
+            f"Cannot {verb} run with status '{run.status.value}'.",
+            reason=_refusal_reason(run.status),
+        )
+
+
+def _finished(run: Run, target: RunStatus, now: int, usage: Any, **changes: Any) -> Run:
+    """The common shape of every terminal result (spec-facts §5.4, §6, §8.6).
+
+    ``expires_at`` becomes null, ``required_action`` null, and ``usage`` set (zeros where
+    the caller has none).
+    """
+    _guard(run, target)
+    _check_now(run, now)
+    return replace(
+        run,
+        status=target,
+        expires_at=None,
+        required_action=None,
+        usage=_as(Usage, usage, "usage") if usage is not None else _ZERO_USAGE,
+        **changes,
+    )
+
+
+def _as(cls: type[_T], value: object, what: str) -> _T:
+    """Accept a library value, or its JSON form, for an argument."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return parse_value(cls, value, what=what)
+        except InvalidRun as exc:
+            raise _under(what, exc) from None
+    raise InvalidRun.one(
+        what,
+        "type",
+        f"expected a {cls.__name__} or its JSON object, got a {type(value).__name__}",
+        what=what,
+    )
+
+
+def _under(prefix: str, exc: InvalidRun) -> InvalidRun:
+    """The same problems, with field paths starting at the argument's name."""
+    return InvalidRun(
+        [
+            FieldError(prefix if e.field == "$" else f"{prefix}.{e.field}", e.rule, e.message)
+            for e in exc.errors
+        ],
+        what=exc.what,
+    )
+
+
+def _json(value: object) -> Any:
+    return value if isinstance(value, str | Mapping) else dump_value(value)
+
+
+# --------------------------------------------------------------------------------------
+# Creation
+
+
+def new_run(
+    *,
+    id: str,
+    thread_id: str,
+    assistant_id: str,
+    model: str,
+    now: int,
+    instructions: str | None = None,
+    tools: Iterable[Tool | Mapping[str, Any]] = (),
+    metadata: Mapping[str, str] | None = None,
+    temperature: float | None = 1.0,
+    top_p: float | None = 1.0,
+    max_prompt_tokens: int | None = None,
+    max_completion_tokens: int | None = None,
+    truncation_strategy: TruncationStrategy | Mapping[str, Any] | None = None,
+    tool_choice: ToolChoiceOption | Mapping[str, Any] | None = "auto",
+    parallel_tool_calls: bool = True,
+    response_format: ResponseFormat | Mapping[str, Any] | None = "auto",
+    extra: Mapping[str, Any] | None = None,
+    expires_in: int = DEFAULT_EXPIRES_IN,
+) -> Run:
+    """Create a ``queued`` run, as create run and create thread-and-run return it.
+
+    A fresh run has ``started_at`` and every end timestamp null and
+    ``expires_at = now + expires_in`` (spec-facts §5.1, §5.4). Defaults follow what the
+    real API fills in: ``metadata`` ``{}``, ``temperature``/``top_p`` 1.0, truncation
+    ``auto``, ``tool_choice``/``response_format`` ``"auto"``, parallel tool calls on.
+
+    Args:
+        id: The run id (``run_...``).
+        thread_id: The thread it runs on.
+        assistant_id: The assistant.
+        model: The model name.
+        now: The creation time, Unix seconds.
+        instructions: The instructions, or null as real runs often have.
+        tools: Tool values or their JSON objects.
+        metadata: Up to 16 string pairs.
+        temperature: 0 to 2.
+        top_p: 0 to 1.
+        max_prompt_tokens: Token limit (spec minimum 256).
+        max_completion_tokens: Token limit (spec minimum 256).
+        truncation_strategy: Defaults to ``{"type": "auto", "last_messages": null}``.
+        tool_choice: ``"none"``, ``"auto"``, ``"required"`` or a specific tool.
+        parallel_tool_calls: Whether tools may be called in parallel.
+        response_format: ``"auto"`` or a format object.
+        extra: Fields outside the spec to carry, such as ``{"tool_resources": {}}``.
+        expires_in: Seconds until ``expires_at``; 600 on the real API.
+
+    Returns:
+        A clean ``queued`` run.
+
+    Raises:
+        InvalidRun: when an argument breaks the wire format or a limit (the message names
+            the field).
+
+    Example:
+        >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="asst_1",
+        ...               model="gpt-4o", now=1_700_000_000)
+        >>> run.status.value, run.expires_at - run.created_at, run.started_at
+        ('queued', 600, None)
+    """
+    payload: dict[str, Any] = dict(extra or {})
+    payload.update(
+        {
+            "id": id,
+            "object": "thread.run",
+            "created_at": now,
+            "assistant_id": assistant_id,
+            "thread_id": thread_id,
+            "status": RunStatus.QUEUED.value,
+            "started_at": None,
+            "expires_at": now + expires_in
+            if type(now) is int and type(expires_in) is int
+            else None,
+            "cancelled_at": None,
+            "failed_at": None,
+            "completed_at": None,
+            "required_action": None,
+            "last_error": None,
+            "model": model,
+            "instructions": instructions,
+            "tools": [_json(t) for t in tools],
+            "metadata": {} if metadata is None else metadata,
+            "temperature": temperature,
+            "top_p": top_p,
+            "max_completion_tokens": max_completion_tokens,
+            "max_prompt_tokens": max_prompt_tokens,
+            "truncation_strategy": {"type": "auto", "last_messages": None}
+            if truncation_strategy is None
+            else _json(truncation_strategy),
+            "incomplete_details": None,
+            "usage": None,
+            "response_format": None if response_format is None else _json(response_format),
+            "tool_choice": None if tool_choice is None else _json(tool_choice),
+            "parallel_tool_calls": parallel_tool_calls,
+        }
+    )
+    if type(expires_in) is not int or expires_in <= 0:
+        raise InvalidRun.one(
+            "expires_in", "type", f"expected a positive number of seconds, got {expires_in!r}"
+        )
+    run = parse_run(payload)
+    errors = [
+        FieldError(v.field, v.rule, v.message) for v in violations(run) if v.severity == "error"
+    ]
+    if errors:
+        raise InvalidRun(errors)
+    return run
+
+
+# --------------------------------------------------------------------------------------
+# Moves between non-terminal statuses
+
+
+def start(run: Run, *, now: int) -> Run:
+    """``queued -> in_progress``: the server picks the run up.
+
+    ``started_at`` becomes ``now``, also when the run re-enters ``in_progress`` after tool
+    outputs: the real API resets it then (spec-facts §8.5, dotnet recordings and the spec's
+    streaming example).
+
+    Raises:
+        IllegalTransition: unless the run is ``queued``.
+        ClockWentBackwards: if ``now`` is before a timestamp on the run.
+
+    Example:
+        >>> run = new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
+        >>> start(run, now=11).started_at
+        11
+    """
+    _guard(run, RunStatus.IN_PROGRESS)
+    _check_now(run, now)
+    return replace(run, status=RunStatus.IN_PROGRESS, started_at=now)
+
+
+def require_action(
+    run: Run, tool_calls: Sequence[ToolCall | Mapping[str, Any]], *, now: int
+) -> Run:
+    """``in_progress -> requires_action``: the model called function tools.
+
+    ``required_action`` lists the calls; nothing else changes (``usage`` stays null in the
+    2025 recordings; spec-facts §8.2).
+
+    Args:
+        run: An ``in_progress`` run.
+        tool_calls: At least one call, as :class:`~runstate.ToolCall` values or their JSON
+            objects (``{"id": ..., "type": "function", "function": {"name", "arguments"}}``),
+            with unique ids.
+        now: The current time, Unix seconds.
+
+    Raises:
+        IllegalTransition: unless the run is ``in_progress``.
+        InvalidRun: for no calls, duplicate ids or malformed calls (naming the field).
+        ClockWentBackwards: if ``now`` is before a timestamp on the run.
+    """
+    _guard(run, RunStatus.REQUIRES_ACTION)
+    _check_now(run, now)
+    calls = parse_value(
+        SubmitToolOutputs, {"tool_calls": [_json(c) for c in tool_calls]}, what="tool calls"
+    ).tool_calls
+    if not calls:
+        raise InvalidRun.one(
+            "tool_calls",
+            "required-action-empty",
+            "at least one tool call is required",
+            what="tool calls",
+        )
+    ids = [c.id for c in calls]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise InvalidRun.one(
+            "tool_calls", "tool-call-ids", f"duplicate tool call ids {dupes}", what="tool calls"
+        )
+    action = RequiredAction(submit_tool_outputs=SubmitToolOutputs(tool_calls=calls))
+    return replace(run, status=RunStatus.REQUIRES_ACTION, required_action=action)
+
+
+def _outputs(tool_outputs: Iterable[ToolOutput | Mapping[str, Any]]) -> list[ToolOutput]:
+    outputs: list[ToolOutput] = []
+    errors: list[FieldError] = []
+    for i, item in enumerate(tool_outputs):
+        if isinstance(item, ToolOutput):
+            outputs.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            errors.append(
+                FieldError(
+                    f"tool_outputs[{i}]", "type", f"expected an object, got a {type(item).__name__}"
+                )
+            )
+            continue
+        call_id, output = item.get("tool_call_id"), item.get("output")
+        for key, val in (("tool_call_id", call_id), ("output", output)):
+            if type(val) is not str:
+                errors.append(
+                    FieldError(
+                        f"tool_outputs[{i}].{key}", "type", f"expected a string, got {val!r}"
+                    )
+                )
+        if type(call_id) is str and type(output) is str:
+            outputs.append(ToolOutput(tool_call_id=call_id, output=output))
+    if errors:
+        raise InvalidRun(errors, what="tool outputs")
+    return outputs
+
+
+def submit_tool_outputs(
+    run: Run, tool_outputs: Iterable[ToolOutput | Mapping[str, Any]], *, now: int
+) -> Run:
+    """``requires_action -> queued``: the caller answered every pending tool call.
+
+    All outputs must come in one request and name exactly the pending call ids, each once
+    (spec ``submitToolOuputsToRun``; the real API's message lists expected ids in pending
+    order and received ids in submitted order, spec-facts §4.2). ``required_action`` is
+    cleared; ``started_at`` and ``expires_at`` are kept: submitting does not extend the
+    deadline (spec-facts §5.2, §8.6).
+
+    Raises:
+        ToolOutputsRejected: ``Runs in status "<status>" do not accept tool outputs.``
+            unless the run is ``requires_action``; ``Expected tool outputs for call_ids
+            [...], got [...]`` when the ids do not match.
+        InvalidRun: for malformed outputs.
+        ClockWentBackwards: if ``now`` is before a timestamp on the run.
+
+    Example:
+        >>> run = new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
+        >>> run = require_action(start(run, now=11), [{"id": "call_A", "type": "function",
+        ...     "function": {"name": "f", "arguments": "{}"}}], now=12)
+        >>> try:
+        ...     submit_tool_outputs(run, [{"tool_call_id": "call_B", "output": "4"}], now=13)
+        ... except ToolOutputsRejected as exc:
+        ...     print(exc.http_status, exc)
+        400 Expected tool outputs for call_ids ['call_A'], got ['call_B']
+        >>> submit_tool_outputs(run, [{"tool_call_id": "call_A", "output": "42"}], now=13).status
+        <RunStatus.QUEUED: 'queued'>
+    """
+    if run.status is not RunStatus.REQUIRES_ACTION or run.required_action is None:
+        raise ToolOutputsRejected(
+            f'Runs in status "{run.status.value}" do not accept tool outputs.',
+            reason="wrong_status",
+        )
+    _guard(run, RunStatus.QUEUED)
+    _check_now(run, now)
+    outputs = _outputs(tool_outputs)
+    expected = [c.id for c in run.required_action.submit_tool_outputs.tool_calls]
+    got = [o.tool_call_id for o in outputs]
+    if sorted(expected) != sorted(got):
+        raise ToolOutputsRejected(
+            f"Expected tool outputs for call_ids {expected!r}, got {got!r}",
+            reason="tool_outputs_mismatch",
+        )
+    return replace(run, status=RunStatus.QUEUED, required_action=None)
+
+
+# --------------------------------------------------------------------------------------
+# Cancel
+
+
+@attrs.frozen
+class CancelDecision:
+    """Whether a cancel would be accepted, and if not, the exact refusal.
+
+    Attributes:
+        allowed: ``True`` when :func:`cancel` would succeed (for a sane ``now``).
+        reason: The refusal's stable reason, or ``None`` when allowed.
+        message: The refusal's exact message, or ``None`` when allowed.
+    """
+
+    allowed: bool
+    reason: str | None = None
+    message: str | None = None
+
+    @property
+    def error(self) -> CancelNotAllowed | None:
+        """The error :func:`cancel` would raise (a fresh instance), or ``None``."""
+        if self.allowed:
+            return None
+        assert self.message is not None
+        return CancelNotAllowed(self.message, reason=self.reason)
+
+
+def _cancel_decision(status: RunStatus, documented_only: bool) -> CancelDecision:
+    if RunStatus.CANCELLING in TRANSITIONS[status]:
+        if documented_only and status is not RunStatus.IN_PROGRESS:
+            reason = "not_in_progress"
+        else:
+            return CancelDecision(allowed=True)
+    elif status is RunStatus.CANCELLING:
+        reason = "run_cancelling"
+    else:
+        reason = _refusal_reason(status)
+    # The real API's text, byte for byte (spec-facts §4.1).
+    return CancelDecision(False, reason, f"Cannot cancel run with status '{status.value}'.")
+
+
+# Decided once per status, from the table: deciding is a dict lookup.
+_CANCEL: Final[Mapping[tuple[RunStatus, bool], CancelDecision]] = MappingProxyType(
+    {(s, d): _cancel_decision(s, d) for s in RunStatus for d in (False, True)}
+)
+
+
+def check_cancel(run: Run, *, documented_only: bool = False) -> CancelDecision:
+    """Decide whether :func:`cancel` would accept ``run``, without raising.
+
+    Args:
+        run: The run to cancel.
+        documented_only: Narrow the guard to what the spec and docs promise: only an
+            ``in_progress`` run may be cancelled (spec-facts §1.3, §8.1).
+
+    Returns:
+        The decision; its ``error`` is exactly what :func:`cancel` would raise.
+
+    Example:
+        >>> run = new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
+        >>> check_cancel(run).allowed
+        True
+        >>> check_cancel(run, documented_only=True).error.to_api_error()["error"]["message"]
+        "Cannot cancel run with status 'queued'."
+    """
+    return _CANCEL[run.status, documented_only]
+
+
+def cancel(run: Run, *, now: int, documented_only: bool = False) -> Run:
+    """``queued | in_progress | requires_action -> cancelling``: the cancel endpoint.
+
+    The result is what the real API's 200 response shows (ruby recordings, spec example;
+    spec-facts §4.1, §6): status ``cancelling``, ``required_action`` null, ``cancelled_at``
+    still null (it is set when the cancel takes effect, see :func:`finish_cancel`),
+    ``usage`` null, ``started_at`` and ``expires_at`` unchanged, everything else untouched.
+
+    Cancelling ``queued`` and ``requires_action`` runs is not documented but is what
+    clients and Azure's tests do (spec-facts §7, §8.1); pass ``documented_only=True`` to
+    accept ``in_progress`` only.
+
+    Args:
+        run: The run to cancel.
+        now: The current time, Unix seconds.
+        documented_only: Accept ``in_progress`` runs only.
+
+    Returns:
+        The ``cancelling`` run.
+
+    Raises:
+        CancelNotAllowed: ``Cannot cancel run with status '<status>'.`` with reason
+            ``run_terminal``, ``run_cancelling`` or ``not_in_progress``.
+        ClockWentBackwards: if ``now`` is before a timestamp on the run.
+
+    Example:
+        >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
+        ...                     now=10), now=11)
+        >>> cancelled = cancel(run, now=12)
+        >>> cancelled.status.value, cancelled.cancelled_at, cancelled.started_at
+        ('cancelling', None, 11)
+        >>> cancel(cancelled, now=13)
+        Traceback (most recent call last):
+        ...
+        runstate._errors.CancelNotAllowed: Cannot cancel run with status 'cancelling'.
+    """
+    decision = _CANCEL[run.status, documented_only]
+    if not decision.allowed:
+        raise CancelNotAllowed(decision.message, reason=decision.reason)  # type: ignore[arg-type]
+    _check_now(run, now)
+    return replace(run, status=RunStatus.CANCELLING, required_action=None, usage=None)
+
+
+# --------------------------------------------------------------------------------------
+# Terminal moves
+
+
+def finish_cancel(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None) -> Run:
+    """``cancelling -> cancelled``: the cancel took effect; ``cancelled_at = now``.
+
+    No real ``cancelled`` object was ever recorded (spec-facts §8.13); the shape follows
+    the other terminal statuses: ``expires_at`` null, ``usage`` set (zeros by default).
+
+    Raises:
+        IllegalTransition: unless the run is ``cancelling``.
+        ClockWentBackwards: if ``now`` is before a timestamp on the run.
+    """
+    return _finished(run, RunStatus.CANCELLED, now, usage, cancelled_at=now)
+
+
+def _require_started(run: Run, target: RunStatus) -> None:
+    if run.started_at is None and run.status in ACTIVE_STATUSES:
+        verb = OPERATION_FOR_TARGET[target].replace("_", " ")
+        raise IllegalTransition(
+            f"Cannot {verb} run {run.id}: it never started.", reason="never_started"
+        )
+
+
+def complete(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None) -> Run:
+    """``in_progress | cancelling -> completed``; ``completed_at = now``, usage set.
+
+    From ``cancelling`` this is a cancel that lost the race ("cancellation is attempted
+    but not guaranteed", spec-facts §3). A run that never started cannot complete.
+
+    Raises:
+        IllegalTransition: from any other status, or when ``started_at`` is null.
+        ClockWentBackwards: if ``now`` is before a timestamp on the run.
+
+    Example:
+        >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
+        ...                     now=10), now=11)
+        >>> done = complete(run, now=20, usage={"prompt_tokens": 5, "completion_tokens": 2,
+        ...                                     "total_tokens": 7})
+        >>> done.status.value, done.completed_at, done.expires_at, done.usage.total_tokens
+        ('completed', 20, None, 7)
+    """
+    _guard(run, RunStatus.COMPLETED)
+    _require_started(run, RunStatus.COMPLETED)
+    return _finished(run, RunStatus.COMPLETED, now, usage, completed_at=now)
+
+
+def fail(
+    run: Run,
+    *,
+    now: int,
+    error: LastError | Mapping[str, Any],
+    usage: Usage | Mapping[str, Any] | None = None,
+) -> Run:
+    """``queued | in_progress | cancelling -> failed``; ``failed_at = now``, ``last_error`` set.
+
+    Real failed runs have ``expires_at`` null and usage set, possibly all zeros
+    (spec-facts §5.3).
+
+    Raises:
+        IllegalTransition: from any other status.
+        InvalidRun: for a malformed ``error``.
+        ClockWentBackwards: if ``now`` is before a timestamp on the run.
+    """
+    _guard(run, RunStatus.FAILED)
+    last_error = _as(LastError, error, "last_error")
+    return _finished(run, RunStatus.FAILED, now, usage, failed_at=now, last_error=last_error)
+
+
+def mark_incomplete(
+    run: Run, *, now: int, reason: IncompleteReason, usage: Usage | Mapping[str, Any] | None
+) -> Run:
+    """``in_progress | cancelling -> incomplete``: a token limit ended the run.
+
+    Sets ``incomplete_details`` and ``completed_at = now``: runs have no separate
+    "incomplete_at", and the real incomplete run carried ``completed_at`` (spec-facts §8.3).
+
+    Raises:
+        IllegalTransition: from any other status, or when ``started_at`` is null.
+        InvalidRun: for an unknown ``reason``.
+        ClockWentBackwards: if ``now`` is before a timestamp on the run.
+    """
+    _guard(run, RunStatus.INCOMPLETE)
+    _require_started(run, RunStatus.INCOMPLETE)
+    details = _as(IncompleteDetails, {"reason": reason}, "incomplete_details")
+    return _finished(
+        run, RunStatus.INCOMPLETE, now, usage, completed_at=now, incomplete_details=details
+    )
+
+
+def expire(run: Run, *, now: int) -> Run:
+    """``queued | in_progress | requires_action | cancelling -> expired``, once due.
+
+    Allowed only once ``now >= expires_at`` (a run without ``expires_at`` has no known
+    deadline and may expire at any time). The docs describe expiry from
+    ``requires_action`` and from long runs (spec-facts §3, §7).
+
+    Raises:
+        IllegalTransition: from a terminal status, or before ``expires_at``
+            (reason ``not_expired_yet``).
+        ClockWentBackwards: if ``now`` is before a timestamp on the run.
+    """
+    _guard(run, RunStatus.EXPIRED)
+    if run.expires_at is not None and type(now) is int and now < run.expires_at:
+        raise IllegalTransition(
+            f"Cannot expire run {run.id} before its expires_at ({run.expires_at}); now is {now}.",
+            reason="not_expired_yet",
+        )
+    return _finished(run, RunStatus.EXPIRED, now, None)
+
+
+# --------------------------------------------------------------------------------------
+# Metadata and the thread lock
+
+_METADATA_KEYS: Final = 16
+_METADATA_KEY_LEN: Final = 64
+_METADATA_VALUE_LEN: Final = 512
+
+
+def _metadata_error(metadata: Mapping[str, Any]) -> RunNotModifiable | None:
+    # The type message is the real API's (ruby runs_modify.yml, spec-facts §4.3). The
+    # limit messages follow the same validator's style; their exact text is unverified.
+    for key, value in metadata.items():
+        if type(value) is not str:
+            kind = {
+                bool: "a boolean",
+                int: "an integer",
+                float: "a decimal",
+                type(None): "null",
+                dict: "an object",
+                list: "an array",
+            }.get(type(value), f"a {type(value).__name__}")
+            return RunNotModifiable(
+                f"Invalid type for 'metadata.{key}': expected a string, but got {kind} instead.",
+                reason="metadata_invalid",
+                param=f"metadata.{key}",
+                code="invalid_type",
+            )
+    if len(metadata) > _METADATA_KEYS:
+        return RunNotModifiable(
+            f"Invalid 'metadata': too many properties. Expected an object with at most "
+            f"{_METADATA_KEYS} properties, but got an object with {len(metadata)} "
+            "properties instead.",
+            reason="metadata_invalid",
+            param="metadata",
+            code="object_above_max_properties",
+        )
+    for key, value in metadata.items():
+        if len(key) > _METADATA_KEY_LEN:
+            return RunNotModifiable(
+                f"Invalid 'metadata': string too long. Expected a string with maximum length "
+                f"{_METADATA_KEY_LEN}, but got a string with length {len(key)} instead.",
+                reason="metadata_invalid",
+                param="metadata",
+                code="string_above_max_length",
+            )
+        if len(value) > _METADATA_VALUE_LEN:
+            return RunNotModifiable(
+                f"Invalid 'metadata.{key}': string too long. Expected a string with maximum "
+                f"length {_METADATA_VALUE_LEN}, but got a string with length {len(value)} "
+                "instead.",
+                reason="metadata_invalid",
+                param=f"metadata.{key}",
+                code="string_above_max_length",
+            )
+    return None
+
+
+def update_metadata(run: Run, metadata: Mapping[str, str] | None) -> Run:
+    """Replace a finished run's ``metadata`` (``POST /threads/{t}/runs/{r}``).
+
+    The real API refuses while the run is active and accepts once it is terminal
+    (ruby and jvm-openai recordings; spec-facts §4.3; not in the spec).
+
+    Raises:
+        RunNotModifiable: ``Cannot update run with status '<status>'.`` (reason
+            ``run_active``) while active; for metadata that is not strings or breaks the
+            16 keys / 64 / 512 characters limits (reason ``metadata_invalid``).
+
+    Example:
+        >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
+        ...                     now=10), now=11)
+        >>> update_metadata(run, {"k": "v"})
+        Traceback (most recent call last):
+        ...
+        runstate._errors.RunNotModifiable: Cannot update run with status 'in_progress'.
+    """
+    if run.status in ACTIVE_STATUSES:
+        raise RunNotModifiable(
+            f"Cannot update run with status '{run.status.value}'.", reason="run_active"
+        )
+    if metadata is not None:
+        if not isinstance(metadata, Mapping):
+            raise InvalidRun.one(
+                "metadata", "type", f"expected an object, got a {type(metadata).__name__}"
+            )
+        error = _metadata_error(metadata)
+        if error is not None:
+            raise error
+        metadata = dict(metadata)
+    return replace(run, metadata=metadata)
+
+
+def _active_on(thread_id: str, runs: Iterable[Run]) -> Run | None:
+    for run in runs:
+        if run.thread_id == thread_id and run.status in ACTIVE_STATUSES:
+            return run
+    return None
+
+
+def ensure_can_create_run(thread_id: str, runs: Iterable[Run]) -> None:
+    """Refuse a new run on a thread that has an active run.
+
+    A run holds its thread's lock while ``queued``, ``in_progress``, ``requires_action``
+    or ``cancelling`` (the docs' thread lock; clients wait out ``cancelling``;
+    spec-facts §4.4).
+
+    Args:
+        thread_id: The thread to create a run on.
+        runs: The runs known on that thread (runs of other threads are ignored).
+
+    Raises:
+        ThreadBusy: ``Thread <thread_id> already has an active run <run_id>.``
+    """
+    active = _active_on(thread_id, runs)
+    if active is not None:
+        raise ThreadBusy(
+            f"Thread {thread_id} already has an active run {active.id}.",
+            reason="thread_has_active_run",
+        )
+
+
+def ensure_can_add_message(thread_id: str, runs: Iterable[Run]) -> None:
+    """Refuse a new message on a thread that has an active run.
+
+    Raises:
+        ThreadBusy: ``Can't add messages to <thread_id> while a run <run_id> is active.``
+    """
+    active = _active_on(thread_id, runs)
+    if active is not None:
+        raise ThreadBusy(
+            f"Can't add messages to {thread_id} while a run {active.id} is active.",
+            reason="thread_locked",
+        )
