@@ -663,51 +663,71 @@ _METADATA_KEY_LEN: Final = 64
 _METADATA_VALUE_LEN: Final = 512
 
 
-def _metadata_error(metadata: Mapping[str, Any]) -> RunNotModifiable | None:
-    # The type message is the real API's (ruby runs_modify.yml, spec-facts §4.3). The
-    # limit messages follow the same validator's style; their exact text is unverified.
+def _kind(value: object) -> str:
+    """How the API's validator names a JSON value's type."""
+    names = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a decimal",
+        str: "a string",
+        type(None): "null",
+        dict: "an object",
+        list: "an array",
+    }
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _metadata_error(metadata: object) -> RunNotModifiable | None:
+    """The API's refusal of a metadata value, or None.
+
+    Evidence: the type message is recorded (ruby runs_modify.yml, spec-facts §4.3); the
+    too-many-properties and value-length messages match a real API error quoted in public
+    issues (spiceai/spiceai#5357: ``param: metadata.actual``, ``code:
+    string_above_max_length``); the key-length message and its code follow the same
+    validator as reimplemented by public mocks (weaker evidence).
+    """
+
+    def refuse(message: str, param: str, code: str) -> RunNotModifiable:
+        return RunNotModifiable(message, reason="metadata_invalid", param=param, code=code)
+
+    if not isinstance(metadata, Mapping):
+        return refuse(
+            f"Invalid type for 'metadata': expected an object, but got {_kind(metadata)} instead.",
+            "metadata",
+            "invalid_type",
+        )
     for key, value in metadata.items():
         if type(value) is not str:
-            kind = {
-                bool: "a boolean",
-                int: "an integer",
-                float: "a decimal",
-                type(None): "null",
-                dict: "an object",
-                list: "an array",
-            }.get(type(value), f"a {type(value).__name__}")
-            return RunNotModifiable(
-                f"Invalid type for 'metadata.{key}': expected a string, but got {kind} instead.",
-                reason="metadata_invalid",
-                param=f"metadata.{key}",
-                code="invalid_type",
+            return refuse(
+                f"Invalid type for 'metadata.{key}': expected a string, but got "
+                f"{_kind(value)} instead.",
+                f"metadata.{key}",
+                "invalid_type",
             )
     if len(metadata) > _METADATA_KEYS:
-        return RunNotModifiable(
-            f"Invalid 'metadata': too many properties. Expected an object with at most "
-            f"{_METADATA_KEYS} properties, but got an object with {len(metadata)} "
-            "properties instead.",
-            reason="metadata_invalid",
-            param="metadata",
-            code="object_above_max_properties",
+        return refuse(
+            f"Invalid 'metadata': too many properties. Expected an object with at "
+            f"most {_METADATA_KEYS} properties, but got an object with "
+            f"{len(metadata)} properties instead.",
+            "metadata",
+            "object_above_max_properties",
         )
     for key, value in metadata.items():
         if len(key) > _METADATA_KEY_LEN:
-            return RunNotModifiable(
-                f"Invalid 'metadata': string too long. Expected a string with maximum length "
-                f"{_METADATA_KEY_LEN}, but got a string with length {len(key)} instead.",
-                reason="metadata_invalid",
-                param="metadata",
-                code="string_above_max_length",
+            return refuse(
+                f"Invalid property name in 'metadata': '{key}' is too long. Expected "
+                f"a string with maximum length {_METADATA_KEY_LEN}, but got a string "
+                f"with length {len(key)} instead.",
+                f"metadata.{key}",
+                "property_name_above_max_length",
             )
         if len(value) > _METADATA_VALUE_LEN:
-            return RunNotModifiable(
-                f"Invalid 'metadata.{key}': string too long. Expected a string with maximum "
-                f"length {_METADATA_VALUE_LEN}, but got a string with length {len(value)} "
-                "instead.",
-                reason="metadata_invalid",
-                param=f"metadata.{key}",
-                code="string_above_max_length",
+            return refuse(
+                f"Invalid 'metadata.{key}': string too long. Expected a string with "
+                f"maximum length {_METADATA_VALUE_LEN}, but got a string with length "
+                f"{len(value)} instead.",
+                f"metadata.{key}",
+                "string_above_max_length",
             )
     return None
 
@@ -721,7 +741,8 @@ def update_metadata(run: Run, metadata: Mapping[str, str] | None) -> Run:
     Raises:
         RunNotModifiable: ``Cannot update run with status '<status>'.`` (reason
             ``run_active``) while active; for metadata that is not strings or breaks the
-            16 keys / 64 / 512 characters limits (reason ``metadata_invalid``).
+            16 keys / 64 / 512 characters limits (reason ``metadata_invalid``, with the
+            API's ``param`` and ``code``).
 
     Example:
         >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
@@ -736,10 +757,6 @@ def update_metadata(run: Run, metadata: Mapping[str, str] | None) -> Run:
             f"Cannot update run with status '{run.status.value}'.", reason="run_active"
         )
     if metadata is not None:
-        if not isinstance(metadata, Mapping):
-            raise InvalidRun.one(
-                "metadata", "type", f"expected an object, got a {type(metadata).__name__}"
-            )
         error = _metadata_error(metadata)
         if error is not None:
             raise error

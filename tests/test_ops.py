@@ -380,10 +380,21 @@ def test_update_metadata_limits() -> None:
     }
     with pytest.raises(rs.RunNotModifiable, match="at most 16"):
         rs.update_metadata(done, {str(i): "v" for i in range(17)})
-    with pytest.raises(rs.RunNotModifiable, match="maximum length 64"):
+    with pytest.raises(rs.RunNotModifiable) as info:
         rs.update_metadata(done, {"k" * 65: "v"})
-    with pytest.raises(rs.RunNotModifiable, match="maximum length 512"):
-        rs.update_metadata(done, {"k": "v" * 513})
+    assert info.value.message == (
+        "Invalid property name in 'metadata': '" + "k" * 65 + "' is too long. Expected a "
+        "string with maximum length 64, but got a string with length 65 instead."
+    )
+    with pytest.raises(rs.RunNotModifiable) as info:
+        rs.update_metadata(done, {"k": "\u754c" * 513})  # counted in characters, not bytes
+    assert (info.value.param, info.value.code) == ("metadata.k", "string_above_max_length")
+    assert info.value.message.endswith("but got a string with length 513 instead.")
+    with pytest.raises(rs.RunNotModifiable) as info:
+        rs.update_metadata(done, ["k"])  # type: ignore[arg-type]
+    assert info.value.message == (
+        "Invalid type for 'metadata': expected an object, but got an array instead."
+    )
     assert rs.update_metadata(done, {str(i): "v" * 512 for i in range(16)}).metadata
     assert rs.update_metadata(done, None).metadata is None
 
