@@ -68,6 +68,7 @@ from ._ops import (
     update_metadata,
 )
 from ._serde import dump_run, dump_value, parse_run, parse_value
+from ._sse import parse_sse
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ._table import (
     CANCELLABLE_STATUSES,
@@ -78,6 +79,7 @@ from ._table import (
     can_reach,
     can_transition,
 )
+from ._trace import TraceChecker, TraceProblem, TraceReport, check_trace
 from ._version import __version__
 
 __all__ = (
@@ -152,6 +154,12 @@ __all__ = (
     "Severity",
     "PRESENCE",
     "Presence",
+    # traces
+    "check_trace",
+    "TraceReport",
+    "TraceProblem",
+    "TraceChecker",
+    "parse_sse",
     # errors
     "InvalidRun",
     "FieldError",

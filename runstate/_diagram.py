@@ -1,0 +1,168 @@
+"""The lifecycle diagram and table, generated from the one transition table.
+
+Nothing here is written by hand: every node, edge, label and style comes from
+:data:`runstate.EDGES` (with :data:`runstate.TRANSITIONS` behind it), the operation
+names from ``OPERATION_FOR_TARGET`` and the terminal set from
+:data:`runstate.TERMINAL_STATUSES`, like h11's ``make-state-diagrams.py``. The output is
+deterministic (table order), so the committed ``docs/lifecycle.md`` can be checked
+against it.
+
+Conventions in every format: an edge is labelled with the operation that takes it;
+a low-confidence edge (``L``: inferred or weak evidence) is dashed; terminal statuses
+are drawn bold and shaded; an arrow from a start point marks the initial status.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ._status import TERMINAL_STATUSES, RunStatus
+from ._table import EDGES, INITIAL_STATUS, OPERATION_FOR_TARGET, Edge
+
+__all__ = ["CONFIDENCE", "dot", "markdown", "markdown_table", "mermaid"]
+
+#: What each confidence level means (spec-facts §7).
+CONFIDENCE: Final = {
+    "H": "high: the spec or docs and real recordings agree",
+    "M": "medium: one strong source, or consistent client practice",
+    "L": "low: inferred, or weak evidence",
+}
+
+_GENERATED: Final = "Generated from runstate's transition table; do not edit by hand."
+_TERMINAL_FILL: Final = "#e8e8e8"
+
+
+def _dashed(edge: Edge) -> bool:
+    return edge.confidence == "L"
+
+
+def _terminals() -> list[RunStatus]:
+    return [s for s in RunStatus if s in TERMINAL_STATUSES]
+
+
+def mermaid() -> str:
+    """The lifecycle as a Mermaid flowchart, one edge per table row.
+
+    Example:
+        >>> text = mermaid()
+        >>> print(text.splitlines()[0])
+        flowchart LR
+        >>> "    queued -->|start| in_progress" in text.splitlines()
+        True
+        >>> "    cancelling -.->|complete| completed" in text.splitlines()
+        True
+    """
+    lines = ["flowchart LR", f"    %% {_GENERATED}", '    initial((" "))']
+    for status in RunStatus:
+        shape = '(["{0}"])' if status in TERMINAL_STATUSES else '["{0}"]'
+        lines.append(f"    {status.value}{shape.format(status.value)}")
+    lines.append(f"    initial --> {INITIAL_STATUS.value}")
+    for edge in EDGES:
+        arrow = "-.->" if _dashed(edge) else "-->"
+        label = OPERATION_FOR_TARGET[edge.target]
+        lines.append(f"    {edge.source.value} {arrow}|{label}| {edge.target.value}")
+    lines.append(f"    classDef terminal fill:{_TERMINAL_FILL},stroke:#333,stroke-width:2px")
+    lines.append(f"    class {','.join(s.value for s in _terminals())} terminal")
+    return "\n".join(lines) + "\n"
+
+
+def dot() -> str:
+    """The lifecycle as a Graphviz DOT digraph, one edge per table row.
+
+    Example:
+        >>> text = dot()
+        >>> print(text.splitlines()[0])
+        digraph run_lifecycle {
+        >>> '    queued -> in_progress [label="start"];' in text.splitlines()
+        True
+        >>> '    queued -> failed [label="fail", style=dashed];' in text.splitlines()
+        True
+    """
+    lines = [
+        "digraph run_lifecycle {",
+        f"    // {_GENERATED}",
+        "    rankdir=LR;",
+        '    node [shape=box, style=rounded, fontname="Helvetica"];',
+        '    edge [fontname="Helvetica", fontsize=10];',
+        '    initial [shape=point, label=""];',
+    ]
+    for status in RunStatus:
+        if status in TERMINAL_STATUSES:
+            lines.append(
+                f'    {status.value} [style="rounded,filled,bold", fillcolor="{_TERMINAL_FILL}"];'
+            )
+        else:
+            lines.append(f"    {status.value};")
+    lines.append(f"    initial -> {INITIAL_STATUS.value};")
+    for edge in EDGES:
+        attrs = f'label="{OPERATION_FOR_TARGET[edge.target]}"'
+        if _dashed(edge):
+            attrs += ", style=dashed"
+        lines.append(f"    {edge.source.value} -> {edge.target.value} [{attrs}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown_table() -> str:
+    """The transition table as a Markdown table: one row per edge, with its evidence.
+
+    Example:
+        >>> print(markdown_table().splitlines()[2][:40])
+        | `queued` | `in_progress` | `start` | H
+    """
+    lines = [
+        "| from | to | operation | confidence | why |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for edge in EDGES:
+        op = OPERATION_FOR_TARGET[edge.target]
+        lines.append(
+            f"| `{edge.source.value}` | `{edge.target.value}` | `{op}` "
+            f"| {edge.confidence} | {_cell(edge.why)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def markdown() -> str:
+    """A whole Markdown page: the diagram in a ``mermaid`` block, then the table.
+
+    This is ``docs/lifecycle.md``, written by ``python -m runstate diagram --format
+    markdown``.
+
+    Example:
+        >>> page = markdown()
+        >>> page.startswith("# The run lifecycle")
+        True
+        >>> mermaid() in page and page.count("```") == 2
+        True
+    """
+    terminals = ", ".join(f"`{s.value}`" for s in _terminals())
+    legend = "\n".join(f"- **{level}**: {text}." for level, text in CONFIDENCE.items())
+    return (
+        "# The run lifecycle\n"
+        "\n"
+        f"<!-- {_GENERATED} Regenerate with:\n"
+        "     python -m runstate diagram --format markdown > docs/lifecycle.md -->\n"
+        "\n"
+        "Every status a run can be in, and every move between them.\n"
+        "Each edge is labelled with the runstate operation that takes it;\n"
+        "dashed edges have low-confidence evidence;\n"
+        f"terminal statuses ({terminals}) are shaded and have no exits.\n"
+        "Anything not drawn here is illegal.\n"
+        "\n"
+        "```mermaid\n"
+        f"{mermaid()}"
+        "```\n"
+        "\n"
+        "## Transitions\n"
+        "\n"
+        f"{markdown_table()}"
+        "\n"
+        "Confidence levels:\n"
+        "\n"
+        f"{legend}\n"
+    )

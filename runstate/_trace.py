@@ -1,0 +1,570 @@
+"""Checking a recorded trace of one run (polled snapshots or streamed events) against the model.
+
+A trace is what a client saw of one run, in order: the snapshots it got by polling or
+listing (``mode="poll"``), or the events of a server-sent-event stream
+(``mode="stream"``). :func:`check_trace` reports every place where the trace breaks the
+lifecycle: a status change the table does not allow, a field that must never change
+changing, a timestamp rewritten, an event name that disagrees with its data, anything
+after ``done``, and each snapshot's own per-status :func:`~runstate.violations`.
+
+The checker is incremental (:class:`TraceChecker`): it keeps only the previous snapshot
+and a few flags, so a trace of any length is checked in constant memory, item by item,
+as it arrives. Which statuses may follow which comes from the one table, through
+:func:`~runstate.can_transition` and :func:`~runstate.can_reach`; nothing here restates it.
+
+Rules (stable names; severity in brackets):
+
+Both modes
+    ``invalid-item`` [error]: an item that is not a run, a JSON object or text, or an
+    ``(event, data)`` pair.
+    ``invalid-run`` [error]: a snapshot that :func:`~runstate.parse_run` refuses; the next
+    snapshot is compared with the last good one.
+    ``field-changed`` [error]: ``id``, ``object``, ``thread_id``, ``assistant_id`` or
+    ``created_at`` differs from the previous snapshot.
+    ``status-unreachable`` [error]: the new status cannot follow the previous one in any
+    number of steps.
+    ``after-terminal`` [error]: a field other than ``metadata`` changed after a terminal
+    status (a run leaving its terminal status is reported as ``status-unreachable`` only).
+    ``timestamp-rewritten`` [error]: ``started_at``, ``cancelled_at``, ``failed_at`` or
+    ``completed_at`` was unset or changed; ``started_at`` may move forward only where the
+    run can have re-entered ``in_progress`` (after tool outputs).
+    ``expires-at-changed`` [warning]: ``expires_at`` changed, or was cleared, while the run
+    is still active (the real API never extends it; it clears it at the end).
+    ``event-status-mismatch`` [error]: a ``thread.run.<status>`` event whose data has
+    another status (``thread.run.created`` carries ``queued``).
+    ``unknown-run-event`` [warning]: a ``thread.run.*`` event name that is neither a run nor
+    a step event (skipped).
+    ``after-done`` [error]: an item after the ``done`` event (reported once).
+    ``foreign-step`` [error]: a ``thread.run.step.*`` event whose ``run_id`` is another run
+    (steps seen before the first run event are judged at that event).
+    Plus every :class:`~runstate.Violation` of each snapshot, under its own rule name.
+
+Stream mode only
+    ``status-skipped`` [error]: a status change that is reachable but not one edge (a stream
+    announces every status).
+    ``truncated-stream`` [warning]: the stream ends without ``done`` at a status other than
+    ``requires_action`` or a terminal one (reported at the last item).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any, Final, Literal, TypeAlias
+
+import attrs
+
+from ._errors import InvalidRun
+from ._invariants import Violation, violations
+from ._model import Run
+from ._serde import parse_run
+from ._status import TERMINAL_STATUSES, RunStatus
+from ._table import can_reach, can_transition
+
+__all__ = ["Mode", "TraceChecker", "TraceProblem", "TraceReport", "check_trace"]
+
+#: How a trace was recorded: ``"poll"`` (snapshots) or ``"stream"`` (SSE events).
+Mode: TypeAlias = Literal["poll", "stream"]
+Severity: TypeAlias = Literal["error", "warning"]
+
+_MODES: Final = ("poll", "stream")
+
+#: Fields that identify a run and never change (issue: "never change").
+_IDENTITY: Final = ("id", "object", "thread_id", "assistant_id", "created_at")
+#: Timestamps that, once set, are never unset or rewritten.
+_END_TIMESTAMPS: Final = ("cancelled_at", "failed_at", "completed_at")
+#: Fields compared after a terminal status: everything but metadata (and bookkeeping).
+_FROZEN_AFTER_TERMINAL: Final = tuple(
+    f.name for f in attrs.fields(Run) if f.name not in {*_IDENTITY, "status", "metadata", "absent"}
+)
+
+#: Statuses at which a stream may stop without being truncated: the server is done with
+#: the run, or waits for the caller's tool outputs (the SDKs stop there too).
+_STREAM_STOPS: Final = TERMINAL_STATUSES | {RunStatus.REQUIRES_ACTION}
+
+_CREATED: Final = "thread.run.created"
+_STEP_PREFIX: Final = "thread.run.step."
+_RUN_PREFIX: Final = "thread.run."
+#: Run event name -> the status its data must carry (spec-facts §1.5).
+_EVENT_STATUS: Final[dict[str, RunStatus]] = {s.event: s for s in RunStatus} | {
+    _CREATED: RunStatus.QUEUED
+}
+_DONE_EVENT: Final = "done"
+_DONE_DATA: Final = "[DONE]"
+#: Step events that carry a whole step object (``delta`` carries only the step id).
+_STEP_WITH_RUN_ID: Final = frozenset(
+    f"{_STEP_PREFIX}{s}"
+    for s in ("created", "in_progress", "completed", "failed", "cancelled", "expired")
+)
+
+
+def _reset_pairs(mode: Mode) -> frozenset[tuple[RunStatus, RunStatus]]:
+    """(previous, current) statuses between which ``started_at`` may have been reset.
+
+    The API resets ``started_at`` when a run re-enters ``in_progress`` (after tool
+    outputs; spec-facts §8.5). A stream shows that edge itself; between two polls it may
+    lie anywhere on the way from the previous status to the current one.
+    """
+    enter = RunStatus.IN_PROGRESS
+    into = [s for s in RunStatus if can_transition(s, enter)]
+    if mode == "stream":
+        return frozenset((s, enter) for s in into)
+    return frozenset(
+        (a, b)
+        for a in RunStatus
+        for b in RunStatus
+        if can_reach(enter, b) and any(can_reach(a, s) for s in into)
+    )
+
+
+_RESETS: Final[dict[str, frozenset[tuple[RunStatus, RunStatus]]]] = {
+    "poll": _reset_pairs("poll"),
+    "stream": _reset_pairs("stream"),
+}
+
+
+@attrs.frozen
+class TraceProblem:
+    """One place where a trace breaks the lifecycle.
+
+    Attributes:
+        position: The 0-based index of the item in the trace (non-run events count).
+        severity: ``"error"`` or ``"warning"``.
+        rule: A stable kebab-case name, such as ``status-unreachable`` (see
+            :mod:`runstate._trace` for the list) or a :class:`~runstate.Violation` rule.
+        message: What is wrong, in one line.
+
+    Example:
+        >>> print(TraceProblem(3, "error", "after-done", "an item follows 'done'"))
+        3: error after-done: an item follows 'done'
+    """
+
+    position: int
+    severity: Severity
+    rule: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.position}: {self.severity} {self.rule}: {self.message}"
+
+
+@attrs.frozen
+class TraceReport:
+    """The outcome of :func:`check_trace`.
+
+    Attributes:
+        problems: Every problem found, in trace order.
+        checked: How many items the trace had.
+
+    Example:
+        >>> report = TraceReport(problems=(), checked=2)
+        >>> report.ok, report.errors, report.warnings
+        (True, (), ())
+    """
+
+    problems: tuple[TraceProblem, ...]
+    checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether no problem is an error (warnings allowed)."""
+        return not any(p.severity == "error" for p in self.problems)
+
+    @property
+    def errors(self) -> tuple[TraceProblem, ...]:
+        """The error-severity problems."""
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[TraceProblem, ...]:
+        """The warning-severity problems."""
+        return tuple(p for p in self.problems if p.severity == "warning")
+
+
+def _show(value: object) -> str:
+    if isinstance(value, RunStatus):
+        return repr(value.value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _describe(exc: InvalidRun) -> str:
+    shown = [str(e) for e in exc.errors[:3]]
+    more = len(exc.errors) - len(shown)
+    text = "; ".join(shown) if shown else str(exc)
+    return f"{text} (and {more} more)" if more > 0 else text
+
+
+class TraceChecker:
+    """An incremental trace checker: feed it items one by one, then close it.
+
+    This is what :func:`check_trace` runs; use it directly to check a live stream as it
+    arrives, or to map each problem back to where its item came from while it is still
+    at hand. Every problem :meth:`feed` returns is at the item just fed; those
+    :meth:`close` returns are at the last item. State is the previous good snapshot
+    and a few flags, whatever the length of the trace.
+
+    Args:
+        mode: ``"poll"`` or ``"stream"``; see :func:`check_trace`.
+
+    Raises:
+        ValueError: for an unknown mode.
+
+    Example:
+        >>> checker = TraceChecker(mode="stream")
+        >>> checker.feed(("thread.run.step.created", {"run_id": "run_2"}))
+        ()
+        >>> checker.feed(("done", "[DONE]"))
+        ()
+        >>> [p.rule for p in checker.feed(("thread.message.created", {}))]
+        ['after-done']
+        >>> checker.close()
+        ()
+    """
+
+    def __init__(self, *, mode: Mode) -> None:
+        if mode not in _MODES:
+            raise ValueError(f"mode must be 'poll' or 'stream', not {mode!r}")
+        self.mode: Mode = mode
+        self._stream = mode == "stream"
+        self._resets = _RESETS[mode]
+        #: How many items have been fed; the next item's position.
+        self.position = 0
+        self._prev: Run | None = None
+        self._prev_violations: tuple[Violation, ...] = ()
+        #: The last good snapshot's data as given (text is compared, not parsed again).
+        self._prev_raw: object = None
+        self._done = False
+        self._after_done_reported = False
+        self._early_step_run: str | None = None
+        self._early_step_position = 0
+        self._closed = False
+
+    def feed(self, item: object) -> tuple[TraceProblem, ...]:
+        """Check the next item; return the problems found at it.
+
+        Args:
+            item: A :class:`~runstate.Run`, a run as a JSON object (a mapping) or as JSON
+                text (``str``/``bytes``), or an ``(event_name, data)`` pair whose data is
+                any of those (or, for ``done``, the text ``[DONE]``).
+
+        Raises:
+            RuntimeError: after :meth:`close`.
+        """
+        if self._closed:
+            raise RuntimeError("feed() after close()")
+        position = self.position
+        self.position += 1
+        found: list[TraceProblem] = []
+        if self._done:
+            if not self._after_done_reported:
+                self._after_done_reported = True
+                found.append(
+                    TraceProblem(
+                        position, "error", "after-done", "an item follows the 'done' event"
+                    )
+                )
+            return tuple(found)
+
+        event: str | None = None
+        data: object = item
+        if isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[0], str):
+            event, data = item[0], item[1]
+            if event == _DONE_EVENT or data == _DONE_DATA:
+                self._done = True
+                return ()
+            expected = _EVENT_STATUS.get(event)
+            if expected is None:
+                if event.startswith(_STEP_PREFIX):
+                    self._check_step(position, event, data, found)
+                elif event.startswith(_RUN_PREFIX):
+                    found.append(
+                        TraceProblem(
+                            position,
+                            "warning",
+                            "unknown-run-event",
+                            f"unknown run event {event!r} (skipped)",
+                        )
+                    )
+                return tuple(found)
+
+        try:
+            prev = self._prev
+            if prev is not None and type(data) in (str, bytes) and data == self._prev_raw:
+                run = prev  # the same text as the last good snapshot: a repeated poll
+            else:
+                run = self._parse(data)
+        except InvalidRun as exc:
+            found.append(TraceProblem(position, "error", "invalid-run", _describe(exc)))
+            return tuple(found)
+        except _NotAnItem as exc:
+            found.append(TraceProblem(position, "error", "invalid-item", str(exc)))
+            return tuple(found)
+
+        if event is not None:
+            expected = _EVENT_STATUS[event]
+            if run.status is not expected:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "event-status-mismatch",
+                        f"event {event!r} carries status {run.status.value!r}"
+                        f" (expected {expected.value!r})",
+                    )
+                )
+        self._check_snapshot(position, run, found)
+        self._prev_raw = data
+        return tuple(found)
+
+    def close(self) -> tuple[TraceProblem, ...]:
+        """End the trace; return the problems only its end reveals (at the last item).
+
+        A stream that ends without ``done`` at a status other than ``requires_action``
+        or a terminal one is reported as ``truncated-stream`` (warning). An empty trace
+        has nothing to report. Calling it again returns nothing more.
+        """
+        if self._closed:
+            return ()
+        self._closed = True
+        if not self._stream or self._done or self.position == 0:
+            return ()
+        prev = self._prev
+        if prev is not None and prev.status in _STREAM_STOPS:
+            return ()
+        where = f"at status {prev.status.value!r}" if prev is not None else "before any run event"
+        return (
+            TraceProblem(
+                self.position - 1,
+                "warning",
+                "truncated-stream",
+                f"the stream ends {where} without a 'done' event",
+            ),
+        )
+
+    # ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(data: object) -> Run:
+        if isinstance(data, Run):
+            return data
+        if isinstance(data, str | bytes | bytearray | Mapping):
+            return parse_run(data)
+        raise _NotAnItem(
+            "expected a run, a JSON object or text, or an (event, data) pair, "
+            f"got {type(data).__name__}"
+        )
+
+    def _check_step(
+        self, position: int, event: str, data: object, found: list[TraceProblem]
+    ) -> None:
+        if event not in _STEP_WITH_RUN_ID:
+            return
+        if isinstance(data, str | bytes | bytearray):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                return  # not ours to judge: step objects are not modelled
+        if not isinstance(data, Mapping):
+            return
+        run_id = data.get("run_id")
+        if not isinstance(run_id, str):
+            return
+        prev = self._prev
+        if prev is not None:
+            if run_id != prev.id:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "foreign-step",
+                        f"{event!r} belongs to run {run_id!r}, not to {prev.id!r}",
+                    )
+                )
+        elif self._early_step_run is None:
+            self._early_step_run = run_id
+            self._early_step_position = position
+        elif run_id != self._early_step_run:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "foreign-step",
+                    f"{event!r} belongs to run {run_id!r}, but the step event at item "
+                    f"{self._early_step_position} belongs to {self._early_step_run!r}",
+                )
+            )
+
+    def _check_snapshot(self, position: int, run: Run, found: list[TraceProblem]) -> None:
+        prev = self._prev
+        if prev is not None and run == prev:
+            # A repeated poll: nothing changed, so nothing new but its own violations.
+            own = self._prev_violations
+        else:
+            own = violations(run)
+            if prev is not None:
+                self._compare(position, prev, run, found)
+            elif self._early_step_run is not None and self._early_step_run != run.id:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "foreign-step",
+                        f"the step events before this run event (from item "
+                        f"{self._early_step_position}) belong to run "
+                        f"{self._early_step_run!r}, not to {run.id!r}",
+                    )
+                )
+        for v in own:
+            found.append(TraceProblem(position, v.severity, v.rule, f"{v.field}: {v.message}"))
+        self._prev = run
+        self._prev_violations = own
+
+    def _compare(self, position: int, prev: Run, run: Run, found: list[TraceProblem]) -> None:
+        for name in _IDENTITY:
+            old, new = getattr(prev, name), getattr(run, name)
+            if old != new:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "field-changed",
+                        f"{name} changed from {_show(old)} to {_show(new)}",
+                    )
+                )
+        src, dst = prev.status, run.status
+        if src is not dst:
+            if not can_reach(src, dst):
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "status-unreachable",
+                        f"{dst.value!r} cannot follow {src.value!r}",
+                    )
+                )
+            elif self._stream and not can_transition(src, dst):
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "status-skipped",
+                        f"{src.value!r} -> {dst.value!r} is not one transition;"
+                        " a stream announces every status",
+                    )
+                )
+        if src in TERMINAL_STATUSES:
+            if dst is not src:
+                return  # leaving a terminal status is the one problem; its fields follow
+            changed = [n for n in _FROZEN_AFTER_TERMINAL if getattr(prev, n) != getattr(run, n)]
+            if changed:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "after-terminal",
+                        f"{', '.join(changed)} changed after the run became {src.value!r}"
+                        " (only metadata may change)",
+                    )
+                )
+            return
+        self._check_timestamps(position, prev, run, found)
+
+    def _check_timestamps(
+        self, position: int, prev: Run, run: Run, found: list[TraceProblem]
+    ) -> None:
+        old, new = prev.started_at, run.started_at
+        if old is not None and new != old:
+            if new is None:
+                found.append(_rewritten(position, "started_at", old, new))
+            elif new < old or (prev.status, run.status) not in self._resets:
+                found.append(
+                    _rewritten(
+                        position,
+                        "started_at",
+                        old,
+                        new,
+                        " (it is reset only when the run re-enters 'in_progress'"
+                        " after tool outputs)",
+                    )
+                )
+        for name in _END_TIMESTAMPS:
+            old, new = getattr(prev, name), getattr(run, name)
+            if old is not None and new != old:
+                found.append(_rewritten(position, name, old, new))
+        old, new = prev.expires_at, run.expires_at
+        if old is not None and new != old and not (new is None and run.status in TERMINAL_STATUSES):
+            what = "cleared" if new is None else f"changed from {old} to {new}"
+            found.append(
+                TraceProblem(
+                    position,
+                    "warning",
+                    "expires-at-changed",
+                    f"expires_at {what} while the run is {run.status.value!r}"
+                    " (the real API keeps it until the end)",
+                )
+            )
+
+
+def _rewritten(position: int, name: str, old: int, new: int | None, why: str = "") -> TraceProblem:
+    what = f"unset (it was {old})" if new is None else f"rewritten from {old} to {new}{why}"
+    return TraceProblem(position, "error", "timestamp-rewritten", f"{name} {what}")
+
+
+class _NotAnItem(Exception):
+    """An item of a type the checker does not read."""
+
+
+def check_trace(items: Iterable[Any], *, mode: Mode) -> TraceReport:
+    """Check a trace of one run against the lifecycle, in constant memory.
+
+    ``items`` may be any iterable (a generator reading a file, for example); it is read
+    once, and only the previous snapshot is kept.
+
+    ``mode="poll"``: snapshots from polling or listing. Repeats are fine, and a status
+    change must be *reachable* in the table (polls may miss statuses).
+    ``mode="stream"``: the events of one server-sent-event stream, as ``(event, data)``
+    pairs (see :func:`~runstate.parse_sse`). Each status change must be exactly one edge,
+    the event name must match the data's status, nothing may follow ``done``, and a stream
+    must end with ``done`` or at ``requires_action`` or a terminal status (else a
+    ``truncated-stream`` warning). Non-run events are skipped but keep their positions;
+    step events naming another run are reported.
+
+    In both modes the fields that identify a run never change, nothing but ``metadata``
+    changes after a terminal status, timestamps are never unset or rewritten (except
+    ``started_at``, reset on re-entering ``in_progress`` after tool outputs, and
+    ``expires_at``, cleared at the end), and every snapshot's own
+    :func:`~runstate.violations` are reported at its position. The module docstring lists
+    every rule.
+
+    Args:
+        items: :class:`~runstate.Run` values, runs as JSON objects or JSON text, or
+            ``(event_name, data)`` pairs.
+        mode: ``"poll"`` or ``"stream"``.
+
+    Returns:
+        A :class:`TraceReport`: ``ok`` when no problem is an error.
+
+    Raises:
+        ValueError: for an unknown mode. Bad data never raises: it is reported.
+
+    Example:
+        >>> def snap(status, **fields):
+        ...     return {"id": "run_1", "object": "thread.run", "created_at": 100,
+        ...             "thread_id": "t", "assistant_id": "a", "model": "m",
+        ...             "status": status, "expires_at": 700, **fields}
+        >>> polled = [snap("queued"), snap("in_progress", started_at=101),
+        ...           snap("queued", started_at=101)]
+        >>> report = check_trace(polled, mode="poll")
+        >>> report.ok
+        True
+        >>> report = check_trace([snap("queued"), snap("cancelling", started_at=101),
+        ...                       snap("in_progress", started_at=101)], mode="poll")
+        >>> [str(p) for p in report.problems]
+        ["2: error status-unreachable: 'in_progress' cannot follow 'cancelling'"]
+    """
+    checker = TraceChecker(mode=mode)
+    problems: list[TraceProblem] = []
+    for item in items:
+        problems.extend(checker.feed(item))
+    problems.extend(checker.close())
+    return TraceReport(problems=tuple(problems), checked=checker.position)

@@ -1,0 +1,49 @@
+"""Shared test configuration: hypothesis profiles and the real-world recordings.
+
+Profiles (pick one with ``HYPOTHESIS_PROFILE``, default ``dev``):
+
+``ci``
+    Deterministic and quick: derandomized, no example database, no deadline, fewer
+    examples, and a reproduction blob printed on failure.
+``dev``
+    Hypothesis' defaults (random, with the local example database).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+from hypothesis import settings
+from realworld import REAL_WORLD, REAL_WORLD_ABSENT, SEED, SEED_ABSENT
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    max_examples=50,
+    deadline=None,
+    print_blob=True,
+)
+settings.register_profile("dev")
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+@pytest.fixture
+def real_world() -> Path:
+    """The ``../shared/real-world`` folder; skips the test when it is absent."""
+    if not REAL_WORLD.is_dir():
+        pytest.skip(REAL_WORLD_ABSENT)
+    return REAL_WORLD
+
+
+@pytest.fixture
+def seed_path() -> Path:
+    """The seed document holding the example response; skips the test when absent."""
+    if not SEED.is_file():
+        pytest.skip(SEED_ABSENT)
+    return SEED
