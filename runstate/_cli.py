@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -427,6 +428,8 @@ class _FileResult:
     errors: int = 0
     warnings: int = 0
     unreadable: str | None = None
+    #: Why a file found by walking a folder was passed over (it holds no run trace).
+    skipped: str | None = None
 
 
 @attrs.define
@@ -466,6 +469,8 @@ class _Reporter:
             return
         if result.unreadable is not None:
             self.out.write(f"{result.path}: unreadable: {result.unreadable}\n")
+        elif result.skipped is not None:
+            self.out.write(f"{result.path}: skipped: {result.skipped}\n")
         elif result.errors or result.warnings:
             self.out.write(
                 f"{result.path}: {_count(result.errors, 'error')}, "
@@ -490,6 +495,7 @@ class _Reporter:
                         "errors": f.errors,
                         "warnings": f.warnings,
                         "unreadable": f.unreadable,
+                        "skipped": f.skipped,
                     }
                     for f in self.files
                 ],
@@ -497,6 +503,7 @@ class _Reporter:
                 "counts": {
                     "files": len(self.files),
                     "unreadable": unreadable,
+                    "skipped": sum(f.skipped is not None for f in self.files),
                     "errors": errors,
                     "warnings": warnings,
                 },
@@ -505,7 +512,10 @@ class _Reporter:
             json.dump(document, self.out, indent=2, ensure_ascii=False)
             self.out.write("\n")
             return
-        parts = [_count(len(self.files), "file") + " checked"]
+        skipped = sum(f.skipped is not None for f in self.files)
+        parts = [_count(len(self.files) - skipped, "file") + " checked"]
+        if skipped:
+            parts[0] += f" ({skipped} skipped: not run traces)"
         if unreadable:
             parts.append(f"{unreadable} unreadable")
         parts.append(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}")
@@ -551,6 +561,8 @@ def _check_file(target: _Target, forced: Mode | None, reporter: _Reporter) -> bo
                 items = iter(_JsonReader(file))
             else:
                 items = _jsonl_items(file)
+            if target.walked and mode == "poll":
+                items = _unless_foreign(items, result)
             _run_checker(items, mode, result, reporter)
     except _Unreadable as exc:
         result.unreadable = str(exc)
@@ -560,6 +572,27 @@ def _check_file(target: _Target, forced: Mode | None, reporter: _Reporter) -> bo
         result.unreadable = "input nested too deeply"
     reporter.finish_file(result)
     return True
+
+
+def _unless_foreign(
+    items: Iterator[tuple[int, object]], result: _FileResult
+) -> Iterator[tuple[int, object]]:
+    """Pass the items on, unless the first is a JSON object that is not a run.
+
+    A folder of recordings may hold other JSON lines files (error bodies, run steps);
+    those are not traces of a run, so a folder walk passes over them, visibly.
+    """
+    first = next(items, None)
+    if first is None:
+        return iter(())
+    value = first[1]
+    if isinstance(value, str):  # a JSON line, not decoded yet
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    if isinstance(value, dict) and value.get("object") != "thread.run":
+        result.skipped = 'not a run trace (its first object is not a "thread.run")'
+        return iter(())
+    return itertools.chain([first], items)
 
 
 def _run_checker(
@@ -572,6 +605,8 @@ def _run_checker(
             reporter.problem(result, line, problem)
         result.items = checker.position
     if checker.position == 0:
+        if result.skipped is not None:
+            return
         raise _Unreadable("empty file: no snapshots" if mode == "poll" else "empty file: no events")
     for problem in checker.close():
         reporter.problem(result, line, problem)

@@ -113,6 +113,30 @@ def test_real_streams_report_the_ruby_quirks(real_world: Path) -> None:
     assert done.stdout.splitlines()[-1] == "6 files checked: 2 errors, 8 warnings"
 
 
+def test_whole_real_world_folder_reports_only_the_quirks(real_world: Path) -> None:
+    """errors.jsonl (recorded 400 bodies) is no run trace: a folder walk skips it, visibly."""
+    done = run("check", real_world)
+    assert done.returncode == 1
+    errors = [x for x in done.stdout.splitlines() if ": error " in x]
+    assert len(errors) == 2, errors
+    assert f"{real_world}/errors.jsonl: skipped: not a run trace" in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("43 files checked (1 skipped: not run traces)")
+    named = run("check", real_world / "errors.jsonl")  # named explicitly, it is checked
+    assert named.returncode == 1
+    assert "invalid-run" in named.stdout
+
+
+def test_a_walked_file_of_other_objects_is_skipped(tmp_path: Path) -> None:
+    (tmp_path / "steps.jsonl").write_text(line({"object": "thread.run.step", "id": "s"}))
+    (tmp_path / "runs.jsonl").write_text(GOOD)
+    done = run("check", "--json", tmp_path)
+    assert done.returncode == 0
+    document = json.loads(done.stdout)
+    assert document["counts"]["skipped"] == 1
+    skipped = [f["path"] for f in document["files"] if f["skipped"]]
+    assert skipped == [f"{tmp_path}/steps.jsonl"]
+
+
 def test_problem_lines_and_summaries(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text("\n" + BAD.replace("\n", "\n\n", 1))
     done = run("check", tmp_path / "a.jsonl")
@@ -142,14 +166,15 @@ def test_json_output(tmp_path: Path) -> None:
     assert set(document) == {"version", "files", "problems", "counts", "exit_status"}
     assert document["version"] == __version__
     assert document["exit_status"] == 2
-    assert document["counts"] == {"files": 3, "unreadable": 1, "errors": 1, "warnings": 0}
+    assert document["counts"] == {"files": 3, "unreadable": 1, "skipped": 0, "errors": 1,
+                                  "warnings": 0}
     assert document["files"] == [
         {"path": f"{tmp_path}/a.jsonl", "mode": "poll", "items": 4, "errors": 1,
-         "warnings": 0, "unreadable": None},
+         "warnings": 0, "unreadable": None, "skipped": None},
         {"path": f"{tmp_path}/b.jsonl", "mode": "poll", "items": 3, "errors": 0,
-         "warnings": 0, "unreadable": None},
+         "warnings": 0, "unreadable": None, "skipped": None},
         {"path": f"{tmp_path}/c.jsonl", "mode": "poll", "items": 0, "errors": 0,
-         "warnings": 0, "unreadable": "empty file: no snapshots"},
+         "warnings": 0, "unreadable": "empty file: no snapshots", "skipped": None},
     ]  # fmt: skip
     assert document["problems"] == [
         {
