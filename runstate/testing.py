@@ -760,7 +760,11 @@ class _Conformance(RuleBasedStateMachine):
         if previous is None or not check_trace:
             return
         report = check_trace([previous, run], mode="poll")
-        problems = [str(p)[3:] for p in report.problems if p.severity == "error" and p.position]
+        problems = [
+            f"{p.severity} {p.rule}: {p.message}"
+            for p in report.problems
+            if p.severity == "error" and p.position
+        ]
         if problems:
             raise ConformanceFailure(
                 what,

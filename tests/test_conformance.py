@@ -413,17 +413,17 @@ def test_consecutive_responses_are_checked_as_a_poll_trace(
 ) -> None:
     seen: list[int] = []
 
-    class Problem:
-        position = 1
-        severity = "error"
-
-        def __str__(self) -> str:
-            return "1: error status-unreachable: 'queued' cannot follow 'queued'"
+    problem = rs.TraceProblem(
+        position=1,
+        severity="error",
+        rule="status-unreachable",
+        message="'queued' cannot follow 'queued'",
+    )
 
     def check_trace(items: list[rs.Run], *, mode: str) -> Any:
         seen.append(len(items))
         assert mode == "poll"
-        return SimpleNamespace(ok=False, problems=[Problem()])
+        return SimpleNamespace(ok=False, problems=[problem])
 
     monkeypatch.setattr(testing, "_trace_checker", check_trace)
     message, _ = failure_of(conformance_test(ReferenceServer, settings=FAST))
