@@ -2,10 +2,11 @@
 
 ``attrs.evolve`` runs ``__init__`` with every field as a keyword argument. The lifecycle
 operations change two to five fields of a 29-field run on every request, so they use a
-copier generated once per (class, set of changed fields) instead: it stores each slot of
-the new instance exactly once, straight from the old instance or from the new values
-(what attrs' own frozen ``__init__`` does internally). The instance is private until it
-is returned, so it is never seen half-built.
+copier generated once per (class, set of changed fields) instead: it fills an instance of
+the class's private building subclass (plain slot stores; see
+:func:`runstate._serde.building_class`) once per slot, from the old instance or from the
+new values, then gives it the public class. The instance is private until it is
+returned, so it is never seen half-built or mutable.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-__all__ = ["replace"]
+from ._serde import building_class
+
+__all__ = ["copier", "replace"]
 
 _T = TypeVar("_T")
 
@@ -26,16 +29,28 @@ def _make_copier(cls: type, changed: tuple[str, ...]) -> Any:
     unknown = set(changed) - set(names)
     if unknown:
         raise TypeError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
-    ns: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    lines = [f"def copy(o, {', '.join(changed)}):", "    r = new(cls)"]
-    for i, name in enumerate(names):
-        ns[f"s{i}"] = cls.__dict__[name].__set__
+    ns: dict[str, Any] = {"building": building_class(cls), "cls": cls}
+    lines = [f"def copy(o, {', '.join(changed)}):", "    r = building()"]
+    for name in names:
         source = name if name in changed else f"o.{name}"
-        lines.append(f"    s{i}(r, {source})")
+        lines.append(f"    r.{name} = {source}")
+    lines.append("    r.__class__ = cls")
     lines.append("    return r")
     source = "\n".join(lines)
     exec(compile(source, f"<runstate copy {cls.__name__}>", "exec"), ns)
     return ns["copy"]
+
+
+def copier(cls: type[_T], *changed: str) -> Any:
+    """The generated copier of ``cls`` for ``changed``: ``copy(old, *new_values)``.
+
+    For a hot path that always changes the same fields; :func:`replace` looks it up.
+    """
+    key = (cls, changed)
+    found = _COPIERS.get(key)
+    if found is None:
+        found = _COPIERS[key] = _make_copier(cls, changed)
+    return found
 
 
 def replace(value: _T, **changes: Any) -> _T:

@@ -22,7 +22,7 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from ._copy import replace
+from ._copy import copier, replace
 from ._errors import (
     CancelNotAllowed,
     ClockWentBackwards,
@@ -549,7 +549,10 @@ def cancel(run: Run, *, now: int, documented_only: bool = False) -> Run:
     if not decision.allowed:
         raise CancelNotAllowed(decision.message, reason=decision.reason)  # type: ignore[arg-type]
     _check_now(run, now)
-    return replace(run, status=RunStatus.CANCELLING, required_action=None, usage=None)
+    return _to_cancelling(run, RunStatus.CANCELLING, None, None)  # type: ignore[no-any-return]
+
+
+_to_cancelling: Final = copier(Run, "status", "required_action", "usage")
 
 
 # --------------------------------------------------------------------------------------

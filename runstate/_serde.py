@@ -8,8 +8,11 @@ Everything is derived from it, once, at import:
 
 * a **structure function** per class, generated as Python source and compiled, with every
   check inlined (``type(v) is int``, a dict lookup for literals) and no per-call
-  reflection. It raises a private ``_Bad`` at the first problem and builds the instance by
-  storing straight into its slots;
+  reflection. It takes every value in one C call (an ``itemgetter``), raises a private
+  ``_Bad`` at the first problem, and builds the instance with plain slot stores on a
+  private, unfrozen subclass whose ``__class__`` it then sets to the public class (see
+  :func:`building_class`). Measured on CPython 3.11: about 8 ns a field instead of 45 ns for
+  each slot's ``__set__``;
 * an **unstructure function** per class, one dict display plus the unknown keys;
 * an **explain walker** that interprets the same schema slowly and collects *every*
   problem with its path. It only runs after the fast path has refused an input, so a
@@ -23,14 +26,21 @@ Unknown keys are kept in each value's ``extra``; optional keys the input lacked 
 recorded in ``absent`` (see :mod:`runstate._model`). When there are neither, the check
 costs one ``len`` comparison.
 
+Where the time goes, and the profiles behind each choice: ``benchmarks/RESULTS.md``.
+Decoding the JSON text (the C scanner of :mod:`json`, called directly) is about 60% of
+:func:`parse_run`; the rest is this module's generated code.
+
 Structural only: types, literal values and required keys. Per-status rules live in
 :mod:`runstate._invariants`.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import math
+import operator
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar
 
@@ -62,10 +72,11 @@ from ._model import (
     TruncationStrategy,
     Usage,
 )
-from ._status import STATUS_BY_VALUE, RunStatus
+from ._status import STATUS_BY_VALUE
 
 __all__ = [
     "CONVERTER",
+    "building_class",
     "dump_run",
     "dump_value",
     "parse_run",
@@ -76,11 +87,14 @@ __all__ = [
 _T = TypeVar("_T")
 
 
-class _Bad(Exception):  # noqa: N818 - private control-flow signal
+class _Bad(Exception):
     """Raised by generated code at the first problem; never escapes this module."""
 
 
 _MISSING: Final = object()
+
+#: Every tagged union kind, so that ``_generate`` can give each its class hooks.
+_UNIONS: Final[list[_Tagged]] = []
 
 
 # --------------------------------------------------------------------------------------
@@ -157,10 +171,11 @@ class _Number(_Kind):
     expected = "a finite number"
 
     def emit(self, em: _Emitter, var: str, indent: str) -> None:
-        em.lines.append(
-            f"{indent}if type({var}) is not int and "
-            f"(type({var}) is not float or not _isfinite({var})): raise _Bad"
-        )
+        # ``x - x`` is 0.0 for every finite float and NaN for an infinite one (JSON text
+        # like ``1e999`` decodes to inf): the same test as ``math.isfinite``, without a call.
+        em.lines.append(f"{indent}if type({var}) is float:")
+        em.lines.append(f"{indent}    if {var} - {var} != 0.0: raise _Bad")
+        em.lines.append(f"{indent}elif type({var}) is not int: raise _Bad")
 
     def accepts(self, value: object) -> bool:
         return type(value) is int or (type(value) is float and math.isfinite(value))
@@ -174,9 +189,16 @@ class _Literal(_Kind):
         self.what = what
 
     def emit(self, em: _Emitter, var: str, indent: str) -> None:
-        table = em.bind(self.table, "lit")
-        em.lines.append(f"{indent}{var} = {table}.get({var}) if type({var}) is str else None")
-        em.lines.append(f"{indent}if {var} is None: raise _Bad")
+        # JSON keys are strings, so only a string equal to one of the values is found; any
+        # other value (a miss, or an unhashable list/object) raises, and is then explained.
+        if len(self.values) == 1:
+            # One value: a string comparison (no hashing of the fresh string), then the
+            # shared constant. Anything but that string compares unequal.
+            value = self.values[0]
+            em.lines.append(f"{indent}if {var} != {value!r}: raise _Bad")
+            em.lines.append(f"{indent}{var} = {value!r}")
+        else:
+            em.lines.append(f"{indent}{var} = {em.bind(self.table, 'lit')}[{var}]")
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
         if type(value) is not str:
@@ -196,7 +218,7 @@ class _Status(_Kind):
         em.lines.append(f"{indent}{var} = _STATUS[{var}]")
 
     def dump_expr(self, em: _Emitter, expr: str) -> str:
-        return f"{expr}.value"
+        return f"{expr}._value_"  # the plain attribute behind the `value` property
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
         _Literal(tuple(STATUS_BY_VALUE), "status").explain(value, path, errors)
@@ -208,6 +230,12 @@ class _Optional(_Kind):
         self.expected = f"{inner.expected} or null"
 
     def emit(self, em: _Emitter, var: str, indent: str) -> None:
+        if isinstance(self.inner, _Scalar):
+            em.lines.append(
+                f"{indent}if {var} is not None and type({var}) is not "
+                f"{self.inner.pytype.__name__}: raise _Bad"
+            )
+            return
         em.lines.append(f"{indent}if {var} is not None:")
         self.inner.emit(em, var, indent + "    ")
 
@@ -231,10 +259,14 @@ class _Object(_Kind):
         self.cls = cls
 
     def emit(self, em: _Emitter, var: str, indent: str) -> None:
-        em.lines.append(f"{indent}{var} = {self.function(em)}({var})")
+        em.lines.append(f"{indent}{var} = {self.call_expr(em, var)}")
 
-    def function(self, em: _Emitter) -> str:  # noqa: ARG002 - same signature as _Tagged
+    def function(self, em: _Emitter) -> str:
         return _structure_name(self.cls)
+
+    def call_expr(self, em: _Emitter, var: str) -> str:
+        """An expression structuring the JSON in ``var`` (a plain name)."""
+        return _common_expr(self.cls, var, f"{self.function(em)}({var})")
 
     def dump_expr(self, em: _Emitter, expr: str) -> str:
         return f"{_unstructure_name(self.cls)}({expr})"
@@ -246,32 +278,64 @@ class _Object(_Kind):
 class _Tagged(_Kind):
     """A union told apart by the object's ``type``, or by being one of a few strings."""
 
-    def __init__(
-        self, classes: Mapping[str, type], strings: tuple[str, ...], what: str
-    ) -> None:
+    def __init__(self, classes: Mapping[str, type], strings: tuple[str, ...], what: str) -> None:
         self.classes = dict(classes)
         self.strings = {s: s for s in strings}
         self.what = what
         self.expected = (
             f"{_choices(strings)} or an object with a 'type'" if strings else "an object"
         )
+        #: tag -> the generated structure function of its class; filled by ``_generate``.
+        self.hooks: dict[str, Callable[[Any], Any]] = {}
+        _UNIONS.append(self)
 
     def emit(self, em: _Emitter, var: str, indent: str) -> None:
-        em.lines.append(f"{indent}{var} = {self.function(em)}({var})")
+        # A string that is not one of ``strings``, an object without a known ``type``, or
+        # anything else (``"x"["type"]`` and ``[]["type"]`` raise) is refused and explained.
+        hooks = em.bind(self.hooks, "tags")
+        if self.strings:
+            em.lines.append(
+                f"{indent}if type({var}) is str: {var} = {em.bind(self.strings, 'strs')}[{var}]"
+            )
+            em.lines.append(f"{indent}else: {var} = {hooks}[{var}['type']]({var})")
+        else:
+            em.lines.append(f"{indent}{var} = {hooks}[{var}['type']]({var})")
 
     def function(self, em: _Emitter) -> str:
         return em.bind(self._structure, "union")
 
-    def _structure(self, o: Any) -> Any:  # noqa: ANN401 - JSON in, value out
-        if type(o) is str:
-            return self.strings[o]
-        return _HOOKS[self.classes[o["type"]]](o)
+    def call_expr(self, em: _Emitter, var: str) -> str:
+        """An expression structuring the JSON in ``var`` (a plain name)."""
+        if self.strings:
+            return f"{self.function(em)}({var})"
+        expr = f"{em.bind(self.hooks, 'tags')}[{var}['type']]({var})"
+        for cls in self.classes.values():
+            expr = _common_expr(cls, var, expr)
+        return expr
+
+    @functools.cached_property
+    def _structure(self) -> Callable[[Any], Any]:
+        """One item of an array of this union, as a plain function (cheaper to call)."""
+        hooks, strings = self.hooks, self.strings
+        if strings:
+
+            def structure(o: Any) -> Any:
+                if type(o) is str:
+                    return strings[o]
+                return hooks[o["type"]](o)
+
+        else:
+
+            def structure(o: Any) -> Any:
+                return hooks[o["type"]](o)
+
+        return structure
 
     def dump_expr(self, em: _Emitter, expr: str) -> str:
         return f"{em.bind(self._unstructure, 'dunion')}({expr})"
 
     @staticmethod
-    def _unstructure(value: Any) -> Any:  # noqa: ANN401 - value in, JSON out
+    def _unstructure(value: Any) -> Any:
         if type(value) is str:
             return value
         return _DUMPERS[type(value)](value)
@@ -314,7 +378,13 @@ class _Array(_Kind):
 
     def emit(self, em: _Emitter, var: str, indent: str) -> None:
         em.lines.append(f"{indent}if type({var}) is not list: raise _Bad")
-        em.lines.append(f"{indent}{var} = tuple(map({self.item.function(em)}, {var}))")
+        # One item is the common case (one tool, one tool call): a direct call is cheaper
+        # than ``tuple(map(...))``, whose calls come from C.
+        em.lines.append(f"{indent}if len({var}) == 1:")
+        em.lines.append(f"{indent}    x = {var}[0]; {var} = ({self.item.call_expr(em, 'x')},)")
+        em.lines.append(
+            f"{indent}else: {var} = tuple(map({self.item.function(em)}, {var})) if {var} else ()"
+        )
 
     def dump_expr(self, em: _Emitter, expr: str) -> str:
         return f"[{self.item.dump_expr(em, 'x')} for x in {expr}]"
@@ -349,8 +419,9 @@ class _StringMap(_Kind):
 
     def emit(self, em: _Emitter, var: str, indent: str) -> None:
         em.lines.append(f"{indent}if type({var}) is not dict: raise _Bad")
-        em.lines.append(f"{indent}for x in {var}.values():")
-        em.lines.append(f"{indent}    if type(x) is not str: raise _Bad")
+        em.lines.append(f"{indent}if {var}:")
+        em.lines.append(f"{indent}    for x in {var}.values():")
+        em.lines.append(f"{indent}        if type(x) is not str: raise _Bad")
 
     def dump_expr(self, em: _Emitter, expr: str) -> str:
         return f"dict({expr})"
@@ -392,14 +463,20 @@ def _obj(cls: type) -> _Object:
 _Field = tuple[_Kind, bool]
 
 _TOOLS = _Tagged(
-    {"code_interpreter": CodeInterpreterTool, "file_search": FileSearchTool,
-     "function": FunctionTool},
+    {
+        "code_interpreter": CodeInterpreterTool,
+        "file_search": FileSearchTool,
+        "function": FunctionTool,
+    },
     (),
     "tool",
 )
 _RESPONSE_FORMAT = _Tagged(
-    {"text": ResponseFormatText, "json_object": ResponseFormatJsonObject,
-     "json_schema": ResponseFormatJsonSchema},
+    {
+        "text": ResponseFormatText,
+        "json_object": ResponseFormatJsonObject,
+        "json_schema": ResponseFormatJsonSchema,
+    },
     ("auto",),
     "response_format",
 )
@@ -509,11 +586,39 @@ SCHEMA: Final[dict[type, dict[str, _Field]]] = {
 }
 
 
+#: The API's default values of a few small classes, exactly as it sends them on nearly
+#: every run (all 109 real 2024-2025 objects with a truncation_strategy have this one).
+#: An input equal to one of these gets one shared, prebuilt instance instead of a new one:
+#: the check is one dict comparison, and the instance is deeply immutable (strings, None,
+#: no unknown keys), so sharing it is unobservable but for ``is``. Only strings and None,
+#: for which ``==`` between JSON values means the same type and value.
+COMMON_VALUES: Final[dict[type, dict[str, Any]]] = {
+    TruncationStrategy: {"type": "auto", "last_messages": None},
+    CodeInterpreterTool: {"type": "code_interpreter"},
+}
+
+
+#: Unknown keys the real API sends (spec-facts §5.2, §8.8): found by a lookup or two, not
+#: by a pass over every key. Any other unknown key is kept just the same, a little slower.
+LIKELY_EXTRAS: Final[dict[type, tuple[str, ...]]] = {
+    Run: ("tool_resources", "reasoning_effort", "file_ids"),
+    Usage: ("prompt_token_details", "completion_tokens_details"),
+}
+
+
+def _common_expr(cls: type, var: str, otherwise: str) -> str:
+    """``otherwise``, or the shared instance when ``var`` is ``cls``'s common JSON value."""
+    if cls not in COMMON_VALUES:
+        return otherwise
+    name = cls.__name__
+    return f"(_common_{name} if {var} == _common_json_{name} else {otherwise})"
+
+
 # --------------------------------------------------------------------------------------
 # JSON helpers
 
 
-def _copy(value: Any) -> Any:  # noqa: ANN401 - JSON in, JSON out
+def _copy(value: Any) -> Any:
     """Deep-copy a JSON value (dicts and lists; scalars are immutable)."""
     t = type(value)
     if t is dict:
@@ -523,7 +628,7 @@ def _copy(value: Any) -> Any:  # noqa: ANN401 - JSON in, JSON out
     return value
 
 
-def to_json_value(value: Any, path: str = "$", depth: int = 0) -> Any:  # noqa: ANN401
+def to_json_value(value: Any, path: str = "$", depth: int = 0) -> Any:
     """Copy a Python value into plain JSON types, or raise :class:`InvalidRun`.
 
     Mappings become dicts, lists and tuples become lists; keys must be strings, numbers
@@ -558,17 +663,18 @@ def _reject_constant(name: str) -> float:
 
 
 _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
-_scan_once: Final = _DECODER.scan_once
+_scan_once: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _WHITESPACE: Final = " \t\n\r"
 
 
-def _loads(data: str | bytes | bytearray | memoryview, what: str = "run") -> Any:  # noqa: ANN401
+def _loads(data: str | bytes | bytearray | memoryview, what: str = "run") -> Any:
     """Decode JSON text; every failure becomes :class:`InvalidRun` at ``$``."""
     try:
-        text = data if type(data) is str else bytes(data).decode("utf-8")
+        text = data if type(data) is str else bytes(data).decode("utf-8")  # type: ignore[arg-type]
     except UnicodeDecodeError as exc:
-        raise InvalidRun.one("$", "json", f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                             what=what) from None
+        raise InvalidRun.one(
+            "$", "json", f"not UTF-8 text ({exc.reason} at byte {exc.start})", what=what
+        ) from None
     try:
         try:
             # The scanner alone, skipping json.loads' wrappers; falls back for leading space.
@@ -578,8 +684,12 @@ def _loads(data: str | bytes | bytearray | memoryview, what: str = "run") -> Any
         if end != len(text) and text[end:].strip(_WHITESPACE):
             raise json.JSONDecodeError("Extra data", text, end)
     except json.JSONDecodeError as exc:
-        raise InvalidRun.one("$", "json", f"not valid JSON: {exc.msg} at line {exc.lineno} "
-                             f"column {exc.colno}", what=what) from None
+        raise InvalidRun.one(
+            "$",
+            "json",
+            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            what=what,
+        ) from None
     except ValueError as exc:  # a rejected NaN/Infinity constant
         raise InvalidRun.one("$", "json", f"not valid JSON: {exc}", what=what) from None
     except RecursionError:
@@ -609,44 +719,206 @@ def _defaults(cls: type) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def building_class(cls: type) -> type:
+    """A private subclass of the frozen, slotted ``cls`` whose instances take plain stores.
+
+    The public classes are frozen: their ``__setattr__`` raises, so filling one means a
+    call of each slot's ``__set__`` (about 45 ns a field). This subclass adds no slot and
+    no state (``__slots__ = ()``) and restores ``object``'s own ``__setattr__`` and
+    ``__delattr__`` (both: CPython only uses the generic, specialisable store when
+    neither is overridden), so ``r.name = v`` is a plain slot store (about 8 ns on 3.11).
+
+    Use: ``r = building_class(cls)()``, store every field (every slot must be set), then
+    ``r.__class__ = cls``. The assignment is allowed because the two layouts are
+    identical; from then on ``r`` is an ordinary frozen ``cls`` instance (``type(r) is
+    cls``, equality, ``attrs.evolve``, weak references all as usual). Keep the instance
+    private until its class is set, and nothing outside ever sees a mutable one.
+    Cached: one subclass per class. Checked on CPython 3.10 to 3.13.
+    """
+    return type(
+        f"_Building{cls.__name__}",
+        (cls,),
+        {
+            "__slots__": (),
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+            # Calling the class then allocates without the attrs ``__init__``: cheaper
+            # than ``object.__new__(cls)``, a call that goes through an argument tuple.
+            "__init__": object.__init__,
+            "__module__": __name__,
+            "__doc__": f"Private: a {cls.__name__} being built by the generated parser.",
+        },
+    )
+
+
+def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str) -> None:
+    """Emit the construction of the instance from ``v0``..``vN``, ``ex`` and ``absent``."""
+    import attrs  # noqa: PLC0415 - only at import-time generation
+
+    names = [f.name for f in attrs.fields(cls)]
+    if sorted(names) != sorted([*fields, "extra", "absent"]):  # pragma: no cover
+        raise AssertionError(f"SCHEMA[{cls.__name__}] does not cover its fields")
+    em.lines.append(f"    r = {em.bind(building_class(cls), 'build')}()")
+    em.lines.extend(f"    r.{key} = v{i}" for i, key in enumerate(fields))
+    em.lines.append("    r.extra = ex")
+    em.lines.append(f"    r.absent = {absent}")
+    em.lines.append(f"    r.__class__ = {em.bind(cls, 'cls')}")
+    em.lines.append("    return r")
+
+
 def _gen_structure(cls: type, fields: dict[str, _Field], ns: dict[str, Any]) -> str:
+    """The structure function of ``cls``, and the one for inputs that lack a key.
+
+    The common case, every key present, takes the values in one C call (an
+    ``itemgetter``); a missing key raises ``KeyError`` there and hands the input to the
+    ``_gaps`` variant, which looks each key up and records the absent ones. Unknown keys
+    cost one ``len`` when there are none, a lookup or two when there is one the real API
+    sends (:data:`LIKELY_EXTRAS`), and a copy otherwise. Both variants run the same
+    checks, emitted from the same schema.
+    """
     em = _Emitter(ns)
-    defaults = _defaults(cls)
     name = _structure_name(cls)
-    known = em.bind(frozenset(fields), "known")
-    new = em.bind(cls.__new__, "new")
+    gaps = f"{name}_gaps"
+    keys = tuple(fields)
+    n = len(keys)
+    if not all(k.isidentifier() for k in keys):  # pragma: no cover - stored as attributes
+        raise AssertionError(f"SCHEMA[{cls.__name__}] has a key that is not an identifier")
+    likely = LIKELY_EXTRAS.get(cls, ())
+    known = em.bind(frozenset(keys), "known")
+    targets = ", ".join(f"v{i}" for i in range(n)) + ("," if n == 1 else "")
+    getter = em.bind(operator.itemgetter(*keys), "get") if n > 1 else ""
+
+    def get_all(source: str, method: str, indent: str) -> None:
+        """Emit: every value from ``source`` in one C call, or hand ``o`` to ``_gaps``."""
+        em.lines.append(f"{indent}try:")
+        if method == "pop":
+            em.lines.append(f"{indent}    {targets} = map({source}.pop, {em.bind(keys, 'keys')})")
+        elif n == 1:
+            em.lines.append(f"{indent}    v0 = {source}[{keys[0]!r}]")
+        else:
+            em.lines.append(f"{indent}    {targets} = {getter}({source})")
+        em.lines.append(f"{indent}except KeyError:")
+        em.lines.append(f"{indent}    return {gaps}(o)")
+
     em.lines.append(f"def {name}(o):")
     em.lines.append("    if type(o) is not dict: raise _Bad")
-    em.lines.append("    ab = []")
-    optional = 0
+    # With every key present (else KeyError), len(o) - n is the number of unknown keys.
+    em.lines.append(f"    if len(o) == {n}:")
+    get_all("o", "get", "        ")
+    em.lines.append("        ex = _EMPTY")
+    _emit_likely_extras(em, likely, n, known, functools.partial(get_all, "o", "get"))
+    # Several unknown keys: popping the known ones from a copy leaves the unknown ones
+    # in input order, in C; dict(d) then makes it compact (d keeps its large table).
+    em.lines.append(f"    elif len(o) < {n}: return {gaps}(o)")
+    em.lines.append("    else:")
+    em.lines.append("        d = o.copy()")
+    get_all("d", "pop", "        ")
+    em.lines.append("        ex = dict(d)")
+    for i, (kind, _) in enumerate(fields.values()):
+        kind.emit(em, f"v{i}", "    ")
+    _emit_build(em, cls, fields, "_NO_KEYS")
+    em.lines.append("")
+    _gen_gaps(em, cls, fields, gaps)
+    return "\n".join(em.lines)
+
+
+def _emit_likely_extras(
+    em: _Emitter, likely: tuple[str, ...], n: int, known: str, get_all: Callable[[str], None]
+) -> None:
+    """Emit the branches of the structure function for one or two likely unknown keys."""
+    for count in (1, 2)[: len(likely)]:
+        em.lines.append(f"    elif len(o) == {n + count}:")
+        get_all(" " * 8)
+        _emit_extras_lookup(em, likely, count, known, " " * 8)
+
+
+def _emit_extras_lookup(
+    em: _Emitter, likely: tuple[str, ...], count: int, known: str, indent: str
+) -> None:
+    """Emit ``ex = ...`` for an ``o`` known to hold ``count`` (1 or 2) unknown keys.
+
+    One: a lookup per likely key finds it. Two: lookups find them, and which of the two
+    comes last is found by walking the keys from the end, in C (on a 2025 run,
+    ``reasoning_effort`` is ninth from the end). Either way ``ex`` holds them in input
+    order, as the pass over every key that ends the chain would.
+    """
+    if count == 1:
+        for j, key in enumerate(likely):
+            em.lines.append(
+                f"{indent}{'elif' if j else 'if'} {key!r} in o: ex = {{{key!r}: o[{key!r}]}}"
+            )
+    else:
+        for j, (a, b) in enumerate(itertools.combinations(likely, 2)):
+            last = em.bind(frozenset((a, b)).__contains__, "pair")
+            em.lines.append(f"{indent}{'elif' if j else 'if'} {a!r} in o and {b!r} in o:")
+            em.lines.append(f"{indent}    if next(filter({last}, reversed(o))) == {b!r}:")
+            em.lines.append(f"{indent}        ex = {{{a!r}: o[{a!r}], {b!r}: o[{b!r}]}}")
+            em.lines.append(f"{indent}    else:")
+            em.lines.append(f"{indent}        ex = {{{b!r}: o[{b!r}], {a!r}: o[{a!r}]}}")
+    em.lines.append(f"{indent}else: ex = {{k: x for k, x in o.items() if k not in {known}}}")
+
+
+def _gen_gaps(em: _Emitter, cls: type, fields: dict[str, _Field], name: str) -> None:
+    """The variant for an input (a dict) that lacks some key: assistants v1 objects.
+
+    Every key is looked up in one C call (``map(o.get, keys, missing)``), absent optional
+    keys are collected as bits of an int, and the bits become a frozenset through
+    :class:`_AbsentSets`, so runs missing the same keys share one.
+    """
+    defaults = _defaults(cls)
+    keys = tuple(fields)
+    n = len(keys)
+    known = em.bind(frozenset(fields), "known")
+    optional = [key for key, (_, required) in fields.items() if not required]
+    absent_sets = em.bind(_AbsentSets(optional), "absent")
+    targets = ", ".join(f"v{i}" for i in range(n)) + ("," if n == 1 else "")
+    em.lines.append(f"def {name}(o):")
+    em.lines.append(
+        f"    {targets} = map(o.get, {em.bind(keys, 'keys')}, {em.bind((_MISSING,) * n, 'ms')})"
+    )
+    em.lines.append("    ab = 0")
     for i, (key, (kind, required)) in enumerate(fields.items()):
         var = f"v{i}"
-        em.lines.append(f"    {var} = o.get({key!r}, _MISSING)")
         if required:
             em.lines.append(f"    if {var} is _MISSING: raise _Bad")
             kind.emit(em, var, "    ")
         else:
-            optional += 1
             default = em.bind(defaults[key], "default")
+            bit = 1 << optional.index(key)
             em.lines.append(f"    if {var} is _MISSING:")
-            em.lines.append(f"        {var} = {default}; ab.append({key!r})")
+            em.lines.append(f"        {var} = {default}; ab |= {bit}")
             em.lines.append("    else:")
             kind.emit(em, var, "        ")
-    em.lines.append(f"    if len(o) + len(ab) != {len(fields)}:")
-    em.lines.append(f"        ex = {{k: x for k, x in o.items() if k not in {known}}}")
-    em.lines.append("    else:")
-    em.lines.append("        ex = _EMPTY")
-    em.lines.append(f"    r = {new}({em.bind(cls, 'cls')})")
-    slots = cls.__dict__
-    for i, key in enumerate(fields):
-        setter = em.bind(slots[key].__set__, "set")
-        em.lines.append(f"    {setter}(r, v{i})")
-    em.lines.append(f"    {em.bind(slots['extra'].__set__, 'set')}(r, ex)")
-    em.lines.append(
-        f"    {em.bind(slots['absent'].__set__, 'set')}(r, frozenset(ab) if ab else _NO_KEYS)"
-    )
-    em.lines.append("    return r")
-    return "\n".join(em.lines)
+    em.lines.append(f"    ab = {absent_sets}[ab]")
+    em.lines.append(f"    k = len(o) + len(ab) - {n}  # the number of unknown keys")
+    em.lines.append("    if not k: ex = _EMPTY")
+    likely = LIKELY_EXTRAS.get(cls, ())
+    for count in (1, 2)[: len(likely)]:
+        em.lines.append(f"    elif k == {count}:")
+        _emit_extras_lookup(em, likely, count, known, " " * 8)
+    em.lines.append(f"    else: ex = {{k: x for k, x in o.items() if k not in {known}}}")
+    _emit_build(em, cls, fields, "ab")
+
+
+class _AbsentSets(dict[int, frozenset[str]]):
+    """Bit mask of absent optional keys -> their frozenset, made once per mask.
+
+    At most ``LIMIT`` masks are kept (real inputs show a handful); past that, sets are
+    made per call.
+    """
+
+    LIMIT: Final = 256
+
+    def __init__(self, optional: list[str]) -> None:
+        super().__init__({0: NO_KEYS})
+        self.optional = optional
+
+    def __missing__(self, mask: int) -> frozenset[str]:
+        keys = frozenset(k for i, k in enumerate(self.optional) if mask >> i & 1)
+        if len(self) < self.LIMIT:
+            self[mask] = keys
+        return keys
 
 
 def _gen_unstructure(cls: type, fields: dict[str, _Field], ns: dict[str, Any]) -> str:
@@ -701,10 +973,17 @@ def _generate() -> None:
         sources.append(_gen_structure(cls, fields, _NS))
         sources.append(_gen_unstructure(cls, fields, _NS))
     code = compile("\n\n".join(sources), "<runstate generated serde>", "exec")
-    exec(code, _NS)  # noqa: S102 - our own generated source, as cattrs.gen does
+    exec(code, _NS)
     for cls in SCHEMA:
         _HOOKS[cls] = _NS[_structure_name(cls)]
         _DUMPERS[cls] = _NS[_unstructure_name(cls)]
+    for union in _UNIONS:
+        union.hooks.update({tag: _HOOKS[cls] for tag, cls in union.classes.items()})
+    for cls, value in COMMON_VALUES.items():
+        if not all(v is None or type(v) is str for v in value.values()):  # pragma: no cover
+            raise AssertionError(f"COMMON_VALUES[{cls.__name__}] may hold only str and None")
+        _NS[f"_common_json_{cls.__name__}"] = value
+        _NS[f"_common_{cls.__name__}"] = _HOOKS[cls](dict(value))
 
 
 _generate()
@@ -750,7 +1029,7 @@ def _make_converter() -> cattrs.Converter:
 
 
 def _hook_for(cls: type) -> Callable[[Any, Any], Any]:
-    def hook(data: Any, _: Any) -> Any:  # noqa: ANN401 - cattrs hook signature
+    def hook(data: Any, _: Any) -> Any:
         return parse_value(cls, data)
 
     return hook
@@ -764,7 +1043,7 @@ _structure_run: Final = _HOOKS[Run]
 _dump_run: Final = _DUMPERS[Run]
 
 
-def parse_value(cls: type[_T], data: Any, *, what: str | None = None) -> _T:  # noqa: ANN401
+def parse_value(cls: type[_T], data: Any, *, what: str | None = None) -> _T:
     """Parse JSON text or a mapping into any of the library's value classes.
 
     Args:
@@ -782,12 +1061,14 @@ def parse_value(cls: type[_T], data: Any, *, what: str | None = None) -> _T:  # 
         obj = to_json_value(data)
     else:
         raise InvalidRun.one(
-            "$", "type", f"expected a JSON object, str or bytes, got a {type(data).__name__}",
+            "$",
+            "type",
+            f"expected a JSON object, str or bytes, got a {type(data).__name__}",
             what=name,
         )
     try:
         return _HOOKS[cls](obj)  # type: ignore[no-any-return]
-    except Exception:  # noqa: BLE001, S110 - any failure is explained below, from the data
+    except Exception:
         pass
     raise _explain(cls, obj, name)
 
@@ -819,11 +1100,24 @@ def parse_run(data: Mapping[str, Any] | str | bytes | bytearray) -> Run:
         >>> dump_run(run)["future_field"]
         [1, 2]
     """
-    if type(data) is bytes or type(data) is str:
-        obj = _loads(data)
+    kind = type(data)
+    if kind is bytes or kind is str:
+        # The common case inline: compact JSON that ends where the text ends. Anything
+        # else (bad UTF-8 or JSON, surrounding whitespace, trailing data) goes through
+        # ``_loads``, which accepts or refuses it exactly as before, outside this handler
+        # so that no decoder exception is chained to the InvalidRun.
+        try:
+            text: str = data.decode() if kind is bytes else data  # type: ignore[union-attr,assignment]
+            obj, end = _scan_once(text, 0)
+            if end != len(text) and text[end:].strip(_WHITESPACE):  # more than a "\n"
+                obj = _MISSING
+        except Exception:
+            obj = _MISSING
+        if obj is _MISSING:
+            obj = _loads(data)  # type: ignore[arg-type]
         try:
             return _structure_run(obj)  # type: ignore[no-any-return]
-        except Exception:  # noqa: BLE001, S110 - any failure is explained below
+        except Exception:
             pass
         raise _explain(Run, obj, "run")
     return parse_value(Run, data, what="run")
@@ -841,10 +1135,10 @@ def dump_run(run: Run) -> dict[str, Any]:
         ...                  model="gpt-4o", now=100))["expires_at"]
         700
     """
-    return _dump_run(run)  # type: ignore[no-any-return]
+    return _dump_run(run)
 
 
-def dump_value(value: Any) -> Any:  # noqa: ANN401 - any value class in, JSON out
+def dump_value(value: Any) -> Any:
     """Write any of the library's value classes (or a union's string form) as JSON."""
     if type(value) is str:
         return value
