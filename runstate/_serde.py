@@ -362,7 +362,7 @@ class _Tagged(_Kind):
                 FieldError(
                     f"{path}.type",
                     "enum",
-                    f"unknown {self.what} type {_show(tag)}; "
+                    f"unknown {self.what} type {tag if type(tag) is not str else repr(tag)}; "
                     f"expected one of {_choices(tuple(self.classes))}",
                 )
             )
@@ -404,12 +404,18 @@ class _JsonObject(_Kind):
 
     def emit(self, em: _Emitter, var: str, indent: str) -> None:
         em.lines.append(f"{indent}if type({var}) is not dict: raise _Bad")
+        em.lines.append(f"{indent}if {var} and not _json_ok({var}, 0): raise _Bad")
 
     def dump_expr(self, em: _Emitter, expr: str) -> str:
         return f"_copy({expr})"
 
-    def accepts(self, value: object) -> bool:
-        return type(value) is dict
+    def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        if type(value) is not dict:
+            errors.append(FieldError(path, "type", f"expected an object, got {_show(value)}"))
+            return
+        found = _json_problem(value, path, 0)
+        if found is not None:
+            errors.append(found)
 
 
 class _StringMap(_Kind):
@@ -628,34 +634,97 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def to_json_value(value: Any, path: str = "$", depth: int = 0) -> Any:
+#: Kept JSON values (unknown fields, ``parameters``, ``schema``) may nest this deep.
+#: Values must stay comparable, printable and writable as JSON, all of which recurse.
+MAX_JSON_DEPTH: Final = 200
+_INFINITIES: Final = (math.inf, -math.inf)
+
+
+def _json_ok(value: Any, depth: int) -> bool:
+    """Whether a kept JSON container (at ``depth``; 0 = the kept value itself) is sound.
+
+    Sound: containers nest at most :data:`MAX_JSON_DEPTH` levels and every number is
+    finite (text like ``1e400`` decodes to infinity, which JSON cannot write back).
+    Empty containers are only visited where the depth limit could bite.
+    """
+    if depth >= MAX_JSON_DEPTH:
+        return False
+    for x in value.values() if type(value) is dict else value:
+        t = type(x)
+        if t is dict or t is list:
+            if (x or depth + 1 >= MAX_JSON_DEPTH) and not _json_ok(x, depth + 1):
+                return False
+        elif t is float and x in _INFINITIES:
+            return False
+    return True
+
+
+def _json_problem(value: Any, path: str, depth: int, root: str = "") -> FieldError | None:
+    """The first way a kept JSON container breaks :func:`_json_ok`'s rule, with its path.
+
+    A value nested too deeply is reported at the kept value (``root``), not 200 levels in.
+    """
+    root = root or path or "$"
+    if depth >= MAX_JSON_DEPTH:
+        return FieldError(root, "json", f"nested deeper than {MAX_JSON_DEPTH} levels")
+    is_list = type(value) is list
+    for key, x in enumerate(value) if is_list else value.items():
+        sub: str = f"{path}[{key}]" if is_list else (f"{path}.{key}" if path else str(key))
+        t = type(x)
+        if t is dict or t is list:
+            found = _json_problem(x, sub, depth + 1, root if depth >= 0 else sub)
+            if found is not None:
+                return found
+        elif t is float and x in _INFINITIES:
+            return FieldError(sub, "json", "number out of range: it overflows to infinity")
+    return None
+
+
+def to_json_value(value: Any, path: str = "$") -> Any:
     """Copy a Python value into plain JSON types, or raise :class:`InvalidRun`.
 
     Mappings become dicts, lists and tuples become lists; keys must be strings, numbers
     finite, and nothing else but ``str``, ``int``, ``float``, ``bool`` and ``None`` is
     accepted. This is the one normalisation step for inputs that did not come from bytes.
+    Kept values nested deeper than :data:`MAX_JSON_DEPTH` are refused afterwards, by the
+    same check as for text; input too deep to even copy is refused here.
     """
-    if depth > _MAX_DEPTH:
-        raise InvalidRun.one(path, "json", f"nested deeper than {_MAX_DEPTH} levels")
+    try:
+        return _to_json(value, path, 0)
+    except RecursionError:  # pragma: no cover - _NORMALISE_DEPTH stops well before
+        raise InvalidRun.one(path, "json", "nested too deeply") from None
+
+
+#: Kept values sit at most a few levels below the root (``tools[i].function.parameters``
+#: is the deepest), so nothing deeper than this from the root can be valid.
+_NORMALISE_DEPTH: Final = MAX_JSON_DEPTH + 10
+
+
+def _to_json(value: Any, path: str, depth: int) -> Any:
+    if depth > _NORMALISE_DEPTH:
+        raise InvalidRun.one(path, "json", f"nested deeper than {MAX_JSON_DEPTH} levels")
     if value is None or type(value) in (str, int, bool):
         return value
     if type(value) is float:
         if not math.isfinite(value):
             raise InvalidRun.one(path, "json", f"{value} is not a JSON number")
         return value
+    if isinstance(value, str):  # a str subclass (a StrEnum member, say)
+        return str(value)
     if isinstance(value, Mapping):
         out = {}
         for k, v in value.items():
-            if type(k) is not str:
+            if not isinstance(k, str):
                 raise InvalidRun.one(path, "json", f"object keys must be strings, got {k!r}")
-            out[k] = to_json_value(v, f"{path}.{k}" if path != "$" else k, depth + 1)
+            key = str(k)
+            out[key] = _to_json(v, f"{path}.{key}" if path != "$" else key, depth + 1)
         return out
     if isinstance(value, list | tuple):
-        return [to_json_value(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
+        out_list = []
+        for i, v in enumerate(value):  # a loop, not a comprehension: one frame per level
+            out_list.append(_to_json(v, f"{path}[{i}]", depth + 1))
+        return out_list
     raise InvalidRun.one(path, "json", f"expected a JSON value, got a {type(value).__name__}")
-
-
-_MAX_DEPTH: Final = 200
 
 
 def _reject_constant(name: str) -> float:
@@ -670,7 +739,7 @@ _WHITESPACE: Final = " \t\n\r"
 def _loads(data: str | bytes | bytearray | memoryview, what: str = "run") -> Any:
     """Decode JSON text; every failure becomes :class:`InvalidRun` at ``$``."""
     try:
-        text = data if type(data) is str else bytes(data).decode("utf-8")  # type: ignore[arg-type]
+        text = str(data) if isinstance(data, str) else bytes(data).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidRun.one(
             "$", "json", f"not UTF-8 text ({exc.reason} at byte {exc.start})", what=what
@@ -759,6 +828,14 @@ def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str)
     names = [f.name for f in attrs.fields(cls)]
     if sorted(names) != sorted([*fields, "extra", "absent"]):  # pragma: no cover
         raise AssertionError(f"SCHEMA[{cls.__name__}] does not cover its fields")
+    # Unknown keys hold kept JSON: the same depth and finiteness rule as JSON objects.
+    # Inline, so the usual unknown values (null, {}, []) cost no call.
+    em.lines.append("    if ex:")
+    em.lines.append("        for x in ex.values():")
+    em.lines.append("            t = type(x)")
+    em.lines.append("            if t is dict or t is list:")
+    em.lines.append("                if x and not _json_ok(x, 0): raise _Bad")
+    em.lines.append("            elif t is float and x in _INFINITIES: raise _Bad")
     em.lines.append(f"    r = {em.bind(building_class(cls), 'build')}()")
     em.lines.extend(f"    r.{key} = v{i}" for i, key in enumerate(fields))
     em.lines.append("    r.extra = ex")
@@ -958,6 +1035,8 @@ _NS: Final[dict[str, Any]] = {
     "_NO_KEYS": NO_KEYS,
     "_STATUS": STATUS_BY_VALUE,
     "_isfinite": math.isfinite,
+    "_json_ok": _json_ok,
+    "_INFINITIES": _INFINITIES,
     "_copy": _copy,
     "_merge": _merge,
     "_drop": _drop,
@@ -998,7 +1077,8 @@ def _explain_object(cls: type, value: object, path: str, errors: list[FieldError
         where = path or "$"
         errors.append(FieldError(where, "type", f"expected an object, got {_show(value)}"))
         return
-    for key, (kind, required) in SCHEMA[cls].items():
+    schema = SCHEMA[cls]
+    for key, (kind, required) in schema.items():
         sub = f"{path}.{key}" if path else key
         item = value.get(key, _MISSING)
         if item is _MISSING:
@@ -1006,6 +1086,11 @@ def _explain_object(cls: type, value: object, path: str, errors: list[FieldError
                 errors.append(FieldError(sub, "required", "missing required key"))
         else:
             kind.explain(item, sub, errors)
+    unknown = {k: v for k, v in value.items() if k not in schema}
+    if unknown:
+        found = _json_problem(unknown, path, -1)
+        if found is not None:
+            errors.append(found)
 
 
 def _explain(cls: type, value: object, what: str) -> InvalidRun:

@@ -166,8 +166,13 @@ def test_json_output(tmp_path: Path) -> None:
     assert set(document) == {"version", "files", "problems", "counts", "exit_status"}
     assert document["version"] == __version__
     assert document["exit_status"] == 2
-    assert document["counts"] == {"files": 3, "unreadable": 1, "skipped": 0, "errors": 1,
-                                  "warnings": 0}
+    assert document["counts"] == {
+        "files": 3,
+        "unreadable": 1,
+        "skipped": 0,
+        "errors": 1,
+        "warnings": 0,
+    }
     assert document["files"] == [
         {"path": f"{tmp_path}/a.jsonl", "mode": "poll", "items": 4, "errors": 1,
          "warnings": 0, "unreadable": None, "skipped": None},

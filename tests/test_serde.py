@@ -680,7 +680,7 @@ def test_mutated_payloads_round_trip_or_raise_invalid_run(
 
 
 # --------------------------------------------------------------------------------------
-# Known bugs (xfail, strict: they start failing loudly once fixed)
+# Bugs found by these tests, now fixed: keep them fixed
 
 
 def with_key(path: str, literal: str) -> str:
@@ -695,13 +695,6 @@ def with_key(path: str, literal: str) -> str:
     return json.dumps(payload).replace(f'"{placeholder}"', literal)
 
 
-@pytest.mark.xfail(
-    reason="bug: a JSON number that overflows to infinity (1e400) is accepted inside an "
-    "unknown field or a kept JSON object, so dump_run returns a non-finite float that "
-    "json.dumps(allow_nan=False) and parse_run both refuse",
-    raises=ValueError,  # InvalidRun from parse_run, or json.dumps' own ValueError
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text",
     [
@@ -729,13 +722,6 @@ def nested_text(depth: int) -> str:
     return json.dumps(BASE)[:-1] + ', "x_unknown": ' + "[" * depth + "]" * depth + "}"
 
 
-@pytest.mark.xfail(
-    reason="bug: the text path accepts nesting up to the JSON scanner's recursion limit "
-    "(~1000 levels) but the mapping path refuses more than 200, so parse_run(text) "
-    "succeeds where parse_run(json.loads(text)) and parse_run(dump_run(run)) raise",
-    raises=AssertionError,
-    strict=True,
-)
 def test_text_and_mapping_agree_on_nesting() -> None:
     text = nested_text(300)
     from_text = parses_or_invalid(text)
@@ -745,12 +731,6 @@ def test_text_and_mapping_agree_on_nesting() -> None:
         assert parse_run(dump_run(from_text)) == from_text
 
 
-@pytest.mark.xfail(
-    reason="bug: dump_run copies unknown JSON values recursively, so a run that parse_run "
-    "accepted from text nested ~500-1500 levels deep makes dump_run raise RecursionError",
-    raises=RecursionError,
-    strict=True,
-)
 def test_dump_run_handles_everything_parse_run_accepts() -> None:
     for depth in range(300, 3001, 100):
         run = parses_or_invalid(nested_text(depth))
@@ -767,13 +747,6 @@ class TextSubclass(str):
     """A ``str`` subclass, as frameworks hand out (markup-safe strings, str enums...)."""
 
 
-@pytest.mark.xfail(
-    reason="bug: parse_run(str subclass) raises TypeError('string argument without an "
-    "encoding') from _loads, which calls bytes(data) on anything whose type is not "
-    "exactly str",
-    raises=TypeError,
-    strict=True,
-)
 def test_str_subclass_text_is_text() -> None:
     text = json.dumps(BASE)
     assert parse_run(TextSubclass(text)) == parse_run(text)
