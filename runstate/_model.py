@@ -75,12 +75,44 @@ EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 NO_KEYS: Final[frozenset[str]] = frozenset()
 
 
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _field_names(cls: type) -> frozenset[str]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in attrs.fields(cls)) - {
+            "extra",
+            "absent",
+        }
+    return names
+
+
+def _check_extra(instance: object, _: attrs.Attribute[Any], value: Mapping[str, Any]) -> None:
+    """A hand-built value may not carry a modelled key among its unknown ones.
+
+    Parsing never produces such a value; without this check ``dump_run`` would have to
+    drop one of the two silently.
+    """
+    if value:
+        clash = sorted(_field_names(type(instance)) & value.keys())
+        if clash:
+            raise ValueError(f"extra repeats modelled fields {clash}; set them as fields")
+
+
+def _check_absent(instance: object, _: attrs.Attribute[Any], value: frozenset[str]) -> None:
+    """``absent`` may only name the value's own fields."""
+    unknown = sorted(value - _field_names(type(instance)))
+    if unknown:
+        raise ValueError(f"absent names fields {unknown} that {type(instance).__name__} lacks")
+
+
 def _extra() -> Any:
-    return attrs.field(default=EMPTY, repr=False)
+    return attrs.field(default=EMPTY, repr=False, validator=_check_extra)
 
 
 def _absent() -> Any:
-    return attrs.field(default=NO_KEYS, repr=False)
+    return attrs.field(default=NO_KEYS, repr=False, validator=_check_absent)
 
 
 @attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
