@@ -61,6 +61,7 @@ examples:
   runstate check run.jsonl stream.sse         polled snapshots and a recorded stream
   runstate check --mode stream capture.log    force the mode of a file
   runstate check --json --strict traces/ > report.json
+  runstate check --ignore event-status-mismatch,incomplete-details old-recordings/
 
 A .jsonl or .json file is a poll trace (JSON lines, a JSON array of runs, or a list
 page {"object": "list", "data": [...]}); a .sse file, or a .txt file starting with
@@ -430,6 +431,8 @@ class _FileResult:
     unreadable: str | None = None
     #: Why a file found by walking a folder was passed over (it holds no run trace).
     skipped: str | None = None
+    #: Problems of rules named by --ignore, counted but not reported.
+    ignored: int = 0
 
 
 @attrs.define
@@ -437,10 +440,16 @@ class _Reporter:
     out: TextIO
     err: TextIO
     as_json: bool
+    ignore: frozenset[str] = frozenset()
     files: list[_FileResult] = attrs.field(factory=list)
     problems: list[dict[str, Any]] = attrs.field(factory=list)
+    matched: set[str] = attrs.field(factory=set)
 
     def problem(self, result: _FileResult, line: int, problem: TraceProblem) -> None:
+        if problem.rule in self.ignore:
+            result.ignored += 1
+            self.matched.add(problem.rule)
+            return
         if problem.severity == "error":
             result.errors += 1
         else:
@@ -496,6 +505,7 @@ class _Reporter:
                         "warnings": f.warnings,
                         "unreadable": f.unreadable,
                         "skipped": f.skipped,
+                        "ignored": f.ignored,
                     }
                     for f in self.files
                 ],
@@ -504,6 +514,7 @@ class _Reporter:
                     "files": len(self.files),
                     "unreadable": unreadable,
                     "skipped": sum(f.skipped is not None for f in self.files),
+                    "ignored": sum(f.ignored for f in self.files),
                     "errors": errors,
                     "warnings": warnings,
                 },
@@ -519,6 +530,9 @@ class _Reporter:
         if unreadable:
             parts.append(f"{unreadable} unreadable")
         parts.append(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}")
+        ignored = sum(f.ignored for f in self.files)
+        if ignored:
+            parts.append(f"{ignored} ignored ({', '.join(sorted(self.matched))})")
         self.out.write(": ".join(parts[:1]) + ": " + "; ".join(parts[1:]) + "\n")
 
 
@@ -613,7 +627,8 @@ def _run_checker(
 
 
 def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    reporter = _Reporter(out, err, as_json=args.json)
+    ignore = frozenset(r.strip() for arg in args.ignore for r in arg.split(",") if r.strip())
+    reporter = _Reporter(out, err, as_json=args.json, ignore=ignore)
     for target in _targets(args.paths):
         if isinstance(target, tuple):
             reporter.finish_file(_FileResult(target[0], unreadable=target[1]))
@@ -629,6 +644,8 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         status = EXIT_OK
     reporter.finish(status)
+    for rule in sorted(ignore - reporter.matched):
+        err.write(f"runstate: note: --ignore {rule} matched no problem\n")
     return status
 
 
@@ -687,6 +704,14 @@ def _parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print one JSON document (files, problems, counts)"
     )
     check.add_argument("--strict", action="store_true", help="exit with status 1 on warnings too")
+    check.add_argument(
+        "--ignore",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="count problems of this rule but neither report them nor fail on them "
+        "(repeatable, or comma-separated); for known quirks of old recordings",
+    )
     check.set_defaults(handler=_cmd_check)
 
     diagram = commands.add_parser(

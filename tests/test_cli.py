@@ -126,6 +126,33 @@ def test_whole_real_world_folder_reports_only_the_quirks(real_world: Path) -> No
     assert "invalid-run" in named.stdout
 
 
+def test_ignore_accepts_known_quirks(real_world: Path) -> None:
+    """The early-v2 quirks can be accepted by name; they are still counted."""
+    done = run(
+        "check",
+        "--ignore",
+        "event-status-mismatch,incomplete-details",
+        "--ignore",
+        "token-limit-minimum",
+        "--ignore",
+        "no-such-rule",
+        real_world,
+    )
+    assert done.returncode == 0, done.stdout
+    assert ": error " not in done.stdout
+    last = done.stdout.splitlines()[-1]
+    assert last.endswith(
+        "0 errors, 0 warnings; 30 ignored "
+        "(event-status-mismatch, incomplete-details, token-limit-minimum)"
+    )
+    assert "runstate: note: --ignore no-such-rule matched no problem" in done.stderr
+    document = json.loads(
+        run("check", "--json", "--ignore", "token-limit-minimum", real_world / "polled").stdout
+    )
+    assert document["counts"]["ignored"] == 20
+    assert document["counts"]["warnings"] == 0
+
+
 def test_a_walked_file_of_other_objects_is_skipped(tmp_path: Path) -> None:
     (tmp_path / "steps.jsonl").write_text(line({"object": "thread.run.step", "id": "s"}))
     (tmp_path / "runs.jsonl").write_text(GOOD)
@@ -170,16 +197,18 @@ def test_json_output(tmp_path: Path) -> None:
         "files": 3,
         "unreadable": 1,
         "skipped": 0,
+        "ignored": 0,
         "errors": 1,
         "warnings": 0,
     }
     assert document["files"] == [
         {"path": f"{tmp_path}/a.jsonl", "mode": "poll", "items": 4, "errors": 1,
-         "warnings": 0, "unreadable": None, "skipped": None},
+         "warnings": 0, "unreadable": None, "skipped": None, "ignored": 0},
         {"path": f"{tmp_path}/b.jsonl", "mode": "poll", "items": 3, "errors": 0,
-         "warnings": 0, "unreadable": None, "skipped": None},
+         "warnings": 0, "unreadable": None, "skipped": None, "ignored": 0},
         {"path": f"{tmp_path}/c.jsonl", "mode": "poll", "items": 0, "errors": 0,
-         "warnings": 0, "unreadable": "empty file: no snapshots", "skipped": None},
+         "warnings": 0, "unreadable": "empty file: no snapshots", "skipped": None,
+         "ignored": 0},
     ]  # fmt: skip
     assert document["problems"] == [
         {
