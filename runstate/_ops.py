@@ -341,6 +341,16 @@ def require_action(
         IllegalTransition: unless the run is ``in_progress``.
         InvalidRun: for no calls, duplicate ids or malformed calls (naming the field).
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+
+    Example:
+        >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
+        ...                     now=10), now=11)
+        >>> waiting = require_action(run, [{"id": "call_A", "type": "function",
+        ...     "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}], now=12)
+        >>> waiting.status.value
+        'requires_action'
+        >>> [c.id for c in waiting.required_action.submit_tool_outputs.tool_calls]
+        ['call_A']
     """
     _guard(run, RunStatus.REQUIRES_ACTION)
     _check_now(run, now)
@@ -568,6 +578,13 @@ def finish_cancel(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None
     Raises:
         IllegalTransition: unless the run is ``cancelling``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+
+    Example:
+        >>> run = cancel(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
+        ...                      now=10), now=11)
+        >>> done = finish_cancel(run, now=12)
+        >>> done.status.value, done.cancelled_at, done.expires_at, done.usage.total_tokens
+        ('cancelled', 12, None, 0)
     """
     return _finished(run, RunStatus.CANCELLED, now, usage, cancelled_at=now)
 
@@ -619,6 +636,14 @@ def fail(
         IllegalTransition: from any other status.
         InvalidRun: for a malformed ``error``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+
+    Example:
+        >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
+        ...                     now=10), now=11)
+        >>> failed = fail(run, now=12, error={"code": "server_error",
+        ...                                   "message": "Sorry, something went wrong."})
+        >>> failed.status.value, failed.failed_at, failed.last_error.code
+        ('failed', 12, 'server_error')
     """
     _guard(run, RunStatus.FAILED)
     last_error = _as(LastError, error, "last_error")
@@ -637,6 +662,13 @@ def mark_incomplete(
         IllegalTransition: from any other status, or when ``started_at`` is null.
         InvalidRun: for an unknown ``reason``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+
+    Example:
+        >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
+        ...                     now=10), now=11)
+        >>> cut = mark_incomplete(run, now=12, reason="max_completion_tokens", usage=None)
+        >>> cut.status.value, cut.incomplete_details.reason, cut.completed_at
+        ('incomplete', 'max_completion_tokens', 12)
     """
     _guard(run, RunStatus.INCOMPLETE)
     _require_started(run, RunStatus.INCOMPLETE)
@@ -657,6 +689,16 @@ def expire(run: Run, *, now: int) -> Run:
         IllegalTransition: from a terminal status, or before ``expires_at``
             (reason ``not_expired_yet``).
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+
+    Example:
+        >>> run = new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
+        >>> try:
+        ...     expire(run, now=609)
+        ... except IllegalTransition as exc:
+        ...     print(exc.reason)
+        not_expired_yet
+        >>> expire(run, now=610).status.value
+        'expired'
     """
     _guard(run, RunStatus.EXPIRED)
     if run.expires_at is not None and type(now) is int and now < run.expires_at:
@@ -796,6 +838,15 @@ def ensure_can_create_run(thread_id: str, runs: Iterable[Run]) -> None:
 
     Raises:
         ThreadBusy: ``Thread <thread_id> already has an active run <run_id>.``
+
+    Example:
+        >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="a", model="m",
+        ...               now=10)
+        >>> ensure_can_create_run("thread_1", [run])
+        Traceback (most recent call last):
+        ...
+        runstate._errors.ThreadBusy: Thread thread_1 already has an active run run_1.
+        >>> ensure_can_create_run("thread_1", [finish_cancel(cancel(run, now=11), now=12)])
     """
     active = _active_on(thread_id, runs)
     if active is not None:
@@ -810,6 +861,15 @@ def ensure_can_add_message(thread_id: str, runs: Iterable[Run]) -> None:
 
     Raises:
         ThreadBusy: ``Can't add messages to <thread_id> while a run <run_id> is active.``
+
+    Example:
+        >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="a", model="m",
+        ...               now=10)
+        >>> try:
+        ...     ensure_can_add_message("thread_1", [run])
+        ... except ThreadBusy as exc:
+        ...     print(exc.reason, exc.http_status)
+        thread_locked 400
     """
     active = _active_on(thread_id, runs)
     if active is not None:

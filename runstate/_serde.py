@@ -1138,6 +1138,13 @@ def parse_value(cls: type[_T], data: Any, *, what: str | None = None) -> _T:
 
     Raises:
         InvalidRun: listing every structural problem by path.
+
+    Example:
+        >>> from runstate import ToolCall
+        >>> call = parse_value(ToolCall, {"id": "call_A", "type": "function",
+        ...                               "function": {"name": "f", "arguments": "{}"}})
+        >>> call.function.name
+        'f'
     """
     name = what if what is not None else cls.__name__
     if isinstance(data, str | bytes | bytearray | memoryview):
@@ -1224,7 +1231,13 @@ def dump_run(run: Run) -> dict[str, Any]:
 
 
 def dump_value(value: Any) -> Any:
-    """Write any of the library's value classes (or a union's string form) as JSON."""
+    """Write any of the library's value classes (or a union's string form) as JSON.
+
+    Example:
+        >>> from runstate import Usage
+        >>> dump_value(Usage(prompt_tokens=1, completion_tokens=2, total_tokens=3))
+        {'prompt_tokens': 1, 'completion_tokens': 2, 'total_tokens': 3}
+    """
     if type(value) is str:
         return value
     try:
