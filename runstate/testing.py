@@ -24,7 +24,6 @@ list of what is and is not checked.
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import unittest
@@ -44,6 +43,7 @@ from ._invariants import violations
 from ._model import IncompleteReason, Run
 from ._serde import dump_run, parse_run
 from ._status import ACTIVE_STATUSES, RunStatus
+from ._trace import check_trace
 
 __all__ = [
     "ConformanceFailure",
@@ -425,20 +425,6 @@ def _unpack(method: str, response: object) -> tuple[int, Any]:
     return status, body
 
 
-_trace_checker: Any = None
-
-
-def _check_trace() -> Any:
-    """``runstate._trace.check_trace`` if that module is there; ``False`` otherwise."""
-    global _trace_checker  # noqa: PLW0603 - looked up once
-    if _trace_checker is None:
-        try:
-            _trace_checker = importlib.import_module("runstate._trace").check_trace
-        except (ImportError, AttributeError):
-            _trace_checker = False
-    return _trace_checker
-
-
 # --------------------------------------------------------------------------------------
 # The state machine
 
@@ -756,8 +742,7 @@ class _Conformance(RuleBasedStateMachine):
         """Make ``run`` the reference, after checking it follows the previous as a poll."""
         previous = self.ref.get(run.id)
         self.ref[run.id] = run
-        check_trace = _check_trace()
-        if previous is None or not check_trace:
+        if previous is None:
             return
         report = check_trace([previous, run], mode="poll")
         problems = [

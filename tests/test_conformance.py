@@ -403,11 +403,6 @@ def test_close_is_called_after_each_case() -> None:
     assert len(closed) >= 3
 
 
-def test_without_the_trace_checker_the_kit_still_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(testing, "_trace_checker", False)
-    run_case(conformance_test(ReferenceServer, settings=settings(FAST, max_examples=20)))
-
-
 def test_consecutive_responses_are_checked_as_a_poll_trace(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -425,7 +420,7 @@ def test_consecutive_responses_are_checked_as_a_poll_trace(
         assert mode == "poll"
         return SimpleNamespace(ok=False, problems=[problem])
 
-    monkeypatch.setattr(testing, "_trace_checker", check_trace)
+    monkeypatch.setattr(testing, "check_trace", check_trace)
     message, _ = failure_of(conformance_test(ReferenceServer, settings=FAST))
     assert seen and set(seen) == {2}
     assert "read as two polls of the run" in message
