@@ -18,7 +18,6 @@ sides parse.
     python benchmarks/run.py --json     # the same rows as JSON, with the machine
     python benchmarks/run.py --rows parse,dump
 
-Rows whose runstate function does not exist yet print ``n/a (not built yet)``.
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ if str(ROOT) not in sys.path:  # measure the working tree, installed or not
 import runstate  # noqa: E402
 from runstate import RunStatus, dump_run, parse_run  # noqa: E402
 
-NOT_BUILT = "n/a (not built yet)"
 NOW_SLACK = 5  # seconds after a run's last timestamp, for operations that take `now`
 
 
@@ -477,8 +475,6 @@ def row_dump(corpora: list[Corpus], settings: Settings) -> Row:
 
 def row_cancel(corpora: list[Corpus], settings: Settings) -> Row:
     name = "apply cancel"
-    if not hasattr(runstate, "cancel"):
-        return Row(name, None, None, "s", "<= 1.0", 1.0, note=NOT_BUILT)
     cancel = runstate.cancel
     ours_runs, their_runs = _parsed(corpora)
     pairs = [
@@ -540,89 +536,79 @@ def rows_machine(corpora: list[Corpus], settings: Settings) -> list[Row]:
     rows = []
 
     # decide: check_cancel against may_cancel() on models bound to one shared machine
-    if hasattr(runstate, "check_cancel"):
-        check_cancel = runstate.check_cancel
-        shared = Machine(
-            model=None, states=RunStatus, transitions=table, initial=None, auto_transitions=False
-        )
-        models = []
+    check_cancel = runstate.check_cancel
+    shared = Machine(
+        model=None, states=RunStatus, transitions=table, initial=None, auto_transitions=False
+    )
+    models = []
+    for run in ours_runs:
+        model = _Model()
+        shared.add_model(model, initial=run.status)
+        models.append(model)
+    for run, model in zip(ours_runs, models, strict=True):  # they must agree
+        assert check_cancel(run).allowed == model.may_cancel(), run.status
+
+    def ours() -> None:
         for run in ours_runs:
-            model = _Model()
-            shared.add_model(model, initial=run.status)
-            models.append(model)
-        for run, model in zip(ours_runs, models, strict=True):  # they must agree
-            assert check_cancel(run).allowed == model.may_cancel(), run.status
+            check_cancel(run)
 
-        def ours() -> None:
-            for run in ours_runs:
-                check_cancel(run)
+    def theirs() -> None:
+        for model in models:
+            model.may_cancel()
 
-        def theirs() -> None:
-            for model in models:
-                model.may_cancel()
-
-        a, b, samples = compare(ours, theirs, len(ours_runs), settings)
-        rows.append(
-            Row(
-                f"decide ({len(ours_runs)})",
-                a,
-                b,
-                "s",
-                "<= 0.1",
-                0.1,
-                runstate_what="check_cancel(run)",
-                anchor_what="model.may_cancel(), one shared Machine",
-                samples=samples,
-            )
-        )
-    else:
-        rows.append(Row("decide", None, None, "s", "<= 0.1", 0.1, note=NOT_BUILT))
-
-    # a whole machine per run, the documented anti-pattern
-    if hasattr(runstate, "cancel"):
-        cancel = runstate.cancel
-        items = [(r, _now_for(r)) for r in ours_runs if r.status in runstate.CANCELLABLE_STATUSES]
-
-        def ours_cancel() -> None:
-            for run, now in items:
-                cancel(run, now=now)
-
-        def machine_per_run() -> None:
-            for run, _ in items:
-                model = _Model()
-                Machine(
-                    model=model,
-                    states=RunStatus,
-                    transitions=table,
-                    initial=run.status,
-                    auto_transitions=False,
-                )
-                model.cancel()
-
-        a, b, samples = compare(ours_cancel, machine_per_run, len(items), settings)
-        row = Row(
-            f"vs machine per run ({len(items)})",
+    a, b, samples = compare(ours, theirs, len(ours_runs), settings)
+    rows.append(
+        Row(
+            f"decide ({len(ours_runs)})",
             a,
             b,
             "s",
-            "<= 0.02 (50x faster)",
-            0.02,
-            runstate_what="cancel(run, now=...)",
-            anchor_what="Machine(model, ...) per run, then model.cancel()",
+            "<= 0.1",
+            0.1,
+            runstate_what="check_cancel(run)",
+            anchor_what="model.may_cancel(), one shared Machine",
             samples=samples,
         )
-        row.note = f"{b / a:.0f}x faster"
-        rows.append(row)
-    else:
-        rows.append(
-            Row("vs machine per run", None, None, "s", "<= 0.02 (50x faster)", 0.02, note=NOT_BUILT)
-        )
+    )
+
+    # a whole machine per run, the documented anti-pattern
+    cancel = runstate.cancel
+    items = [(r, _now_for(r)) for r in ours_runs if r.status in runstate.CANCELLABLE_STATUSES]
+
+    def ours_cancel() -> None:
+        for run, now in items:
+            cancel(run, now=now)
+
+    def machine_per_run() -> None:
+        for run, _ in items:
+            model = _Model()
+            Machine(
+                model=model,
+                states=RunStatus,
+                transitions=table,
+                initial=run.status,
+                auto_transitions=False,
+            )
+            model.cancel()
+
+    a, b, samples = compare(ours_cancel, machine_per_run, len(items), settings)
+    row = Row(
+        f"vs machine per run ({len(items)})",
+        a,
+        b,
+        "s",
+        "<= 0.02 (50x faster)",
+        0.02,
+        runstate_what="cancel(run, now=...)",
+        anchor_what="Machine(model, ...) per run, then model.cancel()",
+        samples=samples,
+    )
+    row.note = f"{b / a:.0f}x faster"
+    rows.append(row)
     return rows
 
 
 def row_invariants(corpora: list[Corpus], settings: Settings) -> Row:
-    if not hasattr(runstate, "violations"):
-        return Row("invariants", None, None, "s", "<= 0.5", 0.5, note=NOT_BUILT)
     violations = runstate.violations
     lines = [line for c in corpora for line in c.lines]
     runs = [parse_run(x) for x in lines]
@@ -649,20 +635,10 @@ def row_invariants(corpora: list[Corpus], settings: Settings) -> Row:
     )
 
 
-def _check_trace() -> Callable[..., Any] | None:
-    try:
-        from runstate._trace import check_trace  # noqa: PLC0415
-    except ImportError:
-        return getattr(runstate, "check_trace", None)
-    return check_trace  # type: ignore[no-any-return]
-
-
 def row_trace(settings: Settings) -> Row:
     n = settings.trace_snapshots
     name = f"trace ({n:,} snapshots)"
-    check_trace = _check_trace()
-    if check_trace is None:
-        return Row(name, None, None, "s", "<= 1.0", 1.0, note=NOT_BUILT)
+    check_trace = runstate.check_trace
     validate = _sdk_run().model_validate_json
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "poll-trace.jsonl")
