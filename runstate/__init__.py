@@ -1,53 +1,33 @@
 """runstate: a pure, sans-io reference model of the OpenAI Assistants Run lifecycle.
 
-Everything in ``__all__`` is the public API; the modules behind it are private.
+Everything in ``__all__`` is the public API; the modules behind it are private, except
+:mod:`runstate.models` (the nested wire values and their types),
+:mod:`runstate.strategies` (hypothesis strategies) and :mod:`runstate.testing` (the
+conformance kit).
 """
 
 from __future__ import annotations
 
 from ._errors import (
+    APIError,
     CancelNotAllowed,
     ClockWentBackwards,
+    Error,
     FieldError,
-    IllegalTransition,
+    InvalidArgument,
+    InvalidRequest,
     InvalidRun,
+    InvalidTable,
+    NotFound,
     RunNotModifiable,
-    RunStateError,
     ThreadBusy,
     ToolOutputsRejected,
+    TransitionError,
+    not_found,
 )
-from ._invariants import PRESENCE, Presence, Severity, Violation, validate, violations
-from ._model import (
-    CodeInterpreterTool,
-    FileSearchOptions,
-    FileSearchTool,
-    FunctionCall,
-    FunctionDefinition,
-    FunctionTool,
-    IncompleteDetails,
-    IncompleteReason,
-    JsonSchema,
-    LastError,
-    LastErrorCode,
-    Ranker,
-    RankingOptions,
-    RequiredAction,
-    ResponseFormat,
-    ResponseFormatJsonObject,
-    ResponseFormatJsonSchema,
-    ResponseFormatText,
-    Run,
-    SubmitToolOutputs,
-    Tool,
-    ToolCall,
-    ToolChoice,
-    ToolChoiceFunction,
-    ToolChoiceOption,
-    ToolChoiceType,
-    TruncationStrategy,
-    TruncationType,
-    Usage,
-)
+from ._invariants import Violation, validate, violations
+from ._machine import machine
+from ._model import Run
 from ._ops import (
     DEFAULT_EXPIRES_IN,
     CancelDecision,
@@ -67,7 +47,8 @@ from ._ops import (
     submit_tool_outputs,
     update_metadata,
 )
-from ._serde import dump_run, dump_value, parse_run, parse_value
+from ._serde import CONVERTER as converter
+from ._serde import dump_run, parse_run
 from ._sse import parse_sse
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ._table import (
@@ -75,7 +56,6 @@ from ._table import (
     EDGES,
     TRANSITIONS,
     Edge,
-    InvalidTable,
     can_reach,
     can_transition,
 )
@@ -91,49 +71,20 @@ __all__ = (
     "TRANSITIONS",
     "EDGES",
     "Edge",
-    "InvalidTable",
     "can_transition",
     "can_reach",
-    # the run value
+    "machine",
+    # the run, read and written
     "Run",
-    "RequiredAction",
-    "SubmitToolOutputs",
-    "ToolCall",
-    "FunctionCall",
-    "LastError",
-    "LastErrorCode",
-    "IncompleteDetails",
-    "IncompleteReason",
-    "Usage",
-    "TruncationStrategy",
-    "TruncationType",
-    "Tool",
-    "CodeInterpreterTool",
-    "FileSearchTool",
-    "FileSearchOptions",
-    "RankingOptions",
-    "Ranker",
-    "FunctionTool",
-    "FunctionDefinition",
-    "ResponseFormat",
-    "ResponseFormatText",
-    "ResponseFormatJsonObject",
-    "ResponseFormatJsonSchema",
-    "JsonSchema",
-    "ToolChoiceOption",
-    "ToolChoice",
-    "ToolChoiceFunction",
-    "ToolChoiceType",
-    # reading and writing
     "parse_run",
     "dump_run",
-    "parse_value",
-    "dump_value",
+    "converter",
     # lifecycle operations
     "new_run",
     "start",
     "require_action",
     "submit_tool_outputs",
+    "ToolOutput",
     "cancel",
     "check_cancel",
     "CancelDecision",
@@ -145,30 +96,32 @@ __all__ = (
     "update_metadata",
     "ensure_can_create_run",
     "ensure_can_add_message",
-    "ToolOutput",
     "DEFAULT_EXPIRES_IN",
     # per-status rules
     "violations",
     "validate",
     "Violation",
-    "Severity",
-    "PRESENCE",
-    "Presence",
     # traces
     "check_trace",
+    "TraceChecker",
     "TraceReport",
     "TraceProblem",
-    "TraceChecker",
     "parse_sse",
     # errors
+    "Error",
     "InvalidRun",
     "FieldError",
-    "RunStateError",
-    "IllegalTransition",
+    "InvalidArgument",
+    "InvalidTable",
+    "ClockWentBackwards",
+    "TransitionError",
+    "APIError",
     "CancelNotAllowed",
     "ToolOutputsRejected",
     "RunNotModifiable",
     "ThreadBusy",
-    "ClockWentBackwards",
+    "InvalidRequest",
+    "NotFound",
+    "not_found",
     "__version__",
 )

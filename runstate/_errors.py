@@ -1,30 +1,86 @@
-"""Errors: bad input (:class:`InvalidRun`) and refused operations (:class:`RunStateError`).
+"""Errors: one family, rooted at :class:`Error`.
 
-``InvalidRun`` is a ``ValueError`` that lists every problem by field path.
-``RunStateError`` and its subclasses are what the real API answers with HTTP 400; each
-carries the status, a stable machine-readable ``reason`` and the exact wire body
-(spec-facts §4: every refusal seen is ``400`` with type ``invalid_request_error`` and
-``param``/``code`` null).
+Everything runstate raises on purpose is an :class:`Error` (like ``sqlite3.Error``), in
+three kinds:
+
+Bad input (also ``ValueError``)
+    :class:`InvalidRun` (a run, or run data given to an operation, breaks the wire format
+    or a per-status rule; every problem listed by field path), :class:`InvalidArgument`
+    (an operation's other arguments: ``now``, ``expires_in``, ``documented_only``...),
+    :class:`InvalidTable` (a transition table breaks the lifecycle's structure) and
+    :class:`ClockWentBackwards` (``now`` is before a timestamp the run already carries).
+Worker moves the table forbids
+    :class:`TransitionError`: ``start`` on a completed run, ``require_action`` on a queued
+    one. No endpoint exposes these moves, so they carry no HTTP answer: only the
+    operation, the current and target statuses, and a stable ``reason``.
+What the real API answers instead of a run
+    :class:`APIError` and its subclasses carry ``http_status`` and the exact wire body
+    (:meth:`APIError.to_api_error`): the refusals of cancel, submit tool outputs, modify
+    and the thread lock (spec-facts §4: every refusal seen is ``400``, type
+    ``invalid_request_error``), malformed requests (:class:`InvalidRequest`, §10) and
+    lookups that find nothing (:class:`NotFound`, §10.2). Nothing invented is dressed as
+    the API's: each message is the real API's text, or follows its templates where
+    spec-facts says so, and the code that raises it cites which.
+
+Naming: rule names (``FieldError.rule``, ``Violation.rule``, trace rules) and reasons
+(``TransitionError.reason``, ``APIError.reason``) are all kebab-case (``run-terminal``,
+``event-status-mismatch``), stable, and meant for machines.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, TypeAlias
 
 import attrs
 
+if TYPE_CHECKING:
+    from ._status import RunStatus
+
 __all__ = [
+    "APIError",
     "CancelNotAllowed",
     "ClockWentBackwards",
+    "Error",
     "FieldError",
-    "IllegalTransition",
+    "InvalidArgument",
+    "InvalidRequest",
     "InvalidRun",
+    "InvalidTable",
+    "NotFound",
     "RunNotModifiable",
-    "RunStateError",
     "ThreadBusy",
     "ToolOutputsRejected",
+    "TransitionError",
+    "not_found",
+    "shorten",
 ]
+
+#: The longest piece of an input value echoed in a message; the rest is elided, so a
+#: 20 MB string never ends up in an exception (or a log line) whole.
+MAX_ECHO: Final = 60
+
+
+def shorten(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters, with ``...`` marking the cut.
+
+    Example:
+        >>> shorten("x" * 100, 10)
+        'xxxxxxx...'
+    """
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Error(Exception):
+    """The base class of every exception runstate raises on purpose.
+
+    Catch it to handle anything runstate refuses; catch a subclass to handle one kind.
+
+    Example:
+        >>> import runstate
+        >>> issubclass(runstate.CancelNotAllowed, runstate.Error)
+        True
+    """
 
 
 @attrs.frozen
@@ -34,8 +90,9 @@ class FieldError:
     Attributes:
         field: The path of the field, like ``created_at`` or ``tools[0].function.name``;
             ``$`` for the input as a whole.
-        rule: A short, stable name of the rule broken (``type``, ``required``, ``enum``...).
-        message: What is wrong, in one line, including the offending value.
+        rule: A short, stable, kebab-case name of the rule broken (``type``,
+            ``required``, ``enum``...).
+        message: What is wrong, in one line, including (a shortened form of) the value.
     """
 
     field: str
@@ -46,11 +103,12 @@ class FieldError:
         return f"{self.field}: {self.message}"
 
 
-class InvalidRun(ValueError):
-    """A run (or run-shaped input) breaks the wire format or a per-status rule.
+class InvalidRun(Error, ValueError):
+    """A run, or run data given to an operation, breaks the wire format or a rule.
 
     Attributes:
         errors: Every problem found, in field order.
+        what: What was being read (``"run"``, ``"tool calls"``, ``"last_error"``...).
 
     Example:
         >>> from runstate import parse_run
@@ -79,11 +137,56 @@ class InvalidRun(ValueError):
         return cls([FieldError(field, rule, message)], what=what)
 
 
-class ClockWentBackwards(ValueError):
+class InvalidArgument(Error, ValueError):
+    """An operation's argument that is not run data has the wrong type or value.
+
+    One rule for ``now`` everywhere: every operation, ``new_run`` included, refuses a
+    ``now`` that is not an ``int`` (``bool`` included) with this error and the same
+    message.
+
+    Attributes:
+        argument: The argument's name, such as ``now``.
+        message: What is wrong, with a shortened form of the value.
+
+    Example:
+        >>> import runstate as rs
+        >>> try:
+        ...     rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1.5)
+        ... except rs.InvalidArgument as exc:
+        ...     print(exc)
+        now: expected an integer Unix timestamp, got 1.5 (a float)
+    """
+
+    def __init__(self, argument: str, message: str) -> None:
+        self.argument = argument
+        self.message = message
+        super().__init__(f"{argument}: {message}")
+
+    @classmethod
+    def expected(cls, argument: str, expected: str, value: object) -> InvalidArgument:
+        """``<argument>: expected <expected>, got <value> (a <type>)``."""
+        return cls(argument, f"expected {expected}, got {_echo(value)}")
+
+
+def _echo(value: object) -> str:
+    try:
+        text = shorten(repr(value))
+    except Exception:  # a hostile __repr__
+        text = "a value"
+    return f"{text} (a {type(value).__name__})"
+
+
+class InvalidTable(Error, ValueError):
+    """A transition table breaks one of the lifecycle's structural rules."""
+
+
+class ClockWentBackwards(Error, ValueError):
     """``now`` is earlier than a timestamp the run already carries.
 
-    Operations take time as an argument; a clock that steps back would produce a run whose
-    timestamps are out of order, so it is refused before anything changes.
+    Operations take time as an argument; a clock that steps back would produce a run
+    whose timestamps are out of order, so it is refused before anything changes. This is
+    the server's own fault, not the client's: a server answers it as an internal error
+    (HTTP 500), never as a 400 (see the README).
 
     Attributes:
         field: The run field holding the later timestamp.
@@ -98,50 +201,107 @@ class ClockWentBackwards(ValueError):
         super().__init__(f"now={now} is earlier than the run's {field}={value}")
 
 
+#: Why a worker move was refused (``TransitionError.reason``).
+TransitionReason: TypeAlias = Literal[
+    "run-terminal", "illegal-transition", "never-started", "not-expired-yet"
+]
+
+
+class TransitionError(Error):
+    """A worker move the table forbids, or one whose precondition does not hold.
+
+    ``start``, ``require_action``, ``finish_cancel``, ``complete``, ``fail``,
+    ``mark_incomplete`` and ``expire`` are moves the service makes on its own; no endpoint
+    exposes them, so their refusals have no HTTP answer (contrast :class:`APIError`).
+
+    Attributes:
+        operation: The operation refused, such as ``"start"``.
+        current: The run's status.
+        target: The status the operation moves to.
+        reason: ``run-terminal`` (the run already ended), ``illegal-transition`` (the
+            table has no such edge), ``never-started`` (a run that never started cannot
+            complete or become incomplete) or ``not-expired-yet`` (``expires_at`` is
+            still ahead).
+
+    Example:
+        >>> import runstate as rs
+        >>> run = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1)
+        >>> try:
+        ...     rs.require_action(run, [], now=2)
+        ... except rs.TransitionError as exc:
+        ...     print(exc.reason, "|", exc)
+        illegal-transition | require_action: no move from 'queued' to 'requires_action'
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        current: RunStatus,
+        target: RunStatus,
+        reason: TransitionReason,
+        detail: str | None = None,
+    ) -> None:
+        self.operation = operation
+        self.current = current
+        self.target = target
+        self.reason = reason
+        text = f"{operation}: no move from '{current.value}' to '{target.value}'"
+        super().__init__(f"{text} ({detail})" if detail else text)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.operation!r}, {self.current.value!r} -> "
+            f"{self.target.value!r}, reason={self.reason!r})"
+        )
+
+
 _HTTP_BAD_REQUEST: Final = 400
+_HTTP_NOT_FOUND: Final = 404
 
 
-class RunStateError(Exception):
-    """An operation the real API refuses, with the exact answer it gives.
+class APIError(Error):
+    """What the real API answers instead of a run: an HTTP status and its exact body.
 
     Attributes:
         http_status: The HTTP status the real API answers with (400 for every refusal
-            seen; spec-facts §4).
-        reason: A stable, machine-readable name for the refusal, such as
-            ``"run_terminal"`` or ``"run_cancelling"``, so clients need not match text.
+            seen, spec-facts §4; 404 for a lookup that finds nothing, §10.2).
+        reason: A stable, kebab-case name for the refusal, such as ``run-terminal``, so
+            clients need not match text.
         message: The human-readable message, byte for byte the real API's where known.
         param: The request parameter at fault, or ``None`` (the wire's ``param``).
-        code: A machine code the real API sends for some validation errors, such as
-            ``invalid_type``; ``None`` for every state refusal (the wire's ``code``).
+        code: The machine code the real API sends for validation errors, such as
+            ``invalid_type``; ``None`` for state refusals (the wire's ``code``).
 
     Example:
         >>> err = CancelNotAllowed("Cannot cancel run with status 'completed'.",
-        ...                        reason="run_terminal")
-        >>> err.to_api_error()["error"]["message"]
-        "Cannot cancel run with status 'completed'."
+        ...                        reason="run-terminal")
+        >>> err.http_status, err.to_api_error()["error"]["message"]
+        (400, "Cannot cancel run with status 'completed'.")
     """
 
     #: The refusal's default reason, overridden per subclass and per instance.
-    default_reason: ClassVar[str] = "invalid_request"
+    default_reason: ClassVar[str] = "invalid-request"
+    #: The default HTTP status of the subclass.
+    default_status: ClassVar[int] = _HTTP_BAD_REQUEST
 
     def __init__(
         self,
         message: str,
         *,
         reason: str | None = None,
-        http_status: int = _HTTP_BAD_REQUEST,
+        http_status: int | None = None,
         param: str | None = None,
         code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason if reason is not None else self.default_reason
-        self.http_status = http_status
+        self.http_status = http_status if http_status is not None else self.default_status
         self.param = param
         self.code = code
 
     def to_api_error(self) -> dict[str, Any]:
-        """Return the wire body the real API sends with this refusal (a fresh dict)."""
+        """Return the wire body the real API sends with this answer (a fresh dict)."""
         return {
             "error": {
                 "message": self.message,
@@ -157,7 +317,7 @@ class RunStateError(Exception):
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
-        assert isinstance(other, RunStateError)
+        assert isinstance(other, APIError)
         return self._key() == other._key()
 
     def __hash__(self) -> int:
@@ -167,31 +327,94 @@ class RunStateError(Exception):
         return (self.message, self.reason, self.http_status, self.param, self.code)
 
 
-class IllegalTransition(RunStateError):
-    """The run's status does not allow the requested move (the table has no such edge)."""
-
-    default_reason: ClassVar[str] = "illegal_transition"
-
-
-class CancelNotAllowed(IllegalTransition):
+class CancelNotAllowed(APIError):
     """A cancel the real API refuses: ``Cannot cancel run with status '<status>'.``."""
 
-    default_reason: ClassVar[str] = "cancel_not_allowed"
+    default_reason: ClassVar[str] = "cancel-not-allowed"
 
 
-class ToolOutputsRejected(RunStateError):
+class ToolOutputsRejected(APIError):
     """Tool outputs the real API refuses: wrong status, or the wrong set of call ids."""
 
-    default_reason: ClassVar[str] = "tool_outputs_rejected"
+    default_reason: ClassVar[str] = "tool-outputs-rejected"
 
 
-class RunNotModifiable(RunStateError):
-    """A metadata update the real API refuses while the run is active, or bad metadata."""
+class RunNotModifiable(APIError):
+    """A modify request the real API refuses while the run is active."""
 
-    default_reason: ClassVar[str] = "run_not_modifiable"
+    default_reason: ClassVar[str] = "run-active"
 
 
-class ThreadBusy(RunStateError):
+class ThreadBusy(APIError):
     """The thread is locked by an active run: no new run, no new message."""
 
-    default_reason: ClassVar[str] = "thread_busy"
+    default_reason: ClassVar[str] = "thread-busy"
+
+
+class InvalidRequest(APIError):
+    """A request the real API refuses as malformed (spec-facts §10).
+
+    ``param`` names the parameter at fault (a dotted, indexed path such as
+    ``tool_outputs[0].output``) and ``code`` is the API's code (``invalid_type``,
+    ``missing_required_parameter``...). The default ``reason`` is the code in kebab-case.
+
+    Example:
+        >>> err = InvalidRequest("Missing required parameter: 'assistant_id'.",
+        ...                      param="assistant_id", code="missing_required_parameter")
+        >>> err.reason, err.http_status
+        ('missing-required-parameter', 400)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        http_status: int | None = None,
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        if reason is None and code is not None:
+            reason = code.replace("_", "-")
+        super().__init__(message, reason=reason, http_status=http_status, param=param, code=code)
+
+
+class NotFound(APIError):
+    """A lookup that finds nothing: HTTP 404. Build one with :func:`not_found`."""
+
+    default_reason: ClassVar[str] = "not-found"
+    default_status: ClassVar[int] = _HTTP_NOT_FOUND
+
+
+#: The kinds of object a 404 can name.
+ObjectKind: TypeAlias = Literal["run", "thread", "assistant", "run step"]
+_OBJECT_KINDS: Final[tuple[str, ...]] = ("run", "thread", "assistant", "run step")
+
+
+def not_found(kind: ObjectKind, id: str) -> NotFound:
+    """The real API's 404 for an id that names nothing.
+
+    ``No run step found with id '<id>'.`` and ``No thread found with id '<id>'.`` are
+    recorded; the assistant's was pasted from a real response; the run's follows the
+    same template (inferred; spec-facts §10.2).
+
+    Args:
+        kind: ``"run"``, ``"thread"``, ``"assistant"`` or ``"run step"``.
+        id: The id that was looked up.
+
+    Raises:
+        InvalidArgument: for another ``kind`` or an ``id`` that is not a string.
+
+    Example:
+        >>> err = not_found("run", "run_abc")
+        >>> err.http_status, err.to_api_error()["error"]["message"], err.reason
+        (404, "No run found with id 'run_abc'.", 'run-not-found')
+    """
+    if kind not in _OBJECT_KINDS or type(kind) is not str:
+        raise InvalidArgument.expected("kind", f"one of {list(_OBJECT_KINDS)}", kind)
+    if not isinstance(id, str):
+        raise InvalidArgument.expected("id", "a string", id)
+    return NotFound(
+        f"No {kind} found with id '{str.__str__(id)}'.",
+        reason=f"{kind.replace(' ', '-')}-not-found",
+    )

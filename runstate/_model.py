@@ -12,25 +12,34 @@ writing lossless at every nesting level:
     ``required_action`` and more; spec-facts §5.1). They read as null (or their default)
     and are left out again when written back, as long as they still hold that value.
 
-Values are unhashable (they may hold JSON objects); key them by ``id``.
-Mapping fields are typed read-only; treat them as such. ``dump_run`` always returns fresh
-containers, so nothing a caller does with a dump reaches back into a run.
+Values are immutable all the way down: attributes cannot be set, sequences are tuples,
+and every JSON object or array a value keeps is a read-only :class:`FrozenDict` or
+:class:`FrozenList` (:mod:`runstate._frozen`). Values built by hand are checked against
+the wire schema and frozen by their constructors, exactly as parsing checks and freezes
+them (the per-field checks come from :mod:`runstate._serde`'s one schema, through
+:func:`field_check`). Values are unhashable (they may hold JSON objects); key them by
+``id``. ``dump_run`` returns fresh plain containers.
+
+Each ``Literal`` alias below is the one statement of the values the API allows for its
+field; the parser, the error walker, the invariants and the strategies read it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
+from ._frozen import EMPTY, FrozenDict, FrozenList
 from ._status import RunStatus
 
 __all__ = [
     "CodeInterpreterTool",
     "FileSearchOptions",
     "FileSearchTool",
+    "FrozenDict",
+    "FrozenList",
     "FunctionCall",
     "FunctionDefinition",
     "FunctionTool",
@@ -52,6 +61,7 @@ __all__ = [
     "ToolCall",
     "ToolChoice",
     "ToolChoiceFunction",
+    "ToolChoiceMode",
     "ToolChoiceOption",
     "ToolChoiceType",
     "TruncationStrategy",
@@ -69,10 +79,66 @@ TruncationType: TypeAlias = Literal["auto", "last_messages"]
 Ranker: TypeAlias = Literal["auto", "default_2024_08_21"]
 #: ``tool_choice.type`` values for a specific tool.
 ToolChoiceType: TypeAlias = Literal["function", "code_interpreter", "file_search"]
+#: ``tool_choice`` as a string.
+ToolChoiceMode: TypeAlias = Literal["none", "auto", "required"]
+#: ``response_format`` as a string.
+ResponseFormatMode: TypeAlias = Literal["auto"]
 
-#: The shared empty mapping every value without unknown keys points to (read-only).
-EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 NO_KEYS: Final[frozenset[str]] = frozenset()
+
+#: Filled by :mod:`runstate._serde` from its one schema: class -> field -> a function
+#: that raises :class:`~runstate.InvalidRun` for a value the wire format forbids.
+FIELD_CHECKS: Final[dict[type, dict[str, Callable[[Any], None]]]] = {}
+
+
+def field_check(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """The validator of every wire field: the schema's check for that field.
+
+    Values built by hand pass through it in ``__init__`` and ``attrs.evolve``; parsing
+    runs the same checks in its generated code and skips it.
+    """
+    FIELD_CHECKS[type(instance)][attribute.name](value)
+
+
+def _add_checks(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """A ``field_transformer``: every wire field is validated by :func:`field_check`."""
+    return [f if f.name in ("extra", "absent") else f.evolve(validator=field_check) for f in fields]
+
+
+def freeze_json(value: Any) -> Any:
+    """Freeze a JSON value given by hand (dicts and lists at any depth); see _serde."""
+    return _FREEZE(value)
+
+
+def freeze_metadata(value: Mapping[str, str] | None) -> Mapping[str, str] | None:
+    """``metadata`` as a read-only mapping (``None`` stays ``None``)."""
+    if value is None or type(value) is FrozenDict:
+        return value
+    return _FREEZE(value)  # type: ignore[no-any-return]
+
+
+def _freeze_extra(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    if type(value) is FrozenDict:
+        return value
+    return _FREEZE(value)  # type: ignore[no-any-return]
+
+
+def _freeze_optional(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return None if value is None else _FREEZE(value)
+
+
+def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    """Sequences given by hand become tuples; anything else is left for the check to refuse."""
+    if type(value) is tuple or isinstance(value, str | bytes | Mapping):
+        return value  # type: ignore[return-value]
+    try:
+        return tuple(value)
+    except Exception:  # not iterable, or a broken iterable: the field check names it
+        return value  # type: ignore[return-value]
+
+
+#: Set by :mod:`runstate._serde`: freezes a JSON value (checking depth and numbers).
+_FREEZE: Callable[[Any], Any] = lambda value: value  # noqa: E731 - replaced at import
 
 
 _FIELD_NAMES: dict[type, frozenset[str]] = {}
@@ -108,14 +174,14 @@ def _check_absent(instance: object, _: attrs.Attribute[Any], value: frozenset[st
 
 
 def _extra() -> Any:
-    return attrs.field(default=EMPTY, repr=False, validator=_check_extra)
+    return attrs.field(default=EMPTY, repr=False, converter=_freeze_extra, validator=_check_extra)
 
 
 def _absent() -> Any:
     return attrs.field(default=NO_KEYS, repr=False, validator=_check_absent)
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class FunctionCall:
     """The function a pending tool call asks the caller to run."""
 
@@ -129,7 +195,7 @@ class FunctionCall:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class ToolCall:
     """One tool call in ``required_action.submit_tool_outputs.tool_calls``.
 
@@ -144,16 +210,16 @@ class ToolCall:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class SubmitToolOutputs:
     """The tool calls whose outputs the run waits for."""
 
-    tool_calls: tuple[ToolCall, ...]
+    tool_calls: tuple[ToolCall, ...] = attrs.field(converter=_tuple)
     extra: Mapping[str, Any] = _extra()
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class RequiredAction:
     """What a ``requires_action`` run waits for; null in every other status."""
 
@@ -163,7 +229,7 @@ class RequiredAction:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class LastError:
     """Why a run failed; set exactly when the status is ``failed``."""
 
@@ -173,7 +239,7 @@ class LastError:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class IncompleteDetails:
     """Why a run is ``incomplete``. ``reason`` is not required by the spec."""
 
@@ -182,7 +248,7 @@ class IncompleteDetails:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class Usage:
     """Token counts; the spec promises them on terminal runs only.
 
@@ -197,7 +263,7 @@ class Usage:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class TruncationStrategy:
     """How the thread is truncated before the run."""
 
@@ -208,7 +274,7 @@ class TruncationStrategy:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class CodeInterpreterTool:
     """The code interpreter tool."""
 
@@ -217,7 +283,7 @@ class CodeInterpreterTool:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class RankingOptions:
     """File search ranking options."""
 
@@ -228,7 +294,7 @@ class RankingOptions:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class FileSearchOptions:
     """Overrides for the file search tool."""
 
@@ -239,7 +305,7 @@ class FileSearchOptions:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class FileSearchTool:
     """The file search tool."""
 
@@ -249,7 +315,7 @@ class FileSearchTool:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class FunctionDefinition:
     """A function the assistant may call."""
 
@@ -257,13 +323,13 @@ class FunctionDefinition:
     name: str
     description: str | None = None
     #: A JSON Schema object, kept as JSON.
-    parameters: Mapping[str, Any] | None = None
+    parameters: Mapping[str, Any] | None = attrs.field(default=None, converter=_freeze_optional)
     strict: bool | None = None
     extra: Mapping[str, Any] = _extra()
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class FunctionTool:
     """The function tool."""
 
@@ -277,7 +343,7 @@ class FunctionTool:
 Tool: TypeAlias = CodeInterpreterTool | FileSearchTool | FunctionTool
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class ResponseFormatText:
     """Plain text output."""
 
@@ -286,7 +352,7 @@ class ResponseFormatText:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class ResponseFormatJsonObject:
     """JSON mode."""
 
@@ -295,20 +361,20 @@ class ResponseFormatJsonObject:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class JsonSchema:
     """Structured Outputs configuration."""
 
     name: str
     description: str | None = None
     #: The JSON Schema, kept as JSON.
-    schema: Mapping[str, Any] | None = None
+    schema: Mapping[str, Any] | None = attrs.field(default=None, converter=_freeze_optional)
     strict: bool | None = None
     extra: Mapping[str, Any] = _extra()
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class ResponseFormatJsonSchema:
     """Structured Outputs."""
 
@@ -324,7 +390,7 @@ ResponseFormat: TypeAlias = (
 )
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class ToolChoiceFunction:
     """The function a specific tool choice names."""
 
@@ -333,7 +399,7 @@ class ToolChoiceFunction:
     absent: frozenset[str] = _absent()
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class ToolChoice:
     """A specific tool the model must use."""
 
@@ -348,7 +414,7 @@ class ToolChoice:
 ToolChoiceOption: TypeAlias = Literal["none", "auto", "required"] | ToolChoice
 
 
-@attrs.frozen(kw_only=True, unsafe_hash=False)  # unhashable: may hold JSON objects
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
 class Run:
     """A run, exactly as the API's ``thread.run`` object, frozen.
 
@@ -390,8 +456,8 @@ class Run:
     failed_at: int | None = None
     completed_at: int | None = None
     incomplete_details: IncompleteDetails | None = None
-    tools: tuple[Tool, ...] = ()
-    metadata: Mapping[str, str] | None = None
+    tools: tuple[Tool, ...] = attrs.field(default=(), converter=_tuple)
+    metadata: Mapping[str, str] | None = attrs.field(default=None, converter=freeze_metadata)
     usage: Usage | None = None
     temperature: float | None = None
     top_p: float | None = None

@@ -22,16 +22,20 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from . import _templates as wire
 from ._copy import copier, replace
 from ._errors import (
     CancelNotAllowed,
     ClockWentBackwards,
     FieldError,
-    IllegalTransition,
+    InvalidArgument,
+    InvalidRequest,
     InvalidRun,
     RunNotModifiable,
     ThreadBusy,
     ToolOutputsRejected,
+    TransitionError,
+    TransitionReason,
 )
 from ._invariants import violations
 from ._model import (
@@ -47,6 +51,7 @@ from ._model import (
     ToolChoiceOption,
     TruncationStrategy,
     Usage,
+    freeze_metadata,
 )
 from ._serde import dump_value, parse_run, parse_value
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
@@ -98,10 +103,22 @@ class ToolOutput:
 # Guards
 
 
+def check_now(now: object) -> None:
+    """The one rule for ``now``: an ``int`` (not a ``bool``), or :class:`InvalidArgument`."""
+    if type(now) is not int:
+        raise InvalidArgument.expected("now", "an integer Unix timestamp", now)
+
+
+def _check_run(run: object) -> None:
+    if type(run) is not Run:
+        raise InvalidArgument.expected("run", "a runstate.Run", run)
+
+
 def _check_now(run: Run, now: int) -> None:
     """Refuse a ``now`` that is not an integer or is before a timestamp on the run."""
     if (
         type(now) is int
+        and type(run) is Run
         and now >= run.created_at
         and (run.started_at is None or now >= run.started_at)
         and (run.cancelled_at is None or now >= run.cancelled_at)
@@ -109,8 +126,8 @@ def _check_now(run: Run, now: int) -> None:
         and (run.completed_at is None or now >= run.completed_at)
     ):
         return
-    if type(now) is not int:
-        raise TypeError(f"now must be an integer Unix timestamp, got {now!r}")
+    check_now(now)
+    _check_run(run)
     latest, field = run.created_at, "created_at"
     for name in ("started_at", "cancelled_at", "failed_at", "completed_at"):
         value = getattr(run, name)
@@ -119,17 +136,25 @@ def _check_now(run: Run, now: int) -> None:
     raise ClockWentBackwards(field, now, latest)
 
 
-def _refusal_reason(status: RunStatus) -> str:
-    return "run_terminal" if status in TERMINAL_STATUSES else "illegal_transition"
+def _refusal_reason(status: RunStatus) -> TransitionReason:
+    return "run-terminal" if status in TERMINAL_STATUSES else "illegal-transition"
 
 
 def _guard(run: Run, target: RunStatus) -> None:
-    """Refuse unless the table has the edge ``run.status -> target``."""
-    if target not in TRANSITIONS[run.status]:
-        verb = OPERATION_FOR_TARGET[target].replace("_", " ")
-        raise IllegalTransition(
-            f"Cannot {verb} run with status '{run.status.value}'.",
-            reason=_refusal_reason(run.status),
+    """Refuse unless the table has the edge ``run.status -> target``.
+
+    A worker move: no endpoint exposes it, so the refusal is a :class:`TransitionError`,
+    not an API answer.
+    """
+    try:
+        allowed = target in TRANSITIONS[run.status]
+    except AttributeError:
+        _check_run(run)
+        raise
+    if not allowed:
+        _check_run(run)
+        raise TransitionError(
+            OPERATION_FOR_TARGET[target], run.status, target, _refusal_reason(run.status)
         )
 
 
@@ -248,6 +273,9 @@ def new_run(
         >>> run.status.value, run.expires_at - run.created_at, run.started_at
         ('queued', 600, None)
     """
+    check_now(now)
+    if type(expires_in) is not int or expires_in <= 0:
+        raise InvalidArgument.expected("expires_in", "a positive number of seconds", expires_in)
     payload: dict[str, Any] = dict(extra or {})
     payload.update(
         {
@@ -258,9 +286,7 @@ def new_run(
             "thread_id": thread_id,
             "status": RunStatus.QUEUED.value,
             "started_at": None,
-            "expires_at": now + expires_in
-            if type(now) is int and type(expires_in) is int
-            else None,
+            "expires_at": now + expires_in,
             "cancelled_at": None,
             "failed_at": None,
             "completed_at": None,
@@ -284,10 +310,6 @@ def new_run(
             "parallel_tool_calls": parallel_tool_calls,
         }
     )
-    if type(expires_in) is not int or expires_in <= 0:
-        raise InvalidRun.one(
-            "expires_in", "type", f"expected a positive number of seconds, got {expires_in!r}"
-        )
     run = parse_run(payload)
     errors = [
         FieldError(v.field, v.rule, v.message) for v in violations(run) if v.severity == "error"
@@ -309,7 +331,7 @@ def start(run: Run, *, now: int) -> Run:
     streaming example).
 
     Raises:
-        IllegalTransition: unless the run is ``queued``.
+        TransitionError: unless the run is ``queued``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
 
     Example:
@@ -338,7 +360,7 @@ def require_action(
         now: The current time, Unix seconds.
 
     Raises:
-        IllegalTransition: unless the run is ``in_progress``.
+        TransitionError: unless the run is ``in_progress``.
         InvalidRun: for no calls, duplicate ids or malformed calls (naming the field).
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
 
@@ -374,32 +396,31 @@ def require_action(
     return replace(run, status=RunStatus.REQUIRES_ACTION, required_action=action)
 
 
-def _outputs(tool_outputs: Iterable[ToolOutput | Mapping[str, Any]]) -> list[ToolOutput]:
+def _outputs(tool_outputs: object) -> list[ToolOutput]:
+    """Read ``tool_outputs`` as the API does, refusing with its first complaint.
+
+    The type message for an output is recorded (``tool_outputs[0].output``, spec-facts
+    §10.2); the others follow the same templates (inferred).
+    """
+    if isinstance(tool_outputs, str | bytes | Mapping) or not isinstance(tool_outputs, Iterable):
+        raise wire.invalid_type("tool_outputs", "an array", tool_outputs)
     outputs: list[ToolOutput] = []
-    errors: list[FieldError] = []
     for i, item in enumerate(tool_outputs):
         if isinstance(item, ToolOutput):
             outputs.append(item)
             continue
+        where = f"tool_outputs[{i}]"
         if not isinstance(item, Mapping):
-            errors.append(
-                FieldError(
-                    f"tool_outputs[{i}]", "type", f"expected an object, got a {type(item).__name__}"
-                )
-            )
-            continue
-        call_id, output = item.get("tool_call_id"), item.get("output")
-        for key, val in (("tool_call_id", call_id), ("output", output)):
-            if type(val) is not str:
-                errors.append(
-                    FieldError(
-                        f"tool_outputs[{i}].{key}", "type", f"expected a string, got {val!r}"
-                    )
-                )
-        if type(call_id) is str and type(output) is str:
-            outputs.append(ToolOutput(tool_call_id=call_id, output=output))
-    if errors:
-        raise InvalidRun(errors, what="tool outputs")
+            raise wire.invalid_type(where, "an object", item)
+        values = []
+        for key in ("tool_call_id", "output"):
+            value = item.get(key)
+            if value is None:
+                raise wire.missing_parameter(f"{where}.{key}")
+            if not isinstance(value, str):
+                raise wire.invalid_type(f"{where}.{key}", "a string", value)
+            values.append(str.__str__(value))
+        outputs.append(ToolOutput(tool_call_id=values[0], output=values[1]))
     return outputs
 
 
@@ -417,8 +438,11 @@ def submit_tool_outputs(
     Raises:
         ToolOutputsRejected: ``Runs in status "<status>" do not accept tool outputs.``
             unless the run is ``requires_action``; ``Expected tool outputs for call_ids
-            [...], got [...]`` when the ids do not match.
-        InvalidRun: for malformed outputs.
+            [...], got [...]`` when the ids do not match; ``Duplicate call_ids
+            submitted: [...]`` when an id comes twice.
+        InvalidRequest: for malformed outputs, with the API's message, ``param`` and
+            ``code`` (``Invalid type for 'tool_outputs[0].output': ...``).
+        InvalidArgument: for ``run`` not a Run or ``now`` not an int.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
 
     Example:
@@ -433,20 +457,28 @@ def submit_tool_outputs(
         >>> submit_tool_outputs(run, [{"tool_call_id": "call_A", "output": "42"}], now=13).status
         <RunStatus.QUEUED: 'queued'>
     """
+    _check_run(run)
     if run.status is not RunStatus.REQUIRES_ACTION or run.required_action is None:
         raise ToolOutputsRejected(
             f'Runs in status "{run.status.value}" do not accept tool outputs.',
-            reason="wrong_status",
+            reason="wrong-status",
         )
     _guard(run, RunStatus.QUEUED)
     _check_now(run, now)
     outputs = _outputs(tool_outputs)
     expected = [c.id for c in run.required_action.submit_tool_outputs.tool_calls]
     got = [o.tool_call_id for o in outputs]
+    dupes = [i for i in got if got.count(i) > 1]
+    if dupes:
+        # The message is recorded (spec-facts §10.2); which ids it lists is inferred:
+        # every submitted occurrence of a repeated id, in submitted order.
+        raise ToolOutputsRejected(
+            f"Duplicate call_ids submitted: {dupes!r}", reason="duplicate-tool-call-ids"
+        )
     if sorted(expected) != sorted(got):
         raise ToolOutputsRejected(
             f"Expected tool outputs for call_ids {expected!r}, got {got!r}",
-            reason="tool_outputs_mismatch",
+            reason="tool-outputs-mismatch",
         )
     return replace(run, status=RunStatus.QUEUED, required_action=None)
 
@@ -481,11 +513,11 @@ class CancelDecision:
 def _cancel_decision(status: RunStatus, documented_only: bool) -> CancelDecision:
     if RunStatus.CANCELLING in TRANSITIONS[status]:
         if documented_only and status is not RunStatus.IN_PROGRESS:
-            reason = "not_in_progress"
+            reason = "not-in-progress"
         else:
             return CancelDecision(allowed=True)
     elif status is RunStatus.CANCELLING:
-        reason = "run_cancelling"
+        reason = "run-cancelling"
     else:
         reason = _refusal_reason(status)
     # The real API's text, byte for byte (spec-facts §4.1).
@@ -516,7 +548,17 @@ def check_cancel(run: Run, *, documented_only: bool = False) -> CancelDecision:
         >>> check_cancel(run, documented_only=True).error.to_api_error()["error"]["message"]
         "Cannot cancel run with status 'queued'."
     """
-    return _CANCEL[run.status, documented_only]
+    try:
+        return _CANCEL[run.status, documented_only]
+    except (AttributeError, KeyError, TypeError):
+        _check_cancel_arguments(run, documented_only)
+        raise
+
+
+def _check_cancel_arguments(run: object, documented_only: object) -> None:
+    _check_run(run)
+    if type(documented_only) is not bool:
+        raise InvalidArgument.expected("documented_only", "True or False", documented_only)
 
 
 def cancel(run: Run, *, now: int, documented_only: bool = False) -> Run:
@@ -555,7 +597,11 @@ def cancel(run: Run, *, now: int, documented_only: bool = False) -> Run:
         ...
         runstate._errors.CancelNotAllowed: Cannot cancel run with status 'cancelling'.
     """
-    decision = _CANCEL[run.status, documented_only]
+    try:
+        decision = _CANCEL[run.status, documented_only]
+    except (AttributeError, KeyError, TypeError):
+        _check_cancel_arguments(run, documented_only)
+        raise
     if not decision.allowed:
         raise CancelNotAllowed(decision.message, reason=decision.reason)  # type: ignore[arg-type]
     _check_now(run, now)
@@ -576,7 +622,7 @@ def finish_cancel(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None
     the other terminal statuses: ``expires_at`` null, ``usage`` set (zeros by default).
 
     Raises:
-        IllegalTransition: unless the run is ``cancelling``.
+        TransitionError: unless the run is ``cancelling``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
 
     Example:
@@ -591,20 +637,19 @@ def finish_cancel(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None
 
 def _require_started(run: Run, target: RunStatus) -> None:
     if run.started_at is None and run.status in ACTIVE_STATUSES:
-        verb = OPERATION_FOR_TARGET[target].replace("_", " ")
-        raise IllegalTransition(
-            f"Cannot {verb} run {run.id}: it never started.", reason="never_started"
+        raise TransitionError(
+            OPERATION_FOR_TARGET[target], run.status, target, "never-started", "it never started"
         )
 
 
-def complete(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None) -> Run:
+def complete(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None) -> Run:
     """``in_progress | cancelling -> completed``; ``completed_at = now``, usage set.
 
     From ``cancelling`` this is a cancel that lost the race ("cancellation is attempted
     but not guaranteed", spec-facts §3). A run that never started cannot complete.
 
     Raises:
-        IllegalTransition: from any other status, or when ``started_at`` is null.
+        TransitionError: from any other status, or when ``started_at`` is null.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
 
     Example:
@@ -633,7 +678,7 @@ def fail(
     (spec-facts §5.3).
 
     Raises:
-        IllegalTransition: from any other status.
+        TransitionError: from any other status.
         InvalidRun: for a malformed ``error``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
 
@@ -651,7 +696,11 @@ def fail(
 
 
 def mark_incomplete(
-    run: Run, *, now: int, reason: IncompleteReason, usage: Usage | Mapping[str, Any] | None
+    run: Run,
+    *,
+    now: int,
+    reason: IncompleteReason,
+    usage: Usage | Mapping[str, Any] | None = None,
 ) -> Run:
     """``in_progress | cancelling -> incomplete``: a token limit ended the run.
 
@@ -659,7 +708,7 @@ def mark_incomplete(
     "incomplete_at", and the real incomplete run carried ``completed_at`` (spec-facts §8.3).
 
     Raises:
-        IllegalTransition: from any other status, or when ``started_at`` is null.
+        TransitionError: from any other status, or when ``started_at`` is null.
         InvalidRun: for an unknown ``reason``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
 
@@ -672,13 +721,20 @@ def mark_incomplete(
     """
     _guard(run, RunStatus.INCOMPLETE)
     _require_started(run, RunStatus.INCOMPLETE)
+    if reason is None:
+        raise InvalidRun.one(
+            "reason",
+            "required",
+            "a reason is required: 'max_completion_tokens' or 'max_prompt_tokens'",
+            what="incomplete_details",
+        )
     details = _as(IncompleteDetails, {"reason": reason}, "incomplete_details")
     return _finished(
         run, RunStatus.INCOMPLETE, now, usage, completed_at=now, incomplete_details=details
     )
 
 
-def expire(run: Run, *, now: int) -> Run:
+def expire(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None) -> Run:
     """``queued | in_progress | requires_action | cancelling -> expired``, once due.
 
     Allowed only once ``now >= expires_at`` (a run without ``expires_at`` has no known
@@ -686,7 +742,7 @@ def expire(run: Run, *, now: int) -> Run:
     ``requires_action`` and from long runs (spec-facts §3, §7).
 
     Raises:
-        IllegalTransition: from a terminal status, or before ``expires_at``
+        TransitionError: from a terminal status, or before ``expires_at``
             (reason ``not_expired_yet``).
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
 
@@ -694,19 +750,22 @@ def expire(run: Run, *, now: int) -> Run:
         >>> run = new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
         >>> try:
         ...     expire(run, now=609)
-        ... except IllegalTransition as exc:
+        ... except TransitionError as exc:
         ...     print(exc.reason)
-        not_expired_yet
+        not-expired-yet
         >>> expire(run, now=610).status.value
         'expired'
     """
     _guard(run, RunStatus.EXPIRED)
     if run.expires_at is not None and type(now) is int and now < run.expires_at:
-        raise IllegalTransition(
-            f"Cannot expire run {run.id} before its expires_at ({run.expires_at}); now is {now}.",
-            reason="not_expired_yet",
+        raise TransitionError(
+            "expire",
+            run.status,
+            RunStatus.EXPIRED,
+            "not-expired-yet",
+            f"expires_at is {run.expires_at}, now is {now}",
         )
-    return _finished(run, RunStatus.EXPIRED, now, None)
+    return _finished(run, RunStatus.EXPIRED, now, usage)
 
 
 # --------------------------------------------------------------------------------------
@@ -717,105 +776,84 @@ _METADATA_KEY_LEN: Final = 64
 _METADATA_VALUE_LEN: Final = 512
 
 
-def _kind(value: object) -> str:
-    """How the API's validator names a JSON value's type."""
-    names = {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a decimal",
-        str: "a string",
-        type(None): "null",
-        dict: "an object",
-        list: "an array",
-    }
-    return names.get(type(value), f"a {type(value).__name__}")
-
-
-def _metadata_error(metadata: object) -> RunNotModifiable | None:
+def _metadata_error(metadata: object, param: str = "metadata") -> InvalidRequest | None:
     """The API's refusal of a metadata value, or None.
 
-    Evidence: the type message is recorded (ruby runs_modify.yml, spec-facts §4.3); the
-    too-many-properties and value-length messages match a real API error quoted in public
-    issues (spiceai/spiceai#5357: ``param: metadata.actual``, ``code:
-    string_above_max_length``); the key-length message and its code follow the same
-    validator as reimplemented by public mocks (weaker evidence).
+    Evidence: the type messages are recorded (ruby runs_modify.yml, spec-facts §4.3, §10.2:
+    ``expected a metadata object`` for an array); the too-many-properties and value-length
+    messages match a real API error quoted in public issues (spiceai/spiceai#5357:
+    ``param: metadata.actual``, ``code: string_above_max_length``); the key-length message
+    and its code follow the same validator as reimplemented by public mocks (inferred).
+
+    Raises:
+        InvalidArgument: for keys that are not strings, which JSON cannot carry.
     """
-
-    def refuse(message: str, param: str, code: str) -> RunNotModifiable:
-        return RunNotModifiable(message, reason="metadata_invalid", param=param, code=code)
-
     if not isinstance(metadata, Mapping):
-        return refuse(
-            f"Invalid type for 'metadata': expected an object, but got {_kind(metadata)} instead.",
-            "metadata",
-            "invalid_type",
-        )
+        return wire.invalid_type(param, "a metadata object", metadata)
+    for key in metadata:
+        if not isinstance(key, str):
+            raise InvalidArgument.expected(f"{param} keys", "strings", key)
     for key, value in metadata.items():
-        if type(value) is not str:
-            return refuse(
-                f"Invalid type for 'metadata.{key}': expected a string, but got "
-                f"{_kind(value)} instead.",
-                f"metadata.{key}",
-                "invalid_type",
-            )
+        if not isinstance(value, str):
+            return wire.invalid_type(f"{param}.{str.__str__(key)}", "a string", value)
     if len(metadata) > _METADATA_KEYS:
-        return refuse(
-            f"Invalid 'metadata': too many properties. Expected an object with at "
-            f"most {_METADATA_KEYS} properties, but got an object with "
-            f"{len(metadata)} properties instead.",
-            "metadata",
-            "object_above_max_properties",
-        )
+        return wire.too_many_properties(param, _METADATA_KEYS, len(metadata))
     for key, value in metadata.items():
+        name = str.__str__(key)
         if len(key) > _METADATA_KEY_LEN:
-            return refuse(
-                f"Invalid property name in 'metadata': '{key}' is too long. Expected "
+            return InvalidRequest(
+                f"Invalid property name in '{param}': '{name}' is too long. Expected "
                 f"a string with maximum length {_METADATA_KEY_LEN}, but got a string "
                 f"with length {len(key)} instead.",
-                f"metadata.{key}",
-                "property_name_above_max_length",
+                param=f"{param}.{name}",
+                code="property_name_above_max_length",
             )
         if len(value) > _METADATA_VALUE_LEN:
-            return refuse(
-                f"Invalid 'metadata.{key}': string too long. Expected a string with "
-                f"maximum length {_METADATA_VALUE_LEN}, but got a string with length "
-                f"{len(value)} instead.",
-                f"metadata.{key}",
-                "string_above_max_length",
-            )
+            return wire.string_too_long(f"{param}.{name}", _METADATA_VALUE_LEN, len(value))
     return None
 
 
-def update_metadata(run: Run, metadata: Mapping[str, str] | None) -> Run:
+def update_metadata(run: Run, *, metadata: Mapping[str, str] | None = None) -> Run:
     """Replace a finished run's ``metadata`` (``POST /threads/{t}/runs/{r}``).
 
     The real API refuses while the run is active and accepts once it is terminal
-    (ruby and jvm-openai recordings; spec-facts §4.3; not in the spec).
+    (ruby and jvm-openai recordings; spec-facts §4.3; not in the spec). ``metadata`` not
+    given, or ``None``, leaves it unchanged: a null in a request means "not given", as it
+    does for :func:`new_run`'s arguments.
+
+    Args:
+        run: The run to modify.
+        metadata: The new metadata (replaces the old; up to 16 string pairs), or ``None``.
+
+    Returns:
+        The run with its new metadata (the same run when ``metadata`` is ``None``).
 
     Raises:
         RunNotModifiable: ``Cannot update run with status '<status>'.`` (reason
-            ``run_active``) while active; for metadata that is not strings or breaks the
-            16 keys / 64 / 512 characters limits (reason ``metadata_invalid``, with the
-            API's ``param`` and ``code``).
+            ``run-active``) while the run is active.
+        InvalidRequest: for metadata that is not an object of strings, or that breaks the
+            16 keys / 64 / 512 characters limits, with the API's ``param`` and ``code``.
+        InvalidArgument: for metadata keys that are not strings, or ``run`` not a Run.
 
     Example:
         >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
         ...                     now=10), now=11)
-        >>> update_metadata(run, {"k": "v"})
+        >>> update_metadata(run, metadata={"k": "v"})
         Traceback (most recent call last):
         ...
         runstate._errors.RunNotModifiable: Cannot update run with status 'in_progress'.
     """
+    _check_run(run)
     if run.status in ACTIVE_STATUSES:
         raise RunNotModifiable(
-            f"Cannot update run with status '{run.status.value}'.", reason="run_active"
+            f"Cannot update run with status '{run.status.value}'.", reason="run-active"
         )
-    if metadata is not None:
-        error = _metadata_error(metadata)
-        if error is not None:
-            raise error
-        metadata = dict(metadata)
-    return replace(run, metadata=metadata)
+    if metadata is None:
+        return run
+    error = _metadata_error(metadata)
+    if error is not None:
+        raise error
+    return replace(run, metadata=freeze_metadata(metadata))
 
 
 def _active_on(thread_id: str, runs: Iterable[Run]) -> Run | None:
@@ -852,7 +890,7 @@ def ensure_can_create_run(thread_id: str, runs: Iterable[Run]) -> None:
     if active is not None:
         raise ThreadBusy(
             f"Thread {thread_id} already has an active run {active.id}.",
-            reason="thread_has_active_run",
+            reason="thread-has-active-run",
         )
 
 
@@ -869,11 +907,11 @@ def ensure_can_add_message(thread_id: str, runs: Iterable[Run]) -> None:
         ...     ensure_can_add_message("thread_1", [run])
         ... except ThreadBusy as exc:
         ...     print(exc.reason, exc.http_status)
-        thread_locked 400
+        thread-locked 400
     """
     active = _active_on(thread_id, runs)
     if active is not None:
         raise ThreadBusy(
             f"Can't add messages to {thread_id} while a run {active.id} is active.",
-            reason="thread_locked",
+            reason="thread-locked",
         )

@@ -46,9 +46,11 @@ from typing import Any, Final, TypeVar
 
 import cattrs
 
-from ._errors import FieldError, InvalidRun
+from . import _model
+from ._errors import FieldError, InvalidRun, shorten
+from ._frozen import EMPTY, EMPTY_LIST, FrozenDict, FrozenList
 from ._model import (
-    EMPTY,
+    FIELD_CHECKS,
     NO_KEYS,
     CodeInterpreterTool,
     FileSearchOptions,
@@ -72,7 +74,7 @@ from ._model import (
     TruncationStrategy,
     Usage,
 )
-from ._status import STATUS_BY_VALUE
+from ._status import STATUS_BY_VALUE, RunStatus
 
 __all__ = [
     "CONVERTER",
@@ -102,15 +104,20 @@ _UNIONS: Final[list[_Tagged]] = []
 
 
 def _show(value: object) -> str:
-    if isinstance(value, dict):
+    """A value as it appears in a message: JSON, shortened; containers by their kind."""
+    if isinstance(value, Mapping):
         return "an object"
     if isinstance(value, list | tuple):
         return "an array"
+    if isinstance(value, str):
+        return shorten(json.dumps(shorten(str.__str__(value))))
+    if type(value) is int and not _int_ok(value):
+        return f"an integer of more than {MAX_INT_DIGITS} digits"
     try:
         text = json.dumps(value)
     except (TypeError, ValueError):
         return f"a {type(value).__name__}"
-    return text if len(text) <= 60 else text[:57] + "..."
+    return shorten(text)
 
 
 def _choices(values: tuple[str, ...]) -> str:
@@ -154,6 +161,21 @@ class _Kind:
     def accepts(self, value: object) -> bool:
         raise NotImplementedError
 
+    def check_value(self, value: object) -> bool:
+        """Whether ``value``, a field of a value built by hand, is what parsing yields."""
+        return self.accepts(value)
+
+
+#: The largest integers accepted anywhere have 4300 digits: Python's default limit for
+#: converting between ``int`` and text, so JSON text can carry no larger one, and a
+#: value must stay printable and writable as JSON.
+MAX_INT_DIGITS: Final = 4300
+_INT_BOUND: Final = 10**MAX_INT_DIGITS
+
+
+def _int_ok(value: int) -> bool:
+    return -_INT_BOUND < value < _INT_BOUND
+
 
 class _Scalar(_Kind):
     def __init__(self, pytype: type, expected: str) -> None:
@@ -165,6 +187,9 @@ class _Scalar(_Kind):
 
     def accepts(self, value: object) -> bool:
         return type(value) is self.pytype
+
+    def check_value(self, value: object) -> bool:
+        return type(value) is self.pytype and (type(value) is not int or _int_ok(value))
 
 
 class _Number(_Kind):
@@ -179,6 +204,9 @@ class _Number(_Kind):
 
     def accepts(self, value: object) -> bool:
         return type(value) is int or (type(value) is float and math.isfinite(value))
+
+    def check_value(self, value: object) -> bool:
+        return self.accepts(value) and (type(value) is not int or _int_ok(value))
 
 
 class _Literal(_Kind):
@@ -208,9 +236,13 @@ class _Literal(_Kind):
                 FieldError(
                     path,
                     "enum",
-                    f"unknown {self.what} {value!r}; expected one of {_choices(self.values)}",
+                    f"unknown {self.what} {shorten(repr(value))}; "
+                    f"expected one of {_choices(self.values)}",
                 )
             )
+
+    def check_value(self, value: object) -> bool:
+        return type(value) is str and value in self.table
 
 
 class _Status(_Kind):
@@ -222,6 +254,9 @@ class _Status(_Kind):
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
         _Literal(tuple(STATUS_BY_VALUE), "status").explain(value, path, errors)
+
+    def check_value(self, value: object) -> bool:
+        return type(value) is RunStatus
 
 
 class _Optional(_Kind):
@@ -249,6 +284,9 @@ class _Optional(_Kind):
         if value is not None:
             self.inner.explain(value, path, errors)
 
+    def check_value(self, value: object) -> bool:
+        return value is None or self.inner.check_value(value)
+
 
 class _Object(_Kind):
     """A nested value class."""
@@ -273,6 +311,9 @@ class _Object(_Kind):
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
         _explain_object(self.cls, value, path, errors)
+
+    def check_value(self, value: object) -> bool:
+        return type(value) is self.cls
 
 
 class _Tagged(_Kind):
@@ -347,7 +388,7 @@ class _Tagged(_Kind):
                     FieldError(
                         path,
                         "enum",
-                        f"unknown {self.what} {value!r}; expected {self.expected}",
+                        f"unknown {self.what} {shorten(repr(value))}; expected {self.expected}",
                     )
                 )
             return
@@ -368,6 +409,14 @@ class _Tagged(_Kind):
             )
         else:
             _explain_object(self.classes[tag], value, path, errors)
+
+    def check_value(self, value: object) -> bool:
+        if type(value) is str:
+            return value in self.strings
+        cls = type(value)
+        return any(cls is c for c in self.classes.values()) and (
+            self.classes.get(getattr(value, "type", None)) is cls  # type: ignore[arg-type]
+        )
 
 
 class _Array(_Kind):
@@ -396,6 +445,9 @@ class _Array(_Kind):
         for i, item in enumerate(value):
             self.item.explain(item, f"{path}[{i}]", errors)
 
+    def check_value(self, value: object) -> bool:
+        return type(value) is tuple and all(self.item.check_value(x) for x in value)
+
 
 class _JsonObject(_Kind):
     """Any JSON object, kept as JSON (a JSON Schema, for example)."""
@@ -404,10 +456,13 @@ class _JsonObject(_Kind):
 
     def emit(self, em: _Emitter, var: str, indent: str) -> None:
         em.lines.append(f"{indent}if type({var}) is not dict: raise _Bad")
-        em.lines.append(f"{indent}if {var} and not _json_ok({var}, 0): raise _Bad")
+        em.lines.append(f"{indent}{var} = _freeze({var}, 0)")
 
     def dump_expr(self, em: _Emitter, expr: str) -> str:
-        return f"_copy({expr})"
+        return f"_thaw({expr})"
+
+    def check_value(self, value: object) -> bool:
+        return type(value) is FrozenDict and _frozen_ok(value, 0)
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
         if type(value) is not dict:
@@ -428,6 +483,13 @@ class _StringMap(_Kind):
         em.lines.append(f"{indent}if {var}:")
         em.lines.append(f"{indent}    for x in {var}.values():")
         em.lines.append(f"{indent}        if type(x) is not str: raise _Bad")
+        em.lines.append(f"{indent}    {var} = _FrozenDict({var})")
+        em.lines.append(f"{indent}else: {var} = _EMPTY")
+
+    def check_value(self, value: object) -> bool:
+        return type(value) is FrozenDict and all(
+            type(k) is str and type(v) is str for k, v in value.items()
+        )
 
     def dump_expr(self, em: _Emitter, expr: str) -> str:
         return f"dict({expr})"
@@ -624,13 +686,13 @@ def _common_expr(cls: type, var: str, otherwise: str) -> str:
 # JSON helpers
 
 
-def _copy(value: Any) -> Any:
-    """Deep-copy a JSON value (dicts and lists; scalars are immutable)."""
+def _thaw(value: Any) -> Any:
+    """A kept JSON value as fresh, plain JSON (dicts and lists; scalars are immutable)."""
     t = type(value)
-    if t is dict:
-        return {k: _copy(v) for k, v in value.items()}
-    if t is list:
-        return [_copy(v) for v in value]
+    if t is FrozenDict or t is dict:
+        return {k: _thaw(v) for k, v in value.items()}
+    if t is FrozenList or t is list:
+        return [_thaw(v) for v in value]
     return value
 
 
@@ -640,23 +702,75 @@ MAX_JSON_DEPTH: Final = 200
 _INFINITIES: Final = (math.inf, -math.inf)
 
 
-def _json_ok(value: Any, depth: int) -> bool:
-    """Whether a kept JSON container (at ``depth``; 0 = the kept value itself) is sound.
+def _freeze(value: Any, depth: int) -> Any:
+    """A decoded JSON container (at ``depth``; 0 = the kept value), frozen, or ``_Bad``.
 
     Sound: containers nest at most :data:`MAX_JSON_DEPTH` levels and every number is
     finite (text like ``1e400`` decodes to infinity, which JSON cannot write back).
-    Empty containers are only visited where the depth limit could bite.
+    Empty containers become the shared :data:`~runstate._frozen.EMPTY` and
+    :data:`~runstate._frozen.EMPTY_LIST`.
     """
     if depth >= MAX_JSON_DEPTH:
-        return False
-    for x in value.values() if type(value) is dict else value:
+        raise _Bad
+    if type(value) is dict:
+        if not value:
+            return EMPTY
+        out = {}
+        for k, x in value.items():
+            t = type(x)
+            if t is dict or t is list:
+                out[k] = _freeze(x, depth + 1)
+                continue
+            if t is float and x in _INFINITIES:
+                raise _Bad
+            out[k] = x
+        return FrozenDict(out)
+    if not value:
+        return EMPTY_LIST
+    items = []
+    for x in value:  # a loop, not a comprehension: one frame per level
         t = type(x)
         if t is dict or t is list:
-            if (x or depth + 1 >= MAX_JSON_DEPTH) and not _json_ok(x, depth + 1):
+            items.append(_freeze(x, depth + 1))
+            continue
+        if t is float and x in _INFINITIES:
+            raise _Bad
+        items.append(x)
+    return FrozenList(items)
+
+
+def _frozen_ok(value: Any, depth: int) -> bool:
+    """Whether a hand-built kept value is frozen JSON within the depth rule."""
+    if depth >= MAX_JSON_DEPTH:
+        return False
+    for x in value.values() if type(value) is FrozenDict else value:
+        t = type(x)
+        if t is FrozenDict or t is FrozenList:
+            if not _frozen_ok(x, depth + 1):
                 return False
-        elif t is float and x in _INFINITIES:
+        elif t is float:
+            if not math.isfinite(x):
+                return False
+        elif not (x is None or t is str or t is int or t is bool):
             return False
     return True
+
+
+def freeze_value(value: Any, path: str = "$") -> Any:
+    """A JSON value given by hand, normalised (:func:`to_json_value`) and frozen.
+
+    Raises:
+        InvalidRun: naming the path of the first problem.
+    """
+    plain = to_json_value(value, path)
+    if type(plain) is not dict and type(plain) is not list:
+        return plain
+    try:
+        return _freeze(plain, 0)
+    except _Bad:
+        found = _json_problem(plain, "" if path == "$" else path, 0)
+        assert found is not None
+        raise InvalidRun([found]) from None
 
 
 def _json_problem(value: Any, path: str, depth: int, root: str = "") -> FieldError | None:
@@ -684,13 +798,19 @@ def to_json_value(value: Any, path: str = "$") -> Any:
     """Copy a Python value into plain JSON types, or raise :class:`InvalidRun`.
 
     Mappings become dicts, lists and tuples become lists; keys must be strings, numbers
-    finite, and nothing else but ``str``, ``int``, ``float``, ``bool`` and ``None`` is
-    accepted. This is the one normalisation step for inputs that did not come from bytes.
-    Kept values nested deeper than :data:`MAX_JSON_DEPTH` are refused afterwards, by the
-    same check as for text; input too deep to even copy is refused here.
+    finite, integers at most :data:`MAX_INT_DIGITS` digits long, and nothing else but
+    ``str``, ``int``, ``float``, ``bool`` and ``None`` is accepted. A ``str`` subclass
+    (a ``StrEnum`` member, say) counts as its string value, never its ``__str__``. This is
+    the one normalisation step for inputs that did not come from text, so text and
+    mapping input accept the same set. A mapping that fails while being read (its
+    ``items()`` or a key's ``__hash__`` raises) is refused at its path, and so is one
+    that yields more than :data:`MAX_JSON_ITEMS` items in all. Kept values nested deeper
+    than :data:`MAX_JSON_DEPTH` are refused afterwards, by the same check as for text;
+    input too deep to even copy is refused here.
     """
+    budget = [MAX_JSON_ITEMS]
     try:
-        return _to_json(value, path, 0)
+        return _to_json(value, path, 0, budget)
     except RecursionError:  # pragma: no cover - _NORMALISE_DEPTH stops well before
         raise InvalidRun.one(path, "json", "nested too deeply") from None
 
@@ -699,30 +819,59 @@ def to_json_value(value: Any, path: str = "$") -> Any:
 #: is the deepest), so nothing deeper than this from the root can be valid.
 _NORMALISE_DEPTH: Final = MAX_JSON_DEPTH + 10
 
+#: The most items (keys and array entries, at every level) one mapping input may hold:
+#: far more than any run (a run object a trace line may hold is at most 8 MiB), and a
+#: bound on a mapping whose iteration never ends.
+MAX_JSON_ITEMS: Final = 4 * 1024 * 1024
 
-def _to_json(value: Any, path: str, depth: int) -> Any:
+
+def _sub(path: str, key: str) -> str:
+    return f"{path}.{key}" if path != "$" else key
+
+
+def _to_json(value: Any, path: str, depth: int, budget: list[int]) -> Any:
     if depth > _NORMALISE_DEPTH:
         raise InvalidRun.one(path, "json", f"nested deeper than {MAX_JSON_DEPTH} levels")
-    if value is None or type(value) in (str, int, bool):
+    t = type(value)
+    if value is None or t is str or t is bool:
         return value
-    if type(value) is float:
+    if t is int:
+        if not _int_ok(value):
+            raise InvalidRun.one(path, "json", f"integer of more than {MAX_INT_DIGITS} digits")
+        return value
+    if t is float:
         if not math.isfinite(value):
             raise InvalidRun.one(path, "json", f"{value} is not a JSON number")
         return value
-    if isinstance(value, str):  # a str subclass (a StrEnum member, say)
-        return str(value)
+    if isinstance(value, str):  # a str subclass: its value, never its __str__
+        return str.__str__(value)
     if isinstance(value, Mapping):
         out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise InvalidRun.one(path, "json", f"object keys must be strings, got {k!r}")
-            key = str(k)
-            out[key] = _to_json(v, f"{path}.{key}" if path != "$" else key, depth + 1)
+        try:
+            for k, v in value.items():
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise InvalidRun.one(path, "json", f"more than {MAX_JSON_ITEMS} items")
+                if not isinstance(k, str):
+                    raise InvalidRun.one(
+                        path, "json", f"object keys must be strings, got {_show(k)}"
+                    )
+                key = str.__str__(k)
+                out[key] = _to_json(v, _sub(path, key), depth + 1, budget)
+        except InvalidRun:
+            raise
+        except Exception as exc:  # a broken mapping: its items() or a key's hash raised
+            raise InvalidRun.one(
+                path, "json", f"the mapping could not be read ({type(exc).__name__})"
+            ) from None
         return out
     if isinstance(value, list | tuple):
         out_list = []
         for i, v in enumerate(value):  # a loop, not a comprehension: one frame per level
-            out_list.append(_to_json(v, f"{path}[{i}]", depth + 1))
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise InvalidRun.one(path, "json", f"more than {MAX_JSON_ITEMS} items")
+            out_list.append(_to_json(v, f"{path}[{i}]", depth + 1, budget))
         return out_list
     raise InvalidRun.one(path, "json", f"expected a JSON value, got a {type(value).__name__}")
 
@@ -831,11 +980,11 @@ def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str)
     # Unknown keys hold kept JSON: the same depth and finiteness rule as JSON objects.
     # Inline, so the usual unknown values (null, {}, []) cost no call.
     em.lines.append("    if ex:")
-    em.lines.append("        for x in ex.values():")
+    em.lines.append("        for k, x in ex.items():")
     em.lines.append("            t = type(x)")
-    em.lines.append("            if t is dict or t is list:")
-    em.lines.append("                if x and not _json_ok(x, 0): raise _Bad")
+    em.lines.append("            if t is dict or t is list: ex[k] = _freeze(x, 0)")
     em.lines.append("            elif t is float and x in _INFINITIES: raise _Bad")
+    em.lines.append("        ex = _FrozenDict(ex)")
     em.lines.append(f"    r = {em.bind(building_class(cls), 'build')}()")
     em.lines.extend(f"    r.{key} = v{i}" for i, key in enumerate(fields))
     em.lines.append("    r.extra = ex")
@@ -1019,7 +1168,7 @@ def _gen_unstructure(cls: type, fields: dict[str, _Field], ns: dict[str, Any]) -
 def _merge(d: dict[str, Any], extra: Mapping[str, Any]) -> None:
     for k, v in extra.items():
         if k not in d:  # a known key always wins over a hand-made clashing extra
-            d[k] = _copy(v)
+            d[k] = _thaw(v)
 
 
 def _drop(d: dict[str, Any], absent: frozenset[str], dumped_defaults: dict[str, Any]) -> None:
@@ -1035,9 +1184,10 @@ _NS: Final[dict[str, Any]] = {
     "_NO_KEYS": NO_KEYS,
     "_STATUS": STATUS_BY_VALUE,
     "_isfinite": math.isfinite,
-    "_json_ok": _json_ok,
+    "_freeze": _freeze,
+    "_FrozenDict": FrozenDict,
     "_INFINITIES": _INFINITIES,
-    "_copy": _copy,
+    "_thaw": _thaw,
     "_merge": _merge,
     "_drop": _drop,
 }
@@ -1066,6 +1216,30 @@ def _generate() -> None:
 
 
 _generate()
+
+
+def _field_checks(cls: type) -> dict[str, Callable[[Any], None]]:
+    """The checks of a hand-built value's fields, from the same schema (see _model)."""
+
+    def make(key: str, kind: _Kind) -> Callable[[Any], None]:
+        def check(value: Any) -> None:
+            if not kind.check_value(value):
+                errors: list[FieldError] = []
+                if type(value) is str:
+                    kind.explain(value, key, errors)
+                if not errors:
+                    message = f"expected {kind.expected}, got {_show(value)}"
+                    errors.append(FieldError(key, "type", message))
+                raise InvalidRun(errors[:1], what=cls.__name__)
+
+        return check
+
+    return {key: make(key, kind) for key, (kind, _) in SCHEMA[cls].items()}
+
+
+for _cls in SCHEMA:
+    FIELD_CHECKS[_cls] = _field_checks(_cls)
+_model._FREEZE = freeze_value
 
 
 # --------------------------------------------------------------------------------------
@@ -1140,7 +1314,7 @@ def parse_value(cls: type[_T], data: Any, *, what: str | None = None) -> _T:
         InvalidRun: listing every structural problem by path.
 
     Example:
-        >>> from runstate import ToolCall
+        >>> from runstate.models import ToolCall
         >>> call = parse_value(ToolCall, {"id": "call_A", "type": "function",
         ...                               "function": {"name": "f", "arguments": "{}"}})
         >>> call.function.name
@@ -1234,7 +1408,7 @@ def dump_value(value: Any) -> Any:
     """Write any of the library's value classes (or a union's string form) as JSON.
 
     Example:
-        >>> from runstate import Usage
+        >>> from runstate.models import Usage
         >>> dump_value(Usage(prompt_tokens=1, completion_tokens=2, total_tokens=3))
         {'prompt_tokens': 1, 'completion_tokens': 2, 'total_tokens': 3}
     """

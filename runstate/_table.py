@@ -10,7 +10,7 @@ does to a run's fields lives in :mod:`runstate._ops`.
 Anything not in this table is illegal. Terminal statuses are listed explicitly with no
 exits, like h11's ``ERROR: {}``: they are absorbing.
 
-The table is checked when the module loads (see :func:`check_table`), so a malformed edit
+The table is checked when the module loads (see :func:`validate_table`), so a malformed edit
 fails at import time rather than at the first unlucky request.
 """
 
@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Final, Literal, NamedTuple, TypeAlias
 
+from ._errors import InvalidTable
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 
 __all__ = [
@@ -29,11 +30,10 @@ __all__ = [
     "OPERATION_FOR_TARGET",
     "TRANSITIONS",
     "Edge",
-    "InvalidTable",
     "TransitionTable",
     "can_reach",
     "can_transition",
-    "check_table",
+    "validate_table",
     "reachable_from",
 ]
 
@@ -120,10 +120,6 @@ OPERATION_FOR_TARGET: Final[Mapping[RunStatus, str]] = MappingProxyType(
 )
 
 
-class InvalidTable(ValueError):
-    """The transition table breaks one of the lifecycle's structural rules."""
-
-
 def reachable_from(table: TransitionTable, source: RunStatus) -> frozenset[RunStatus]:
     """Return every status reachable from ``source`` in zero or more steps of ``table``."""
     seen = {source}
@@ -136,7 +132,7 @@ def reachable_from(table: TransitionTable, source: RunStatus) -> frozenset[RunSt
     return frozenset(seen)
 
 
-def check_table(table: TransitionTable) -> None:
+def validate_table(table: TransitionTable) -> None:
     """Check the structural rules every lifecycle table must satisfy.
 
     The rules: every status is a key and nothing else is; every target is a status;
@@ -180,7 +176,7 @@ def _order(s: RunStatus) -> int:
     return _ORDER[s]
 
 
-check_table(TRANSITIONS)
+validate_table(TRANSITIONS)
 
 _REACHABLE: Final[Mapping[RunStatus, frozenset[RunStatus]]] = MappingProxyType(
     {s: reachable_from(TRANSITIONS, s) for s in RunStatus}

@@ -61,8 +61,8 @@ import attrs  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import InvalidArgument  # noqa: E402
 
+from ._frozen import EMPTY  # noqa: E402
 from ._model import (  # noqa: E402
-    EMPTY,
     NO_KEYS,
     CodeInterpreterTool,
     FileSearchOptions,
@@ -707,7 +707,7 @@ def _poll_traces(draw: DrawFn, max_steps: int) -> list[dict[str, Any]]:
         seen.extend([run] * draw(st.integers(min_value=1, max_value=3), label="polls"))
     last = path[-1]
     if last.status in TERMINAL_STATUSES and draw(st.booleans(), label="modify"):
-        seen.append(update_metadata(last, {"note": "edited after the end"}))
+        seen.append(update_metadata(last, metadata={"note": "edited after the end"}))
     return [dump_run(r) for r in seen]
 
 

@@ -129,8 +129,9 @@ OPERATIONS: dict[str, tuple[RunStatus, Op, frozenset[str]]] = {
 }
 
 
-def expected_refusal(op: str, status: RunStatus) -> tuple[type[rs.RunStateError], str]:
-    """The error class and exact message the real API gives for ``op`` on ``status``."""
+def expected_refusal(op: str, status: RunStatus) -> tuple[type[rs.Error], str]:
+    """The error class and exact message for ``op`` on ``status``: the real API's for the
+    endpoints (cancel, submit), runstate's own TransitionError for worker moves."""
     if op == "cancel":
         return rs.CancelNotAllowed, f"Cannot cancel run with status '{status.value}'."
     if op == "submit_tool_outputs":
@@ -138,8 +139,8 @@ def expected_refusal(op: str, status: RunStatus) -> tuple[type[rs.RunStateError]
             rs.ToolOutputsRejected,
             f'Runs in status "{status.value}" do not accept tool outputs.',
         )
-    verb = op.replace("_", " ")
-    return rs.IllegalTransition, f"Cannot {verb} run with status '{status.value}'."
+    target = OPERATIONS[op][0]
+    return rs.TransitionError, f"{op}: no move from '{status.value}' to '{target.value}'"
 
 
 def changed_fields(before: rs.Run, after: rs.Run) -> set[str]:
@@ -147,5 +148,5 @@ def changed_fields(before: rs.Run, after: rs.Run) -> set[str]:
     return {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
 
 
-def wire(err: rs.RunStateError) -> dict[str, Any]:
+def wire(err: rs.APIError) -> dict[str, Any]:
     return err.to_api_error()

@@ -126,9 +126,15 @@ def seed_example_text() -> str:
     return str(blocks[-1])
 
 
+def _json_type(value: Any) -> type:
+    # Containers by kind (runstate keeps JSON in read-only dict and list subclasses),
+    # scalars by exact type, so 1, 1.0 and true stay different.
+    return dict if isinstance(value, dict) else list if isinstance(value, list) else type(value)
+
+
 def json_equal(a: Any, b: Any) -> bool:
     """Equality as JSON values: ``1``, ``1.0`` and ``true`` differ; key order does not matter."""
-    if type(a) is not type(b):
+    if _json_type(a) is not _json_type(b):
         return False
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(json_equal(a[k], b[k]) for k in a)

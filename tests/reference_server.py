@@ -105,7 +105,7 @@ class ReferenceServer:
                 metadata=metadata,
                 extra=extra,
             )
-        except rs.RunStateError as err:
+        except rs.APIError as err:
             return HttpResponse(err.http_status, err.to_api_error())
         except rs.InvalidRun as exc:
             return invalid(exc)
@@ -156,8 +156,11 @@ class ReferenceServer:
             self.clock = now = run.expires_at
         try:
             new = op(run, now)
-        except rs.RunStateError as err:
+        except rs.APIError as err:
             return HttpResponse(err.http_status, err.to_api_error())
+        except rs.TransitionError as err:
+            # The drive hook is not the API: its refusals are this server's own.
+            return HttpResponse(409, {"error": {"message": str(err), "reason": err.reason}})
         except rs.InvalidRun as exc:
             return invalid(exc)
         self.runs[run_id] = new

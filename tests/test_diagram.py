@@ -118,16 +118,16 @@ def test_same_edges_as_the_transitions_graph_machine() -> None:
     edges from the same table."""
     diagrams = pytest.importorskip("transitions.extensions")
     machine = diagrams.GraphMachine(
-        states=RunStatus,
+        states=[s.value for s in RunStatus],
         transitions=machine_transitions(),
-        initial=INITIAL_STATUS,
+        initial=INITIAL_STATUS.value,
         auto_transitions=False,
         graph_engine="mermaid",
     )
     text = machine.get_graph().draw(None)
     theirs = Counter(
-        (RunStatus[a].value, RunStatus[b].value, label)
-        for a, b, label in re.findall(r"^\s*([A-Z_]+) --> ([A-Z_]+): (\w+)$", text, flags=re.M)
+        (a, b, label)
+        for a, b, label in re.findall(r"^\s*([a-z_]+) --> ([a-z_]+): (\w+)$", text, flags=re.M)
     )
     ours = Counter((s, t, label) for s, t, label, _ in EXPECTED.elements())
     assert theirs == ours

@@ -11,6 +11,7 @@ import pytest
 from lifecycle import samples
 
 import runstate as rs
+import runstate.models as rsm
 from runstate import RunStatus
 
 SAMPLES = samples()
@@ -25,8 +26,8 @@ def sample(status: RunStatus, **changes: Any) -> rs.Run:
     return attrs.evolve(SAMPLES[status][0], **changes)
 
 
-ERR = rs.LastError(code="server_error", message="x")
-USAGE = rs.Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2)
+ERR = rsm.LastError(code="server_error", message="x")
+USAGE = rsm.Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2)
 ACTION = SAMPLES[RunStatus.REQUIRES_ACTION][0].required_action
 
 
@@ -47,7 +48,7 @@ ACTION = SAMPLES[RunStatus.REQUIRES_ACTION][0].required_action
         (RunStatus.FAILED, {"last_error": None}, ("last_error", "last-error", "error")),
         (
             RunStatus.COMPLETED,
-            {"incomplete_details": rs.IncompleteDetails(reason="max_prompt_tokens")},
+            {"incomplete_details": rsm.IncompleteDetails(reason="max_prompt_tokens")},
             ("incomplete_details", "incomplete-details", "error"),
         ),
         (
@@ -121,26 +122,26 @@ ACTION = SAMPLES[RunStatus.REQUIRES_ACTION][0].required_action
         ),
         (
             RunStatus.QUEUED,
-            {"truncation_strategy": rs.TruncationStrategy(type="last_messages", last_messages=0)},
+            {"truncation_strategy": rsm.TruncationStrategy(type="last_messages", last_messages=0)},
             ("truncation_strategy.last_messages", "truncation-last-messages", "error"),
         ),
         (
             RunStatus.QUEUED,
-            {"tools": (rs.FunctionTool(function=rs.FunctionDefinition(name="bad name")),)},
+            {"tools": (rsm.FunctionTool(function=rsm.FunctionDefinition(name="bad name")),)},
             ("tools[0].function.name", "function-name", "error"),
         ),
         (
             RunStatus.QUEUED,
-            {"tools": (rs.FileSearchTool(file_search=rs.FileSearchOptions(max_num_results=51)),)},
+            {"tools": (rsm.FileSearchTool(file_search=rsm.FileSearchOptions(max_num_results=51)),)},
             ("tools[0].file_search.max_num_results", "file-search-max-results", "error"),
         ),
         (
             RunStatus.QUEUED,
             {
                 "tools": (
-                    rs.FileSearchTool(
-                        file_search=rs.FileSearchOptions(
-                            ranking_options=rs.RankingOptions(score_threshold=1.5)
+                    rsm.FileSearchTool(
+                        file_search=rsm.FileSearchOptions(
+                            ranking_options=rsm.RankingOptions(score_threshold=1.5)
                         )
                     ),
                 )
@@ -149,14 +150,14 @@ ACTION = SAMPLES[RunStatus.REQUIRES_ACTION][0].required_action
         ),
         (
             RunStatus.QUEUED,
-            {"tools": (rs.CodeInterpreterTool(),) * 21},
+            {"tools": (rsm.CodeInterpreterTool(),) * 21},
             ("tools", "too-many-tools", "warning"),
         ),
         (
             RunStatus.QUEUED,
             {
-                "tool_choice": rs.ToolChoice(
-                    type="function", function=rs.ToolChoiceFunction(name="x" * 65)
+                "tool_choice": rsm.ToolChoice(
+                    type="function", function=rsm.ToolChoiceFunction(name="x" * 65)
                 )
             },
             ("tool_choice.function.name", "function-name", "error"),
@@ -174,11 +175,11 @@ def test_each_rule_fires(
 
 def test_duplicate_and_empty_tool_calls() -> None:
     call = ACTION.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
-    dup = rs.RequiredAction(submit_tool_outputs=rs.SubmitToolOutputs(tool_calls=(call, call)))
+    dup = rsm.RequiredAction(submit_tool_outputs=rsm.SubmitToolOutputs(tool_calls=(call, call)))
     found = rules(sample(RunStatus.REQUIRES_ACTION, required_action=dup))
     prefix = "required_action.submit_tool_outputs.tool_calls"
     assert (f"{prefix}[1].id", "tool-call-ids", "error") in found
-    empty = rs.RequiredAction(submit_tool_outputs=rs.SubmitToolOutputs(tool_calls=()))
+    empty = rsm.RequiredAction(submit_tool_outputs=rsm.SubmitToolOutputs(tool_calls=()))
     found = rules(sample(RunStatus.REQUIRES_ACTION, required_action=empty))
     assert (prefix, "required-action-empty", "error") in found
 
@@ -190,13 +191,13 @@ def test_boundaries_are_inclusive() -> None:
         top_p=0,
         max_prompt_tokens=256,
         metadata={str(i): "v" * 512 for i in range(16)},
-        tools=(rs.CodeInterpreterTool(),) * 20,
+        tools=(rsm.CodeInterpreterTool(),) * 20,
     )
     assert rs.violations(ok) == ()
 
 
 def test_presence_table_is_consistent() -> None:
-    for row in rs.PRESENCE:
+    for row in rsm.PRESENCE:
         assert row.required_in <= row.allowed_in, row
         assert row.severity in ("error", "warning")
 

@@ -6,6 +6,7 @@ import attrs
 import pytest
 
 import runstate as rs
+import runstate.models as rsm
 
 
 def _run() -> rs.Run:
@@ -24,14 +25,14 @@ def test_extra_may_not_repeat_a_modelled_field() -> None:
     with pytest.raises(ValueError, match=r"extra repeats modelled fields \['status'\]"):
         attrs.evolve(_run(), extra={"status": "completed", "tool_resources": {}})
     with pytest.raises(ValueError, match="total_tokens"):
-        rs.Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2, extra={"total_tokens": 3})
+        rsm.Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2, extra={"total_tokens": 3})
     kept = attrs.evolve(_run(), extra={"tool_resources": {}})
     assert rs.dump_run(kept)["tool_resources"] == {}
 
 
 def test_absent_may_only_name_own_fields() -> None:
     with pytest.raises(ValueError, match=r"absent names fields \['nope'\] that Usage lacks"):
-        rs.Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2, absent=frozenset({"nope"}))
+        rsm.Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2, absent=frozenset({"nope"}))
     run = attrs.evolve(_run(), absent=frozenset({"usage"}))
     assert "usage" not in rs.dump_run(run)
 

@@ -20,16 +20,18 @@ import runstate.strategies
 from runstate import (
     ACTIVE_STATUSES,
     TERMINAL_STATUSES,
-    CodeInterpreterTool,
-    FileSearchTool,
-    FunctionTool,
     Run,
     RunStatus,
-    ToolChoice,
-    TruncationStrategy,
     dump_run,
     parse_run,
     violations,
+)
+from runstate.models import (
+    CodeInterpreterTool,
+    FileSearchTool,
+    FunctionTool,
+    ToolChoice,
+    TruncationStrategy,
 )
 from runstate.strategies import run_payloads, runs, statuses
 

@@ -1,4 +1,4 @@
-"""The statuses, the one transition table, its load-time check and the transitions machine."""
+"""The statuses, the one transition table and its load-time check."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections import deque
 from types import MappingProxyType
 
 import pytest
-from transitions.core import MachineError
 
 import runstate
 from runstate import (
@@ -21,8 +20,7 @@ from runstate import (
     can_reach,
     can_transition,
 )
-from runstate._machine import Cursor, machine
-from runstate._table import OPERATION_FOR_TARGET, check_table
+from runstate._table import validate_table
 
 Q = RunStatus.QUEUED
 P = RunStatus.IN_PROGRESS
@@ -179,9 +177,9 @@ def good_table() -> dict[RunStatus, frozenset[RunStatus]]:
     return {s: frozenset(t) for s, t in EXPECTED.items()}
 
 
-def test_check_table_accepts_the_real_table() -> None:
-    check_table(TRANSITIONS)
-    check_table(MappingProxyType(good_table()))
+def test_validate_table_accepts_the_real_table() -> None:
+    validate_table(TRANSITIONS)
+    validate_table(MappingProxyType(good_table()))
 
 
 def _missing_row() -> dict[object, object]:
@@ -228,67 +226,8 @@ def _extra_key() -> dict[object, object]:
     ],
     ids=lambda v: getattr(v, "__name__", "")[1:] or None,
 )
-def test_check_table_refuses_malformed_tables(make, fragment: str) -> None:
+def test_validate_table_refuses_malformed_tables(make, fragment: str) -> None:
     with pytest.raises(InvalidTable, match="malformed transition table") as info:
-        check_table(make())
+        validate_table(make())
     assert fragment in str(info.value)
     assert isinstance(info.value, ValueError)
-
-
-# --------------------------------------------------------------------------------------
-# The transitions machine
-
-
-def test_machine_is_built_once() -> None:
-    assert machine() is machine()
-
-
-def test_machine_has_no_auto_transitions() -> None:
-    m = machine()
-    assert m.auto_transitions is False
-    assert not [name for name in m.events if name.startswith("to_")]
-
-
-def test_machine_states_are_the_statuses() -> None:
-    assert set(machine().states) == {s.name for s in RunStatus}
-
-
-def test_machine_triggers_are_the_operations() -> None:
-    assert set(machine().events) == set(OPERATION_FOR_TARGET.values())
-    assert set(OPERATION_FOR_TARGET) == set(RunStatus)
-    assert len(set(OPERATION_FOR_TARGET.values())) == len(RunStatus)
-
-
-TRIGGER_SOURCE = [
-    (trigger, target, src) for target, trigger in OPERATION_FOR_TARGET.items() for src in RunStatus
-]
-
-
-@pytest.mark.parametrize(
-    ("trigger", "target", "src"),
-    TRIGGER_SOURCE,
-    ids=[f"{t}@{s.value}" for t, _, s in TRIGGER_SOURCE],
-)
-def test_machine_agrees_with_the_table(trigger: str, target: RunStatus, src: RunStatus) -> None:
-    cursor = Cursor(src)
-    if target in EXPECTED[src]:
-        assert machine().events[trigger].trigger(cursor) is True
-        assert cursor.state is target
-    else:
-        with pytest.raises(MachineError):
-            machine().events[trigger].trigger(cursor)
-        assert cursor.state is src
-
-
-def test_machine_edges_are_exactly_the_table() -> None:
-    fired = set()
-    for trigger, event in machine().events.items():
-        for src in RunStatus:
-            cursor = Cursor(src)
-            try:
-                event.trigger(cursor)
-            except MachineError:
-                continue
-            fired.add((src, cursor.state))
-            assert OPERATION_FOR_TARGET[cursor.state] == trigger
-    assert fired == {(s, t) for s, ts in EXPECTED.items() for t in ts}

@@ -123,7 +123,7 @@ def tool_round() -> list[dict[str, Any]]:
     )
     out.append(run := start(run, now=T0 + 4))
     out.append(run := complete(run, now=T0 + 5, usage=USAGE))
-    out.append(update_metadata(run, {"note": "checked"}))
+    out.append(update_metadata(run, metadata={"note": "checked"}))
     return [dump_run(r) for r in out]
 
 

@@ -1,0 +1,164 @@
+"""The real API's request-validation messages, built from its templates (spec-facts §10.1).
+
+Every function returns an :class:`~runstate.InvalidRequest` carrying the exact message,
+``param`` and ``code`` the API sends. The templates are recorded (§10.1 marks which were
+seen on these endpoints and which on sibling endpoints); the messages built for cases no
+recording covers follow the same templates and are inferred, as §10.2 says.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ._errors import InvalidRequest
+
+__all__ = [
+    "array_too_long",
+    "bad_json_body",
+    "below_minimum",
+    "above_maximum",
+    "invalid_type",
+    "json_type",
+    "missing_parameter",
+    "string_too_long",
+    "too_many_properties",
+    "unknown_parameter",
+]
+
+_WORDS: Final[dict[type, str]] = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+    dict: "an object",
+    list: "an array",
+}
+
+
+def json_type(value: object) -> str:
+    """How the API's validator names a JSON value's type (``a string``, ``null``...).
+
+    Example:
+        >>> json_type(True), json_type(None), json_type([])
+        ('a boolean', 'null', 'an array')
+    """
+    word = _WORDS.get(type(value))
+    if word is not None:
+        return word
+    for base, name in _WORDS.items():  # subclasses: a str subclass is still a string
+        if isinstance(value, base):
+            return name
+    return f"a {type(value).__name__}"
+
+
+def invalid_type(param: str, expected: str, value: object) -> InvalidRequest:
+    """``Invalid type for 'X': expected T, but got U instead.`` (code ``invalid_type``).
+
+    Example:
+        >>> invalid_type("metadata.modified", "a string", True).message
+        "Invalid type for 'metadata.modified': expected a string, but got a boolean instead."
+    """
+    return InvalidRequest(
+        f"Invalid type for '{param}': expected {expected}, but got {json_type(value)} instead.",
+        param=param,
+        code="invalid_type",
+    )
+
+
+def missing_parameter(param: str) -> InvalidRequest:
+    """``Missing required parameter: 'X'.`` (code ``missing_required_parameter``)."""
+    return InvalidRequest(
+        f"Missing required parameter: '{param}'.",
+        param=param,
+        code="missing_required_parameter",
+    )
+
+
+def unknown_parameter(param: str) -> InvalidRequest:
+    """``Unknown parameter: 'X'.`` (code ``unknown_parameter``; seen on create thread-and-run)."""
+    return InvalidRequest(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
+
+
+def _number(value: float) -> str:
+    return str(value) if type(value) is int else repr(value)
+
+
+def below_minimum(param: str, minimum: float, value: float, *, integer: bool) -> InvalidRequest:
+    """``Invalid 'X': integer below minimum value. Expected a value >= N, ...``.
+
+    The word (and the code) follows the parameter's type: ``integer`` for an integer
+    parameter (``integer_below_min_value``), ``decimal`` for a number
+    (``decimal_below_min_value``), whatever the value given.
+
+    Example:
+        >>> below_minimum("max_prompt_tokens", 256, 16, integer=True).code
+        'integer_below_min_value'
+    """
+    word = "integer" if integer else "decimal"
+    return InvalidRequest(
+        f"Invalid '{param}': {word} below minimum value. Expected a value >= "
+        f"{_number(minimum)}, but got {_number(value)} instead.",
+        param=param,
+        code=f"{word}_below_min_value",
+    )
+
+
+def above_maximum(param: str, maximum: float, value: float, *, integer: bool) -> InvalidRequest:
+    """``Invalid 'X': decimal above maximum value. Expected a value <= N, ...``.
+
+    Example:
+        >>> above_maximum("temperature", 2, 200, integer=False).message.split(". ")[1]
+        'Expected a value <= 2, but got 200 instead.'
+    """
+    word = "integer" if integer else "decimal"
+    return InvalidRequest(
+        f"Invalid '{param}': {word} above maximum value. Expected a value <= "
+        f"{_number(maximum)}, but got {_number(value)} instead.",
+        param=param,
+        code=f"{word}_above_max_value",
+    )
+
+
+def string_too_long(param: str, maximum: int, length: int) -> InvalidRequest:
+    """``Invalid 'X': string too long. Expected a string with maximum length N, ...``."""
+    return InvalidRequest(
+        f"Invalid '{param}': string too long. Expected a string with maximum length "
+        f"{maximum}, but got a string with length {length} instead.",
+        param=param,
+        code="string_above_max_length",
+    )
+
+
+def array_too_long(param: str, maximum: int, length: int) -> InvalidRequest:
+    """``Invalid 'X': array too long. Expected an array with maximum length N, ...``."""
+    return InvalidRequest(
+        f"Invalid '{param}': array too long. Expected an array with maximum length "
+        f"{maximum}, but got an array with length {length} instead.",
+        param=param,
+        code="array_above_max_length",
+    )
+
+
+def too_many_properties(param: str, maximum: int, count: int) -> InvalidRequest:
+    """``Invalid 'X': too many properties. Expected an object with at most N properties, ...``."""
+    return InvalidRequest(
+        f"Invalid '{param}': too many properties. Expected an object with at most "
+        f"{maximum} properties, but got an object with {count} properties instead.",
+        param=param,
+        code="object_above_max_properties",
+    )
+
+
+#: The gateway's answer to a body that is not JSON (spec-facts §10.2, seen on chat).
+BAD_JSON_MESSAGE: Final = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+    "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+    "sent was not valid JSON. If you have trouble figuring out how to fix this, please "
+    "contact us through our help center at help.openai.com.)"
+)
+
+
+def bad_json_body() -> InvalidRequest:
+    """The 400 for a request body that is not valid JSON (``param`` and ``code`` null)."""
+    return InvalidRequest(BAD_JSON_MESSAGE, reason="invalid-json")
