@@ -608,7 +608,7 @@ def cancel(run: Run, *, now: int, documented_only: bool = False) -> Run:
     return _to_cancelling(run, RunStatus.CANCELLING, None, None)  # type: ignore[no-any-return]
 
 
-_to_cancelling: Final = copier(Run, "status", "required_action", "usage")
+_to_cancelling: Final = copier(Run, "status", "required_action", "usage", checked=False)
 
 
 # --------------------------------------------------------------------------------------

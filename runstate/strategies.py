@@ -90,7 +90,8 @@ from ._model import (  # noqa: E402
     TruncationStrategy,
     Usage,
 )
-from ._serde import SCHEMA, dump_run  # noqa: E402
+from ._schema import SCHEMA  # noqa: E402
+from ._serde import dump_run  # noqa: E402
 from ._status import TERMINAL_STATUSES, RunStatus  # noqa: E402
 from ._table import TRANSITIONS  # noqa: E402
 
