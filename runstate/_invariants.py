@@ -15,7 +15,7 @@ from typing import Final, Literal, NamedTuple, TypeAlias
 
 import attrs
 
-from ._errors import FieldError, InvalidRun
+from ._errors import FieldError, InvalidArgument, InvalidRun
 from ._model import FileSearchTool, FunctionTool, Run, ToolChoice
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 
@@ -198,6 +198,8 @@ def violations(run: Run) -> tuple[Violation, ...]:
         >>> violations(attrs.evolve(run, started_at=5))[0].rule
         'timestamp-order'
     """
+    if type(run) is not Run:
+        raise InvalidArgument.expected("run", "a runstate.Run", run)
     found: list[Violation] = []
     for field, must_be_set, severity, rule, message in _CHECKS[run.status]:
         if (getattr(run, field) is None) is must_be_set:

@@ -53,6 +53,7 @@ from ._model import (
     Usage,
     freeze_metadata,
 )
+from ._schema import DUMPERS
 from ._serde import dump_value, parse_run, parse_value
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ._table import OPERATION_FOR_TARGET, TRANSITIONS
@@ -84,6 +85,7 @@ _T = TypeVar("_T")
 DEFAULT_EXPIRES_IN: Final = 600
 
 _ZERO_USAGE: Final = Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
+_RUN_KEYS: Final = frozenset(f.name for f in attrs.fields(Run)) - {"extra", "absent"}
 
 
 @attrs.frozen
@@ -205,7 +207,16 @@ def _under(prefix: str, exc: InvalidRun) -> InvalidRun:
 
 
 def _json(value: object) -> Any:
-    return value if isinstance(value, str | Mapping) else dump_value(value)
+    """A runstate value as its JSON form; anything else as given, for the parser to judge."""
+    return dump_value(value) if type(value) in DUMPERS else value
+
+
+def _array(value: object, name: str, what: str) -> list[Any]:
+    """An argument that must be a sequence, as a list of JSON forms."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
+        message = f"expected an array, got a {type(value).__name__}"
+        raise InvalidRun.one(name, "type", message, what=what)
+    return [_json(item) for item in value]
 
 
 # --------------------------------------------------------------------------------------
@@ -277,6 +288,10 @@ def new_run(
     if type(expires_in) is not int or expires_in <= 0:
         raise InvalidArgument.expected("expires_in", "a positive number of seconds", expires_in)
     payload: dict[str, Any] = dict(extra or {})
+    clash = sorted(k for k in payload if k in _RUN_KEYS)
+    if clash:
+        message = "a modelled field cannot be given in extra; pass it by name"
+        raise InvalidRun.one(f"extra.{clash[0]}", "extra", message)
     payload.update(
         {
             "id": id,
@@ -294,7 +309,7 @@ def new_run(
             "last_error": None,
             "model": model,
             "instructions": instructions,
-            "tools": [_json(t) for t in tools],
+            "tools": _array(tools, "tools", "run"),
             "metadata": {} if metadata is None else metadata,
             "temperature": temperature,
             "top_p": top_p,
@@ -377,7 +392,9 @@ def require_action(
     _guard(run, RunStatus.REQUIRES_ACTION)
     _check_now(run, now)
     calls = parse_value(
-        SubmitToolOutputs, {"tool_calls": [_json(c) for c in tool_calls]}, what="tool calls"
+        SubmitToolOutputs,
+        {"tool_calls": _array(tool_calls, "tool_calls", "tool calls")},
+        what="tool calls",
     ).tool_calls
     if not calls:
         raise InvalidRun.one(
@@ -525,9 +542,27 @@ def _cancel_decision(status: RunStatus, documented_only: bool) -> CancelDecision
 
 
 # Decided once per status, from the table: deciding is a dict lookup.
-_CANCEL: Final[Mapping[tuple[RunStatus, bool], CancelDecision]] = MappingProxyType(
-    {(s, d): _cancel_decision(s, d) for s in RunStatus for d in (False, True)}
+_CANCEL_ANY: Final[Mapping[RunStatus, CancelDecision]] = MappingProxyType(
+    {s: _cancel_decision(s, False) for s in RunStatus}
 )
+_CANCEL_DOCUMENTED: Final[Mapping[RunStatus, CancelDecision]] = MappingProxyType(
+    {s: _cancel_decision(s, True) for s in RunStatus}
+)
+
+
+def _decide(run: Run, documented_only: bool) -> CancelDecision:
+    # ``is``, not ``==``: 1 and 0 are not booleans here.
+    if documented_only is False:
+        table = _CANCEL_ANY
+    elif documented_only is True:
+        table = _CANCEL_DOCUMENTED
+    else:
+        raise InvalidArgument.expected("documented_only", "True or False", documented_only)
+    try:
+        return table[run.status]
+    except (AttributeError, KeyError, TypeError):
+        _check_run(run)
+        raise
 
 
 def check_cancel(run: Run, *, documented_only: bool = False) -> CancelDecision:
@@ -548,17 +583,7 @@ def check_cancel(run: Run, *, documented_only: bool = False) -> CancelDecision:
         >>> check_cancel(run, documented_only=True).error.to_api_error()["error"]["message"]
         "Cannot cancel run with status 'queued'."
     """
-    try:
-        return _CANCEL[run.status, documented_only]
-    except (AttributeError, KeyError, TypeError):
-        _check_cancel_arguments(run, documented_only)
-        raise
-
-
-def _check_cancel_arguments(run: object, documented_only: object) -> None:
-    _check_run(run)
-    if type(documented_only) is not bool:
-        raise InvalidArgument.expected("documented_only", "True or False", documented_only)
+    return _decide(run, documented_only)
 
 
 def cancel(run: Run, *, now: int, documented_only: bool = False) -> Run:
@@ -597,11 +622,7 @@ def cancel(run: Run, *, now: int, documented_only: bool = False) -> Run:
         ...
         runstate._errors.CancelNotAllowed: Cannot cancel run with status 'cancelling'.
     """
-    try:
-        decision = _CANCEL[run.status, documented_only]
-    except (AttributeError, KeyError, TypeError):
-        _check_cancel_arguments(run, documented_only)
-        raise
+    decision = _decide(run, documented_only)
     if not decision.allowed:
         raise CancelNotAllowed(decision.message, reason=decision.reason)  # type: ignore[arg-type]
     _check_now(run, now)

@@ -598,9 +598,9 @@ SCHEMA: Final[dict[type, dict[str, _Field]]] = {
         "last_messages": (_opt(INT), False),
     },
     CodeInterpreterTool: {"type": (_tag(CodeInterpreterTool, "tool type"), True)},
-    RankingOptions: {
-        "score_threshold": (NUMBER, True),
+    RankingOptions: {  # the real API sends ranker first (dotnet FileSearchStreamingWorks)
         "ranker": (_opt(_lit("ranker", Ranker)), False),
+        "score_threshold": (NUMBER, True),
     },
     FileSearchOptions: {
         "max_num_results": (_opt(INT), False),
