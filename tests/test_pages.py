@@ -27,7 +27,10 @@ def check_shape(page: dict[str, Any]) -> None:
     assert list(page) == ["object", "data", "first_id", "last_id", "has_more"]
     assert page["object"] == "list"
     if page["data"]:
-        assert (page["first_id"], page["last_id"]) == (page["data"][0]["id"], page["data"][-1]["id"])
+        assert (page["first_id"], page["last_id"]) == (
+            page["data"][0]["id"],
+            page["data"][-1]["id"],
+        )
     else:
         assert (page["first_id"], page["last_id"], page["has_more"]) == (None, None, False)
 

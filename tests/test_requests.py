@@ -89,7 +89,11 @@ BAD_JSON = (
 ROWS: list[Any] = [
     pytest.param(
         lambda: rs.parse_create_run(b"{}"),
-        ("Missing required parameter: 'assistant_id'.", "assistant_id", "missing_required_parameter"),
+        (
+            "Missing required parameter: 'assistant_id'.",
+            "assistant_id",
+            "missing_required_parameter",
+        ),
         id="assistant_id missing",
     ),
     pytest.param(
@@ -127,12 +131,14 @@ ROWS: list[Any] = [
     ),
     pytest.param(
         lambda: rs.parse_create_run(b'{"assistant_id": "asst_1"}').new_run(
-            id="run_1", thread_id="thread_1", now=1, assistant_model="m",
+            id="run_1",
+            thread_id="thread_1",
+            now=1,
+            assistant_model="m",
             thread_has_user_message=False,
         ),
         (
-            "Run creation requires a Thread with a user message or an assistant with "
-            "instructions.",
+            "Run creation requires a Thread with a user message or an assistant with instructions.",
             None,
             "invalid_thread",
         ),
@@ -196,8 +202,7 @@ ROWS: list[Any] = [
     pytest.param(
         lambda: rs.parse_modify_run(b'{"metadata": {"modified": true}}'),
         (
-            "Invalid type for 'metadata.modified': expected a string, but got a boolean "
-            "instead.",
+            "Invalid type for 'metadata.modified': expected a string, but got a boolean instead.",
             "metadata.modified",
             "invalid_type",
         ),
@@ -206,8 +211,7 @@ ROWS: list[Any] = [
     pytest.param(
         lambda: rs.parse_create_run(b'{"assistant_id": "asst_1", "metadata": []}'),
         (
-            "Invalid type for 'metadata': expected a metadata object, but got an array "
-            "instead.",
+            "Invalid type for 'metadata': expected a metadata object, but got an array instead.",
             "metadata",
             "invalid_type",
         ),
@@ -240,7 +244,11 @@ ROWS: list[Any] = [
     ),
     pytest.param(
         lambda: rs.parse_submit_tool_outputs(b'{"stream": true}'),
-        ("Missing required parameter: 'tool_outputs'.", "tool_outputs", "missing_required_parameter"),
+        (
+            "Missing required parameter: 'tool_outputs'.",
+            "tool_outputs",
+            "missing_required_parameter",
+        ),
         id="tool_outputs missing",
     ),
     pytest.param(
@@ -375,7 +383,10 @@ response_format = st.one_of(
             "type": st.just("json_schema"),
             "json_schema": st.fixed_dictionaries(
                 {"name": names},
-                optional={"schema": st.dictionaries(short, opaque, max_size=2), "strict": st.booleans()},
+                optional={
+                    "schema": st.dictionaries(short, opaque, max_size=2),
+                    "strict": st.booleans(),
+                },
             ),
         }
     ),

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+import runstate as rs
+
 openai = pytest.importorskip("openai")
 try:  # openai >= 3 ships on httpx2; older releases on httpx
     import httpx2 as httpx
 except ImportError:  # pragma: no cover - depends on the installed SDK
     import httpx  # type: ignore[no-redef]
-
-import runstate as rs
 
 INCLUDE = "step_details.tool_calls[*].file_search.results[*].content"
 
