@@ -25,6 +25,7 @@ from ._errors import (
     TransitionError,
     not_found,
 )
+from ._events import encode_sse, run_json, stream_events
 from ._invariants import Violation, validate, violations
 from ._machine import machine
 from ._model import Run
@@ -46,6 +47,18 @@ from ._ops import (
     start,
     submit_tool_outputs,
     update_metadata,
+)
+from ._pages import ListRuns, list_page, parse_list_runs
+from ._requests import (
+    CreateRun,
+    ModifyRun,
+    SubmitToolOutputsRequest,
+    check_beta_header,
+    check_id,
+    parse_create_run,
+    parse_create_thread_and_run,
+    parse_modify_run,
+    parse_submit_tool_outputs,
 )
 from ._serde import CONVERTER as converter
 from ._serde import dump_run, parse_run
@@ -123,5 +136,21 @@ __all__ = (
     "InvalidRequest",
     "NotFound",
     "not_found",
+    # server toolkit
+    "parse_create_run",
+    "parse_create_thread_and_run",
+    "CreateRun",
+    "parse_submit_tool_outputs",
+    "SubmitToolOutputsRequest",
+    "parse_modify_run",
+    "ModifyRun",
+    "parse_list_runs",
+    "ListRuns",
+    "list_page",
+    "stream_events",
+    "encode_sse",
+    "run_json",
+    "check_beta_header",
+    "check_id",
     "__version__",
 )

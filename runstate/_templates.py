@@ -17,9 +17,13 @@ __all__ = [
     "bad_json_body",
     "below_minimum",
     "above_maximum",
+    "invalid_id",
     "invalid_type",
+    "invalid_value",
     "json_type",
+    "missing_beta_header",
     "missing_parameter",
+    "pattern_mismatch",
     "string_too_long",
     "too_many_properties",
     "unknown_parameter",
@@ -162,3 +166,72 @@ BAD_JSON_MESSAGE: Final = (
 def bad_json_body() -> InvalidRequest:
     """The 400 for a request body that is not valid JSON (``param`` and ``code`` null)."""
     return InvalidRequest(BAD_JSON_MESSAGE, reason="invalid-json")
+
+
+def invalid_value(param: str, value: str, supported: tuple[str, ...]) -> InvalidRequest:
+    """A value outside an enum (code ``invalid_value``; inferred).
+
+    spec-facts §10 found no enum error on the run endpoints; this is the wording the same
+    API uses for enums elsewhere: ``Invalid value: 'v'. Supported values are: 'a', 'b',
+    and 'c'.`` (inferred for these endpoints).
+
+    Example:
+        >>> invalid_value("order", "up", ("asc", "desc")).message
+        "Invalid value: 'up'. Supported values are: 'asc' and 'desc'."
+    """
+    quoted = [f"'{v}'" for v in supported]
+    if len(quoted) <= 2:
+        listed = " and ".join(quoted)
+    else:
+        listed = ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+    return InvalidRequest(
+        f"Invalid value: '{str.__str__(value)}'. Supported values are: {listed}.",
+        param=param,
+        code="invalid_value",
+    )
+
+
+def invalid_id(param: str, value: str, prefix: str) -> InvalidRequest:
+    """``Invalid 'X': 'v'. Expected an ID that begins with 'p'.`` (code ``invalid_value``).
+
+    Observed for ``assistant_id`` (param and code too) and for the ``thread_id`` path
+    parameter (message only); spec-facts §10.1, §10.2.
+
+    Example:
+        >>> invalid_id("assistant_id", "wf_6927", "asst").message
+        "Invalid 'assistant_id': 'wf_6927'. Expected an ID that begins with 'asst'."
+    """
+    return InvalidRequest(
+        f"Invalid '{param}': '{str.__str__(value)}'. Expected an ID that begins with '{prefix}'.",
+        param=param,
+        code="invalid_value",
+    )
+
+
+def pattern_mismatch(param: str, pattern: str) -> InvalidRequest:
+    """A string that does not match the schema's pattern (code ``invalid_value``; inferred).
+
+    Example:
+        >>> for part in pattern_mismatch("tools[0].function.name", "^[a-z]+$").message.split(". "):
+        ...     print(part)
+        Invalid 'tools[0].function.name': string does not match pattern
+        Expected a string that matches the pattern '^[a-z]+$'.
+    """
+    return InvalidRequest(
+        f"Invalid '{param}': string does not match pattern. Expected a string that matches "
+        f"the pattern '{pattern}'.",
+        param=param,
+        code="invalid_value",
+    )
+
+
+#: The 400 for a request without ``OpenAI-Beta: assistants=v2`` (spec-facts §10.2, OBS).
+MISSING_BETA_MESSAGE: Final = (
+    "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please try "
+    "again by setting the header 'OpenAI-Beta: assistants=v2'."
+)
+
+
+def missing_beta_header() -> InvalidRequest:
+    """The 400 for a missing ``OpenAI-Beta`` header (code ``invalid_beta``, param null)."""
+    return InvalidRequest(MISSING_BETA_MESSAGE, code="invalid_beta")

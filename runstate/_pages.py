@@ -1,0 +1,182 @@
+"""``GET /threads/{thread_id}/runs``: the query, read as the API reads it, and the list page.
+
+The page is the API's list object (spec ``ListRunsResponse``, spec-facts §1.2, §1.3):
+``{"object": "list", "data": [...], "first_id", "last_id", "has_more"}``. Cursors are
+run ids. Rules the spec leaves open, decided here (inferred, spec-facts §10 records
+nothing on them):
+
+* ``before=X`` gives the ``limit`` runs nearest *before* X, still in the list's order
+  (so walking back with ``before=first_id`` retraces the pages walked forward).
+* ``has_more`` says whether more runs lie beyond the page in the direction of travel:
+  after its last run for a forward page, before its first run for a ``before`` page.
+* A cursor naming no run of the list gives an empty page (``data: []``, ids null,
+  ``has_more: false``), so a client walking pages stops; it is not an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, Literal
+
+import attrs
+
+from . import _templates as wire
+from ._errors import InvalidArgument
+from ._model import Run
+from ._serde import dump_run
+
+__all__ = ["ListRuns", "list_page", "parse_list_runs"]
+
+#: ``limit``: 1 to 100, default 20 (spec-facts §1.2).
+DEFAULT_LIMIT: Final = 20
+MAX_LIMIT: Final = 100
+_ORDERS: Final = ("asc", "desc")
+
+
+@attrs.frozen(kw_only=True)
+class ListRuns:
+    """The query of ``GET /threads/{thread_id}/runs``.
+
+    Attributes:
+        limit: 1 to 100 (default 20).
+        order: ``"asc"`` (oldest first) or ``"desc"`` (newest first, the default).
+        after: A run id: the page starts after it.
+        before: A run id: the page ends before it.
+    """
+
+    limit: int = DEFAULT_LIMIT
+    order: Literal["asc", "desc"] = "desc"
+    after: str | None = None
+    before: str | None = None
+
+
+def _one(value: object) -> object:
+    """A query value: repeated parameters (a list) count by their last value."""
+    if isinstance(value, list | tuple):
+        return value[-1] if value else None
+    return value
+
+
+def _limit(value: object) -> int:
+    if isinstance(value, str):
+        text = value.strip()
+        if text[1:].isdigit() if text[:1] in "+-" else text.isdigit():
+            value = int(text)
+        else:
+            # inferred: the API's type template, applied to the query parameter
+            raise wire.invalid_type("limit", "an integer", value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise wire.invalid_type("limit", "an integer", value)
+    if value < 1:
+        raise wire.below_minimum("limit", 1, value, integer=True)  # inferred
+    if value > MAX_LIMIT:
+        raise wire.above_maximum("limit", MAX_LIMIT, value, integer=True)  # §10.2, INF
+    return int(value)
+
+
+def parse_list_runs(query: Mapping[str, Any] | None = None) -> ListRuns:
+    """Read the list query (``limit``, ``order``, ``after``, ``before``).
+
+    Values may be strings, as they come from a URL, or already typed; a parameter given
+    several times counts by its last value; ``None`` or ``""`` means "not given". Other
+    parameters are ignored.
+
+    Raises:
+        InvalidRequest: ``Invalid 'limit': integer above maximum value. Expected a value
+            <= 100, but got 1000 instead.`` (spec-facts §10.2, inferred) and the same
+            templates for ``limit < 1``, a non-integer ``limit`` and an ``order`` other
+            than ``asc``/``desc`` (``Invalid value: 'up'. Supported values are: 'asc'
+            and 'desc'.``), all inferred.
+
+    Example:
+        >>> parse_list_runs({"limit": "2", "order": "asc"})
+        ListRuns(limit=2, order='asc', after=None, before=None)
+        >>> parse_list_runs({"limit": "1000"}).limit
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Invalid 'limit': integer above maximum value. \
+Expected a value <= 100, but got 1000 instead.
+    """
+    if query is None:
+        return ListRuns()
+    if not isinstance(query, Mapping):
+        raise InvalidArgument.expected("query", "a mapping", query)
+    values = {k: _one(v) for k, v in query.items() if k in ("limit", "order", "after", "before")}
+    values = {k: v for k, v in values.items() if v is not None and v != ""}
+    limit = _limit(values["limit"]) if "limit" in values else DEFAULT_LIMIT
+    order = values.get("order", "desc")
+    if not isinstance(order, str):
+        raise wire.invalid_type("order", "a string", order)
+    if order not in _ORDERS:
+        raise wire.invalid_value("order", order, _ORDERS)  # inferred
+    cursors: dict[str, str] = {}
+    for name in ("after", "before"):
+        if name in values:
+            cursor = values[name]
+            if not isinstance(cursor, str):
+                raise wire.invalid_type(name, "a string", cursor)
+            cursors[name] = str.__str__(cursor)
+    return ListRuns(limit=limit, order=order, **cursors)  # type: ignore[arg-type]
+
+
+def _empty() -> dict[str, Any]:
+    return {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+
+
+def list_page(
+    runs: Iterable[Run], query: ListRuns | Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The API's list object for one page of a thread's runs, ready for ``json.dumps``.
+
+    Args:
+        runs: The thread's runs in the order they were created (oldest first), as the
+            server keeps them; ``order="desc"`` lists them newest first.
+        query: A :class:`ListRuns`, or the raw query (read by :func:`parse_list_runs`).
+
+    Returns:
+        A fresh dict: ``object``, ``data`` (each run as :func:`runstate.dump_run` writes
+        it), ``first_id`` and ``last_id`` (null on an empty page) and ``has_more``.
+
+    Raises:
+        InvalidRequest: for a raw query the API refuses.
+
+    Example:
+        >>> from runstate import new_run
+        >>> runs = [new_run(id=f"run_{i}", thread_id="thread_1", assistant_id="asst_1",
+        ...                 model="gpt-4o", now=100 + i) for i in range(3)]
+        >>> page = list_page(runs, {"limit": "2"})
+        >>> [r["id"] for r in page["data"]], page["first_id"], page["last_id"], page["has_more"]
+        (['run_2', 'run_1'], 'run_2', 'run_1', True)
+        >>> list_page(runs, {"limit": "2", "after": "run_1"})["data"][0]["id"]
+        'run_0'
+    """
+    q = query if isinstance(query, ListRuns) else parse_list_runs(query)
+    ordered: Sequence[Run] = list(runs)
+    if q.order == "desc":
+        ordered = ordered[::-1]
+    start, stop = 0, len(ordered)
+    if q.after is not None or q.before is not None:
+        index = {run.id: i for i, run in enumerate(ordered)}
+        if q.after is not None:
+            if q.after not in index:
+                return _empty()
+            start = index[q.after] + 1
+        if q.before is not None:
+            if q.before not in index:
+                return _empty()
+            stop = index[q.before]
+    if q.before is not None and q.after is None:
+        first = max(start, stop - q.limit)
+        page, has_more = ordered[first:stop], first > start
+    else:
+        last = min(stop, start + q.limit)
+        page, has_more = ordered[start:last], last < stop
+    if not page:
+        return _empty()
+    return {
+        "object": "list",
+        "data": [dump_run(run) for run in page],
+        "first_id": page[0].id,
+        "last_id": page[-1].id,
+        "has_more": has_more,
+    }

@@ -1,0 +1,851 @@
+"""Request bodies of the run endpoints, read as the real API reads them, or refused with its 400.
+
+Each ``parse_*`` function takes the body as JSON text, bytes or an already-decoded
+mapping and returns a frozen value, or raises :class:`~runstate.InvalidRequest` with the
+API's exact message, ``param`` and ``code`` (spec-facts §10). The rules:
+
+* Schemas are closed (``additionalProperties: false``, spec-facts §1.2): an unknown key
+  gives ``Unknown parameter: 'x'.`` (observed on create thread-and-run, §10.2), nested
+  keys by their path (``tools[0].function.foo``; inferred).
+* ``null`` means "not given", as it does for the API, except for a required parameter:
+  ``assistant_id: null`` is a type error (observed, §10.2).
+* The first problem found is reported, in this order: unknown keys, then each parameter
+  in the spec's order, depth first. (The real validator's order across several broken
+  parameters is not recorded; inferred.)
+* Body text that is not JSON, or JSON that is not an object, gets the API's JSON-body
+  text (§10.2, observed on another endpoint; for a non-object, inferred).
+
+The values hold exactly what the request said; filling what it left out (the model, the
+instructions and the tools come from the assistant) is the server's business:
+:meth:`CreateRun.new_run` takes those defaults as arguments.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final, Literal
+
+import attrs
+
+from . import _templates as wire
+from ._errors import InvalidArgument, InvalidRequest, InvalidRun
+from ._model import Run, Tool, ToolChoiceMode
+from ._ops import DEFAULT_EXPIRES_IN, ToolOutput, _metadata_error, _outputs, new_run
+from ._serde import _loads, freeze_value
+
+__all__ = [
+    "INCLUDE_FILE_SEARCH_CONTENT",
+    "CreateRun",
+    "ModifyRun",
+    "SubmitToolOutputsRequest",
+    "check_beta_header",
+    "check_id",
+    "parse_create_run",
+    "parse_create_thread_and_run",
+    "parse_modify_run",
+    "parse_submit_tool_outputs",
+]
+
+#: The one value ``include[]`` takes on create run (spec-facts §1.2).
+INCLUDE_FILE_SEARCH_CONTENT: Final = "step_details.tool_calls[*].file_search.results[*].content"
+
+#: ``tools`` holds at most 20 entries on the run request schemas (spec-facts §1.2).
+MAX_TOOLS: Final = 20
+#: The spec's ``minimum: 256`` for the token limits, which the real API did not enforce
+#: (spec-facts §8.4: ``max_completion_tokens: 16`` was accepted).
+TOKEN_MINIMUM: Final = 256
+
+_NAME_PATTERN: Final = "^[a-zA-Z0-9_-]+$"
+_NAME_RE: Final = re.compile(r"[a-zA-Z0-9_-]+")
+_NAME_MAX: Final = 64
+_STRING_OR_OBJECT: Final = "one of a string or an object"  # inferred wording for a oneOf
+
+_TOOL_TYPES: Final = ("code_interpreter", "file_search", "function")
+_TOOL_KEYS: Final[Mapping[str, frozenset[str]]] = {
+    "code_interpreter": frozenset({"type"}),
+    "file_search": frozenset({"type", "file_search"}),
+    "function": frozenset({"type", "function"}),
+}
+_FORMAT_TYPES: Final = ("text", "json_object", "json_schema")
+_CHOICE_TYPES: Final = ("function", "code_interpreter", "file_search")
+_CHOICE_MODES: Final = ("none", "auto", "required")
+_TRUNCATION_TYPES: Final = ("auto", "last_messages")
+_RANKERS: Final = ("auto", "default_2024_08_21")
+_ROLES: Final = ("user", "assistant")
+
+#: The body keys of ``POST /threads/{thread_id}/runs``, in the spec's order (§1.2).
+CREATE_RUN_KEYS: Final = (
+    "assistant_id",
+    "model",
+    "reasoning_effort",
+    "instructions",
+    "additional_instructions",
+    "additional_messages",
+    "tools",
+    "metadata",
+    "temperature",
+    "top_p",
+    "stream",
+    "max_prompt_tokens",
+    "max_completion_tokens",
+    "truncation_strategy",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+)
+#: The body keys of ``POST /threads/runs`` (the spec's CreateThreadAndRunRequest).
+CREATE_THREAD_AND_RUN_KEYS: Final = (
+    "assistant_id",
+    "thread",
+    "model",
+    "instructions",
+    "tools",
+    "tool_resources",
+    "metadata",
+    "temperature",
+    "top_p",
+    "stream",
+    "max_prompt_tokens",
+    "max_completion_tokens",
+    "truncation_strategy",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+)
+_CREATE_RUN: Final = frozenset(CREATE_RUN_KEYS)
+_CREATE_THREAD_AND_RUN: Final = frozenset(CREATE_THREAD_AND_RUN_KEYS)
+
+#: Id prefixes the API checks (``asst`` observed with param and code; ``thread`` observed
+#: as a message; ``run`` and ``step`` follow the template: inferred). spec-facts §10.2.
+ID_PREFIXES: Final[Mapping[str, str]] = {
+    "assistant_id": "asst",
+    "thread_id": "thread",
+    "run_id": "run",
+    "step_id": "step",
+}
+
+
+# --------------------------------------------------------------------------------------
+# Reading JSON values with the API's messages
+
+
+def _sub(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _body(body: object) -> Mapping[str, Any]:
+    if isinstance(body, Mapping):
+        obj: object = body
+    elif isinstance(body, str | bytes | bytearray | memoryview):
+        try:
+            obj = _loads(body, what="request body")
+        except InvalidRun:
+            raise wire.bad_json_body() from None  # spec-facts §10.2, OBS(other)
+    else:
+        raise InvalidArgument.expected("body", "JSON text, bytes or a mapping", body)
+    if not isinstance(obj, Mapping):
+        raise wire.bad_json_body()  # a JSON value that is not an object: inferred
+    return obj
+
+
+def _keys(obj: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            if not isinstance(key, str):
+                raise InvalidArgument.expected(f"{path or 'body'} keys", "strings", key)
+            # spec-facts §10.2, OBS (top level); nested paths inferred.
+            raise wire.unknown_parameter(_sub(path, str.__str__(key)))
+
+
+def _required(obj: Mapping[str, Any], key: str, path: str) -> Any:
+    if key not in obj:
+        raise wire.missing_parameter(_sub(path, key))  # §10.2: message OBS, fields INF
+    return obj[key]
+
+
+def _string(value: object, path: str) -> str:
+    if not isinstance(value, str):
+        raise wire.invalid_type(path, "a string", value)  # §10.1 template (OBS)
+    return str.__str__(value)
+
+
+def _boolean(value: object, path: str) -> bool:
+    if type(value) is not bool:
+        raise wire.invalid_type(path, "a boolean", value)
+    return value
+
+
+def _integer(
+    value: object, path: str, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise wire.invalid_type(path, "an integer", value)
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise wire.below_minimum(path, minimum, number, integer=True)
+    if maximum is not None and number > maximum:
+        raise wire.above_maximum(path, maximum, number, integer=True)
+    return number
+
+
+def _decimal(value: object, path: str, minimum: float, maximum: float) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise wire.invalid_type(path, "a number", value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise wire.bad_json_body()  # NaN and Infinity are not JSON: the text was not JSON
+    if value < minimum:
+        raise wire.below_minimum(path, minimum, value, integer=False)
+    if value > maximum:
+        # spec-facts §10.2 (temperature > 2), OBS(other: chat)
+        raise wire.above_maximum(path, maximum, value, integer=False)
+    return value
+
+
+def _choice(value: object, path: str, supported: tuple[str, ...]) -> str:
+    text = _string(value, path)
+    if text not in supported:
+        raise wire.invalid_value(path, text, supported)  # inferred (§10: no enum error seen)
+    return text
+
+
+def _object(value: object, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise wire.invalid_type(path, "an object", value)
+    return value
+
+
+def _array(value: object, path: str) -> Sequence[Any]:
+    if not isinstance(value, list | tuple):
+        raise wire.invalid_type(path, "an array", value)
+    return value
+
+
+def _json(value: object, path: str) -> Any:
+    """A JSON value kept as given, frozen; a mapping body holding non-JSON is a server bug."""
+    try:
+        return freeze_value(value, path)
+    except InvalidRun as exc:
+        raise InvalidArgument(path, str(exc.errors[0].message)) from None
+
+
+def _metadata(value: object, path: str) -> Mapping[str, str]:
+    error = _metadata_error(value, path)  # spec-facts §10.2 rows on metadata
+    if error is not None:
+        raise error
+    assert isinstance(value, Mapping)
+    return _json(value, path)  # type: ignore[no-any-return]
+
+
+def _name(value: object, path: str) -> str:
+    name = _string(value, path)
+    if len(name) > _NAME_MAX:
+        raise wire.string_too_long(path, _NAME_MAX, len(name))  # template OBS(other)
+    if _NAME_RE.fullmatch(name) is None:
+        raise wire.pattern_mismatch(path, _NAME_PATTERN)  # inferred
+    return name
+
+
+def _optional_fields(
+    obj: Mapping[str, Any], path: str, readers: Mapping[str, Any], required: tuple[str, ...] = ()
+) -> None:
+    """Check ``obj``'s keys against ``readers`` (key -> reader(value, path)); nulls skip."""
+    _keys(obj, frozenset(readers), path)
+    for key in required:
+        value = _required(obj, key, path)
+        readers[key](value, _sub(path, key))
+    for key, read in readers.items():
+        if key in required:
+            continue
+        value = obj.get(key)
+        if value is not None:
+            read(value, _sub(path, key))
+
+
+# --------------------------------------------------------------------------------------
+# The nested request objects (the schemas the run object echoes)
+
+
+def _function(value: object, path: str) -> None:
+    _optional_fields(
+        _object(value, path),
+        path,
+        {
+            "name": _name,
+            "description": _string,
+            "parameters": _object,
+            "strict": _boolean,
+        },
+        required=("name",),
+    )
+
+
+def _ranking(value: object, path: str) -> None:
+    _optional_fields(
+        _object(value, path),
+        path,
+        {
+            "score_threshold": lambda v, p: _decimal(v, p, 0, 1),
+            "ranker": lambda v, p: _choice(v, p, _RANKERS),
+        },
+        required=("score_threshold",),
+    )
+
+
+def _file_search(value: object, path: str) -> None:
+    _optional_fields(
+        _object(value, path),
+        path,
+        {
+            "max_num_results": lambda v, p: _integer(v, p, 1, 50),
+            "ranking_options": _ranking,
+        },
+    )
+
+
+def _tool(value: object, path: str) -> None:
+    obj = _object(value, path)
+    kind = _choice(_required(obj, "type", path), _sub(path, "type"), _TOOL_TYPES)
+    _keys(obj, _TOOL_KEYS[kind], path)
+    if kind == "function":
+        _function(_required(obj, "function", path), _sub(path, "function"))
+    elif obj.get("file_search") is not None:
+        _file_search(obj["file_search"], _sub(path, "file_search"))
+
+
+def _tools(value: object, path: str) -> None:
+    items = _array(value, path)
+    if len(items) > MAX_TOOLS:
+        raise wire.array_too_long(path, MAX_TOOLS, len(items))  # spec maxItems 20; INF text
+    for i, item in enumerate(items):
+        _tool(item, f"{path}[{i}]")
+
+
+def _tool_choice(value: object, path: str) -> None:
+    if isinstance(value, str):
+        _choice(value, path, _CHOICE_MODES)
+        return
+    if not isinstance(value, Mapping):
+        raise wire.invalid_type(path, _STRING_OR_OBJECT, value)
+    _choice(_required(value, "type", path), _sub(path, "type"), _CHOICE_TYPES)
+    _optional_fields(
+        value,
+        path,
+        {
+            "type": lambda v, p: None,
+            "function": lambda v, p: _optional_fields(
+                _object(v, p), p, {"name": _name}, required=("name",)
+            ),
+        },
+    )
+
+
+def _json_schema(value: object, path: str) -> None:
+    _optional_fields(
+        _object(value, path),
+        path,
+        {"name": _string, "description": _string, "schema": _object, "strict": _boolean},
+        required=("name",),
+    )
+
+
+def _response_format(value: object, path: str) -> None:
+    if isinstance(value, str):
+        _choice(value, path, ("auto",))
+        return
+    if not isinstance(value, Mapping):
+        raise wire.invalid_type(path, _STRING_OR_OBJECT, value)
+    kind = _choice(_required(value, "type", path), _sub(path, "type"), _FORMAT_TYPES)
+    if kind == "json_schema":
+        _keys(value, frozenset({"type", "json_schema"}), path)
+        _json_schema(_required(value, "json_schema", path), _sub(path, "json_schema"))
+    else:
+        _keys(value, frozenset({"type"}), path)
+
+
+def _truncation(value: object, path: str) -> None:
+    obj = _object(value, path)
+    _choice(_required(obj, "type", path), _sub(path, "type"), _TRUNCATION_TYPES)
+    _optional_fields(
+        obj,
+        path,
+        {"type": lambda v, p: None, "last_messages": lambda v, p: _integer(v, p, 1)},
+    )
+
+
+def _content(value: object, path: str) -> None:
+    if isinstance(value, str):
+        return
+    if not isinstance(value, list | tuple):
+        raise wire.invalid_type(path, "one of a string or an array", value)  # inferred
+    for i, part in enumerate(value):
+        _object(part, f"{path}[{i}]")
+
+
+def _message(value: object, path: str) -> None:
+    obj = _object(value, path)
+    _optional_fields(
+        obj,
+        path,
+        {
+            "role": lambda v, p: _choice(v, p, _ROLES),
+            "content": _content,
+            "attachments": _array,
+            "metadata": _metadata,
+        },
+        required=("role", "content"),
+    )
+
+
+def _messages(value: object, path: str) -> None:
+    for i, item in enumerate(_array(value, path)):
+        _message(item, f"{path}[{i}]")
+
+
+# --------------------------------------------------------------------------------------
+# Create run, create thread-and-run
+
+
+@attrs.frozen(kw_only=True, eq=True, unsafe_hash=False)  # unhashable: holds JSON objects
+class CreateRun:
+    """A create-run (or create thread-and-run) request, as the client sent it.
+
+    Fields the request left out, or sent as null, are ``None``; JSON parts (tools,
+    formats, messages, the thread) are kept as given, frozen. :meth:`new_run` turns it
+    into the ``queued`` run the API returns.
+
+    Attributes:
+        assistant_id: The assistant to run (required).
+        model: Overrides the assistant's model.
+        instructions: Overrides the assistant's instructions.
+        tools: Overrides the assistant's tools (JSON objects); ``()`` means "no tools".
+        metadata: Up to 16 string pairs.
+        temperature: 0 to 2.
+        top_p: 0 to 1.
+        max_prompt_tokens: Prompt token limit.
+        max_completion_tokens: Completion token limit.
+        truncation_strategy: ``{"type": ..., "last_messages": ...}``.
+        tool_choice: ``"none"``, ``"auto"``, ``"required"`` or a specific tool.
+        parallel_tool_calls: Whether tools may be called in parallel.
+        response_format: ``"auto"`` or a format object.
+        reasoning_effort: For reasoning models (create run only), kept as the run's
+            ``reasoning_effort``, which real runs carry (spec-facts §5.2).
+        additional_instructions: Appended to the instructions for this run only (request
+            only; the run's ``instructions`` field does not show it).
+        additional_messages: Messages to add to the thread before the run (request only).
+        stream: ``True`` when the client asked for an event stream.
+        tool_resources: Thread-and-run only; kept as the run's ``tool_resources``.
+        include: The ``include[]`` query values (create run only).
+        thread: Thread-and-run only: the thread object, as given (``None`` for an empty
+            thread).
+    """
+
+    assistant_id: str
+    model: str | None = None
+    instructions: str | None = None
+    tools: tuple[Mapping[str, Any], ...] | None = None
+    metadata: Mapping[str, str] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    max_prompt_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    truncation_strategy: Mapping[str, Any] | None = None
+    tool_choice: ToolChoiceMode | Mapping[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    response_format: Literal["auto"] | Mapping[str, Any] | None = None
+    reasoning_effort: str | None = None
+    additional_instructions: str | None = None
+    additional_messages: tuple[Mapping[str, Any], ...] | None = None
+    stream: bool = False
+    tool_resources: Mapping[str, Any] | None = None
+    include: tuple[str, ...] = ()
+    thread: Mapping[str, Any] | None = None
+
+    def new_run(
+        self,
+        *,
+        id: str,
+        thread_id: str,
+        now: int,
+        assistant_model: str,
+        assistant_instructions: str | None = None,
+        assistant_tools: Iterable[Tool | Mapping[str, Any]] = (),
+        thread_has_user_message: bool = True,
+        expires_in: int = DEFAULT_EXPIRES_IN,
+    ) -> Run:
+        """The ``queued`` run this request creates (:func:`runstate.new_run`).
+
+        The request's values win; where it gave none, the assistant's model,
+        instructions and tools are used (the API's rule; looking the assistant up is the
+        server's business), and the API's own defaults for the rest (temperature and
+        top_p 1.0, ``tool_choice`` and ``response_format`` ``"auto"``, truncation
+        ``auto``, parallel tool calls on).
+
+        Args:
+            id: The new run's id.
+            thread_id: The thread (the path's, or the new thread's for thread-and-run).
+            now: The creation time, Unix seconds.
+            assistant_model: The assistant's model.
+            assistant_instructions: The assistant's instructions.
+            assistant_tools: The assistant's tools.
+            thread_has_user_message: Whether the thread (before this request) holds a
+                user message; for thread-and-run the request's ``thread.messages`` count
+                too, as do ``additional_messages``.
+            expires_in: Seconds until ``expires_at`` (600 on the real API).
+
+        Raises:
+            InvalidRequest: ``Run creation requires a Thread with a user message or an
+                assistant with instructions.`` (code ``invalid_thread``; spec-facts §4.5,
+                observed) when there is neither a user message nor any instructions.
+            InvalidRun: when the assistant's defaults break the wire format.
+
+        Example:
+            >>> req = parse_create_run(b'{"assistant_id": "asst_1", "temperature": 0.5}')
+            >>> run = req.new_run(id="run_1", thread_id="thread_1", now=1_700_000_000,
+            ...                   assistant_model="gpt-4o")
+            >>> run.model, run.temperature, run.top_p, run.status.value
+            ('gpt-4o', 0.5, 1.0, 'queued')
+        """
+        instructions = (
+            self.instructions if self.instructions is not None else assistant_instructions
+        )
+        if not (
+            instructions
+            or self.additional_instructions
+            or self._has_user_message(thread_has_user_message)
+        ):
+            # spec-facts §4.5 / §10.2: message and code OBS; when it applies is inferred.
+            raise InvalidRequest(
+                "Run creation requires a Thread with a user message or an assistant with "
+                "instructions.",
+                code="invalid_thread",
+            )
+        extra: dict[str, Any] = {}
+        if self.tool_resources is not None:
+            extra["tool_resources"] = self.tool_resources
+        if self.reasoning_effort is not None:
+            extra["reasoning_effort"] = self.reasoning_effort
+        return new_run(
+            id=id,
+            thread_id=thread_id,
+            assistant_id=self.assistant_id,
+            model=self.model if self.model is not None else assistant_model,
+            now=now,
+            instructions=instructions,
+            tools=self.tools if self.tools is not None else assistant_tools,
+            metadata=self.metadata,
+            temperature=1.0 if self.temperature is None else self.temperature,
+            top_p=1.0 if self.top_p is None else self.top_p,
+            max_prompt_tokens=self.max_prompt_tokens,
+            max_completion_tokens=self.max_completion_tokens,
+            truncation_strategy=self.truncation_strategy,
+            tool_choice="auto" if self.tool_choice is None else self.tool_choice,
+            parallel_tool_calls=(
+                True if self.parallel_tool_calls is None else self.parallel_tool_calls
+            ),
+            response_format="auto" if self.response_format is None else self.response_format,
+            extra=extra,
+            expires_in=expires_in,
+        )
+
+    def _has_user_message(self, thread_has_user_message: bool) -> bool:
+        if thread_has_user_message:
+            return True
+        messages: list[Any] = list(self.additional_messages or ())
+        if self.thread is not None and isinstance(self.thread.get("messages"), list | tuple):
+            messages.extend(self.thread["messages"])
+        return any(isinstance(m, Mapping) and m.get("role") == "user" for m in messages)
+
+
+def _token_limit(strict: bool) -> Any:
+    def read(value: object, path: str) -> int:
+        # spec minimum 256 (§1.2); INF text (§10.2); not enforced by the real API (§8.4).
+        return _integer(value, path, TOKEN_MINIMUM if strict else 1)
+
+    return read
+
+
+def _assistant_id(value: object, path: str) -> str:
+    text = _string(value, path)  # null: spec-facts §10.2, OBS
+    if not text.startswith(ID_PREFIXES["assistant_id"]):
+        raise wire.invalid_id(path, text, ID_PREFIXES["assistant_id"])  # §10.2, OBS
+    return text
+
+
+def _readers(strict_token_minimum: bool) -> dict[str, Any]:
+    tokens = _token_limit(strict_token_minimum)
+    return {
+        "assistant_id": _assistant_id,
+        "thread": _object,
+        "model": _string,
+        "reasoning_effort": _string,
+        "instructions": _string,
+        "additional_instructions": _string,
+        "additional_messages": _messages,
+        "tools": _tools,
+        "tool_resources": _object,
+        "metadata": _metadata,
+        "temperature": lambda v, p: _decimal(v, p, 0, 2),
+        "top_p": lambda v, p: _decimal(v, p, 0, 1),
+        "stream": _boolean,
+        "max_prompt_tokens": tokens,
+        "max_completion_tokens": tokens,
+        "truncation_strategy": _truncation,
+        "tool_choice": _tool_choice,
+        "parallel_tool_calls": _boolean,
+        "response_format": _response_format,
+    }
+
+
+_READERS: Final = {False: _readers(False), True: _readers(True)}
+#: Keys kept as frozen JSON rather than plain scalars.
+_AS_JSON: Final = frozenset(
+    {"tool_resources", "truncation_strategy", "tool_choice", "response_format", "thread"}
+)
+
+
+def _create(
+    body: object, order: tuple[str, ...], allowed: frozenset[str], strict: bool
+) -> dict[str, Any]:
+    obj = _body(body)
+    _keys(obj, allowed, "")
+    readers = _READERS[strict]
+    fields: dict[str, Any] = {}
+    for key in order:
+        if key == "assistant_id":
+            value = _required(obj, key, "")
+            fields[key] = _assistant_id(value, key)
+            continue
+        value = obj.get(key)
+        if value is None:
+            continue
+        readers[key](value, key)
+        if key in ("tools", "additional_messages"):
+            fields[key] = tuple(_json(v, f"{key}[{i}]") for i, v in enumerate(value))
+        elif key == "metadata":
+            fields[key] = _metadata(value, key)
+        elif key in _AS_JSON:
+            fields[key] = _json(value, key)
+        elif key in ("max_prompt_tokens", "max_completion_tokens"):
+            fields[key] = int(value)
+        elif isinstance(value, str):
+            fields[key] = str.__str__(value)
+        else:
+            fields[key] = value
+    return fields
+
+
+def _include(include: Iterable[str] | None) -> tuple[str, ...]:
+    if include is None:
+        return ()
+    if isinstance(include, str):
+        include = (include,)
+    values = []
+    for i, value in enumerate(include):
+        path = f"include[{i}]"
+        values.append(_choice(value, path, (INCLUDE_FILE_SEARCH_CONTENT,)))
+    return tuple(values)
+
+
+def parse_create_run(
+    body: bytes | str | Mapping[str, Any],
+    *,
+    include: Iterable[str] | None = None,
+    strict_token_minimum: bool = False,
+) -> CreateRun:
+    """Read the body of ``POST /threads/{thread_id}/runs``, or refuse it as the API does.
+
+    Args:
+        body: The request body: JSON text, bytes, or a decoded mapping.
+        include: The ``include[]`` query values, if any.
+        strict_token_minimum: Refuse ``max_prompt_tokens`` / ``max_completion_tokens``
+            below the spec's minimum of 256 (``Invalid 'max_prompt_tokens': integer below
+            minimum value...``, inferred, spec-facts §10.2). Off by default: the real
+            API accepted 16 (§8.4); without it, limits must still be at least 1.
+
+    Returns:
+        The request, with ``None`` for everything not given.
+
+    Raises:
+        InvalidRequest: with the API's exact message, ``param`` and ``code``.
+        InvalidArgument: ``body`` is of another type, or a mapping body holds values JSON
+            cannot carry (a server bug, not a client's).
+
+    Example:
+        >>> parse_create_run('{"assistant_id": "asst_1", "stream": true}').stream
+        True
+        >>> try:
+        ...     parse_create_run(b'{"assistant_id": "asst_1", "temperature": 200}')
+        ... except InvalidRequest as exc:
+        ...     print(exc.param, exc.code)
+        temperature decimal_above_max_value
+    """
+    fields = _create(body, CREATE_RUN_KEYS, _CREATE_RUN, strict_token_minimum)
+    return CreateRun(**fields, include=_include(include))
+
+
+def parse_create_thread_and_run(
+    body: bytes | str | Mapping[str, Any], *, strict_token_minimum: bool = False
+) -> CreateRun:
+    """Read the body of ``POST /threads/runs`` (create a thread and run it).
+
+    The run part is read as :func:`parse_create_run` reads it (without
+    ``additional_*``, ``reasoning_effort`` and ``include``, which this endpoint does not
+    take); ``thread`` must be an object and is kept as given, for the server's thread
+    code; ``tool_resources`` becomes the run's.
+
+    Raises:
+        InvalidRequest: with the API's exact message, ``param`` and ``code``.
+
+    Example:
+        >>> req = parse_create_thread_and_run(
+        ...     {"assistant_id": "asst_1", "thread": {"messages": [{"role": "user",
+        ...      "content": "Hi"}]}})
+        >>> req.thread["messages"][0]["content"]
+        'Hi'
+        >>> parse_create_thread_and_run({"assistant_id": "asst_1", "tool": []})
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Unknown parameter: 'tool'.
+    """
+    fields = _create(body, CREATE_THREAD_AND_RUN_KEYS, _CREATE_THREAD_AND_RUN, strict_token_minimum)
+    return CreateRun(**fields)
+
+
+# --------------------------------------------------------------------------------------
+# Submit tool outputs, modify
+
+
+@attrs.frozen(kw_only=True)
+class SubmitToolOutputsRequest:
+    """The body of ``POST .../submit_tool_outputs``.
+
+    Attributes:
+        tool_outputs: The outputs, in the order sent; pass them to
+            :func:`runstate.submit_tool_outputs`.
+        stream: ``True`` when the client asked for an event stream.
+    """
+
+    tool_outputs: tuple[ToolOutput, ...]
+    stream: bool = False
+
+
+def parse_submit_tool_outputs(body: bytes | str | Mapping[str, Any]) -> SubmitToolOutputsRequest:
+    """Read the body of ``POST /threads/{t}/runs/{r}/submit_tool_outputs``.
+
+    Which ids are expected is the run's business (:func:`runstate.submit_tool_outputs`
+    refuses a wrong set with the API's exact text); this reads the body only.
+
+    Raises:
+        InvalidRequest: ``Missing required parameter: 'tool_outputs'.`` (inferred),
+            ``Invalid type for 'tool_outputs[0].output': expected a string, but got an
+            integer instead.`` (observed), unknown keys, and the like.
+
+    Example:
+        >>> parse_submit_tool_outputs(
+        ...     b'{"tool_outputs": [{"tool_call_id": "call_1", "output": "42"}]}'
+        ... ).tool_outputs
+        (ToolOutput(tool_call_id='call_1', output='42'),)
+    """
+    obj = _body(body)
+    _keys(obj, frozenset({"tool_outputs", "stream"}), "")
+    value = _required(obj, "tool_outputs", "")
+    items = _array(value, "tool_outputs")  # null: a type error, as for assistant_id
+    for i, item in enumerate(items):
+        if isinstance(item, Mapping):
+            _keys(item, frozenset({"tool_call_id", "output"}), f"tool_outputs[{i}]")
+    outputs = tuple(_outputs(items))  # §10.2 rows on tool_outputs
+    stream = obj.get("stream")
+    return SubmitToolOutputsRequest(
+        tool_outputs=outputs, stream=False if stream is None else _boolean(stream, "stream")
+    )
+
+
+@attrs.frozen(kw_only=True, eq=True, unsafe_hash=False)  # unhashable: holds metadata
+class ModifyRun:
+    """The body of ``POST /threads/{t}/runs/{r}``: only ``metadata`` (spec-facts §1.2).
+
+    Attributes:
+        metadata: The new metadata, or ``None`` when not given (or null).
+    """
+
+    metadata: Mapping[str, str] | None = None
+
+    def apply(self, run: Run) -> Run:
+        """:func:`runstate.update_metadata` with this request's metadata."""
+        from ._ops import update_metadata  # noqa: PLC0415 - keeps the import list short
+
+        return update_metadata(run, metadata=self.metadata)
+
+
+def parse_modify_run(body: bytes | str | Mapping[str, Any]) -> ModifyRun:
+    """Read the body of ``POST /threads/{t}/runs/{r}``, or refuse it as the API does.
+
+    Raises:
+        InvalidRequest: ``Unknown parameter: 'x'.`` for any key but ``metadata``
+            (inferred for this endpoint, spec-facts §10), and the metadata rows of §10.2.
+
+    Example:
+        >>> parse_modify_run(b'{"metadata": {"modified": true}}')
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Invalid type for 'metadata.modified': expected a \
+string, but got a boolean instead.
+    """
+    obj = _body(body)
+    _keys(obj, frozenset({"metadata"}), "")
+    metadata = obj.get("metadata")
+    return ModifyRun(metadata=None if metadata is None else _metadata(metadata, "metadata"))
+
+
+# --------------------------------------------------------------------------------------
+# Headers and path ids
+
+
+def check_beta_header(value: str | None) -> None:
+    """Refuse a request without ``OpenAI-Beta: assistants=v2``, as the API does.
+
+    Args:
+        value: The ``OpenAI-Beta`` header's value, or ``None`` when absent.
+
+    Raises:
+        InvalidRequest: the observed message, code ``invalid_beta``, param null
+            (spec-facts §10.2); also for a value without ``assistants=v2`` (inferred).
+
+    Example:
+        >>> check_beta_header("assistants=v2")
+        >>> check_beta_header(None)
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: You must provide the 'OpenAI-Beta' header to access \
+the Assistants API. Please try again by setting the header 'OpenAI-Beta: assistants=v2'.
+    """
+    if value is None or "assistants=v2" not in [p.strip() for p in value.split(",")]:
+        raise wire.missing_beta_header()
+
+
+def check_id(param: str, value: str) -> None:
+    """Refuse an id with the wrong prefix: ``Invalid 'thread_id': 'x'. Expected an ID ...``.
+
+    Args:
+        param: ``"assistant_id"``, ``"thread_id"``, ``"run_id"`` or ``"step_id"``.
+        value: The id given (in the path, or the body for ``assistant_id``).
+
+    Raises:
+        InvalidRequest: spec-facts §10.2 (``asst`` and ``thread`` observed; ``run`` and
+            ``step`` inferred), code ``invalid_value``, param the parameter's name.
+        InvalidArgument: for another ``param``.
+
+    Example:
+        >>> check_id("thread_id", "undefined")
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Invalid 'thread_id': 'undefined'. Expected an ID \
+that begins with 'thread'.
+    """
+    prefix = ID_PREFIXES.get(param)
+    if prefix is None:
+        raise InvalidArgument.expected("param", f"one of {list(ID_PREFIXES)}", param)
+    if not value.startswith(prefix):
+        raise wire.invalid_id(param, value, prefix)

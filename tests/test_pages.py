@@ -1,0 +1,134 @@
+"""The list endpoint: its query and its pages, walked forward and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import runstate as rs
+
+
+def make_runs(n: int) -> list[rs.Run]:
+    return [
+        rs.new_run(id=f"run_{i:03d}", thread_id="thread_1", assistant_id="asst_1", model="m",
+                   now=1_700_000_000 + i // 2)
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def ids(page: dict[str, Any]) -> list[str]:
+    return [r["id"] for r in page["data"]]
+
+
+def check_shape(page: dict[str, Any]) -> None:
+    assert list(page) == ["object", "data", "first_id", "last_id", "has_more"]
+    assert page["object"] == "list"
+    if page["data"]:
+        assert (page["first_id"], page["last_id"]) == (
+            page["data"][0]["id"],
+            page["data"][-1]["id"],
+        )
+    else:
+        assert (page["first_id"], page["last_id"], page["has_more"]) == (None, None, False)
+
+
+@given(st.integers(0, 30), st.integers(1, 100), st.sampled_from(["asc", "desc"]))
+def test_walking_after_yields_every_run_once_in_order(n: int, limit: int, order: str) -> None:
+    runs = make_runs(n)
+    expected = [r.id for r in (runs if order == "asc" else runs[::-1])]
+    seen: list[str] = []
+    query: dict[str, Any] = {"limit": str(limit), "order": order}
+    pages = []
+    while True:
+        page = rs.list_page(runs, query)
+        check_shape(page)
+        assert len(page["data"]) <= limit
+        pages.append(page)
+        seen.extend(ids(page))
+        if not page["has_more"]:
+            break
+        query = {"limit": limit, "order": order, "after": page["last_id"]}
+    assert seen == expected
+    # and back, from the last page, with before=first_id
+    back: list[str] = ids(pages[-1])
+    page = pages[-1]
+    while page["first_id"] is not None:
+        page = rs.list_page(runs, {"limit": limit, "order": order, "before": page["first_id"]})
+        check_shape(page)
+        back = ids(page) + back
+        if not page["has_more"]:
+            break
+    assert back == expected
+
+
+@given(st.integers(1, 20), st.integers(1, 20), st.data())
+def test_before_and_after_together(n: int, limit: int, data: st.DataObject) -> None:
+    runs = make_runs(n)
+    i = data.draw(st.integers(0, n - 1))
+    j = data.draw(st.integers(i, n - 1))
+    page = rs.list_page(runs, rs.ListRuns(limit=limit, order="asc", after=runs[i].id,
+                                          before=runs[j].id))  # fmt: skip
+    between = [r.id for r in runs[i + 1 : j]]
+    assert ids(page) == between[:limit]
+    assert page["has_more"] is (len(between) > limit)
+
+
+def test_page_data_is_dump_run() -> None:
+    runs = make_runs(3)
+    page = rs.list_page(runs)
+    assert page["data"] == [rs.dump_run(r) for r in runs[::-1]]
+    assert page["data"][0] is not rs.list_page(runs)["data"][0]
+
+
+def test_unknown_cursor_gives_an_empty_page() -> None:
+    runs = make_runs(3)
+    for key in ("after", "before"):
+        page = rs.list_page(runs, {key: "run_missing"})
+        assert page == {"object": "list", "data": [], "first_id": None, "last_id": None,
+                        "has_more": False}  # fmt: skip
+    assert rs.list_page([], None)["data"] == []
+
+
+def test_query_defaults_and_forms() -> None:
+    assert rs.parse_list_runs() == rs.ListRuns(limit=20, order="desc")
+    assert rs.parse_list_runs({}) == rs.ListRuns()
+    assert rs.parse_list_runs({"limit": ["5", "7"], "order": ["asc"], "x": "y"}) == rs.ListRuns(
+        limit=7, order="asc"
+    )
+    assert rs.parse_list_runs({"limit": "", "after": None, "before": []}) == rs.ListRuns()
+    assert rs.parse_list_runs({"limit": 100, "after": "run_1"}) == rs.ListRuns(
+        limit=100, after="run_1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "param", "code"),
+    [
+        ({"limit": "0"}, "Invalid 'limit': integer below minimum value. Expected a value >= 1, "
+         "but got 0 instead.", "limit", "integer_below_min_value"),
+        ({"limit": "-3"}, "Invalid 'limit': integer below minimum value. Expected a value >= 1, "
+         "but got -3 instead.", "limit", "integer_below_min_value"),
+        ({"limit": "ten"}, "Invalid type for 'limit': expected an integer, but got a string "
+         "instead.", "limit", "invalid_type"),
+        ({"limit": True}, "Invalid type for 'limit': expected an integer, but got a boolean "
+         "instead.", "limit", "invalid_type"),
+        ({"order": "up"}, "Invalid value: 'up'. Supported values are: 'asc' and 'desc'.",
+         "order", "invalid_value"),
+        ({"order": 1}, "Invalid type for 'order': expected a string, but got an integer "
+         "instead.", "order", "invalid_type"),
+        ({"after": 5}, "Invalid type for 'after': expected a string, but got an integer "
+         "instead.", "after", "invalid_type"),
+    ],
+)  # fmt: skip
+def test_query_refusals(query: dict[str, Any], message: str, param: str, code: str) -> None:
+    with pytest.raises(rs.InvalidRequest) as info:
+        rs.parse_list_runs(query)
+    assert (info.value.message, info.value.param, info.value.code) == (message, param, code)
+
+
+def test_query_must_be_a_mapping() -> None:
+    with pytest.raises(rs.InvalidArgument):
+        rs.parse_list_runs("limit=2")  # type: ignore[arg-type]

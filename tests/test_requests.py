@@ -1,0 +1,795 @@
+"""Request bodies: the API's exact 400s and 404s (spec-facts §10.2), and what parses."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from realworld import json_equal
+
+import runstate as rs
+from runstate import InvalidRequest
+
+
+def body_of(exc: rs.APIError) -> str:
+    return json.dumps(exc.to_api_error())
+
+
+def expected(message: str, param: str | None, code: str | None) -> str:
+    return json.dumps(
+        {
+            "error": {
+                "message": message,
+                "type": "invalid_request_error",
+                "param": param,
+                "code": code,
+            }
+        }
+    )
+
+
+def refusal(call: Any, *args: Any, **kwargs: Any) -> rs.APIError:
+    with pytest.raises(rs.APIError) as info:
+        call(*args, **kwargs)
+    return info.value
+
+
+# --------------------------------------------------------------------------------------
+# spec-facts §10.2, row by row: the exact body, byte for byte
+
+
+@pytest.mark.parametrize(
+    ("kind", "id", "message"),
+    [
+        ("run", "run_abc", "No run found with id 'run_abc'."),
+        ("run step", "step_123", "No run step found with id 'step_123'."),
+        ("thread", "thread_X", "No thread found with id 'thread_X'."),
+        ("assistant", "asst_X", "No assistant found with id 'asst_X'."),
+    ],
+)
+def test_not_found_rows(kind: Any, id: str, message: str) -> None:
+    err = rs.not_found(kind, id)
+    assert isinstance(err, rs.NotFound)
+    assert err.http_status == 404
+    assert body_of(err) == expected(message, None, None)
+
+
+def _tools(n: int) -> list[dict[str, str]]:
+    return [{"type": "code_interpreter"}] * n
+
+
+def _waiting_run() -> rs.Run:
+    run = rs.start(
+        rs.new_run(id="run_1", thread_id="thread_1", assistant_id="asst_1", model="m", now=1),
+        now=2,
+    )
+    calls = [
+        {"id": c, "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        for c in ("call_A", "call_B")
+    ]
+    return rs.require_action(run, calls, now=3)
+
+
+def _submit(body: bytes) -> rs.Run:
+    request = rs.parse_submit_tool_outputs(body)
+    return rs.submit_tool_outputs(_waiting_run(), request.tool_outputs, now=4)
+
+
+BAD_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+    "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+    "sent was not valid JSON. If you have trouble figuring out how to fix this, please "
+    "contact us through our help center at help.openai.com.)"
+)
+
+ROWS: list[Any] = [
+    pytest.param(
+        lambda: rs.parse_create_run(b"{}"),
+        (
+            "Missing required parameter: 'assistant_id'.",
+            "assistant_id",
+            "missing_required_parameter",
+        ),
+        id="assistant_id missing",
+    ),
+    pytest.param(
+        lambda: rs.parse_create_run(b'{"assistant_id": null}'),
+        (
+            "Invalid type for 'assistant_id': expected a string, but got null instead.",
+            "assistant_id",
+            "invalid_type",
+        ),
+        id="assistant_id null",
+    ),
+    pytest.param(
+        lambda: rs.parse_create_run(b'{"assistant_id": "wf_6927"}'),
+        (
+            "Invalid 'assistant_id': 'wf_6927'. Expected an ID that begins with 'asst'.",
+            "assistant_id",
+            "invalid_value",
+        ),
+        id="assistant_id wrong prefix",
+    ),
+    pytest.param(
+        # param and code are '?' in §10.2; by analogy with assistant_id (inferred)
+        lambda: rs.check_id("thread_id", "undefined"),
+        (
+            "Invalid 'thread_id': 'undefined'. Expected an ID that begins with 'thread'.",
+            "thread_id",
+            "invalid_value",
+        ),
+        id="thread_id wrong prefix",
+    ),
+    pytest.param(
+        lambda: rs.parse_create_thread_and_run(b'{"assistant_id": "asst_1", "tool": []}'),
+        ("Unknown parameter: 'tool'.", "tool", "unknown_parameter"),
+        id="unknown body parameter",
+    ),
+    pytest.param(
+        lambda: rs.parse_create_run(b'{"assistant_id": "asst_1"}').new_run(
+            id="run_1",
+            thread_id="thread_1",
+            now=1,
+            assistant_model="m",
+            thread_has_user_message=False,
+        ),
+        (
+            "Run creation requires a Thread with a user message or an assistant with instructions.",
+            None,
+            "invalid_thread",
+        ),
+        id="empty thread and no instructions",
+    ),
+    pytest.param(
+        lambda: rs.parse_create_run(b'{"assistant_id": "asst_1", "temperature": 200}'),
+        (
+            "Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but "
+            "got 200 instead.",
+            "temperature",
+            "decimal_above_max_value",
+        ),
+        id="temperature > 2",
+    ),
+    pytest.param(
+        lambda: rs.parse_create_run(
+            b'{"assistant_id": "asst_1", "max_prompt_tokens": 16}', strict_token_minimum=True
+        ),
+        (
+            "Invalid 'max_prompt_tokens': integer below minimum value. Expected a value >= "
+            "256, but got 16 instead.",
+            "max_prompt_tokens",
+            "integer_below_min_value",
+        ),
+        id="max_prompt_tokens < 256 (strict)",
+    ),
+    pytest.param(
+        # The row's 128 is chat's limit; the run schemas say maxItems 20 (spec-facts §1.2).
+        lambda: rs.parse_create_run({"assistant_id": "asst_1", "tools": _tools(325)}),
+        (
+            "Invalid 'tools': array too long. Expected an array with maximum length 20, but "
+            "got an array with length 325 instead.",
+            "tools",
+            "array_above_max_length",
+        ),
+        id="too many tools",
+    ),
+    pytest.param(
+        lambda: rs.parse_create_run(
+            {"assistant_id": "asst_1", "metadata": {f"k{i}": "v" for i in range(17)}}
+        ),
+        (
+            "Invalid 'metadata': too many properties. Expected an object with at most 16 "
+            "properties, but got an object with 17 properties instead.",
+            "metadata",
+            "object_above_max_properties",
+        ),
+        id="metadata > 16 keys",
+    ),
+    pytest.param(
+        lambda: rs.parse_modify_run({"metadata": {"k": "x" * 600}}),
+        (
+            "Invalid 'metadata.k': string too long. Expected a string with maximum length 512, "
+            "but got a string with length 600 instead.",
+            "metadata.k",
+            "string_above_max_length",
+        ),
+        id="metadata value > 512",
+    ),
+    pytest.param(
+        lambda: rs.parse_modify_run(b'{"metadata": {"modified": true}}'),
+        (
+            "Invalid type for 'metadata.modified': expected a string, but got a boolean instead.",
+            "metadata.modified",
+            "invalid_type",
+        ),
+        id="metadata value not a string",
+    ),
+    pytest.param(
+        lambda: rs.parse_create_run(b'{"assistant_id": "asst_1", "metadata": []}'),
+        (
+            "Invalid type for 'metadata': expected a metadata object, but got an array instead.",
+            "metadata",
+            "invalid_type",
+        ),
+        id="metadata an array",
+    ),
+    pytest.param(
+        lambda: _submit(b'{"tool_outputs": [{"tool_call_id": "call_A", "output": "1"}]}'),
+        ("Expected tool outputs for call_ids ['call_A', 'call_B'], got ['call_A']", None, None),
+        id="tool outputs missing some ids",
+    ),
+    pytest.param(
+        lambda: _submit(
+            b'{"tool_outputs": [{"tool_call_id": "call_A", "output": "1"},'
+            b' {"tool_call_id": "call_A", "output": "2"}]}'
+        ),
+        ("Duplicate call_ids submitted: ['call_A', 'call_A']", None, None),
+        id="duplicate tool_call_ids",
+    ),
+    pytest.param(
+        lambda: rs.parse_submit_tool_outputs(
+            b'{"tool_outputs": [{"tool_call_id": "call_A", "output": 42}]}'
+        ),
+        (
+            "Invalid type for 'tool_outputs[0].output': expected a string, but got an integer "
+            "instead.",
+            "tool_outputs[0].output",
+            "invalid_type",
+        ),
+        id="tool output not a string",
+    ),
+    pytest.param(
+        lambda: rs.parse_submit_tool_outputs(b'{"stream": true}'),
+        (
+            "Missing required parameter: 'tool_outputs'.",
+            "tool_outputs",
+            "missing_required_parameter",
+        ),
+        id="tool_outputs missing",
+    ),
+    pytest.param(
+        lambda: rs.parse_create_run(b'{"assistant_id": "asst_1",'),
+        (BAD_JSON, None, None),
+        id="malformed JSON body",
+    ),
+    pytest.param(
+        lambda: rs.parse_list_runs({"limit": "1000"}),
+        (
+            "Invalid 'limit': integer above maximum value. Expected a value <= 100, but got "
+            "1000 instead.",
+            "limit",
+            "integer_above_max_value",
+        ),
+        id="list limit > 100",
+    ),
+    pytest.param(
+        lambda: rs.check_beta_header(None),
+        (
+            "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please "
+            "try again by setting the header 'OpenAI-Beta: assistants=v2'.",
+            None,
+            "invalid_beta",
+        ),
+        id="missing OpenAI-Beta header",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "row"), ROWS)
+def test_spec_facts_rows(call: Any, row: tuple[str, str | None, str | None]) -> None:
+    err = refusal(call)
+    assert err.http_status == 400
+    assert body_of(err) == expected(*row)
+
+
+def test_recorded_error_bodies(real_world: Any) -> None:
+    """The recorded 4xx bodies that these functions produce, reproduced exactly."""
+    produce = {
+        "No run step found with id 'step_123'.": lambda: rs.not_found("run step", "step_123"),
+        "Invalid type for 'metadata.modified': expected a string, but got a boolean instead.": (
+            lambda: refusal(rs.parse_modify_run, {"metadata": {"modified": True}})
+        ),
+    }
+    matched = 0
+    for line in (real_world / "errors.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        make = produce.get(record["body"]["error"]["message"])
+        if make is None:
+            continue
+        err = make()
+        assert err.http_status == record["status"]
+        assert err.to_api_error() == record["body"]
+        matched += 1
+    assert matched >= 2
+
+
+# --------------------------------------------------------------------------------------
+# Random bodies, valid and broken
+
+RUN_FIELDS = (
+    "model",
+    "instructions",
+    "tools",
+    "metadata",
+    "temperature",
+    "top_p",
+    "max_prompt_tokens",
+    "max_completion_tokens",
+    "truncation_strategy",
+    "tool_choice",
+    "parallel_tool_calls",
+    "response_format",
+    "reasoning_effort",
+)
+
+names = st.from_regex(r"[a-zA-Z0-9_-]{1,64}", fullmatch=True)
+short = st.text(max_size=8)
+opaque = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | short,
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(short, inner, max_size=2),
+    max_leaves=4,
+)
+
+
+def _maybe(d: dict[str, Any], key: str, value: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.fixed_dictionaries(d, optional={key: value})
+
+
+tool = st.one_of(
+    st.just({"type": "code_interpreter"}),
+    st.fixed_dictionaries(
+        {"type": st.just("file_search")},
+        optional={
+            "file_search": st.none()
+            | st.fixed_dictionaries(
+                {},
+                optional={
+                    "max_num_results": st.integers(1, 50),
+                    "ranking_options": st.fixed_dictionaries(
+                        {"score_threshold": st.floats(0, 1)},
+                        optional={"ranker": st.sampled_from(["auto", "default_2024_08_21"])},
+                    ),
+                },
+            )
+        },
+    ),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("function"),
+            "function": st.fixed_dictionaries(
+                {"name": names},
+                optional={
+                    "description": st.none() | short,
+                    "parameters": st.dictionaries(short, opaque, max_size=2),
+                    "strict": st.booleans(),
+                },
+            ),
+        }
+    ),
+)
+tool_choice = st.sampled_from(["none", "auto", "required"]) | st.fixed_dictionaries(
+    {"type": st.sampled_from(["function", "code_interpreter", "file_search"])},
+    optional={"function": st.fixed_dictionaries({"name": names})},
+)
+response_format = st.one_of(
+    st.just("auto"),
+    st.sampled_from([{"type": "text"}, {"type": "json_object"}]),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("json_schema"),
+            "json_schema": st.fixed_dictionaries(
+                {"name": names},
+                optional={
+                    "schema": st.dictionaries(short, opaque, max_size=2),
+                    "strict": st.booleans(),
+                },
+            ),
+        }
+    ),
+)
+message = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from(["user", "assistant"]),
+        "content": short | st.lists(st.just({"type": "text", "text": "hi"}), max_size=2),
+    },
+    optional={"metadata": st.dictionaries(short, short, max_size=2)},
+)
+
+VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
+    "model": short,
+    "reasoning_effort": st.sampled_from(["low", "medium", "high"]),
+    "instructions": short,
+    "additional_instructions": short,
+    "additional_messages": st.lists(message, max_size=2),
+    "tools": st.lists(tool, max_size=3),
+    "metadata": st.dictionaries(st.text(max_size=64), st.text(max_size=20), max_size=3),
+    "temperature": st.floats(0, 2) | st.integers(0, 2),
+    "top_p": st.floats(0, 1) | st.integers(0, 1),
+    "stream": st.booleans(),
+    "max_prompt_tokens": st.integers(256, 10**6),
+    "max_completion_tokens": st.integers(1, 10**6),
+    "truncation_strategy": st.fixed_dictionaries(
+        {"type": st.sampled_from(["auto", "last_messages"])},
+        optional={"last_messages": st.none() | st.integers(1, 50)},
+    ),
+    "tool_choice": tool_choice,
+    "parallel_tool_calls": st.booleans(),
+    "response_format": response_format,
+}
+
+
+@st.composite
+def valid_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    body: dict[str, Any] = {"assistant_id": "asst_" + draw(short)}
+    for key, strategy in VALID_FIELDS.items():
+        choice = draw(st.integers(0, 4))
+        if choice == 0:
+            body[key] = None  # null: not given
+        elif choice >= 3:
+            body[key] = draw(strategy)
+    return body
+
+
+def _containers(value: Any, path: str) -> list[tuple[str, Any]]:
+    """Every (path, container) inside a JSON value, the value itself first."""
+    found: list[tuple[str, Any]] = []
+    if isinstance(value, dict):
+        found.append((path, value))
+        for k, v in value.items():
+            found.extend(_containers(v, f"{path}.{k}" if path else k))
+    elif isinstance(value, list):
+        found.append((path, value))
+        for i, v in enumerate(value):
+            found.extend(_containers(v, f"{path}[{i}]"))
+    return found
+
+
+junk = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(-1e6, 1e6), short,
+    st.just([]), st.just({}),
+)  # fmt: skip
+
+
+@st.composite
+def broken_bodies(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid body with one thing broken somewhere: a key added, replaced or removed."""
+    body = draw(valid_bodies())
+    spots = _containers(body, "")
+    _, target = draw(st.sampled_from(spots))
+    how = draw(st.sampled_from(["add", "replace", "remove"]))
+    if isinstance(target, dict):
+        keys = list(target)
+        if how == "add" or not keys:
+            target[draw(st.sampled_from(["x", "tool", "type", "name", "function"]))] = draw(junk)
+        elif how == "replace":
+            target[draw(st.sampled_from(keys))] = draw(junk)
+        else:
+            del target[draw(st.sampled_from(keys))]
+    elif target:
+        i = draw(st.integers(0, len(target) - 1))
+        if how == "remove":
+            del target[i]
+        else:
+            target[i] = draw(junk)
+    else:
+        target.append(draw(junk))
+    return body
+
+
+_STEP = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+
+
+def _resolve(body: Any, param: str) -> tuple[bool, Any]:
+    """Whether ``param`` names a value in ``body`` (and which)."""
+    value = body
+    for key, index in _STEP.findall(param):
+        if key:
+            if not isinstance(value, dict) or key not in value:
+                return False, None
+            value = value[key]
+        else:
+            if not isinstance(value, list) or int(index) >= len(value):
+                return False, None
+            value = value[int(index)]
+    return True, value
+
+
+def _check_outcome(body: dict[str, Any]) -> None:
+    try:
+        request = rs.parse_create_run(body)
+    except InvalidRequest as exc:
+        assert exc.http_status == 400
+        if exc.param is None:
+            pytest.fail(f"no param: {exc}")
+        if exc.code == "missing_required_parameter":
+            parent, _, key = exc.param.rpartition(".")
+            found, container = _resolve(body, parent) if parent else (True, body)
+            assert found and isinstance(container, dict) and key not in container, exc.param
+        else:
+            found, _ = _resolve(body, exc.param)
+            assert found, exc.param
+        return
+    run = request.new_run(id="run_1", thread_id="thread_1", now=1_700_000_000, assistant_model="m")
+    dumped = rs.dump_run(run)
+    for key in RUN_FIELDS:
+        if body.get(key) is not None:
+            assert json_equal(dumped[key], body[key]), key
+    assert dumped["assistant_id"] == body["assistant_id"]
+    assert request.stream is bool(body.get("stream"))
+
+
+@given(valid_bodies())
+def test_valid_bodies_parse_and_carry_every_field(body: dict[str, Any]) -> None:
+    request = rs.parse_create_run(json.dumps(body).encode())
+    assert request == rs.parse_create_run(body)
+    _check_outcome(body)
+
+
+@given(broken_bodies())
+def test_broken_bodies_parse_or_name_a_real_path(body: dict[str, Any]) -> None:
+    _check_outcome(body)
+
+
+@given(valid_bodies(), st.sampled_from(RUN_FIELDS[:-1]))
+def test_null_means_not_given(body: dict[str, Any], key: str) -> None:
+    with_null = {**body, key: None}
+    without = {k: v for k, v in body.items() if k != key}
+    assert rs.parse_create_run(with_null) == rs.parse_create_run(without)
+
+
+# --------------------------------------------------------------------------------------
+# The rules one by one
+
+
+def err(call: Any, *args: Any, **kwargs: Any) -> tuple[str, str | None, str | None]:
+    with pytest.raises(InvalidRequest) as info:
+        call(*args, **kwargs)
+    return info.value.message, info.value.param, info.value.code
+
+
+def create(**fields: Any) -> rs.CreateRun:
+    return rs.parse_create_run({"assistant_id": "asst_1", **fields})
+
+
+@pytest.mark.parametrize(
+    ("fields", "param", "code"),
+    [
+        ({"tools": [{"type": "browser"}]}, "tools[0].type", "invalid_value"),
+        ({"tools": [{}]}, "tools[0].type", "missing_required_parameter"),
+        ({"tools": [3]}, "tools[0]", "invalid_type"),
+        ({"tools": {}}, "tools", "invalid_type"),
+        ({"tools": [{"type": "code_interpreter", "file_search": {}}]}, "tools[0].file_search",
+         "unknown_parameter"),
+        ({"tools": [{"type": "function"}]}, "tools[0].function", "missing_required_parameter"),
+        ({"tools": [{"type": "function", "function": {"name": "a b"}}]},
+         "tools[0].function.name", "invalid_value"),
+        ({"tools": [{"type": "function", "function": {"name": "a" * 65}}]},
+         "tools[0].function.name", "string_above_max_length"),
+        ({"tools": [{"type": "function", "function": {"name": "f", "strict": "yes"}}]},
+         "tools[0].function.strict", "invalid_type"),
+        ({"tools": [{"type": "file_search", "file_search": {"max_num_results": 51}}]},
+         "tools[0].file_search.max_num_results", "integer_above_max_value"),
+        ({"tools": [{"type": "file_search", "file_search": {"ranking_options": {}}}]},
+         "tools[0].file_search.ranking_options.score_threshold", "missing_required_parameter"),
+        ({"tools": [{"type": "file_search", "file_search": {"ranking_options": {
+            "score_threshold": -0.5}}}]},
+         "tools[0].file_search.ranking_options.score_threshold", "decimal_below_min_value"),
+        ({"tool_choice": "any"}, "tool_choice", "invalid_value"),
+        ({"tool_choice": 1}, "tool_choice", "invalid_type"),
+        ({"tool_choice": {"type": "function", "function": {}}}, "tool_choice.function.name",
+         "missing_required_parameter"),
+        ({"tool_choice": {"type": "function", "extra": 1}}, "tool_choice.extra",
+         "unknown_parameter"),
+        ({"response_format": "json"}, "response_format", "invalid_value"),
+        ({"response_format": []}, "response_format", "invalid_type"),
+        ({"response_format": {"type": "text", "json_schema": {}}}, "response_format.json_schema",
+         "unknown_parameter"),
+        ({"response_format": {"type": "json_schema"}}, "response_format.json_schema",
+         "missing_required_parameter"),
+        ({"truncation_strategy": {"type": "last_messages", "last_messages": 0}},
+         "truncation_strategy.last_messages", "integer_below_min_value"),
+        ({"truncation_strategy": "auto"}, "truncation_strategy", "invalid_type"),
+        ({"temperature": True}, "temperature", "invalid_type"),
+        ({"top_p": -0.1}, "top_p", "decimal_below_min_value"),
+        ({"max_completion_tokens": 1.5}, "max_completion_tokens", "invalid_type"),
+        ({"max_completion_tokens": 0}, "max_completion_tokens", "integer_below_min_value"),
+        ({"parallel_tool_calls": 1}, "parallel_tool_calls", "invalid_type"),
+        ({"stream": "true"}, "stream", "invalid_type"),
+        ({"model": 4}, "model", "invalid_type"),
+        ({"additional_messages": [{"role": "system", "content": "x"}]},
+         "additional_messages[0].role", "invalid_value"),
+        ({"additional_messages": [{"role": "user"}]}, "additional_messages[0].content",
+         "missing_required_parameter"),
+        ({"additional_messages": [{"role": "user", "content": 1}]},
+         "additional_messages[0].content", "invalid_type"),
+        ({"additional_messages": [{"role": "user", "content": [1]}]},
+         "additional_messages[0].content[0]", "invalid_type"),
+        ({"additional_messages": [{"role": "user", "content": "x", "metadata": {"a": 1}}]},
+         "additional_messages[0].metadata.a", "invalid_type"),
+        ({"tool_resources": {}}, "tool_resources", "unknown_parameter"),
+        ({"thread": {}}, "thread", "unknown_parameter"),
+    ],
+)  # fmt: skip
+def test_create_run_refusals(fields: dict[str, Any], param: str, code: str) -> None:
+    _, got_param, got_code = err(create, **fields)
+    assert (got_param, got_code) == (param, code)
+
+
+def test_messages_quote_the_template() -> None:
+    assert err(create, tool_choice="any")[0] == (
+        "Invalid value: 'any'. Supported values are: 'none', 'auto', and 'required'."
+    )
+    assert err(create, tool_choice=1)[0] == (
+        "Invalid type for 'tool_choice': expected one of a string or an object, but got an "
+        "integer instead."
+    )
+
+
+@pytest.mark.parametrize("body", [b"[]", b"1", b"\xff", b"NaN", "", b'{"a": 1} x'])
+def test_bodies_that_are_not_json_objects(body: bytes | str) -> None:
+    assert err(rs.parse_create_run, body) == (BAD_JSON, None, None)
+
+
+def test_non_finite_numbers_in_a_mapping_are_bad_json() -> None:
+    assert err(create, temperature=float("nan"))[0] == BAD_JSON
+
+
+def test_server_bugs_are_argument_errors() -> None:
+    with pytest.raises(rs.InvalidArgument):
+        rs.parse_create_run(42)  # type: ignore[arg-type]
+    with pytest.raises(rs.InvalidArgument):
+        rs.parse_create_run({"assistant_id": "asst_1", 1: 2})  # type: ignore[dict-item]
+    with pytest.raises(rs.InvalidArgument):
+        create(tools=[{"type": "function", "function": {"name": "f", "parameters": {"a": {1}}}}])
+    with pytest.raises(rs.InvalidArgument):
+        rs.check_id("message_id", "msg_1")
+
+
+def test_token_minimum_is_not_enforced_by_default() -> None:
+    # spec-facts §8.4: the real API accepted max_completion_tokens=16.
+    assert create(max_completion_tokens=16).max_completion_tokens == 16
+
+
+def test_include() -> None:
+    value = "step_details.tool_calls[*].file_search.results[*].content"
+    body = {"assistant_id": "asst_1"}
+    assert rs.parse_create_run(body, include=[value]).include == (value,)
+    assert rs.parse_create_run(body, include=value).include == (value,)
+    assert rs.parse_create_run(body).include == ()
+    _, param, code = err(rs.parse_create_run, body, include=[value, "x"])
+    assert (param, code) == ("include[1]", "invalid_value")
+
+
+def test_new_run_takes_the_assistant_defaults_where_the_request_has_none() -> None:
+    tool = {"type": "code_interpreter"}
+    given = create(model="gpt-4.1", instructions="Be brief.", tools=[], reasoning_effort="low")
+    run = given.new_run(
+        id="run_1", thread_id="thread_1", now=10, assistant_model="gpt-4o",
+        assistant_instructions="Help.", assistant_tools=[tool],
+    )  # fmt: skip
+    assert (run.model, run.instructions, run.tools) == ("gpt-4.1", "Be brief.", ())
+    assert run.extra["reasoning_effort"] == "low"
+    run = create().new_run(
+        id="run_1", thread_id="thread_1", now=10, assistant_model="gpt-4o",
+        assistant_instructions="Help.", assistant_tools=[tool],
+    )  # fmt: skip
+    dumped = rs.dump_run(run)
+    assert (dumped["model"], dumped["instructions"], dumped["tools"]) == (
+        "gpt-4o", "Help.", [tool],
+    )  # fmt: skip
+    assert (dumped["temperature"], dumped["top_p"], dumped["tool_choice"]) == (1.0, 1.0, "auto")
+    assert dumped["parallel_tool_calls"] is True
+    assert dumped["response_format"] == "auto"
+    assert "reasoning_effort" not in dumped
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "has_user", "ok"),
+    [
+        ({}, False, False),
+        ({"instructions": "x"}, False, True),
+        ({"additional_instructions": "x"}, False, True),
+        ({"additional_messages": [{"role": "user", "content": "hi"}]}, False, True),
+        ({"additional_messages": [{"role": "assistant", "content": "hi"}]}, False, False),
+        ({}, True, True),
+    ],
+)
+def test_invalid_thread(request_fields: dict[str, Any], has_user: bool, ok: bool) -> None:
+    request = create(**request_fields)
+
+    def make() -> rs.Run:
+        return request.new_run(
+            id="run_1", thread_id="thread_1", now=1, assistant_model="m",
+            thread_has_user_message=has_user,
+        )  # fmt: skip
+
+    if ok:
+        assert make().status is rs.RunStatus.QUEUED
+    else:
+        assert err(make)[2] == "invalid_thread"
+
+
+def test_thread_and_run() -> None:
+    thread = {"messages": [{"role": "user", "content": "Hi"}], "metadata": {}}
+    request = rs.parse_create_thread_and_run(
+        {"assistant_id": "asst_1", "thread": thread, "tool_resources": {"code_interpreter": {}}}
+    )
+    assert request.thread == thread
+    run = request.new_run(
+        id="run_1", thread_id="thread_1", now=1, assistant_model="m",
+        thread_has_user_message=False,
+    )  # fmt: skip
+    assert rs.dump_run(run)["tool_resources"] == {"code_interpreter": {}}
+    for key in ("additional_instructions", "include", "reasoning_effort"):
+        assert err(rs.parse_create_thread_and_run, {"assistant_id": "asst_1", key: "x"})[1] == key
+    assert err(rs.parse_create_thread_and_run, {"assistant_id": "asst_1", "thread": []})[2] == (
+        "invalid_type"
+    )
+    empty = rs.parse_create_thread_and_run({"assistant_id": "asst_1", "thread": {}})
+    with pytest.raises(InvalidRequest):
+        empty.new_run(
+            id="run_1", thread_id="thread_1", now=1, assistant_model="m",
+            thread_has_user_message=False,
+        )  # fmt: skip
+
+
+def test_submit_tool_outputs_bodies() -> None:
+    request = rs.parse_submit_tool_outputs(
+        '{"tool_outputs": [{"tool_call_id": "call_A", "output": "1"},'
+        ' {"tool_call_id": "call_B", "output": "2"}], "stream": true}'
+    )
+    assert request.stream is True
+    assert rs.submit_tool_outputs(_waiting_run(), request.tool_outputs, now=4).status is (
+        rs.RunStatus.QUEUED
+    )
+    assert rs.parse_submit_tool_outputs({"tool_outputs": [], "stream": None}).stream is False
+    cases = [
+        ({"tool_outputs": None}, "tool_outputs", "invalid_type"),
+        ({"tool_outputs": {}}, "tool_outputs", "invalid_type"),
+        ({"tool_outputs": [], "x": 1}, "x", "unknown_parameter"),
+        ({"tool_outputs": [{"tool_call_id": "c", "output": "o", "y": 1}]},
+         "tool_outputs[0].y", "unknown_parameter"),
+        ({"tool_outputs": [{"output": "o"}]}, "tool_outputs[0].tool_call_id",
+         "missing_required_parameter"),
+        ({"tool_outputs": [1]}, "tool_outputs[0]", "invalid_type"),
+        ({"tool_outputs": [], "stream": 1}, "stream", "invalid_type"),
+    ]  # fmt: skip
+    for body, param, code in cases:
+        assert err(rs.parse_submit_tool_outputs, body)[1:] == (param, code), body
+
+
+def test_modify_run_bodies() -> None:
+    done = rs.finish_cancel(_cancelled := rs.cancel(_waiting_run(), now=5), now=6)
+    assert _cancelled.status is rs.RunStatus.CANCELLING
+    assert rs.parse_modify_run(b'{"metadata": {"a": "b"}}').apply(done).metadata == {"a": "b"}
+    assert rs.parse_modify_run(b'{"metadata": null}').apply(done) is done
+    assert err(rs.parse_modify_run, {"metadata": {}, "status": "x"})[1:] == (
+        "status", "unknown_parameter",
+    )  # fmt: skip
+    with pytest.raises(rs.RunNotModifiable):
+        rs.parse_modify_run({"metadata": {}}).apply(_waiting_run())
+
+
+def test_beta_header_values() -> None:
+    rs.check_beta_header("assistants=v2")
+    rs.check_beta_header("foo=1, assistants=v2")
+    with pytest.raises(InvalidRequest):
+        rs.check_beta_header("assistants=v1")
+
+
+@pytest.mark.parametrize(
+    ("param", "good", "bad"),
+    [
+        ("assistant_id", "asst_1", "a_1"),
+        ("thread_id", "thread_1", "t_1"),
+        ("run_id", "run_1", "r_1"),
+        ("step_id", "step_1", "s_1"),
+    ],
+)
+def test_check_id(param: str, good: str, bad: str) -> None:
+    rs.check_id(param, good)
+    assert err(rs.check_id, param, bad)[1:] == (param, "invalid_value")
