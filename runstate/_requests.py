@@ -31,9 +31,10 @@ import attrs
 
 from . import _templates as wire
 from ._errors import InvalidArgument, InvalidRequest, InvalidRun
+from ._jsonio import loads as _loads
 from ._model import Run, Tool, ToolChoiceMode
 from ._ops import DEFAULT_EXPIRES_IN, ToolOutput, _metadata_error, _outputs, new_run
-from ._serde import _loads, freeze_value
+from ._schema import freeze_value
 
 __all__ = [
     "INCLUDE_FILE_SEARCH_CONTENT",
