@@ -388,7 +388,8 @@ class TraceChecker:
                     last,
                     "error",
                     "no-run",
-                    f"the trace holds no run (no {what} in {self.position} items)"
+                    f"the trace holds no run (no {what} in {self.position} "
+                    f"{'item' if self.position == 1 else 'items'})"
                     if self.position
                     else "the trace is empty: it holds no run",
                 )

@@ -1,13 +1,23 @@
-"""The ``runstate`` command line, through a subprocess: exit codes, output, bad files."""
+"""The ``runstate`` command line: exit codes, output, bad files.
+
+Everything runs in-process through ``main(argv, stdout=..., stderr=...)``; a few smoke
+tests at the end run ``python -m runstate`` in a subprocess, for what only a real
+process shows (the entry point, the exit status, a real stdout).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from runstate import __version__
@@ -18,13 +28,40 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
-def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+@attrs.frozen
+class Done:
+    """What a run of the command line left: as ``subprocess.CompletedProcess`` names it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> Done:
+    """``runstate ARGS`` in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    before = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        code = main([str(a) for a in args], stdout=out, stderr=err)
+    finally:
+        os.chdir(before)
+    done = Done(code, out.getvalue(), err.getvalue())
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "internal error" not in done.stderr, done.stderr
+    return done
+
+
+def run_process(*args: str | Path, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """``python -m runstate ARGS`` in a child process."""
     done = subprocess.run(
         [sys.executable, "-m", "runstate", *map(str, args)],
         capture_output=True,
         text=True,
-        cwd=cwd,
         check=False,
+        timeout=60,
+        **kwargs,
     )
     assert "Traceback" not in done.stderr, done.stderr
     return done
@@ -81,13 +118,11 @@ def test_examples_are_clean() -> None:
 
 def test_the_example_poll_trace_is_generated() -> None:
     """examples/poll-tool-call-round.jsonl is exactly what its generator writes."""
-    done = subprocess.run(
-        [sys.executable, str(EXAMPLES / "make_poll_trace.py")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert (EXAMPLES / "poll-tool-call-round.jsonl").read_text(encoding="utf-8") == done.stdout
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(EXAMPLES / "make_poll_trace.py"), run_name="__main__")
+    assert exited.value.code == 0
+    assert (EXAMPLES / "poll-tool-call-round.jsonl").read_text(encoding="utf-8") == out.getvalue()
 
 
 def test_real_polled_traces_exit_0(real_world: Path) -> None:
@@ -120,7 +155,7 @@ def test_whole_real_world_folder_reports_only_the_quirks(real_world: Path) -> No
     errors = [x for x in done.stdout.splitlines() if ": error " in x]
     assert len(errors) == 2, errors
     assert f"{real_world}/errors.jsonl: skipped: not a run trace" in done.stdout
-    assert done.stdout.splitlines()[-1].startswith("43 files checked (1 skipped: not run traces)")
+    assert done.stdout.splitlines()[-1].startswith("43 files checked (1 skipped): ")
     named = run("check", real_world / "errors.jsonl")  # named explicitly, it is checked
     assert named.returncode == 1
     assert "invalid-run" in named.stdout
@@ -476,11 +511,25 @@ def test_docs_are_what_the_diagram_command_writes() -> None:
     assert (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8") == done.stdout
 
 
-def test_main_returns_a_status(capsys: pytest.CaptureFixture[str]) -> None:
+def test_main_writes_to_sys_streams_by_default(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--version"]) == 0
     assert main(["check"]) == 2
     assert main(["diagram", "--format", "dot"]) == 0
-    assert capsys.readouterr().out.endswith("}\n")
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"runstate {__version__}\ndigraph")
+    assert captured.out.endswith("}\n")
+    assert "error: the following arguments are required: PATH" in captured.err
+
+
+def test_main_writes_to_the_streams_it_is_given(capsys: pytest.CaptureFixture[str]) -> None:
+    """Help, usage errors and the report all go where ``stdout``/``stderr`` say."""
+    for args in (["--help"], ["check"], ["diagram"]):
+        done = run(*args)
+        assert done.stdout or done.stderr
+    assert run("check").stderr.startswith("usage: runstate check")
+    assert run("--help").stdout.startswith("usage: runstate")
+    assert run().stderr.startswith("usage: runstate")
+    assert capsys.readouterr() == ("", "")
 
 
 # --------------------------------------------------------------------------------------
@@ -495,7 +544,7 @@ def test_one_million_lines_in_bounded_memory(request: pytest.FixtureRequest) -> 
     """
     if "slow" not in (request.config.option.markexpr or ""):
         pytest.skip("a long measurement: run with -m slow")
-    done = subprocess.run(
+    done = subprocess.run(  # a child process: its peak memory is what is measured
         [sys.executable, str(ROOT / "benchmarks" / "trace_memory.py"), "--lines", "1000000"],
         capture_output=True,
         text=True,
