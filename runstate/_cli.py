@@ -118,6 +118,8 @@ class _Lines:
         while chunk := self._file.read(_CHUNK):
             if first:
                 first = False
+                while len(chunk) < len(_BOM) and (more := self._file.read(_CHUNK)):
+                    chunk += more
                 chunk = chunk.removeprefix(_BOM)
             if after_cr and chunk[:1] == b"\n":
                 chunk = chunk[1:]  # the \n of a \r\n split between two chunks
