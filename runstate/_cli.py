@@ -925,7 +925,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_UNREADABLE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_UNREADABLE, f"{self.prog}: error: {_safe(message)}\n")
 
 
 def _parser() -> argparse.ArgumentParser:

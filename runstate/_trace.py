@@ -364,7 +364,18 @@ class TraceChecker:
                         f" (expected {expected.value!r})",
                     )
                 )
-        self._check_snapshot(position, run, found)
+        try:
+            self._check_snapshot(position, run, found)
+        except Exception as exc:  # a value the checks cannot handle (an enormous integer)
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "invalid-run",
+                    f"the run cannot be checked: it raised {_clip(type(exc).__name__)}",
+                )
+            )
+            return tuple(found)
         self._prev_raw = data
         return tuple(found)
 

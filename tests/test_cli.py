@@ -980,3 +980,10 @@ def test_process_stdout_on_a_full_disk() -> None:
         done = run_process("check", "examples", cwd=ROOT, stdout=full, stderr=subprocess.PIPE)
     assert done.returncode == 2
     assert done.stderr == "runstate: error: cannot write the report: No space left on device\n"
+
+
+def test_usage_errors_escape_what_they_echo() -> None:
+    done = run("check", "x", "--bogus\x1b[2J\nforged")
+    assert done.returncode == 2
+    assert "unrecognized arguments: --bogus\\x1b[2J\\nforged" in done.stderr
+    assert "\x1b" not in done.stderr

@@ -825,3 +825,12 @@ def test_the_report_of_a_long_trace_full_of_problems_is_bounded() -> None:
         assert len(report.warnings) == 100
         assert report.warning_count == n
     assert peaks[1] < peaks[0] * 1.5 + 64 * 1024, peaks
+
+
+def test_a_run_its_checks_cannot_handle_is_a_problem() -> None:
+    """Python ints of more than 4,300 digits cannot be printed: the check goes on."""
+    huge = 10**5000
+    items = [snap(Q, created_at=huge), snap(Q), snap(P), snap(C)]
+    assert found(items, "poll") == [(0, "error", "invalid-run")]
+    report = check_trace(items, mode="poll")
+    assert report.problems[0].message == "the run cannot be checked: it raised ValueError"
