@@ -6,9 +6,13 @@ process's exit status; everything it checks goes through the pure library
 
 ``runstate check`` reads every trace line by line (or, for a JSON document, value by
 value), feeds each item to the incremental checker and prints each problem as soon as it
-is found, so its memory does not grow with the length of a trace. Bad input never ends in
-a traceback: a file that cannot be read as a trace gets a one-line error, the other files
-are still checked, and the exit status is 2.
+is found, so its memory does not grow with the length of a trace; ``--json`` streams its
+document the same way. Bad input never ends in a traceback: a file that cannot be read as
+a trace gets a one-line error, the other files are still checked, and the exit status is
+2. Only regular files are opened (a FIFO would block the run forever). Every string taken
+from the input is cut to a bounded length and its control characters escaped before it is
+printed, so a trace cannot forge or hide output lines. A report that cannot be written (a
+full disk) is said to be so, with exit status 2.
 """
 
 from __future__ import annotations
@@ -66,9 +70,12 @@ examples:
 
 A .jsonl or .json file is a poll trace (JSON lines, a JSON array of runs, or a list
 page {"object": "list", "data": [...]}); a .sse file, or a .txt file starting with
-"event:", is a stream. Folders are searched recursively; hidden entries are skipped.
+"event:", is a stream. Lines may end in LF, CRLF or CR. Folders are searched
+recursively; hidden entries are skipped, links to folders are not followed, and
+FIFOs, sockets and devices are skipped with a note (named, they are unreadable).
+A trace that holds no run at all is an error (no-run).
 Exit status: 0 clean, 1 problems found (with --strict, warnings too), 2 a file could
-not be read as a trace, or bad usage.
+not be read as a trace, bad usage, or the report could not be written.
 """
 
 _DIAGRAM_EXAMPLES: Final = """\

@@ -345,9 +345,6 @@ class TraceChecker:
         except InvalidRun as exc:
             found.append(TraceProblem(position, "error", "invalid-run", _describe(exc)))
             return tuple(found)
-        except RecursionError:
-            found.append(TraceProblem(position, "error", "invalid-run", "nested too deeply"))
-            return tuple(found)
         except Exception as exc:  # a mapping (or a str/bytes subclass) that raises when read
             found.append(_unreadable(position, "the run", exc))
             return tuple(found)

@@ -380,6 +380,9 @@ BAD_FILES: dict[str, bytes] = {
     "cut.sse": b'event: thread.run.queued\ndata: {"id": "run_1", "obj',
     "bad-json.json": b'{"id": "run_1",, "x": 1}',
     "unknown.dat": b"hello\n",
+    "late-nul.jsonl": GOOD.encode() * 20 + b"\0\n",
+    "late-nul.json": b"[" + json.dumps(snap("queued")).encode() * 0 + b" " * 5000 + b"\0]",
+    "no-comma.json": b"[" + json.dumps(snap("queued")).encode() + b" {}]",
 }
 BAD_MESSAGES: dict[str, str] = {
     "binary.jsonl": "binary file (NUL byte on line 3)",
@@ -395,6 +398,9 @@ BAD_MESSAGES: dict[str, str] = {
     "cut.sse": "truncated: the event at line 1 is cut off",
     "bad-json.json": "not valid JSON (line 1: Expecting property name enclosed in double quotes)",
     "unknown.dat": "cannot tell a poll trace from a stream; use --mode poll|stream",
+    "late-nul.jsonl": "binary file (NUL byte on line 61)",
+    "late-nul.json": "binary file (NUL byte near line 1)",
+    "no-comma.json": "not valid JSON (line 1: expected ',' or ']')",
 }
 
 
@@ -944,7 +950,7 @@ def test_the_json_report_streams(tmp_path: Path) -> None:
 
     bad = line(snap("queued", max_prompt_tokens=10))  # one warning per line
     peaks = []
-    for n in (2_000, 8_000):
+    for n in (1_000, 4_000):
         (tmp_path / "w.jsonl").write_text(bad * n)
         tracemalloc.start()
         assert main(["check", "--json", str(tmp_path / "w.jsonl")], stdout=Sink()) == 0
@@ -952,7 +958,7 @@ def test_the_json_report_streams(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert peaks[1] < peaks[0] * 1.5 + 64 * 1024, peaks
     document = json.loads(run("check", "--json", tmp_path / "w.jsonl").stdout)
-    assert len(document["problems"]) == document["counts"]["warnings"] == 8_000
+    assert len(document["problems"]) == document["counts"]["warnings"] == 4_000
 
 
 # --------------------------------------------------------------------------------------
@@ -987,3 +993,47 @@ def test_usage_errors_escape_what_they_echo() -> None:
     assert done.returncode == 2
     assert "unrecognized arguments: --bogus\\x1b[2J\\nforged" in done.stderr
     assert "\x1b" not in done.stderr
+
+
+def test_an_enormous_top_level_integer_in_a_json_array(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(f"[{json.dumps(snap('queued'))},\n{HUGE_INT}\n]")
+    done = run("check", tmp_path / "a.json")
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0].startswith(
+        f"{tmp_path}/a.json:2: error invalid-run: $: not valid JSON: Exceeds the limit"
+    )
+
+
+def test_odd_paths(tmp_path: Path) -> None:
+    (tmp_path / "README.txt").write_text("Not a trace.\n")
+    done = run("check", "a\0b")
+    assert done.returncode == 2
+    assert done.stderr == "runstate: error: a\\x00b: cannot read: the path holds a NUL character\n"
+    done = run("check", tmp_path)  # a folder whose one .txt file is no stream
+    assert done.returncode == 2
+    assert done.stderr == f"runstate: error: {tmp_path}: no trace files\n"
+
+
+class FailingFlush(io.StringIO):
+    def flush(self) -> None:
+        raise OSError(5, "Input/output error")
+
+
+def test_a_failing_final_flush_is_a_write_error() -> None:
+    err = io.StringIO()
+    assert main(["diagram"], stdout=FailingFlush(), stderr=err) == 2
+    assert err.getvalue() == "runstate: error: cannot write the report: Input/output error\n"
+
+
+def test_an_unforeseen_failure_is_one_line_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import runstate._cli as cli  # noqa: PLC0415
+
+    def broken(*args: object) -> Any:
+        raise LookupError("bad\nthing")
+
+    monkeypatch.setattr(cli, "_targets", broken)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["check", str(tmp_path)], stdout=out, stderr=err) == 2
+    assert err.getvalue() == "runstate: internal error: LookupError: bad\\nthing\n"
