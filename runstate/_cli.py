@@ -510,36 +510,52 @@ def _targets(paths: Sequence[str]) -> Iterator[_Target | _Refused]:
 
 
 def _walk(top: str) -> Iterator[_Target | _Refused]:
-    errors: list[OSError] = []
+    """The trace files under a folder, in sorted order, each folder's files first.
+
+    Iterative (a tree of any depth is walked without recursion, on every Python), and
+    a folder that cannot be listed is reported, not passed over.
+    """
     found = False
-    for root, dirs, files in os.walk(top, onerror=errors.append):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith(".") or os.path.splitext(name)[1].lower() not in _TRACE_SUFFIXES:
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            yield _Refused(folder, _os_reason(exc))
+            found = True
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if _is_folder(entry):
+                if not entry.is_symlink():  # a link to a folder could make a loop
+                    subfolders.append(entry.path)
+                continue
+            if os.path.splitext(entry.name)[1].lower() not in _TRACE_SUFFIXES:
                 continue
             found = True
-            path = os.path.join(root, name)
             try:
-                info = os.stat(path)
+                info = os.stat(entry.path)
             except OSError as exc:
-                yield _Refused(path, _os_reason(exc))
+                yield _Refused(entry.path, _os_reason(exc))
                 continue
             if stat.S_ISREG(info.st_mode):
-                yield _Target(path, path, walked=True)
+                yield _Target(entry.path, entry.path, walked=True)
             else:
-                yield _Refused(path, _special(info.st_mode), skipped=True)
-        yield from _walk_errors(errors, top)
-        found = found or bool(errors)
-        errors.clear()
-    yield from _walk_errors(errors, top)
-    if not found and not errors:
+                yield _Refused(entry.path, _special(info.st_mode), skipped=True)
+        stack.extend(reversed(subfolders))
+    if not found:
         yield _Refused(top, "no trace files (.jsonl, .json, .sse, .txt) in this folder")
 
 
-def _walk_errors(errors: list[OSError], top: str) -> Iterator[_Refused]:
-    """A folder that the walk could not list (``os.walk`` would pass over it silently)."""
-    for exc in errors:
-        yield _Refused(str(exc.filename or top), _os_reason(exc))
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a link loop: not a folder; it is reported where it is opened
+        return False
 
 
 class _NotRegular(Exception):

@@ -681,18 +681,41 @@ def test_a_folder_that_cannot_be_listed_is_reported(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "good.jsonl").write_text(GOOD)
-    real_walk = os.walk
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "locked" / "x.jsonl").write_text(GOOD)
+    real_scandir = os.scandir
 
-    def walk(top: str, onerror: Any = None, **kwargs: Any) -> Any:
-        error = PermissionError(13, "Permission denied", f"{top}/locked")
-        yield from real_walk(top, onerror=onerror, **kwargs)
-        onerror(error)
+    def scandir(path: Any) -> Any:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
 
-    monkeypatch.setattr(os, "walk", walk)
+    monkeypatch.setattr(os, "scandir", scandir)
     done = run("check", tmp_path)
     assert done.returncode == 2
     assert done.stderr == f"runstate: error: {tmp_path}/locked: cannot read: Permission denied\n"
     assert f"{tmp_path}/good.jsonl: ok" in done.stdout
+    assert "x.jsonl" not in done.stdout
+
+
+def test_a_deep_tree_is_walked_without_recursion(tmp_path: Path) -> None:
+    """Deeper than Python's recursion limit (os.walk recurses before Python 3.12)."""
+    folder = os.open(tmp_path, os.O_RDONLY)
+    try:
+        for _ in range(sys.getrecursionlimit() + 50):
+            os.mkdir("a", dir_fd=folder)
+            inner = os.open("a", os.O_RDONLY, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        with open(os.open("t.jsonl", os.O_WRONLY | os.O_CREAT, dir_fd=folder), "w") as file:
+            file.write(GOOD)
+    finally:
+        os.close(folder)
+    (tmp_path / "b.jsonl").write_text(GOOD)
+    done = run("check", tmp_path)
+    assert done.returncode in (0, 2), done.stderr  # 2: the deepest path may be too long
+    assert f"{tmp_path}/b.jsonl: ok, 3 items (poll)" in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("2 files checked")
 
 
 # --------------------------------------------------------------------------------------
