@@ -6,9 +6,13 @@ process's exit status; everything it checks goes through the pure library
 
 ``runstate check`` reads every trace line by line (or, for a JSON document, value by
 value), feeds each item to the incremental checker and prints each problem as soon as it
-is found, so its memory does not grow with the length of a trace. Bad input never ends in
-a traceback: a file that cannot be read as a trace gets a one-line error, the other files
-are still checked, and the exit status is 2.
+is found, so its memory does not grow with the length of a trace; ``--json`` streams its
+document the same way. Bad input never ends in a traceback: a file that cannot be read as
+a trace gets a one-line error, the other files are still checked, and the exit status is
+2. Only regular files are opened (a FIFO would block the run forever). Every string taken
+from the input is cut to a bounded length and its control characters escaped before it is
+printed, so a trace cannot forge or hide output lines. A report that cannot be written (a
+full disk) is said to be so, with exit status 2.
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import errno
 import itertools
 import json
 import os
 import re
+import stat
 import sys
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final, NoReturn, TextIO
+from typing import IO, TYPE_CHECKING, Final, NoReturn, TextIO
 
 import attrs
 
@@ -65,9 +70,12 @@ examples:
 
 A .jsonl or .json file is a poll trace (JSON lines, a JSON array of runs, or a list
 page {"object": "list", "data": [...]}); a .sse file, or a .txt file starting with
-"event:", is a stream. Folders are searched recursively; hidden entries are skipped.
+"event:", is a stream. Lines may end in LF, CRLF or CR. Folders are searched
+recursively; hidden entries are skipped, links to folders are not followed, and
+FIFOs, sockets and devices are skipped with a note (named, they are unreadable).
+A trace that holds no run at all is an error (no-run).
 Exit status: 0 clean, 1 problems found (with --strict, warnings too), 2 a file could
-not be read as a trace, or bad usage.
+not be read as a trace, bad usage, or the report could not be written.
 """
 
 _DIAGRAM_EXAMPLES: Final = """\
@@ -96,48 +104,80 @@ class _Unreadable(Exception):
 class _Lines:
     r"""A binary file's lines, decoded as strict UTF-8, bounded in length, numbered.
 
-    Splits at ``\r\n``, ``\r`` and ``\n``. Raises :class:`_Unreadable` for a NUL
-    byte (binary), invalid UTF-8 or a line longer than :data:`MAX_LINE`.
+    Splits at ``\r\n``, ``\r`` and ``\n`` alike, reading the file in chunks, so a file
+    whose lines end in a lone ``\r`` reads line by line too, at any size. Raises
+    :class:`_Unreadable` for a NUL byte (binary), invalid UTF-8 or a line longer than
+    :data:`MAX_LINE`.
     """
 
     def __init__(self, file: IO[bytes]) -> None:
         self._file = file
         #: The number of the last line yielded (1-based).
         self.number = 0
-        #: Whether the file ended with a line ending (known once exhausted).
+        #: Whether the last line yielded ended with a line ending.
         self.final_newline = True
 
     def __iter__(self) -> Iterator[str]:
+        pending: list[bytes] = []
+        held = 0
+        after_cr = False
         first = True
-        while True:
-            raw = self._file.readline(MAX_LINE + 1)
-            if not raw:
-                return
+        while chunk := self._file.read(_CHUNK):
             if first:
                 first = False
-                raw = raw.removeprefix(_BOM)
-            if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-                raise _Unreadable(
-                    f"line {self.number + 1} is longer than {MAX_LINE} bytes (enormous line)"
-                )
-            if b"\0" in raw:
-                raise _Unreadable(f"binary file (NUL byte on line {self.number + 1})")
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise _Unreadable(
-                    f"not UTF-8 text (line {self.number + 1}: {exc.reason})"
-                ) from None
-            self.final_newline = text.endswith(("\n", "\r"))
-            if "\r" in text:
-                parts = _EOL.split(text)
-                if not parts[-1]:
-                    parts.pop()
-            else:
-                parts = [text[:-1] if self.final_newline else text]
-            for part in parts:
-                self.number += 1
-                yield part
+                while len(chunk) < len(_BOM) and (more := self._file.read(_CHUNK)):
+                    chunk += more
+                chunk = chunk.removeprefix(_BOM)
+            if after_cr and chunk[:1] == b"\n":
+                chunk = chunk[1:]  # the \n of a \r\n split between two chunks
+            after_cr = chunk[-1:] == b"\r"
+            for piece in chunk.splitlines(keepends=True):  # bytes split at \r, \n, \r\n only
+                if piece[-1:] not in (b"\n", b"\r"):  # the chunk ends inside a line
+                    pending.append(piece)
+                    held += len(piece)
+                    if held > MAX_LINE:
+                        raise self._too_long()
+                    continue
+                if pending:
+                    pending.append(piece)
+                    piece = b"".join(pending)  # noqa: PLW2901
+                    pending, held = [], 0
+                yield self._decode(piece.rstrip(b"\r\n"), ended=True)
+        if pending:
+            yield self._decode(b"".join(pending), ended=False)
+
+    def _too_long(self) -> _Unreadable:
+        return _Unreadable(
+            f"line {self.number + 1} is longer than {MAX_LINE} bytes (enormous line)"
+        )
+
+    def _decode(self, raw: bytes, *, ended: bool) -> str:
+        if len(raw) > MAX_LINE:
+            raise self._too_long()
+        if b"\0" in raw:
+            raise _Unreadable(f"binary file (NUL byte on line {self.number + 1})")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Unreadable(f"not UTF-8 text (line {self.number + 1}: {exc.reason})") from None
+        self.number += 1
+        self.final_newline = ended
+        return text
+
+
+def _cut_off(text: str) -> bool:
+    """Whether JSON text ends before its value does (the file's last line, cut off).
+
+    Text that is whole but not readable (an integer of more digits than Python
+    converts, nesting deeper than it decodes) is not cut off: the checker reports it.
+    """
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return True
+    except (ValueError, RecursionError):
+        return False
+    return False
 
 
 def _is_page(value: object) -> bool:
@@ -155,18 +195,12 @@ def _jsonl_items(file: IO[bytes]) -> Iterator[tuple[int, object]]:
         stripped = text.strip(_JSON_WS)
         if not stripped:
             continue
-        if not lines.final_newline:
-            # The last line, cut off without its line ending, and not JSON: truncated.
-            try:
-                json.loads(stripped)
-            except ValueError:
-                raise _Unreadable(
-                    f"truncated: line {lines.number} ends before its JSON value does"
-                ) from None
+        if not lines.final_newline and _cut_off(stripped):
+            raise _Unreadable(f"truncated: line {lines.number} ends before its JSON value does")
         if stripped[0] == "[" or '"list"' in stripped:
             try:
                 value = json.loads(stripped)
-            except ValueError:
+            except (ValueError, RecursionError):
                 yield lines.number, stripped  # reported as invalid-run by the checker
                 continue
             if isinstance(value, list):
@@ -251,10 +285,19 @@ class _JsonReader:
                     ) from None
                 line = self._line + self._buf.count("\n", self._pos, exc.pos)
                 raise _Unreadable(f"not valid JSON (line {line}: {exc.msg})") from None
-            except RecursionError:
-                raise _Unreadable(
-                    f"the JSON value at line {self._line} is nested too deeply"
-                ) from None
+            except (ValueError, RecursionError):
+                # Whole but not readable here (too many digits, nested too deeply): find its
+                # end without decoding it, and pass its text on for the checker to report.
+                found = _value_end(self._buf, self._pos, eof=self._eof)
+                if found is None:
+                    if self._eof:
+                        raise _Unreadable(
+                            f"truncated: the JSON value at line {self._line} is cut off"
+                        ) from None
+                    self._grow(want)
+                    want *= 2
+                    continue
+                value, end = self._buf[self._pos : found], found
             if end == len(self._buf) and not self._eof:
                 self._grow(want)  # a number or literal may go on in the next chunk
                 continue
@@ -312,6 +355,36 @@ class _JsonReader:
         raise _Unreadable("truncated: the JSON array is not closed")
 
 
+_SIGNIFICANT: Final = re.compile(r'["\[\]{}]')
+_STRING_REST: Final = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_SCALAR_END: Final = re.compile(r"[,\]}\s]")
+
+
+def _value_end(text: str, start: int, *, eof: bool) -> int | None:
+    """Where the JSON value at ``start`` ends, found without recursion or decoding.
+
+    Only brackets and strings are followed (the value is known to be no syntax error);
+    ``None`` when the value goes on past the end of ``text``.
+    """
+    if text[start] not in '[{"':
+        match = _SCALAR_END.search(text, start)
+        return match.start() if match else len(text) if eof else None
+    depth = 0
+    i = start
+    while match := _SIGNIFICANT.search(text, i):
+        if match.group() == '"':
+            rest = _STRING_REST.match(text, match.end())
+            if rest is None:
+                return None
+            i = rest.end()
+        else:
+            depth += 1 if match.group() in "[{" else -1
+            i = match.end()
+        if depth <= 0:
+            return i
+    return None
+
+
 def _page_offsets(text: str, start: int) -> Iterator[int]:
     """Where each element of a list page's ``data`` starts (the page is known valid)."""
     decoder = json.JSONDecoder()
@@ -365,13 +438,8 @@ def _sse_items(file: IO[bytes]) -> Iterator[tuple[int, object]]:
         if event.last_line == lines.number and not lines.final_newline:
             # The file's last line, without its ending: was the last event cut off?
             data = event.data
-            if data != "[DONE]" and event.event != "done" and data.lstrip()[:1] in ("{", "["):
-                try:
-                    json.loads(data)
-                except ValueError:
-                    raise _Unreadable(
-                        f"truncated: the event at line {event.first_line} is cut off"
-                    ) from None
+            if event.event != "done" and data.lstrip()[:1] in ("{", "[") and _cut_off(data):
+                raise _Unreadable(f"truncated: the event at line {event.first_line} is cut off")
         yield event.first_line, (event.event, event.data)
 
 
@@ -382,30 +450,141 @@ def _sse_items(file: IO[bytes]) -> Iterator[tuple[int, object]]:
 @attrs.define
 class _Target:
     display: str
-    path: Path
+    path: str
     #: Found by walking a folder (a .txt file that is not a stream is then skipped).
     walked: bool
 
 
-def _targets(paths: Sequence[str]) -> Iterator[_Target | tuple[str, str]]:
-    """Each file to check, or ``(display, error)`` for a path that cannot be used."""
+@attrs.define
+class _Refused:
+    """A path that is not checked: unreadable, or (``skipped``) passed over in a walk."""
+
+    display: str
+    reason: str
+    skipped: bool = False
+
+
+_SPECIAL: Final = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _special(mode: int) -> str:
+    """Why a file that is no regular file is not read, such as ``not a regular file (a FIFO)``."""
+    kind = next((name for test, name in _SPECIAL if test(mode)), "a special file")
+    return f"not a regular file ({kind}): not read"
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "no such file or directory"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _targets(paths: Sequence[str]) -> Iterator[_Target | _Refused]:
+    """Each file to check, or why a path is not checked.
+
+    Only regular files are opened: a FIFO, socket or device named on the command line is
+    refused, and one found in a folder is skipped, visibly. Symbolic links to folders are
+    not followed in a walk (so a link loop cannot trap it); a link loop or a dangling
+    link where a file should be is reported as unreadable.
+    """
     for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found = False
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if name.startswith(".") or Path(name).suffix.lower() not in _TRACE_SUFFIXES:
-                        continue
-                    found = True
-                    yield _Target(os.path.join(root, name), Path(root, name), walked=True)
-            if not found:
-                yield given, "no trace files (.jsonl, .json, .sse, .txt) in this folder"
-        elif path.exists():
-            yield _Target(given, path, walked=False)
+        try:
+            info = os.stat(given)
+        except OSError as exc:
+            yield _Refused(given, _os_reason(exc))
+            continue
+        except ValueError:  # a NUL character: no file can have that name
+            yield _Refused(given, "cannot read: the path holds a NUL character")
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            yield from _walk(given)
+        elif stat.S_ISREG(info.st_mode):
+            yield _Target(given, given, walked=False)
         else:
-            yield given, "no such file or directory"
+            yield _Refused(given, _special(info.st_mode))
+
+
+def _walk(top: str) -> Iterator[_Target | _Refused]:
+    """The trace files under a folder, in sorted order, each folder's files first.
+
+    Iterative (a tree of any depth is walked without recursion, on every Python), and
+    a folder that cannot be listed is reported, not passed over.
+    """
+    found = False
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            yield _Refused(folder, _os_reason(exc))
+            found = True
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if _is_folder(entry):
+                if not entry.is_symlink():  # a link to a folder could make a loop
+                    subfolders.append(entry.path)
+                continue
+            if os.path.splitext(entry.name)[1].lower() not in _TRACE_SUFFIXES:
+                continue
+            found = True
+            try:
+                info = os.stat(entry.path)
+            except OSError as exc:
+                yield _Refused(entry.path, _os_reason(exc))
+                continue
+            if stat.S_ISREG(info.st_mode):
+                yield _Target(entry.path, entry.path, walked=True)
+            else:
+                yield _Refused(entry.path, _special(info.st_mode), skipped=True)
+        stack.extend(reversed(subfolders))
+    if not found:
+        yield _Refused(top, "no trace files (.jsonl, .json, .sse, .txt) in this folder")
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a link loop: not a folder; it is reported where it is opened
+        return False
+
+
+class _NotRegular(Exception):
+    """The path turned out not to be a regular file when it was opened."""
+
+
+#: Opening never waits: a FIFO swapped in after the walk's stat opens at once, and is
+#: refused by fstat before anything is read; a terminal never becomes ours.
+_OPEN_FLAGS: Final = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_BINARY", 0)
+)
+
+
+def _open_regular(path: str) -> IO[bytes]:
+    """Open a regular file for reading; raise :class:`_NotRegular` for anything else."""
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _NotRegular(_special(mode))
+        if _OPEN_FLAGS & getattr(os, "O_NONBLOCK", 0):
+            os.set_blocking(fd, True)
+        return open(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _sniff(head: bytes) -> Mode | None:
@@ -429,21 +608,100 @@ class _FileResult:
     errors: int = 0
     warnings: int = 0
     unreadable: str | None = None
-    #: Why a file found by walking a folder was passed over (it holds no run trace).
+    #: Why a file found by walking a folder was passed over (no run trace, no regular file).
     skipped: str | None = None
     #: Problems of rules named by --ignore, counted but not reported.
     ignored: int = 0
 
 
+class _OutputError(Exception):
+    """Writing the report failed (a full disk, a closed pipe): not the input's fault."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _write(out: TextIO, text: str) -> None:
+    try:
+        out.write(text)
+    except OSError as exc:
+        raise _OutputError(exc) from exc
+
+
+def _note(err: TextIO, text: str) -> None:
+    """Write to stderr; if even that fails there is no one left to tell."""
+    with contextlib.suppress(OSError, ValueError):
+        err.write(text)
+
+
+#: The longest input text echoed (a message, a reason); longer is cut, and says so.
+_ECHO: Final = 1000
+#: The longest path echoed (a real one is shorter: the file system refuses longer ones).
+_ECHO_PATH: Final = 4096
+#: Characters never written raw: controls (C0, DEL, C1), line and paragraph separators,
+#: bidirectional overrides and lone surrogates. In text they could forge or hide lines.
+_UNSAFE: Final = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_ESCAPES: Final = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _clip(text: str, limit: int = _ECHO) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    return _ESCAPES.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    )
+
+
+def _safe(text: str, limit: int = _ECHO) -> str:
+    r"""Input text made fit for one line of a terminal: cut, and control characters escaped.
+
+    Example:
+        >>> print(_safe("key\n/tmp/x.jsonl:1: error forged\x1b[2J"))
+        key\n/tmp/x.jsonl:1: error forged\x1b[2J
+    """
+    return _UNSAFE.sub(_escape, _clip(text, limit))
+
+
+def _json(value: object) -> str:
+    """One JSON value on one line; characters JSON leaves raw but a terminal obeys escaped."""
+    text = json.dumps(value, ensure_ascii=False)
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 @attrs.define
 class _Reporter:
+    """Prints each problem as it is found, and a summary per file and overall.
+
+    Its memory does not grow with the number of problems: the JSON report is written as
+    it goes (problems first, then the files and the counts), and only the files' small
+    summaries are held for it.
+    """
+
     out: TextIO
     err: TextIO
     as_json: bool
     ignore: frozenset[str] = frozenset()
     files: list[_FileResult] = attrs.field(factory=list)
-    problems: list[dict[str, Any]] = attrs.field(factory=list)
     matched: set[str] = attrs.field(factory=set)
+    count: int = 0
+    unreadable: int = 0
+    skipped: int = 0
+    errors: int = 0
+    warnings: int = 0
+    ignored: int = 0
+    _problems_written: int = 0
+
+    def start(self) -> None:
+        if self.as_json:
+            _write(self.out, f'{{\n  "version": {_json(__version__)},\n  "problems": [')
 
     def problem(self, result: _FileResult, line: int, problem: TraceProblem) -> None:
         if problem.rule in self.ignore:
@@ -455,85 +713,91 @@ class _Reporter:
         else:
             result.warnings += 1
         if self.as_json:
-            self.problems.append(
-                {
-                    "file": result.path,
-                    "line": line,
-                    "position": problem.position,
-                    "severity": problem.severity,
-                    "rule": problem.rule,
-                    "message": problem.message,
-                }
-            )
+            entry = {
+                "file": _clip(result.path, _ECHO_PATH),
+                "line": line,
+                "position": problem.position,
+                "severity": problem.severity,
+                "rule": _clip(problem.rule),
+                "message": _clip(problem.message),
+            }
+            _write(self.out, ("\n    " if not self._problems_written else ",\n    ") + _json(entry))
+            self._problems_written += 1
         else:
-            self.out.write(
-                f"{result.path}:{line}: {problem.severity} {problem.rule}: {problem.message}\n"
+            _write(
+                self.out,
+                f"{_safe(result.path, _ECHO_PATH)}:{line}: {problem.severity} "
+                f"{_safe(problem.rule)}: {_safe(problem.message)}\n",
             )
 
     def finish_file(self, result: _FileResult) -> None:
-        self.files.append(result)
+        self.count += 1
+        self.unreadable += result.unreadable is not None
+        self.skipped += result.skipped is not None
+        self.errors += result.errors
+        self.warnings += result.warnings
+        self.ignored += result.ignored
+        path = _safe(result.path, _ECHO_PATH)
         if result.unreadable is not None:
-            self.err.write(f"runstate: error: {result.path}: {result.unreadable}\n")
+            _note(self.err, f"runstate: error: {path}: {_safe(result.unreadable)}\n")
         if self.as_json:
+            self.files.append(result)
             return
         if result.unreadable is not None:
-            self.out.write(f"{result.path}: unreadable: {result.unreadable}\n")
+            _write(self.out, f"{path}: unreadable: {_safe(result.unreadable)}\n")
         elif result.skipped is not None:
-            self.out.write(f"{result.path}: skipped: {result.skipped}\n")
+            _write(self.out, f"{path}: skipped: {_safe(result.skipped)}\n")
         elif result.errors or result.warnings:
-            self.out.write(
-                f"{result.path}: {_count(result.errors, 'error')}, "
+            _write(
+                self.out,
+                f"{path}: {_count(result.errors, 'error')}, "
                 f"{_count(result.warnings, 'warning')} in {_count(result.items, 'item')}"
-                f" ({result.mode})\n"
+                f" ({result.mode})\n",
             )
         else:
-            self.out.write(f"{result.path}: ok, {_count(result.items, 'item')} ({result.mode})\n")
+            _write(self.out, f"{path}: ok, {_count(result.items, 'item')} ({result.mode})\n")
 
     def finish(self, status: int) -> None:
-        errors = sum(f.errors for f in self.files)
-        warnings = sum(f.warnings for f in self.files)
-        unreadable = sum(f.unreadable is not None for f in self.files)
         if self.as_json:
-            document = {
-                "version": __version__,
-                "files": [
+            files = ",\n    ".join(
+                _json(
                     {
-                        "path": f.path,
+                        "path": _clip(f.path, _ECHO_PATH),
                         "mode": f.mode,
                         "items": f.items,
                         "errors": f.errors,
                         "warnings": f.warnings,
-                        "unreadable": f.unreadable,
+                        "unreadable": None if f.unreadable is None else _clip(f.unreadable),
                         "skipped": f.skipped,
                         "ignored": f.ignored,
                     }
-                    for f in self.files
-                ],
-                "problems": self.problems,
-                "counts": {
-                    "files": len(self.files),
-                    "unreadable": unreadable,
-                    "skipped": sum(f.skipped is not None for f in self.files),
-                    "ignored": sum(f.ignored for f in self.files),
-                    "errors": errors,
-                    "warnings": warnings,
-                },
-                "exit_status": status,
+                )
+                for f in self.files
+            )
+            counts = {
+                "files": self.count,
+                "unreadable": self.unreadable,
+                "skipped": self.skipped,
+                "ignored": self.ignored,
+                "errors": self.errors,
+                "warnings": self.warnings,
             }
-            json.dump(document, self.out, indent=2, ensure_ascii=False)
-            self.out.write("\n")
+            _write(
+                self.out,
+                ("\n  ]" if self._problems_written else "]")
+                + f',\n  "files": [\n    {files}\n  ],\n  "counts": {_json(counts)},'
+                f'\n  "exit_status": {status}\n}}\n',
+            )
             return
-        skipped = sum(f.skipped is not None for f in self.files)
-        parts = [_count(len(self.files) - skipped, "file") + " checked"]
-        if skipped:
-            parts[0] += f" ({skipped} skipped: not run traces)"
-        if unreadable:
-            parts.append(f"{unreadable} unreadable")
-        parts.append(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}")
-        ignored = sum(f.ignored for f in self.files)
-        if ignored:
-            parts.append(f"{ignored} ignored ({', '.join(sorted(self.matched))})")
-        self.out.write(": ".join(parts[:1]) + ": " + "; ".join(parts[1:]) + "\n")
+        parts = [_count(self.count - self.skipped, "file") + " checked"]
+        if self.skipped:
+            parts[0] += f" ({self.skipped} skipped)"
+        if self.unreadable:
+            parts.append(f"{self.unreadable} unreadable")
+        parts.append(f"{_count(self.errors, 'error')}, {_count(self.warnings, 'warning')}")
+        if self.ignored:
+            parts.append(f"{self.ignored} ignored ({', '.join(sorted(self.matched))})")
+        _write(self.out, ": ".join(parts[:1]) + ": " + "; ".join(parts[1:]) + "\n")
 
 
 def _count(n: int, noun: str) -> str:
@@ -548,9 +812,9 @@ def _check_file(target: _Target, forced: Mode | None, reporter: _Reporter) -> bo
     """Check one file; False when it was skipped (a walked .txt file that is no stream)."""
     result = _FileResult(target.display)
     try:
-        with target.path.open("rb") as file:
+        with _open_regular(target.path) as file:
             head = file.peek(_SNIFF)[:_SNIFF] if hasattr(file, "peek") else b""
-            suffix = target.path.suffix.lower()
+            suffix = os.path.splitext(target.path)[1].lower()
             mode = forced
             if mode is None:
                 if suffix in _POLL_SUFFIXES:
@@ -578,12 +842,21 @@ def _check_file(target: _Target, forced: Mode | None, reporter: _Reporter) -> bo
             if target.walked and mode == "poll":
                 items = _unless_foreign(items, result)
             _run_checker(items, mode, result, reporter)
+    except _OutputError:
+        raise
     except _Unreadable as exc:
         result.unreadable = str(exc)
+    except _NotRegular as exc:
+        if target.walked:
+            result.skipped = str(exc)
+        else:
+            result.unreadable = str(exc)
     except OSError as exc:
-        result.unreadable = f"cannot read: {exc.strerror or exc}"
+        result.unreadable = _os_reason(exc)
     except RecursionError:
         result.unreadable = "input nested too deeply"
+    except Exception as exc:  # a defect of runstate: this file fails, not the whole run
+        result.unreadable = f"internal error while checking it: {type(exc).__name__}: {exc}"
     reporter.finish_file(result)
     return True
 
@@ -601,7 +874,7 @@ def _unless_foreign(
         return iter(())
     value = first[1]
     if isinstance(value, str):  # a JSON line, not decoded yet
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):
             value = json.loads(value)
     if isinstance(value, dict) and value.get("object") != "thread.run":
         result.skipped = 'not a run trace (its first object is not a "thread.run")'
@@ -629,23 +902,28 @@ def _run_checker(
 def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ignore = frozenset(r.strip() for arg in args.ignore for r in arg.split(",") if r.strip())
     reporter = _Reporter(out, err, as_json=args.json, ignore=ignore)
+    reporter.start()
     for target in _targets(args.paths):
-        if isinstance(target, tuple):
-            reporter.finish_file(_FileResult(target[0], unreadable=target[1]))
+        if isinstance(target, _Refused):
+            result = _FileResult(target.display)
+            if target.skipped:
+                result.skipped = target.reason
+            else:
+                result.unreadable = target.reason
+            reporter.finish_file(result)
         else:
             _check_file(target, args.mode, reporter)
-    files = reporter.files
-    if not files:
+    if not reporter.count:
         reporter.finish_file(_FileResult(" ".join(args.paths), unreadable="no trace files"))
-    if any(f.unreadable is not None for f in files):
+    if reporter.unreadable:
         status = EXIT_UNREADABLE
-    elif any(f.errors or (args.strict and f.warnings) for f in files):
+    elif reporter.errors or (args.strict and reporter.warnings):
         status = EXIT_PROBLEMS
     else:
         status = EXIT_OK
     reporter.finish(status)
     for rule in sorted(ignore - reporter.matched):
-        err.write(f"runstate: note: --ignore {rule} matched no problem\n")
+        _note(err, f"runstate: note: --ignore {_safe(rule)} matched no problem\n")
     return status
 
 
@@ -657,7 +935,7 @@ _DIAGRAMS: Final = {"mermaid": mermaid, "dot": dot, "markdown": markdown}
 
 
 def _cmd_diagram(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    out.write(_DIAGRAMS[args.format]())
+    _write(out, _DIAGRAMS[args.format]())
     return EXIT_OK
 
 
@@ -670,7 +948,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_UNREADABLE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_UNREADABLE, f"{self.prog}: error: {_safe(message)}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -733,15 +1011,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
     """Run the ``runstate`` command line and return its exit status.
 
     Args:
         argv: The arguments, without the program name; ``sys.argv[1:]`` by default.
+        stdout: Where the report, help and diagrams go; ``sys.stdout`` by default.
+        stderr: Where errors and notes go; ``sys.stderr`` by default.
 
     Returns:
         0 when everything checked is clean, 1 when problems were found, 2 when a file
-        could not be read as a trace or the command line is wrong.
+        could not be read as a trace, the command line is wrong, or the report could not
+        be written (a full disk: ``runstate: error: cannot write the report: ...``).
 
     Example:
         >>> main(["diagram", "--format", "dot"])  # doctest: +ELLIPSIS
@@ -749,35 +1035,52 @@ def main(argv: Sequence[str] | None = None) -> int:
         ...
         0
     """
-    out, err = sys.stdout, sys.stderr
+    out = sys.stdout if stdout is None else stdout
+    err = sys.stderr if stderr is None else stderr
     for stream in (out, err):
-        if hasattr(stream, "reconfigure"):
-            with contextlib.suppress(ValueError, OSError):
-                stream.reconfigure(errors="backslashreplace")
+        if stream is sys.stdout or stream is sys.stderr:
+            with contextlib.suppress(AttributeError, ValueError, OSError):
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
+            if args.command is None:
+                parser.print_help(err)
+                return EXIT_UNREADABLE
     except SystemExit as exc:  # --help, --version, or a usage error (already printed)
         code = exc.code
         return code if isinstance(code, int) else EXIT_OK if code is None else EXIT_UNREADABLE
-    if args.command is None:
-        parser.print_help(err)
-        return EXIT_UNREADABLE
     try:
         status: int = args.handler(args, out, err)
-        out.flush()
-    except KeyboardInterrupt:
-        err.write("runstate: interrupted\n")
-        return 130
-    except BrokenPipeError:
-        # The reader went away (``runstate check ... | head``): stop quietly.
         try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, out.fileno())
-        except (OSError, ValueError):  # pragma: no cover - stdout is not a real file
-            pass
-        return 128 + 13  # as a shell reports a process ended by SIGPIPE
+            out.flush()
+        except OSError as exc:
+            raise _OutputError(exc) from exc
+    except KeyboardInterrupt:
+        _note(err, "runstate: interrupted\n")
+        return 130
+    except _OutputError as exc:
+        _silence(out)
+        if isinstance(exc.error, BrokenPipeError):
+            # The reader went away (``runstate check ... | head``): stop quietly.
+            return 128 + 13  # as a shell reports a process ended by SIGPIPE
+        reason = exc.error.strerror or exc.error
+        _note(err, f"runstate: error: cannot write the report: {_safe(str(reason))}\n")
+        return EXIT_UNREADABLE
     except Exception as exc:  # the promise is: never a traceback
-        err.write(f"runstate: internal error: {type(exc).__name__}: {exc}\n")
+        _note(err, f"runstate: internal error: {type(exc).__name__}: {_safe(str(exc))}\n")
         return EXIT_UNREADABLE
     return status
+
+
+def _silence(out: TextIO) -> None:
+    """Point the process's stdout at the null device, so its final flush cannot fail."""
+    if out is not sys.__stdout__:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover - stdout is not a real file
+        pass

@@ -1,4 +1,4 @@
-"""Reading a ``text/event-stream`` body into ``(event_name, data)`` pairs, lazily.
+r"""Reading a ``text/event-stream`` body into ``(event_name, data)`` pairs, lazily.
 
 The parser follows the WHATWG "server-sent events" interpretation rules
 (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation),
@@ -10,13 +10,16 @@ with the two choices the OpenAI SDKs make:
   body whose last blank line was cut off still yields its last event.
 
 Everything is lazy: the source is read line by line, and only the current line and the
-current event's data are held.
+current event's data are held. That holds for a whole body given at once too (it is
+split where it lies, never copied or decoded whole), and for a file object whose lines
+end in a lone ``\r`` (it is read in bounded pieces, not by ``\n``-terminated lines).
 """
 
 from __future__ import annotations
 
+import io
 import re
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
 
@@ -29,7 +32,10 @@ __all__ = ["SseEvent", "iter_events", "iter_lines", "parse_sse"]
 DEFAULT_EVENT: Final = "message"
 
 _EOL: Final = re.compile(r"\r\n|\r|\n")
+_EOL_BYTES: Final = re.compile(rb"\r\n|\r|\n")
 _BOM: Final = "\ufeff"
+#: How much of a file object one ``readline`` call may return.
+_CHUNK: Final = 64 * 1024
 
 
 @attrs.frozen
@@ -53,9 +59,20 @@ class SseEvent:
     last_line: int
 
 
-def _pieces(source: str | bytes | Iterable[str] | Iterable[bytes]) -> Iterable[str | bytes]:
-    if isinstance(source, str | bytes | bytearray | memoryview):
-        return (source if isinstance(source, str) else bytes(source),)
+def _pieces(
+    source: str | bytes | Iterable[str] | Iterable[bytes],
+) -> Iterable[str | bytes | bytearray | memoryview]:
+    """The source as pieces of text: each one line, or several when it holds line breaks.
+
+    A whole body and a file object are split here, lazily, so every piece is one line
+    without its ending; any other iterable is passed on as it is.
+    """
+    if isinstance(source, str | bytes | bytearray):
+        return _split((source,))
+    if isinstance(source, memoryview):
+        return _split((source.cast("B") if source.c_contiguous else source.tobytes(),))
+    if isinstance(source, io.IOBase):
+        return _split(_read_pieces(source))
     try:
         return cast("Iterable[str | bytes]", iter(source))
     except TypeError:
@@ -64,15 +81,61 @@ def _pieces(source: str | bytes | Iterable[str] | Iterable[bytes]) -> Iterable[s
         ) from None
 
 
+def _read_pieces(file: io.IOBase) -> Iterator[str | bytes]:
+    r"""A file's text in pieces of at most :data:`_CHUNK`, each ending at a ``\n`` if one comes.
+
+    ``readline`` returns as soon as a line is complete, so a live stream is not held
+    back; the size bound keeps a file without ``\n`` (lone ``\r`` endings) from being
+    read whole.
+    """
+    while piece := file.readline(_CHUNK):
+        yield piece
+
+
+def _split(
+    chunks: Iterable[str | bytes | bytearray | memoryview],
+) -> Iterator[str | bytes | bytearray | memoryview]:
+    r"""The lines of raw text given in chunks, without endings; a line may span chunks.
+
+    A ``\r`` that ends one chunk and a ``\n`` that starts the next are one line ending.
+    """
+    rest: list[Any] = []
+    after_cr = False
+    for chunk in chunks:
+        if not chunk:
+            continue
+        text = isinstance(chunk, str)
+        eol: re.Pattern[Any] = _EOL if text else _EOL_BYTES
+        start = 0
+        if after_cr and chunk[:1] == ("\n" if text else b"\n"):
+            start = 1
+        after_cr = False
+        for match in eol.finditer(chunk, start):
+            line: Any = chunk[start : match.start()]
+            if rest:
+                rest.append(line)
+                line = line[:0].join(rest)
+                rest = []
+            yield line
+            start = match.end()
+        if start < len(chunk):
+            rest.append(chunk[start:])
+        else:
+            after_cr = chunk[-1:] == ("\r" if text else b"\r")
+    if rest:
+        yield rest[0] if len(rest) == 1 else rest[0][:0].join(rest)
+
+
 def iter_lines(source: str | bytes | Iterable[str] | Iterable[bytes]) -> Iterator[str]:
     r"""Split an event-stream body into lines, lazily, without their endings.
 
-    A whole body (``str`` or ``bytes``) is split at ``\r\n``, ``\r`` and ``\n``. An
-    iterable is read as *lines*, with or without their endings (a file object, or
-    ``str.splitlines()``): each item is one line, or several if it holds a line break
-    inside (a binary file object keeps a lone ``\r``); an empty item is an empty line.
-    Bytes are decoded as UTF-8, replacing invalid sequences; a leading byte order mark is
-    dropped.
+    A whole body (``str`` or ``bytes``) and a file object (:class:`io.IOBase`, text or
+    binary) are split at ``\r\n``, ``\r`` and ``\n``, lazily and in bounded pieces, so
+    memory does not grow with the body, whatever its line endings. Any other iterable
+    is read as *lines*, with or without their endings (``str.splitlines()``, an HTTP
+    response's line iterator): each item is one line, or several if it holds a line
+    break inside; an empty item is an empty line. Bytes are decoded as UTF-8, replacing
+    invalid sequences; a leading byte order mark is dropped.
 
     Example:
         >>> list(iter_lines(b"a\r\nb\rc\n\nd"))
@@ -83,7 +146,7 @@ def iter_lines(source: str | bytes | Iterable[str] | Iterable[bytes]) -> Iterato
     return _lines(_pieces(source))
 
 
-def _lines(pieces: Iterable[str | bytes]) -> Iterator[str]:
+def _lines(pieces: Iterable[str | bytes | bytearray | memoryview]) -> Iterator[str]:
     first = True
     for raw in pieces:
         if isinstance(raw, str):
@@ -181,6 +244,6 @@ def parse_sse(
     return _pairs(_pieces(source))  # _pieces raises TypeError now, not at the first next()
 
 
-def _pairs(pieces: Iterable[str | bytes]) -> Iterator[tuple[str, str]]:
+def _pairs(pieces: Iterable[str | bytes | bytearray | memoryview]) -> Iterator[tuple[str, str]]:
     for event in iter_events(_lines(pieces)):
         yield event.event, event.data

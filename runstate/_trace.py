@@ -9,14 +9,19 @@ after ``done``, and each snapshot's own per-status :func:`~runstate.violations`.
 
 The checker is incremental (:class:`TraceChecker`): it keeps only the previous snapshot
 and a few flags, so a trace of any length is checked in constant memory, item by item,
-as it arrives. Which statuses may follow which comes from the one table, through
-:func:`~runstate.can_transition` and :func:`~runstate.can_reach`; nothing here restates it.
+as it arrives. :func:`check_trace` collects what the checker finds into a
+:class:`TraceReport`, keeping the first ``max_problems`` problems of each severity and
+counting the rest, so its memory is bounded too; feed a :class:`TraceChecker` yourself
+to see every problem as it is found. Which statuses may follow which comes from the one
+table, through :func:`~runstate.can_transition` and :func:`~runstate.can_reach`; nothing
+here restates it.
 
 Rules (stable names; severity in brackets):
 
 Both modes
     ``invalid-item`` [error]: an item that is not a run, a JSON object or text, or an
-    ``(event, data)`` pair.
+    ``(event, data)`` pair; or one that cannot be read (a step event's data nested too
+    deeply to decode, an object that raises when it is read).
     ``invalid-run`` [error]: a snapshot that :func:`~runstate.parse_run` refuses; the next
     snapshot is compared with the last good one.
     ``field-changed`` [error]: ``id``, ``object``, ``thread_id``, ``assistant_id`` or
@@ -34,7 +39,12 @@ Both modes
     another status (``thread.run.created`` carries ``queued``).
     ``unknown-run-event`` [warning]: a ``thread.run.*`` event name that is neither a run nor
     a step event (skipped).
-    ``after-done`` [error]: an item after the ``done`` event (reported once).
+    ``after-done`` [error]: an item after the ``done`` event (reported once). Only the
+    ``done`` event ends a trace: ``[DONE]`` under any other event name is that event's
+    data.
+    ``no-run`` [error]: the trace holds no run at all: no snapshot and no run event (an
+    empty trace, a stream of ``done`` alone, a poll trace of other objects). Reported
+    when the trace ends, at its last item (at 0 for an empty trace).
     ``foreign-step`` [error]: a ``thread.run.step.*`` event whose ``run_id`` is another run
     (steps seen before the first run event are judged at that event).
     Plus every :class:`~runstate.Violation` of each snapshot, under its own rule name.
@@ -63,6 +73,11 @@ from ._table import can_reach, can_transition
 
 __all__ = ["Mode", "TraceChecker", "TraceProblem", "TraceReport", "check_trace"]
 
+#: How many problems of each severity :func:`check_trace` keeps by default.
+DEFAULT_MAX_PROBLEMS: Final = 1000
+#: The longest text from the input echoed in a problem's message (longer is cut).
+_ECHO: Final = 200
+
 #: How a trace was recorded: ``"poll"`` (snapshots) or ``"stream"`` (SSE events).
 Mode: TypeAlias = Literal["poll", "stream"]
 Severity: TypeAlias = Literal["error", "warning"]
@@ -90,7 +105,6 @@ _EVENT_STATUS: Final[dict[str, RunStatus]] = {s.event: s for s in RunStatus} | {
     _CREATED: RunStatus.QUEUED
 }
 _DONE_EVENT: Final = "done"
-_DONE_DATA: Final = "[DONE]"
 #: Step events that carry a whole step object (``delta`` carries only the step id).
 _STEP_WITH_RUN_ID: Final = frozenset(
     f"{_STEP_PREFIX}{s}"
@@ -153,22 +167,40 @@ class TraceReport:
     """The outcome of :func:`check_trace`.
 
     Attributes:
-        problems: Every problem found, in trace order.
+        problems: The problems kept, in trace order: every problem found, unless there
+            were more than ``max_problems`` of a severity (see :func:`check_trace`).
         checked: How many items the trace had.
+        omitted_errors: How many errors were found beyond those kept.
+        omitted_warnings: How many warnings were found beyond those kept.
 
     Example:
         >>> report = TraceReport(problems=(), checked=2)
         >>> report.ok, report.errors, report.warnings
         (True, (), ())
+        >>> report = TraceReport(problems=(), checked=9, omitted_errors=3)
+        >>> report.ok, report.error_count
+        (False, 3)
     """
 
     problems: tuple[TraceProblem, ...]
     checked: int = 0
+    omitted_errors: int = 0
+    omitted_warnings: int = 0
 
     @property
     def ok(self) -> bool:
-        """Whether no problem is an error (warnings allowed)."""
-        return not any(p.severity == "error" for p in self.problems)
+        """Whether no problem is an error (warnings allowed), kept or omitted."""
+        return not self.omitted_errors and not any(p.severity == "error" for p in self.problems)
+
+    @property
+    def error_count(self) -> int:
+        """How many errors were found, kept or omitted."""
+        return len(self.errors) + self.omitted_errors
+
+    @property
+    def warning_count(self) -> int:
+        """How many warnings were found, kept or omitted."""
+        return len(self.warnings) + self.omitted_warnings
 
     @property
     def errors(self) -> tuple[TraceProblem, ...]:
@@ -181,10 +213,17 @@ class TraceReport:
         return tuple(p for p in self.problems if p.severity == "warning")
 
 
+def _clip(text: str) -> str:
+    """``text``, cut to :data:`_ECHO` characters (a message never holds unbounded input)."""
+    if len(text) <= _ECHO:
+        return text
+    return f"{text[:_ECHO]}... ({len(text) - _ECHO} more characters)"
+
+
 def _show(value: object) -> str:
     if isinstance(value, RunStatus):
         return repr(value.value)
-    return repr(value) if isinstance(value, str) else str(value)
+    return _clip(repr(value) if isinstance(value, str) else str(value))
 
 
 def _describe(exc: InvalidRun) -> str:
@@ -217,6 +256,8 @@ class TraceChecker:
         ()
         >>> [p.rule for p in checker.feed(("thread.message.created", {}))]
         ['after-done']
+        >>> [p.rule for p in checker.close()]  # the step named a run, but none was seen
+        ['no-run']
         >>> checker.close()
         ()
     """
@@ -237,6 +278,8 @@ class TraceChecker:
         self._after_done_reported = False
         self._early_step_run: str | None = None
         self._early_step_position = 0
+        #: Whether any item was a run (a snapshot or a run event's data), good or not.
+        self._saw_run = False
         self._closed = False
 
     def feed(self, item: object) -> tuple[TraceProblem, ...]:
@@ -248,7 +291,7 @@ class TraceChecker:
                 any of those (or, for ``done``, the text ``[DONE]``).
 
         Raises:
-            RuntimeError: after :meth:`close`.
+            RuntimeError: after :meth:`close`. Bad items never raise: they are reported.
         """
         if self._closed:
             raise RuntimeError("feed() after close()")
@@ -265,39 +308,45 @@ class TraceChecker:
                 )
             return tuple(found)
 
+        try:
+            pair = _pair(item)
+        except Exception as exc:  # a sequence that raises when it is read
+            found.append(_unreadable(position, "the item", exc))
+            return tuple(found)
         event: str | None = None
         data: object = item
-        if isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[0], str):
-            event, data = item[0], item[1]
-            if event == _DONE_EVENT or data == _DONE_DATA:
+        if pair is not None:
+            event, data = pair
+            if event == _DONE_EVENT:
                 self._done = True
                 return ()
-            expected = _EVENT_STATUS.get(event)
-            if expected is None:
-                if event.startswith(_STEP_PREFIX):
-                    self._check_step(position, event, data, found)
-                elif event.startswith(_RUN_PREFIX):
-                    found.append(
-                        TraceProblem(
-                            position,
-                            "warning",
-                            "unknown-run-event",
-                            f"unknown run event {event!r} (skipped)",
-                        )
-                    )
+            if event not in _EVENT_STATUS:
+                self._other_event(position, event, data, found)
                 return tuple(found)
 
+        if not isinstance(data, Run | str | bytes | bytearray | Mapping):
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "invalid-item",
+                    "expected a run, a JSON object or text, or an (event, data) pair, "
+                    f"got {_clip(type(data).__name__)}",
+                )
+            )
+            return tuple(found)
+        self._saw_run = True
         try:
             prev = self._prev
             if prev is not None and type(data) in (str, bytes) and data == self._prev_raw:
                 run = prev  # the same text as the last good snapshot: a repeated poll
             else:
-                run = self._parse(data)
+                run = _parse(data)
         except InvalidRun as exc:
             found.append(TraceProblem(position, "error", "invalid-run", _describe(exc)))
             return tuple(found)
-        except _NotAnItem as exc:
-            found.append(TraceProblem(position, "error", "invalid-item", str(exc)))
+        except Exception as exc:  # a mapping (or a str/bytes subclass) that raises when read
+            found.append(_unreadable(position, "the run", exc))
             return tuple(found)
 
         if event is not None:
@@ -312,47 +361,92 @@ class TraceChecker:
                         f" (expected {expected.value!r})",
                     )
                 )
-        self._check_snapshot(position, run, found)
+        try:
+            self._check_snapshot(position, run, found)
+        except Exception as exc:  # a value the checks cannot handle (an enormous integer)
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "invalid-run",
+                    f"the run cannot be checked: it raised {_clip(type(exc).__name__)}",
+                )
+            )
+            return tuple(found)
         self._prev_raw = data
         return tuple(found)
 
     def close(self) -> tuple[TraceProblem, ...]:
         """End the trace; return the problems only its end reveals (at the last item).
 
-        A stream that ends without ``done`` at a status other than ``requires_action``
-        or a terminal one is reported as ``truncated-stream`` (warning). An empty trace
-        has nothing to report. Calling it again returns nothing more.
+        A trace that held no run at all (no snapshot, no run event; an empty trace too)
+        is reported as ``no-run`` (error). A stream that ends without ``done`` at a
+        status other than ``requires_action`` or a terminal one is reported as
+        ``truncated-stream`` (warning). Calling it again returns nothing more.
         """
         if self._closed:
             return ()
         self._closed = True
+        last = max(self.position - 1, 0)
+        found: list[TraceProblem] = []
+        if not self._saw_run:
+            what = "snapshot" if not self._stream else "run event"
+            found.append(
+                TraceProblem(
+                    last,
+                    "error",
+                    "no-run",
+                    f"the trace holds no run (no {what} in {self.position} "
+                    f"{'item' if self.position == 1 else 'items'})"
+                    if self.position
+                    else "the trace is empty: it holds no run",
+                )
+            )
         if not self._stream or self._done or self.position == 0:
-            return ()
+            return tuple(found)
         prev = self._prev
         if prev is not None and prev.status in _STREAM_STOPS:
-            return ()
+            return tuple(found)
         where = f"at status {prev.status.value!r}" if prev is not None else "before any run event"
-        return (
+        found.append(
             TraceProblem(
-                self.position - 1,
+                last,
                 "warning",
                 "truncated-stream",
                 f"the stream ends {where} without a 'done' event",
-            ),
+            )
         )
+        return tuple(found)
 
     # ----------------------------------------------------------------------------------
 
-    @staticmethod
-    def _parse(data: object) -> Run:
-        if isinstance(data, Run):
-            return data
-        if isinstance(data, str | bytes | bytearray | Mapping):
-            return parse_run(data)
-        raise _NotAnItem(
-            "expected a run, a JSON object or text, or an (event, data) pair, "
-            f"got {type(data).__name__}"
-        )
+    def _other_event(
+        self, position: int, event: str, data: object, found: list[TraceProblem]
+    ) -> None:
+        """An event that is neither a run event nor ``done``: a step, or skipped."""
+        if event.startswith(_STEP_PREFIX):
+            try:
+                self._check_step(position, event, data, found)
+            except RecursionError:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "invalid-item",
+                        f"the data of {_show(event)} is nested too deeply to read",
+                    )
+                )
+            except Exception as exc:  # a mapping that raises when it is read
+                found.append(_unreadable(position, f"the data of {_show(event)}", exc))
+        elif event.startswith(_RUN_PREFIX):
+            found.append(
+                TraceProblem(
+                    position,
+                    "warning",
+                    "unknown-run-event",
+                    f"unknown run event {_show(event)} (skipped)",
+                )
+            )
 
     def _check_step(
         self, position: int, event: str, data: object, found: list[TraceProblem]
@@ -361,7 +455,7 @@ class TraceChecker:
             return
         if isinstance(data, str | bytes | bytearray):
             try:
-                data = json.loads(data)
+                data = json.loads(_plain(data))
             except ValueError:
                 return  # not ours to judge: step objects are not modelled
         if not isinstance(data, Mapping):
@@ -369,6 +463,7 @@ class TraceChecker:
         run_id = data.get("run_id")
         if not isinstance(run_id, str):
             return
+        run_id = str.__str__(run_id)  # the text itself, whatever a subclass says
         prev = self._prev
         if prev is not None:
             if run_id != prev.id:
@@ -377,7 +472,7 @@ class TraceChecker:
                         position,
                         "error",
                         "foreign-step",
-                        f"{event!r} belongs to run {run_id!r}, not to {prev.id!r}",
+                        f"{_show(event)} belongs to run {_show(run_id)}, not to {_show(prev.id)}",
                     )
                 )
         elif self._early_step_run is None:
@@ -389,8 +484,8 @@ class TraceChecker:
                     position,
                     "error",
                     "foreign-step",
-                    f"{event!r} belongs to run {run_id!r}, but the step event at item "
-                    f"{self._early_step_position} belongs to {self._early_step_run!r}",
+                    f"{_show(event)} belongs to run {_show(run_id)}, but the step event at "
+                    f"item {self._early_step_position} belongs to {_show(self._early_step_run)}",
                 )
             )
 
@@ -411,7 +506,7 @@ class TraceChecker:
                         "foreign-step",
                         f"the step events before this run event (from item "
                         f"{self._early_step_position}) belong to run "
-                        f"{self._early_step_run!r}, not to {run.id!r}",
+                        f"{_show(self._early_step_run)}, not to {_show(run.id)}",
                     )
                 )
         for v in own:
@@ -510,15 +605,49 @@ def _rewritten(position: int, name: str, old: int, new: int | None, why: str = "
     return TraceProblem(position, "error", "timestamp-rewritten", f"{name} {what}")
 
 
-class _NotAnItem(Exception):
-    """An item of a type the checker does not read."""
+def _pair(item: object) -> tuple[str, object] | None:
+    """``(event, data)`` if the item is an event pair (the name as a plain ``str``)."""
+    if isinstance(item, tuple | list) and len(item) == 2:
+        event, data = item
+        if isinstance(event, str):
+            return str.__str__(event), data  # the text itself, whatever a subclass says
+    return None
 
 
-def check_trace(items: Iterable[Any], *, mode: Mode) -> TraceReport:
+def _plain(data: str | bytes | bytearray) -> str | bytes:
+    """The text or bytes themselves, not a subclass that may answer otherwise."""
+    return str.__str__(data) if isinstance(data, str) else bytes(memoryview(data))
+
+
+def _parse(data: Run | str | bytes | bytearray | Mapping[Any, Any]) -> Run:
+    if isinstance(data, Run):
+        return data
+    if isinstance(data, str | bytes | bytearray):
+        return parse_run(_plain(data))
+    return parse_run(data)
+
+
+def _unreadable(position: int, what: str, exc: Exception) -> TraceProblem:
+    return TraceProblem(
+        position,
+        "error",
+        "invalid-item",
+        f"{what} cannot be read: it raised {_clip(type(exc).__name__)}",
+    )
+
+
+def check_trace(
+    items: Iterable[Any], *, mode: Mode, max_problems: int | None = DEFAULT_MAX_PROBLEMS
+) -> TraceReport:
     """Check a trace of one run against the lifecycle, in constant memory.
 
     ``items`` may be any iterable (a generator reading a file, for example); it is read
-    once, and only the previous snapshot is kept.
+    once, and only the previous snapshot is kept. The report keeps the first
+    ``max_problems`` errors and the first ``max_problems`` warnings, in trace order, and
+    counts the others (:attr:`TraceReport.omitted_errors`,
+    :attr:`TraceReport.omitted_warnings`), so a long trace full of problems cannot fill
+    memory either; ``ok`` counts omitted errors too. To see every problem as it is found,
+    feed a :class:`TraceChecker` yourself.
 
     ``mode="poll"``: snapshots from polling or listing. Repeats are fine, and a status
     change must be *reachable* in the table (polls may miss statuses).
@@ -540,12 +669,15 @@ def check_trace(items: Iterable[Any], *, mode: Mode) -> TraceReport:
         items: :class:`~runstate.Run` values, runs as JSON objects or JSON text, or
             ``(event_name, data)`` pairs.
         mode: ``"poll"`` or ``"stream"``.
+        max_problems: How many problems of each severity the report keeps (1000 by
+            default); ``None`` keeps them all, in memory that grows with the trace.
 
     Returns:
         A :class:`TraceReport`: ``ok`` when no problem is an error.
 
     Raises:
-        ValueError: for an unknown mode. Bad data never raises: it is reported.
+        ValueError: for an unknown mode, or a ``max_problems`` that is not ``None`` or a
+            non-negative integer. Bad data never raises: it is reported.
 
     Example:
         >>> def snap(status, **fields):
@@ -561,10 +693,34 @@ def check_trace(items: Iterable[Any], *, mode: Mode) -> TraceReport:
         ...                       snap("in_progress", started_at=101)], mode="poll")
         >>> [str(p) for p in report.problems]
         ["2: error status-unreachable: 'in_progress' cannot follow 'cancelling'"]
+        >>> report = check_trace([snap("queued", max_prompt_tokens=1)] * 5, mode="poll",
+        ...                      max_problems=2)
+        >>> len(report.warnings), report.omitted_warnings, report.warning_count
+        (2, 3, 5)
     """
+    if max_problems is not None and (
+        type(max_problems) is not int or max_problems < 0  # bool is no count
+    ):
+        raise ValueError(f"max_problems must be None or an int >= 0, not {max_problems!r}")
     checker = TraceChecker(mode=mode)
     problems: list[TraceProblem] = []
+    kept = {"error": 0, "warning": 0}
+    omitted = {"error": 0, "warning": 0}
+
+    def keep(found: tuple[TraceProblem, ...]) -> None:
+        for problem in found:
+            if max_problems is None or kept[problem.severity] < max_problems:
+                kept[problem.severity] += 1
+                problems.append(problem)
+            else:
+                omitted[problem.severity] += 1
+
     for item in items:
-        problems.extend(checker.feed(item))
-    problems.extend(checker.close())
-    return TraceReport(problems=tuple(problems), checked=checker.position)
+        keep(checker.feed(item))
+    keep(checker.close())
+    return TraceReport(
+        problems=tuple(problems),
+        checked=checker.position,
+        omitted_errors=omitted["error"],
+        omitted_warnings=omitted["warning"],
+    )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import itertools
-from typing import TYPE_CHECKING
+import tracemalloc
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import realworld
@@ -183,3 +184,87 @@ def test_docstring_examples() -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# --------------------------------------------------------------------------------------
+# Bounded memory, whatever the line endings and however the body is given
+
+
+def _body(eol: bytes, events: int) -> bytes:
+    one = b"event: thread.message.delta" + eol + b'data: {"d": "' + b"x" * 40 + b'"}' + eol + eol
+    return one * events
+
+
+def _peak(source: object) -> tuple[int, int]:
+    tracemalloc.start()
+    count = sum(1 for _ in parse_sse(source))  # type: ignore[arg-type]
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return count, peak
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r", b"\r\n"], ids=["LF", "CR", "CRLF"])
+@pytest.mark.parametrize(
+    "wrap",
+    [bytes, bytearray, memoryview, bytes.decode, io.BytesIO],
+    ids=["bytes", "bytearray", "memoryview", "str", "BytesIO"],
+)
+def test_memory_does_not_grow_with_the_body(eol: bytes, wrap: Any) -> None:
+    """A whole body is split where it lies: 4x the body, about the same peak."""
+    peaks = []
+    for events in (1_000, 4_000):
+        source = wrap(_body(eol, events))
+        count, peak = _peak(source)
+        assert count == events
+        peaks.append(peak)
+    assert peaks[1] < peaks[0] * 1.5 + 64 * 1024, peaks
+
+
+def test_a_cr_only_file_is_read_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A binary file without a single \\n is not read whole as one 'line'."""
+    import runstate._sse as sse  # noqa: PLC0415
+
+    monkeypatch.setattr(sse, "_CHUNK", 4096, raising=False)  # raising: the old reader had none
+    body = _body(b"\r", 5_000)  # about 460 KB
+    count, peak = _peak(io.BytesIO(body))
+    assert count == 5_000
+    assert peak < len(body) // 10, peak
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 8])
+def test_line_endings_cut_between_pieces(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """A \\r\\n split between two reads of a file is one line ending, at every cut."""
+    import runstate._sse as sse  # noqa: PLC0415
+
+    monkeypatch.setattr(sse, "_CHUNK", size)
+    text = "\ufeffevent: a\ndata: 1\ndata: \u00e9\n\n: c\n\nevent: b\ndata: 2\n\ndata: 3"
+    expected = [("a", "1\n\u00e9"), ("b", "2"), ("message", "3")]
+    for eol in ("\n", "\r", "\r\n"):
+        body = text.replace("\n", eol)
+        assert list(parse_sse(io.BytesIO(body.encode()))) == expected, eol
+        assert list(parse_sse(io.StringIO(body, newline=""))) == expected, eol
+        assert list(parse_sse(body)) == expected
+        assert list(parse_sse(body.encode())) == expected
+
+
+def test_a_file_object_is_read_as_lines_arrive() -> None:
+    """readline returns at each \\n: an event is yielded before the next line is read."""
+
+    class Live(io.RawIOBase):
+        def __init__(self) -> None:
+            self.lines = [b"event: a\n", b"data: 1\n", b"\n", b"data: 2\n", b"\n"]
+            self.read_lines = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readline(self, size: int | None = -1) -> bytes:
+            if not self.lines:
+                return b""
+            self.read_lines += 1
+            return self.lines.pop(0)
+
+    live = Live()
+    pairs = parse_sse(live)
+    assert next(pairs) == ("a", "1")
+    assert live.read_lines == 3

@@ -190,9 +190,15 @@ def test_item_forms() -> None:
         )
 
 
-def test_an_empty_trace_has_no_problems() -> None:
-    assert check_trace([], mode="poll") == TraceReport(problems=(), checked=0)
-    assert check_trace([], mode="stream") == TraceReport(problems=(), checked=0)
+def test_an_empty_trace_holds_no_run() -> None:
+    """An empty trace is not a clean one: nothing shows the run existed (no-run)."""
+    for mode in ("poll", "stream"):
+        report = check_trace([], mode=mode)  # type: ignore[arg-type]
+        assert report.checked == 0
+        assert [(p.position, p.severity, p.rule) for p in report.problems] == [
+            (0, "error", "no-run")
+        ]
+        assert not report.ok
 
 
 def test_repeats_are_fine_in_both_modes() -> None:
@@ -410,11 +416,12 @@ def test_after_done_is_reported_once() -> None:
     assert found(items, "stream") == [(4, "error", "after-done")]
 
 
-def test_done_without_name() -> None:
-    """``data: [DONE]`` under the default event name ends the stream too."""
-    assert found([event(P), ("message", "[DONE]"), event(C)], "stream") == [
-        (2, "error", "after-done")
-    ]
+def test_only_the_done_event_ends_a_stream() -> None:
+    """``[DONE]`` under another event name is that event's data, not the end."""
+    assert found([event(P), ("message", "[DONE]"), event(C)], "stream") == []
+    items = [event(P), ("thread.run.completed", "[DONE]"), event(C), DONE]
+    assert found(items, "stream") == [(1, "error", "invalid-run")]
+    assert found([event(P), ("done", "[DONE]"), event(C)], "stream") == [(2, "error", "after-done")]
 
 
 def test_foreign_step() -> None:
@@ -467,8 +474,40 @@ def test_truncated_stream(last: RunStatus, expected: list[Any]) -> None:
 
 
 def test_truncated_stream_without_run_events() -> None:
-    assert found([("thread.created", {})], "stream") == [(0, "warning", "truncated-stream")]
-    assert found([("thread.created", {})], "poll") == []
+    assert found([("thread.created", {})], "stream") == [
+        (0, "error", "no-run"),
+        (0, "warning", "truncated-stream"),
+    ]
+    assert found([("thread.created", {})], "poll") == [(0, "error", "no-run")]
+
+
+@pytest.mark.parametrize(
+    ("items", "mode"),
+    [
+        ([DONE], "stream"),
+        ([("thread.message.created", {}), ("thread.run.step.created", {}), DONE], "stream"),
+        ([["thread.created", {}], ["thread.message.created", {}]], "poll"),
+        ([("thread.run.paused", snap(Q))], "poll"),  # an unknown run event holds no run
+        ([1, None], "poll"),
+    ],
+    ids=["done-only", "other-events", "pairs-as-polls", "unknown-run-event", "not-items"],
+)
+def test_a_trace_without_a_run_is_an_error(items: list[Any], mode: str) -> None:
+    report = check_trace(items, mode=mode)  # type: ignore[arg-type]
+    no_run = [p for p in report.problems if p.rule == "no-run"]
+    assert [(p.position, p.severity) for p in no_run] == [(len(items) - 1, "error")]
+    assert not report.ok
+
+
+@pytest.mark.parametrize(
+    "items",
+    [[snap(Q)], ["not json"], [{"status": "queued"}], [CREATED, DONE]],
+    ids=["good", "bad-text", "bad-object", "stream"],
+)
+def test_a_trace_with_a_run_good_or_bad_is_not_no_run(items: list[Any]) -> None:
+    """An invalid snapshot is still a run: it is reported as invalid-run, not no-run."""
+    assert "no-run" not in [p.rule for p in check_trace(items, mode="stream").problems]
+    assert "no-run" not in [p.rule for p in check_trace(items, mode="poll").problems]
 
 
 def test_violations_are_reported_at_their_position() -> None:
@@ -528,7 +567,7 @@ def test_memory_stays_flat_on_a_long_trace() -> None:
             yield json.dumps(snap(Q, started_at=T0 + 1 + 2 * i))
 
     peaks = []
-    for rounds in (500, 2000):
+    for rounds in (250, 1000):
         tracemalloc.start()
         report = check_trace(trace(rounds), mode="poll")
         peaks.append(tracemalloc.get_traced_memory()[1])
@@ -632,3 +671,166 @@ def test_repeated_text_is_still_reported_at_each_position() -> None:
         (5, "error", "status-unreachable"),
         (5, "warning", "token-limit-minimum"),
     ]
+
+
+# --------------------------------------------------------------------------------------
+# Hostile items: a bad item is a problem at its position, and the trace goes on
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_a_deeply_nested_step_is_a_problem_and_the_trace_goes_on() -> None:
+    items = [CREATED, ("thread.run.step.created", DEEP), event(P), event(C), DONE]
+    assert found(items, "stream") == [(1, "error", "invalid-item")]
+    report = check_trace(items, mode="stream")
+    assert report.problems[0].message == (
+        "the data of 'thread.run.step.created' is nested too deeply to read"
+    )
+    assert found([CREATED, ("thread.run.queued", DEEP), event(P), DONE], "stream") == [
+        (1, "error", "invalid-run")
+    ]
+
+
+class Broken(dict):  # type: ignore[type-arg]
+    """A mapping that raises however it is read."""
+
+    def __getitem__(self, key: object) -> Any:
+        raise RuntimeError("getitem")
+
+    def get(self, key: object, default: object = None) -> Any:
+        raise RuntimeError("get")
+
+    def __iter__(self) -> Any:
+        raise RuntimeError("iter")
+
+    def items(self) -> Any:
+        raise RuntimeError("items")
+
+    def keys(self) -> Any:
+        raise RuntimeError("keys")
+
+
+class BadList(list):  # type: ignore[type-arg]
+    def __len__(self) -> int:
+        raise RuntimeError("len")
+
+
+class Liar(str):
+    """A str whose methods all say something else than its text."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return json.dumps(snap(C))
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    __hash__ = str.__hash__
+
+    def startswith(self, *args: Any) -> bool:  # type: ignore[override]
+        return True
+
+    def strip(self, *args: Any) -> str:  # type: ignore[override]
+        return json.dumps(snap(C))
+
+
+@pytest.mark.parametrize("mode", ["poll", "stream"])
+def test_objects_that_raise_when_read_are_reported(mode: str) -> None:
+    items = [
+        CREATED,
+        ("thread.run.step.created", Broken(run_id="run_1")),
+        ("thread.run.in_progress", Broken()),
+        Broken(),
+        BadList([1, 2]),
+        event(P),
+        event(C),
+        DONE,
+    ]
+    assert found(items, mode) == [(n, "error", "invalid-item") for n in (1, 2, 3, 4)]
+    messages = [p.message for p in check_trace(items, mode=mode).problems]  # type: ignore[arg-type]
+    assert (
+        messages[0]
+        == "the data of 'thread.run.step.created' cannot be read: it raised RuntimeError"
+    )
+    assert messages[3] == "the item cannot be read: it raised RuntimeError"
+
+
+def test_a_str_subclass_is_read_as_its_text() -> None:
+    """What a subclass says of itself (``__str__``, ``__eq__``...) does not change the check."""
+    items = [
+        CREATED,
+        (Liar("thread.x"), {}),  # not a run event, whatever it says
+        ("thread.run.in_progress", Liar(json.dumps(snap(P)))),  # read as in_progress
+        (Liar("thread.run.step.created"), {"run_id": Liar("run_2")}),
+        (Liar("done"), "[DONE]"),
+    ]
+    assert found(items, "stream") == [(3, "error", "foreign-step")]
+    assert found([*items, event(C)], "stream") == [
+        (3, "error", "foreign-step"),
+        (5, "error", "after-done"),
+    ]
+
+
+def test_messages_echo_bounded_input() -> None:
+    """An enormous event name or run id is cut in the message, not echoed whole."""
+    name = "thread.run." + "x" * 100_000
+    step = ("thread.run.step.created", {"run_id": "r" * 100_000})
+    report = check_trace([CREATED, (name, {}), step, DONE], mode="stream")
+    assert [p.rule for p in report.problems] == ["unknown-run-event", "foreign-step"]
+    for problem in report.problems:
+        assert len(problem.message) < 600, problem.message[:100]
+        assert "more characters" in problem.message
+
+
+def test_max_problems_keeps_the_first_of_each_severity_and_counts_the_rest() -> None:
+    bad = snap(Q, max_prompt_tokens=10)  # a warning each (token-limit-minimum)
+    items = [bad] * 7 + ["{oops"] * 4  # and 4 errors
+    report = check_trace(items, mode="poll", max_problems=3)
+    assert [p.position for p in report.warnings] == [0, 1, 2]
+    assert [p.position for p in report.errors] == [7, 8, 9]
+    assert (report.omitted_warnings, report.omitted_errors) == (4, 1)
+    assert (report.warning_count, report.error_count) == (7, 4)
+    assert not report.ok
+    everything = check_trace(items, mode="poll", max_problems=None)
+    assert (len(everything.warnings), len(everything.errors)) == (7, 4)
+    assert everything.omitted_errors == everything.omitted_warnings == 0
+    only_counts = check_trace(items, mode="poll", max_problems=0)
+    assert only_counts.problems == ()
+    assert not only_counts.ok
+    assert (only_counts.warning_count, only_counts.error_count) == (7, 4)
+    warned = check_trace([bad] * 3, mode="poll", max_problems=1)
+    assert warned.ok
+    assert warned.omitted_warnings == 2
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, True, "3"])
+def test_max_problems_must_be_a_count(value: Any) -> None:
+    with pytest.raises(ValueError, match="max_problems"):
+        check_trace([], mode="poll", max_problems=value)
+
+
+def test_the_report_of_a_long_trace_full_of_problems_is_bounded() -> None:
+    """Every snapshot has a warning: the kept problems stop growing at max_problems."""
+    bad = json.dumps(snap(Q, max_prompt_tokens=10))
+    peaks = []
+    for n in (1_000, 4_000):
+        tracemalloc.start()
+        report = check_trace((bad for _ in range(n)), mode="poll", max_problems=100)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert len(report.warnings) == 100
+        assert report.warning_count == n
+    assert peaks[1] < peaks[0] * 1.5 + 64 * 1024, peaks
+
+
+def test_a_run_its_checks_cannot_handle_is_a_problem() -> None:
+    """Python ints of more than 4,300 digits cannot be printed: the check goes on."""
+    huge = 10**5000
+    items = [snap(Q, created_at=huge), snap(Q), snap(P), snap(C)]
+    assert found(items, "poll") == [(0, "error", "invalid-run")]
+    report = check_trace(items, mode="poll")
+    assert report.problems[0].message == "the run cannot be checked: it raised ValueError"
