@@ -750,12 +750,20 @@ def test_objects_that_raise_when_read_are_reported(mode: str) -> None:
         event(C),
         DONE,
     ]
-    assert found(items, mode) == [(n, "error", "invalid-item") for n in (1, 2, 3, 4)]
+    # A run-shaped mapping that fails while read is a run parse_run refuses (invalid-run);
+    # anything else that fails while read is an item the checker cannot read.
+    assert found(items, mode) == [
+        (1, "error", "invalid-item"),
+        (2, "error", "invalid-run"),
+        (3, "error", "invalid-run"),
+        (4, "error", "invalid-item"),
+    ]
     messages = [p.message for p in check_trace(items, mode=mode).problems]  # type: ignore[arg-type]
     assert (
         messages[0]
         == "the data of 'thread.run.step.created' cannot be read: it raised RuntimeError"
     )
+    assert messages[1] == "$: the mapping could not be read (RuntimeError)"
     assert messages[3] == "the item cannot be read: it raised RuntimeError"
 
 
@@ -828,9 +836,10 @@ def test_the_report_of_a_long_trace_full_of_problems_is_bounded() -> None:
 
 
 def test_a_run_its_checks_cannot_handle_is_a_problem() -> None:
-    """Python ints of more than 4,300 digits cannot be printed: the check goes on."""
+    """Python ints of more than 4,300 digits are refused like text refuses them: the check goes on."""
     huge = 10**5000
     items = [snap(Q, created_at=huge), snap(Q), snap(P), snap(C)]
     assert found(items, "poll") == [(0, "error", "invalid-run")]
     report = check_trace(items, mode="poll")
-    assert report.problems[0].message == "the run cannot be checked: it raised ValueError"
+    # parse_run refuses it, naming the field (text input could never carry it either).
+    assert report.problems[0].message == "created_at: integer of more than 4300 digits"
