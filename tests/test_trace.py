@@ -836,7 +836,7 @@ def test_the_report_of_a_long_trace_full_of_problems_is_bounded() -> None:
 
 
 def test_a_run_its_checks_cannot_handle_is_a_problem() -> None:
-    """Python ints of more than 4,300 digits are refused like text refuses them: the check goes on."""
+    """Ints of more than 4,300 digits are refused as text refuses them: the check goes on."""
     huge = 10**5000
     items = [snap(Q, created_at=huge), snap(Q), snap(P), snap(C)]
     assert found(items, "poll") == [(0, "error", "invalid-run")]
