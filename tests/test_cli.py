@@ -561,17 +561,6 @@ def test_one_million_lines_in_bounded_memory(request: pytest.FixtureRequest) -> 
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_docstring_examples() -> None:
-    """The examples in runstate._cli's docstrings run and pass."""
-    import doctest  # noqa: PLC0415
-
-    import runstate._cli as module  # noqa: PLC0415
-
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
-
-
 def test_enormous_event(tmp_path: Path) -> None:
     """Many short data lines adding up to one huge event are refused too."""
     chunk = b"data: " + b"x" * 1000 + b"\n"

@@ -131,14 +131,3 @@ def test_same_edges_as_the_transitions_graph_machine() -> None:
     )
     ours = Counter((s, t, label) for s, t, label, _ in EXPECTED.elements())
     assert theirs == ours
-
-
-def test_docstring_examples() -> None:
-    """The examples in runstate._diagram's docstrings run and pass."""
-    import doctest  # noqa: PLC0415
-
-    import runstate._diagram as module  # noqa: PLC0415
-
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0

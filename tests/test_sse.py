@@ -175,17 +175,6 @@ def test_real_streams_agree_with_an_independent_reader(real_world: Path) -> None
         assert len(expected) == text.count("\nevent: ") + 1
 
 
-def test_docstring_examples() -> None:
-    """The examples in runstate._sse's docstrings run and pass."""
-    import doctest  # noqa: PLC0415
-
-    import runstate._sse as module  # noqa: PLC0415
-
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
-
-
 # --------------------------------------------------------------------------------------
 # Bounded memory, whatever the line endings and however the body is given
 

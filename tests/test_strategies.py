@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 import subprocess
 import sys
@@ -362,9 +361,3 @@ def test_entry_point_works_when_hypothesis_is_imported_first() -> None:
     """)
         == "Run True"
     )
-
-
-def test_docstring_examples_run() -> None:
-    result = doctest.testmod(runstate.strategies, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 5
-    assert result.failed == 0

@@ -648,17 +648,6 @@ def test_ruby_stream_3_incomplete_under_completed_event(real_world: Path) -> Non
     ]
 
 
-def test_docstring_examples() -> None:
-    """The examples in runstate._trace's docstrings run and pass."""
-    import doctest  # noqa: PLC0415
-
-    import runstate._trace as module  # noqa: PLC0415
-
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0
-    assert result.failed == 0
-
-
 def test_repeated_text_is_still_reported_at_each_position() -> None:
     """Identical poll lines are not parsed again, but each keeps its own problems."""
     text = json.dumps(snap(Q, max_completion_tokens=16))
