@@ -61,7 +61,7 @@ from ._requests import (
     parse_submit_tool_outputs,
 )
 from ._serde import CONVERTER as converter
-from ._serde import dump_run, parse_run
+from ._serde import configure_converter, dump_run, parse_run
 from ._sse import parse_sse
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ._table import (
@@ -92,6 +92,7 @@ __all__ = (
     "parse_run",
     "dump_run",
     "converter",
+    "configure_converter",
     # lifecycle operations
     "new_run",
     "start",

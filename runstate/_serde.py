@@ -230,9 +230,15 @@ def _structure_value(data: Any, cl: Any) -> Any:
     return parse_value(cl, data)
 
 
-def make_converter() -> cattrs.Converter:
-    """A new cattrs converter, configured by :func:`configure_converter`."""
-    converter = cattrs.Converter()
+def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
+    """A new cattrs converter, configured by :func:`configure_converter`.
+
+    Without ``detailed_validation`` (the default here), a refused runstate value raises
+    :class:`~runstate.InvalidRun` itself, from any depth. With it, cattrs collects errors
+    in its own exception groups, each runstate problem an ``InvalidRun`` inside
+    (``cattrs.transform_error`` renders them).
+    """
+    converter = cattrs.Converter(detailed_validation=detailed_validation)
     configure_converter(converter)
     return converter
 

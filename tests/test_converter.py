@@ -1,0 +1,102 @@
+"""runstate.converter: cattrs structures and unstructures runstate values and containers of
+them, losslessly, with runstate's errors; configure_converter teaches any converter."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import cattrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from lifecycle import samples
+from realworld import REAL_WORLD, real_runs
+
+import runstate as rs
+import runstate.models as rsm
+from runstate import strategies
+
+RUNS = [r for runs in samples().values() for r in runs]
+
+
+@attrs.frozen
+class Stored:
+    """What a server keeps per run: a version and the run."""
+
+    version: int
+    run: rs.Run
+    history: tuple[rs.Run, ...] = ()
+
+
+def test_a_list_of_runs_round_trips() -> None:
+    data = [rs.dump_run(r) for r in RUNS]
+    runs = rs.converter.structure(data, list[rs.Run])
+    assert runs == RUNS
+    assert rs.converter.unstructure(runs) == data
+    assert rs.converter.structure(data, tuple[rs.Run, ...]) == tuple(RUNS)
+    assert rs.converter.structure(data, Sequence[rs.Run]) == RUNS
+
+
+@pytest.mark.skipif(not REAL_WORLD.is_dir(), reason="../shared/real-world is not present")
+def test_every_real_run_through_the_converter() -> None:
+    data = [json.loads(r.text) for r in real_runs()]
+    runs = rs.converter.structure(data, list[rs.Run])
+    assert [rs.dump_run(r) for r in runs] == data
+    assert rs.converter.unstructure(runs) == data
+
+
+def test_errors_name_every_bad_item_by_path() -> None:
+    good = rs.dump_run(RUNS[0])
+    bad = {**good, "created_at": "soon", "status": "paused"}
+    with pytest.raises(rs.InvalidRun) as info:
+        rs.converter.structure([good, bad, good, 5], list[rs.Run])
+    fields = [e.field for e in info.value.errors]
+    assert fields == ["[1].created_at", "[1].status", "[3]"]
+    with pytest.raises(rs.InvalidRun):
+        rs.converter.structure({"a": good}, list[rs.Run])
+
+
+def test_nested_value_classes_and_dicts_of_them() -> None:
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3, "x": {"y": [1]}}
+    value = rs.converter.structure(usage, rsm.Usage)
+    assert value.extra == {"x": {"y": [1]}}
+    assert rs.converter.unstructure(value) == usage
+    runs = rs.converter.structure({"a": rs.dump_run(RUNS[0])}, dict[str, rs.Run])
+    assert runs == {"a": RUNS[0]}
+    with pytest.raises(rs.InvalidRun, match="total_tokens"):
+        rs.converter.structure({"a": {"prompt_tokens": 1}}, dict[str, rsm.Usage])
+
+
+def test_a_users_attrs_class_holding_runs() -> None:
+    row = {
+        "version": 2,
+        "run": rs.dump_run(RUNS[1]),
+        "history": [rs.dump_run(RUNS[0]), rs.dump_run(RUNS[1])],
+    }
+    stored = rs.converter.structure(row, Stored)
+    assert stored == Stored(version=2, run=RUNS[1], history=(RUNS[0], RUNS[1]))
+    assert rs.converter.unstructure(stored) == row
+    with pytest.raises(rs.InvalidRun, match="created_at"):
+        rs.converter.structure({**row, "run": {**row["run"], "created_at": None}}, Stored)
+
+
+def test_copying_the_hooks_into_your_own_converter() -> None:
+    mine = cattrs.Converter()  # detailed validation on, the cattrs default
+    rs.configure_converter(mine)
+    row = {"version": 1, "run": rs.dump_run(RUNS[0]), "history": []}
+    assert mine.structure(row, Stored).run == RUNS[0]
+    with pytest.raises(cattrs.ClassValidationError) as info:
+        mine.structure({**row, "run": {"id": 1}}, Stored)
+    inner = info.value.exceptions[0]
+    assert isinstance(inner, rs.InvalidRun)
+    assert "id" in [e.field for e in inner.errors]
+
+
+@given(st.lists(strategies.runs(), max_size=4))
+def test_lists_of_generated_runs_round_trip(runs: list[rs.Run]) -> None:
+    data: Any = rs.converter.unstructure(runs)
+    assert json.loads(json.dumps(data)) == data
+    assert rs.converter.structure(data, list[rs.Run]) == runs
