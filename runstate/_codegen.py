@@ -168,8 +168,6 @@ def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str)
 
 
 def _defaults(cls: type) -> dict[str, Any]:
-    import attrs  # noqa: PLC0415 - only at import-time generation
-
     return {
         f.name: f.default
         for f in attrs.fields(cls)
@@ -361,6 +359,14 @@ def _drop(d: dict[str, Any], absent: frozenset[str], dumped_defaults: dict[str, 
             del d[k]
 
 
+def _trim(
+    absent: frozenset[str], changes: dict[str, Any], defaults: dict[str, Any]
+) -> frozenset[str]:
+    """``absent`` without the changed fields that no longer hold their default."""
+    gone = {k for k, v in changes.items() if k in absent and v != defaults[k]}
+    return absent - gone if gone else absent
+
+
 def _namespace(swap: bool) -> dict[str, Any]:
     return {
         "_SWAP": swap,
@@ -375,6 +381,7 @@ def _namespace(swap: bool) -> dict[str, Any]:
         "_thaw": _thaw,
         "_merge": _merge,
         "_drop": _drop,
+        "_trim": _trim,
     }
 
 
@@ -452,6 +459,15 @@ def _make_copier(cls: type, changed: tuple[str, ...], checked: bool) -> Callable
             # The old instance stands for the new one: the checks only look at its type.
             em.lines.append(f"    {em.bind(field.validator, 'valid')}(o, {attribute}, {name})")
     values = {name: (name if name in changed else f"o.{name}") for name in fields}
+    if "absent" in fields and "absent" not in changed:
+        # A key the input lacked stays left out only while it holds its default; a
+        # field set to anything else is present again, so equality follows the dump.
+        defaults = em.bind(_defaults(cls), "defaults")
+        pairs = ", ".join(f"{name!r}: {name}" for name in changed if name in _defaults(cls))
+        em.lines.append("    ab = o.absent")
+        if pairs:
+            em.lines.append(f"    if ab: ab = _trim(ab, {{{pairs}}}, {defaults})")
+        values["absent"] = "ab"
     emit_construct(em, cls, values, "    ")
     em.lines.append("    return r")
     filename = f"<runstate generated copier {cls.__name__}({', '.join(changed)})>"
