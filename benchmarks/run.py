@@ -509,19 +509,9 @@ def row_cancel(corpora: list[Corpus], settings: Settings) -> Row:
 
 
 def _machine_transitions() -> list[dict[str, Any]]:
-    try:
-        from runstate._machine import machine_transitions  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - older trees
-        return [
-            {
-                "trigger": "cancel" if dst is RunStatus.CANCELLING else f"to_{dst.value}",
-                "source": src,
-                "dest": dst,
-            }
-            for src, targets in runstate.TRANSITIONS.items()
-            for dst in targets
-        ]
-    return machine_transitions()  # type: ignore[no-any-return]
+    from runstate._machine import machine_transitions  # noqa: PLC0415
+
+    return machine_transitions()  # the table's edges, states named by wire value
 
 
 class _Model:
@@ -537,13 +527,14 @@ def rows_machine(corpora: list[Corpus], settings: Settings) -> list[Row]:
 
     # decide: check_cancel against may_cancel() on models bound to one shared machine
     check_cancel = runstate.check_cancel
+    states = [s.value for s in RunStatus]
     shared = Machine(
-        model=None, states=RunStatus, transitions=table, initial=None, auto_transitions=False
+        model=None, states=states, transitions=table, initial=None, auto_transitions=False
     )
     models = []
     for run in ours_runs:
         model = _Model()
-        shared.add_model(model, initial=run.status)
+        shared.add_model(model, initial=run.status.value)
         models.append(model)
     for run, model in zip(ours_runs, models, strict=True):  # they must agree
         assert check_cancel(run).allowed == model.may_cancel(), run.status
@@ -584,9 +575,9 @@ def rows_machine(corpora: list[Corpus], settings: Settings) -> list[Row]:
             model = _Model()
             Machine(
                 model=model,
-                states=RunStatus,
+                states=states,
                 transitions=table,
-                initial=run.status,
+                initial=run.status.value,
                 auto_transitions=False,
             )
             model.cancel()

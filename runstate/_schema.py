@@ -740,6 +740,12 @@ def _freeze(value: Any, depth: int) -> Any:
     if type(value) is dict:
         if not value:
             return EMPTY
+        for x in value.values():  # flat objects of scalars, the usual case: one C copy
+            t = type(x)
+            if t is dict or t is list or (t is float and x in _INFINITIES):
+                break
+        else:
+            return FrozenDict(value)
         out = {}
         for k, x in value.items():
             t = type(x)
