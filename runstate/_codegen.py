@@ -42,6 +42,7 @@ from __future__ import annotations
 import functools
 import itertools
 import linecache
+import math
 import operator
 import sys
 from collections.abc import Callable, Mapping
@@ -51,12 +52,13 @@ import attrs
 
 from . import _model
 from ._frozen import EMPTY, FrozenDict
+from ._jsonio import FAST_LOADS
 from ._model import NO_KEYS
 from ._schema import (
-    _INFINITIES,
     _MISSING,
     COMMON_VALUES,
     DUMPERS,
+    GUARDED_FLOAT_LIMIT,
     LIKELY_EXTRAS,
     SCHEMA,
     UNIONS,
@@ -64,13 +66,14 @@ from ._schema import (
     _Emitter,
     _Field,
     _freeze,
+    _freeze_guarded,
     _structure_name,
     _thaw,
     _unstructure_name,
 )
 from ._status import STATUS_BY_VALUE
 
-__all__ = ["HOOKS", "SWAP", "Plan", "copier", "emit_construct", "generate", "plan"]
+__all__ = ["GUARDED_HOOKS", "HOOKS", "SWAP", "Plan", "copier", "emit_construct", "generate", "plan"]
 
 Plan: TypeAlias = Literal["swap", "portable", "init"]
 
@@ -159,7 +162,7 @@ def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str)
     em.lines.append("        for k, x in ex.items():")
     em.lines.append("            t = type(x)")
     em.lines.append("            if t is dict or t is list: ex[k] = _freeze(x, 0)")
-    em.lines.append("            elif t is float and x in _INFINITIES: raise _Bad")
+    em.lines.append("            elif t is float and not -_BIG < x < _BIG: raise _Bad")
     em.lines.append("        ex = _FrozenDict(ex)")
     values = {key: f"v{i}" for i, key in enumerate(fields)}
     values.update(extra="ex", absent=absent)
@@ -367,17 +370,18 @@ def _trim(
     return absent - gone if gone else absent
 
 
-def _namespace(swap: bool) -> dict[str, Any]:
+def _namespace(swap: bool, guard_floats: bool = False) -> dict[str, Any]:
     return {
         "_SWAP": swap,
+        "_GUARD_FLOATS": guard_floats,
+        "_BIG": GUARDED_FLOAT_LIMIT if guard_floats else math.inf,
         "_Bad": Bad,
         "_MISSING": _MISSING,
         "_EMPTY": EMPTY,
         "_NO_KEYS": NO_KEYS,
         "_STATUS": STATUS_BY_VALUE,
-        "_freeze": _freeze,
+        "_freeze": _freeze_guarded if guard_floats else _freeze,
         "_FrozenDict": FrozenDict,
-        "_INFINITIES": _INFINITIES,
         "_thaw": _thaw,
         "_merge": _merge,
         "_drop": _drop,
@@ -391,16 +395,19 @@ def _compile(source: str, filename: str, ns: dict[str, Any]) -> None:
     exec(compile(source, filename, "exec"), ns)
 
 
-def generate(*, swap: bool = SWAP) -> dict[type, Callable[[Any], Any]]:
+def generate(*, swap: bool = SWAP, guard_floats: bool = False) -> dict[type, Callable[[Any], Any]]:
     """Generate every class's structure function in a fresh namespace; return them.
 
     The module's own :data:`HOOKS` are ``generate()``; tests call ``generate(swap=False)``
-    to run the portable build on the same inputs.
+    to run the portable build on the same inputs. With ``guard_floats``, the functions
+    also refuse floats of 2**63 or more in magnitude: they read orjson's output, where
+    such a float may have been an integer the standard library keeps exact
+    (:mod:`runstate._jsonio`); a refused input is then read again by the standard library.
     """
-    ns = _namespace(swap)
+    ns = _namespace(swap, guard_floats)
     for cls, fields in SCHEMA.items():
         source = _gen_structure(cls, fields, ns) + "\n\n" + _gen_unstructure(cls, fields, ns)
-        label = "swap" if swap else "portable"
+        label = ("swap" if swap else "portable") + (", orjson" if guard_floats else "")
         _compile(source + "\n", f"<runstate generated {cls.__name__} ({label})>", ns)
     hooks = {cls: ns[_structure_name(cls)] for cls in SCHEMA}
     for union in UNIONS:
@@ -418,6 +425,10 @@ def generate(*, swap: bool = SWAP) -> dict[type, Callable[[Any], Any]]:
 
 #: class -> its generated structure function (JSON value in, frozen instance out).
 HOOKS: Final[dict[type, Callable[[Any], Any]]] = generate()
+#: The same, for orjson's output (see :func:`generate`); built only when orjson is installed.
+GUARDED_HOOKS: Final[dict[type, Callable[[Any], Any]]] = (
+    generate(guard_floats=True) if FAST_LOADS is not None else {}
+)
 
 
 # --------------------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 The standard library's C scanner decodes text, called directly (``scan_once``) to skip
 ``json.loads``' wrappers. ``NaN`` and ``Infinity`` constants are refused (JSON has no
 such numbers); numbers that overflow (``1e400``) decode to infinity and are refused by
-the schema.
+the schema. When :mod:`orjson` is installed (the ``runstate[fast]`` extra), run text
+is decoded by it first (:data:`FAST_LOADS`), with the standard library as the judge of
+everything it cannot be trusted with; the accepted set and the results are the same.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Final
 
 from ._errors import InvalidRun
 
-__all__ = ["decode", "loads", "scan_once"]
+__all__ = ["FAST_LOADS", "decode", "loads", "scan_once"]
 
 
 def _reject_constant(name: str) -> float:
@@ -73,5 +75,18 @@ def _decode_stdlib(data: str | bytes) -> Any:
     return loads(data)
 
 
-#: Decode ``str`` or ``bytes`` JSON text.
+#: Decode ``str`` or ``bytes`` JSON text with the standard library.
 decode: Final[Callable[[str | bytes], Any]] = _decode_stdlib
+
+_orjson_loads: Callable[[str | bytes], Any] | None
+try:  # the optional ``runstate[fast]`` extra
+    from orjson import loads as _orjson_loads
+except ImportError:  # pragma: no cover - depends on the installation
+    _orjson_loads = None
+
+#: orjson's ``loads`` when the ``fast`` extra is installed, else ``None``. Its results
+#: are used only where they are sure to equal the standard library's (see
+#: :func:`runstate._serde.parse_run`): it refuses lone surrogates, ``1e400`` and nesting
+#: past 1024 levels, which the standard library path then judges; and it reads integers
+#: beyond 64 bits as floats, which the generated code for its output refuses.
+FAST_LOADS: Final[Callable[[str | bytes], Any] | None] = _orjson_loads

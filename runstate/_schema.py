@@ -196,7 +196,11 @@ class _Number(_Kind):
         # ``x - x`` is 0.0 for every finite float and NaN for an infinite one (JSON text
         # like ``1e999`` decodes to inf): the same test as ``math.isfinite``, without a call.
         em.lines.append(f"{indent}if type({var}) is float:")
-        em.lines.append(f"{indent}    if {var} - {var} != 0.0: raise _Bad")
+        if em.ns.get("_GUARD_FLOATS"):
+            # Code for orjson's output: a float this large may have been an integer.
+            em.lines.append(f"{indent}    if not -_BIG < {var} < _BIG: raise _Bad")
+        else:
+            em.lines.append(f"{indent}    if {var} - {var} != 0.0: raise _Bad")
         em.lines.append(f"{indent}elif type({var}) is not int: raise _Bad")
 
     def accepts(self, value: object) -> bool:
@@ -727,47 +731,63 @@ MAX_JSON_DEPTH: Final = 200
 _INFINITIES: Final = (math.inf, -math.inf)
 
 
-def _freeze(value: Any, depth: int) -> Any:
-    """A decoded JSON container (at ``depth``; 0 = the kept value), frozen, or ``_Bad``.
+def _freezer(limit: float) -> Callable[[Any, int], Any]:
+    """A freeze function refusing floats at or beyond ``limit`` in magnitude.
 
-    Sound: containers nest at most :data:`MAX_JSON_DEPTH` levels and every number is
-    finite (text like ``1e400`` decodes to infinity, which JSON cannot write back).
-    Empty containers become the shared :data:`~runstate._frozen.EMPTY` and
-    :data:`~runstate._frozen.EMPTY_LIST`.
+    With ``limit`` infinite it refuses infinity only (the rule for every input); the
+    generated code for orjson's output uses ``2**63``: orjson reads an integer beyond 64
+    bits as a float, so such a float sends the input back to the standard library.
     """
-    if depth >= MAX_JSON_DEPTH:
-        raise _Bad
-    if type(value) is dict:
+
+    def freeze(value: Any, depth: int) -> Any:
+        """A decoded JSON container (at ``depth``; 0 = the kept value), frozen, or ``Bad``.
+
+        Sound: containers nest at most :data:`MAX_JSON_DEPTH` levels and every number is
+        finite (text like ``1e400`` decodes to infinity, which JSON cannot write back).
+        Empty containers become the shared :data:`~runstate._frozen.EMPTY` and
+        :data:`~runstate._frozen.EMPTY_LIST`.
+        """
+        if depth >= MAX_JSON_DEPTH:
+            raise _Bad
+        if type(value) is dict:
+            if not value:
+                return EMPTY
+            for x in value.values():  # flat objects of scalars, the usual case: one C copy
+                t = type(x)
+                if t is dict or t is list or (t is float and not -limit < x < limit):
+                    break
+            else:
+                return FrozenDict(value)
+            out = {}
+            for k, x in value.items():
+                t = type(x)
+                if t is dict or t is list:
+                    out[k] = freeze(x, depth + 1)
+                    continue
+                if t is float and not -limit < x < limit:
+                    raise _Bad
+                out[k] = x
+            return FrozenDict(out)
         if not value:
-            return EMPTY
-        for x in value.values():  # flat objects of scalars, the usual case: one C copy
-            t = type(x)
-            if t is dict or t is list or (t is float and x in _INFINITIES):
-                break
-        else:
-            return FrozenDict(value)
-        out = {}
-        for k, x in value.items():
+            return EMPTY_LIST
+        items = []
+        for x in value:  # a loop, not a comprehension: one frame per level
             t = type(x)
             if t is dict or t is list:
-                out[k] = _freeze(x, depth + 1)
+                items.append(freeze(x, depth + 1))
                 continue
-            if t is float and x in _INFINITIES:
+            if t is float and not -limit < x < limit:
                 raise _Bad
-            out[k] = x
-        return FrozenDict(out)
-    if not value:
-        return EMPTY_LIST
-    items = []
-    for x in value:  # a loop, not a comprehension: one frame per level
-        t = type(x)
-        if t is dict or t is list:
-            items.append(_freeze(x, depth + 1))
-            continue
-        if t is float and x in _INFINITIES:
-            raise _Bad
-        items.append(x)
-    return FrozenList(items)
+            items.append(x)
+        return FrozenList(items)
+
+    return freeze
+
+
+_freeze: Final = _freezer(math.inf)
+#: For orjson's output (see :func:`_freezer`).
+GUARDED_FLOAT_LIMIT: Final = 2.0**63
+_freeze_guarded: Final = _freezer(GUARDED_FLOAT_LIMIT)
 
 
 def _frozen_ok(value: Any, depth: int) -> bool:

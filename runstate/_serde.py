@@ -21,7 +21,8 @@ from typing import Any, Final, TypeVar
 
 import cattrs
 
-from ._codegen import HOOKS
+from . import _jsonio
+from ._codegen import GUARDED_HOOKS, HOOKS
 from ._errors import FieldError, InvalidRun
 from ._jsonio import decode, loads
 from ._model import Run
@@ -112,6 +113,13 @@ def parse_run(data: Mapping[str, Any] | str | bytes | bytearray) -> Run:
     """
     kind = type(data)
     if kind is bytes or kind is str:
+        if _fast_loads is not None:
+            # orjson, then code that refuses whatever orjson may have read differently
+            # from the standard library; the standard library then judges the rest.
+            try:
+                return _structure_run_guarded(_fast_loads(data))  # type: ignore[arg-type,no-any-return]
+            except Exception:
+                pass
         obj = decode(data)  # type: ignore[arg-type]
         try:
             return _structure_run(obj)  # type: ignore[no-any-return]
@@ -249,4 +257,7 @@ def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
 CONVERTER: Final = make_converter()
 
 _structure_run: Final = HOOKS[Run]
+_structure_run_guarded: Final = GUARDED_HOOKS.get(Run, _structure_run)
+#: orjson's loads, when installed; tests set it to None to run the standard library path.
+_fast_loads: Callable[[str | bytes], Any] | None = _jsonio.FAST_LOADS
 _dump_run: Final = DUMPERS[Run]
