@@ -295,10 +295,15 @@ class APIError(Error):
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.reason = reason if reason is not None else self.default_reason
+        self.reason = reason if reason is not None else self._reason_for(code)
         self.http_status = http_status if http_status is not None else self.default_status
         self.param = param
         self.code = code
+
+    @classmethod
+    def _reason_for(cls, code: str | None) -> str:
+        """The reason when none is given: the subclass's default."""
+        return cls.default_reason
 
     def to_api_error(self) -> dict[str, Any]:
         """Return the wire body the real API sends with this answer (a fresh dict)."""
@@ -365,18 +370,9 @@ class InvalidRequest(APIError):
         ('missing-required-parameter', 400)
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        reason: str | None = None,
-        http_status: int | None = None,
-        param: str | None = None,
-        code: str | None = None,
-    ) -> None:
-        if reason is None and code is not None:
-            reason = code.replace("_", "-")
-        super().__init__(message, reason=reason, http_status=http_status, param=param, code=code)
+    @classmethod
+    def _reason_for(cls, code: str | None) -> str:
+        return code.replace("_", "-") if code is not None else cls.default_reason
 
 
 class NotFound(APIError):

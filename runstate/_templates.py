@@ -124,33 +124,45 @@ def above_maximum(param: str, maximum: float, value: float, *, integer: bool) ->
     )
 
 
+def _too_many(param: str, what: str, limit: str, got: str, code: str) -> InvalidRequest:
+    """``Invalid 'X': <what>. Expected <limit>, but got <got> instead.``"""
+    return InvalidRequest(
+        f"Invalid '{param}': {what}. Expected {limit}, but got {got} instead.",
+        param=param,
+        code=code,
+    )
+
+
 def string_too_long(param: str, maximum: int, length: int) -> InvalidRequest:
     """``Invalid 'X': string too long. Expected a string with maximum length N, ...``."""
-    return InvalidRequest(
-        f"Invalid '{param}': string too long. Expected a string with maximum length "
-        f"{maximum}, but got a string with length {length} instead.",
-        param=param,
-        code="string_above_max_length",
+    return _too_many(
+        param,
+        "string too long",
+        f"a string with maximum length {maximum}",
+        f"a string with length {length}",
+        "string_above_max_length",
     )
 
 
 def array_too_long(param: str, maximum: int, length: int) -> InvalidRequest:
     """``Invalid 'X': array too long. Expected an array with maximum length N, ...``."""
-    return InvalidRequest(
-        f"Invalid '{param}': array too long. Expected an array with maximum length "
-        f"{maximum}, but got an array with length {length} instead.",
-        param=param,
-        code="array_above_max_length",
+    return _too_many(
+        param,
+        "array too long",
+        f"an array with maximum length {maximum}",
+        f"an array with length {length}",
+        "array_above_max_length",
     )
 
 
 def too_many_properties(param: str, maximum: int, count: int) -> InvalidRequest:
     """``Invalid 'X': too many properties. Expected an object with at most N properties, ...``."""
-    return InvalidRequest(
-        f"Invalid '{param}': too many properties. Expected an object with at most "
-        f"{maximum} properties, but got an object with {count} properties instead.",
-        param=param,
-        code="object_above_max_properties",
+    return _too_many(
+        param,
+        "too many properties",
+        f"an object with at most {maximum} properties",
+        f"an object with {count} properties",
+        "object_above_max_properties",
     )
 
 
