@@ -1,0 +1,535 @@
+"""Fuzzing harness: hostile input for ``parse_run`` and every lifecycle operation.
+
+Oracles, checked everywhere below:
+
+(a) anything raised that is not a :class:`runstate.Error` is a failure;
+(b) an accepted input round-trips: ``parse_run(dump_run(x)) == x``, ``json.dumps`` works,
+    and the dump is the same JSON (``json_equal``: ``1``, ``1.0`` and ``true`` differ);
+(c) an operation never returns a run that fails (b);
+(d) operations never change their inputs;
+(e) values pickle, ``copy`` and ``deepcopy`` to equal values;
+(f) nothing reachable from a run can be changed in place;
+(g) error messages never echo more than a few hundred characters of an input value.
+
+Each known defect is pinned by a test marked ``xfail(strict=True, reason="defect: ...")``
+(or an entry of :data:`KNOWN_DEFECTS` for the argument matrix): the marker flips to a
+failure when the defect is fixed, and is then removed with the fix.
+
+Runs in a few seconds with ``HYPOTHESIS_PROFILE=ci``; the ``dev`` profile explores more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import math
+import pickle
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import attrs
+import pytest
+from realworld import json_equal
+
+import runstate as rs
+from runstate import dump_run, parse_run
+from runstate.models import (
+    FrozenDict,
+    FrozenList,
+    FunctionCall,
+    ToolCall,
+)
+
+# --------------------------------------------------------------------------------------
+# Helpers: time limits, oracles
+
+
+class _TimedOut(BaseException):
+    """Raised by :func:`time_limit`; not an Exception, so no library handler swallows it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Fail the block if it runs longer than ``seconds`` (POSIX main thread only)."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise _TimedOut(f"took longer than {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+#: At most this many characters of one input value may appear in an error message.
+MAX_ECHO = 300
+#: A marker character for big strings, so an echo can be measured.
+MARK = "\u00a7"
+
+
+def longest_echo(text: str, mark: str = MARK) -> int:
+    """The longest run of ``mark`` in ``text``."""
+    best = run = 0
+    for ch in text:
+        run = run + 1 if ch == mark else 0
+        best = max(best, run)
+    return best
+
+
+def assert_short_echo(exc: BaseException, mark: str = MARK) -> None:
+    for text in (str(exc), repr(exc)):
+        if mark * (MAX_ECHO + 1) in text:
+            raise AssertionError(
+                f"{type(exc).__name__} echoes {longest_echo(text, mark)} characters of an input"
+            )
+
+
+def check_run(run: object) -> None:
+    """Oracles (b), (c), (e) for a value an input or an operation produced."""
+    assert type(run) is rs.Run, type(run)
+    dumped = dump_run(run)
+    text = json.dumps(dumped, allow_nan=False)
+    again = parse_run(dumped)
+    assert again == run
+    assert json_equal(dump_run(again), dumped)
+    from_text = parse_run(text)
+    assert from_text == run
+    assert json_equal(dump_run(from_text), dumped)
+    for other in (
+        pickle.loads(pickle.dumps(run)),
+        pickle.loads(pickle.dumps(run, protocol=0)),
+        copy.copy(run),
+        copy.deepcopy(run),
+    ):
+        assert type(other) is rs.Run
+        assert other == run
+        assert json_equal(dump_run(other), dumped)
+
+
+def snapshot(value: object) -> Any:
+    """A deep, independent record of ``value`` to check it did not change (oracle d)."""
+    if type(value) is rs.Run:
+        return ("run", json.dumps(dump_run(value), sort_keys=True))
+    try:
+        return ("pickle", pickle.dumps(value))
+    except Exception:
+        return ("repr", _safe_repr(value))
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
+def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``fn``; a runstate.Error is returned (after oracle g), anything else propagates."""
+    try:
+        return fn(*args, **kwargs)
+    except rs.Error as exc:
+        assert_short_echo(exc)
+        return exc
+
+
+# --------------------------------------------------------------------------------------
+# Immutability (oracle f)
+
+_DICT_ATTEMPTS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("setitem", lambda d: d.__setitem__("fuzz", 1)),
+    ("delitem", lambda d: d.__delitem__(next(iter(d)))),
+    ("update", lambda d: d.update({"fuzz": 1})),
+    ("update-kw", lambda d: d.update(fuzz=1)),
+    ("setdefault", lambda d: d.setdefault("fuzz", 1)),
+    ("pop", lambda d: d.pop(next(iter(d)))),
+    ("pop-default", lambda d: d.pop("fuzz-missing", None)),
+    ("popitem", lambda d: d.popitem()),
+    ("clear", lambda d: d.clear()),
+    ("ior", lambda d: d.__ior__({"fuzz": 1})),
+)
+_LIST_ATTEMPTS: tuple[tuple[str, Callable[[Any], Any]], ...] = (
+    ("setitem", lambda xs: xs.__setitem__(0, 1)),
+    ("setslice", lambda xs: xs.__setitem__(slice(0, 0), [1])),
+    ("delitem", lambda xs: xs.__delitem__(0)),
+    ("delslice", lambda xs: xs.__delitem__(slice(None))),
+    ("append", lambda xs: xs.append(1)),
+    ("extend", lambda xs: xs.extend([1])),
+    ("insert", lambda xs: xs.insert(0, 1)),
+    ("pop", lambda xs: xs.pop()),
+    ("remove", lambda xs: xs.remove(xs[0])),
+    ("reverse", lambda xs: xs.reverse()),
+    ("sort", lambda xs: xs.sort(key=repr)),
+    ("clear", lambda xs: xs.clear()),
+    ("iadd", lambda xs: xs.__iadd__([1])),
+    ("imul", lambda xs: xs.__imul__(2)),
+)
+
+
+def _attempt(container: Any, name: str, attempt: Callable[[Any], Any], where: str) -> None:
+    try:
+        attempt(container)
+    except (TypeError, AttributeError, attrs.exceptions.FrozenInstanceError):
+        return
+    except (KeyError, IndexError, StopIteration, ValueError):
+        # The method ran and failed on content, not on read-only-ness: only acceptable
+        # for an empty container, where the read-only check may come second.
+        if container:
+            raise AssertionError(f"{where}: {name} was not refused as read-only") from None
+        return
+    raise AssertionError(f"{where}: {name} succeeded on a value inside a run")
+
+
+def assert_deeply_frozen(value: Any, where: str = "run", depth: int = 0) -> None:
+    """Every container reachable from ``value`` refuses every change (oracle f)."""
+    assert depth < 400, where
+    if attrs.has(type(value)):
+        for field in attrs.fields(type(value)):
+            try:
+                setattr(value, field.name, None)
+            except (attrs.exceptions.FrozenInstanceError, AttributeError, TypeError):
+                pass
+            else:
+                raise AssertionError(f"{where}.{field.name} could be set")
+            assert_deeply_frozen(getattr(value, field.name), f"{where}.{field.name}", depth + 1)
+        return
+    if isinstance(value, dict):
+        assert type(value) is FrozenDict, f"{where} is a {type(value).__name__}"
+        for name, attempt in _DICT_ATTEMPTS:
+            _attempt(value, name, attempt, where)
+        for key, item in value.items():
+            assert_deeply_frozen(item, f"{where}.{key}", depth + 1)
+        return
+    if isinstance(value, list):
+        assert type(value) is FrozenList, f"{where} is a {type(value).__name__}"
+        for name, attempt in _LIST_ATTEMPTS:
+            _attempt(value, name, attempt, where)
+        for i, item in enumerate(value):
+            assert_deeply_frozen(item, f"{where}[{i}]", depth + 1)
+        return
+    if isinstance(value, tuple | frozenset):
+        for i, item in enumerate(value):
+            assert_deeply_frozen(item, f"{where}[{i}]", depth + 1)
+        return
+    assert value is None or isinstance(value, str | int | float | rs.RunStatus), (
+        f"{where} holds a {type(value).__name__}"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Hostile objects
+
+
+class LyingStr(str):
+    """A str whose ``__str__``, ``__eq__`` and ``__hash__`` lie."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return "lie"
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+
+class LenLie(str):
+    """A str that says it is one character long."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return 1
+
+
+class BadHashStr(str):
+    """A str key whose hash raises."""
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:
+        raise RuntimeError("hostile __hash__")
+
+    def __eq__(self, other: object) -> bool:
+        return str.__eq__(self, other)
+
+
+class IntSub(int):
+    """An int subclass (like an IntEnum member)."""
+
+
+class FloatSub(float):
+    """A float subclass."""
+
+
+class BrokenMapping(Mapping[Any, Any]):
+    """A mapping over ``pairs`` (no hashing) whose ``broken`` method raises."""
+
+    def __init__(self, pairs: Any = (("a", "b"),), broken: str = "") -> None:
+        self.pairs = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)
+        self.broken = broken
+
+    def _maybe(self, name: str) -> None:
+        if self.broken == name:
+            raise RuntimeError(f"hostile {name}")
+
+    def __getitem__(self, key: Any) -> Any:
+        self._maybe("getitem")
+        for k, v in self.pairs:
+            if k is key or (type(k) is str and type(key) is str and k == key):
+                return v
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[Any]:
+        self._maybe("iter")
+        return iter([k for k, _ in self.pairs])
+
+    def __len__(self) -> int:
+        self._maybe("len")
+        return len(self.pairs)
+
+    def items(self) -> Any:
+        self._maybe("items")
+        return super().items()
+
+    def keys(self) -> Any:
+        self._maybe("keys")
+        return super().keys()
+
+    def __repr__(self) -> str:
+        return f"BrokenMapping({self.broken})"
+
+
+class EndlessMapping(Mapping[str, Any]):
+    """A mapping whose iteration never ends; each value holds ``width`` items."""
+
+    def __init__(self, width: int = 0, value: Any = "v") -> None:
+        self.value = [0] * width if width else value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.value
+
+    def __iter__(self) -> Iterator[str]:
+        i = 0
+        while True:
+            yield f"k{i}"
+            i += 1
+
+    def __len__(self) -> int:
+        return 1
+
+
+# --------------------------------------------------------------------------------------
+# Base values
+
+
+def _calls(*ids: str) -> list[dict[str, Any]]:
+    return [
+        {"id": i, "type": "function", "function": {"name": "f", "arguments": "{}"}} for i in ids
+    ]
+
+
+QUEUED = rs.new_run(id="run_1", thread_id="thread_1", assistant_id="asst_1", model="m", now=100)
+IN_PROGRESS = rs.start(QUEUED, now=110)
+REQUIRES_ACTION = rs.require_action(IN_PROGRESS, _calls("call_A"), now=120)
+CANCELLING = rs.cancel(IN_PROGRESS, now=130)
+COMPLETED = rs.complete(IN_PROGRESS, now=140)
+GOOD_USAGE = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+GOOD_ERROR = {"code": "server_error", "message": "Sorry, something went wrong."}
+
+#: Each operation: the function and a factory of valid keyword arguments.
+OPERATIONS: dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]]]] = {
+    "new_run": (
+        rs.new_run,
+        lambda: {
+            "id": "run_1",
+            "thread_id": "thread_1",
+            "assistant_id": "asst_1",
+            "model": "gpt-4o",
+            "now": 100,
+            "instructions": None,
+            "tools": [{"type": "code_interpreter"}],
+            "metadata": {"k": "v"},
+            "temperature": 1.0,
+            "top_p": 1.0,
+            "max_prompt_tokens": None,
+            "max_completion_tokens": None,
+            "truncation_strategy": None,
+            "tool_choice": "auto",
+            "parallel_tool_calls": True,
+            "response_format": "auto",
+            "extra": {"tool_resources": {}},
+            "expires_in": 600,
+        },
+    ),
+    "start": (rs.start, lambda: {"run": QUEUED, "now": 200}),
+    "require_action": (
+        rs.require_action,
+        lambda: {"run": IN_PROGRESS, "tool_calls": _calls("call_A"), "now": 200},
+    ),
+    "submit_tool_outputs": (
+        rs.submit_tool_outputs,
+        lambda: {
+            "run": REQUIRES_ACTION,
+            "tool_outputs": [{"tool_call_id": "call_A", "output": "42"}],
+            "now": 200,
+        },
+    ),
+    "cancel": (rs.cancel, lambda: {"run": IN_PROGRESS, "now": 200, "documented_only": False}),
+    "check_cancel": (rs.check_cancel, lambda: {"run": IN_PROGRESS, "documented_only": False}),
+    "finish_cancel": (rs.finish_cancel, lambda: {"run": CANCELLING, "now": 200, "usage": None}),
+    "complete": (rs.complete, lambda: {"run": IN_PROGRESS, "now": 200, "usage": GOOD_USAGE}),
+    "fail": (
+        rs.fail,
+        lambda: {"run": IN_PROGRESS, "now": 200, "error": GOOD_ERROR, "usage": GOOD_USAGE},
+    ),
+    "mark_incomplete": (
+        rs.mark_incomplete,
+        lambda: {"run": IN_PROGRESS, "now": 200, "reason": "max_prompt_tokens", "usage": None},
+    ),
+    "expire": (rs.expire, lambda: {"run": IN_PROGRESS, "now": 800, "usage": None}),
+    "update_metadata": (rs.update_metadata, lambda: {"run": COMPLETED, "metadata": {"k": "v"}}),
+    "ensure_can_create_run": (
+        rs.ensure_can_create_run,
+        lambda: {"thread_id": "thread_1", "runs": [COMPLETED]},
+    ),
+    "ensure_can_add_message": (
+        rs.ensure_can_add_message,
+        lambda: {"thread_id": "thread_1", "runs": [COMPLETED]},
+    ),
+    "validate": (rs.validate, lambda: {"run": IN_PROGRESS, "strict": False}),
+    "violations": (rs.violations, lambda: {"run": IN_PROGRESS}),
+}
+
+#: Wrong values for any argument: id -> factory (fresh objects per call).
+WRONG_VALUES: dict[str, Callable[[], Any]] = {
+    "none": lambda: None,
+    "true": lambda: True,
+    "zero": lambda: 0,
+    "negative": lambda: -1,
+    "int-huge": lambda: 10**5000,
+    "int-huge-negative": lambda: -(10**5000),
+    "int-subclass": lambda: IntSub(150),
+    "float": lambda: 150.5,
+    "float-subclass": lambda: FloatSub(0.5),
+    "nan": lambda: math.nan,
+    "inf": lambda: math.inf,
+    "str-empty": lambda: "",
+    "str": lambda: "x",
+    "str-lying": lambda: LyingStr("zz"),
+    "str-len-lie": lambda: LenLie("y" * 1000),
+    "bytes": lambda: b"x",
+    "list-empty": list,
+    "list-none": lambda: [None],
+    "list-int": lambda: [1],
+    "list-object": lambda: [object()],
+    "tuple": lambda: ("a", "b"),
+    "set": lambda: {"a"},
+    "dict-empty": dict,
+    "dict-junk": lambda: {"zz": 1, "type": "zz"},
+    "dict-int-key": lambda: {1: "a"},
+    "frozendict": lambda: FrozenDict({"a": "b"}),
+    "object": object,
+    "function": lambda: len,
+    "generator": lambda: (x for x in [1, 2]),
+    "run": lambda: QUEUED,
+    "tool-call": lambda: ToolCall(id="c", function=FunctionCall(name="f", arguments="")),
+    "mapping-getitem": lambda: BrokenMapping(broken="getitem"),
+    "mapping-iter": lambda: BrokenMapping(broken="iter"),
+    "mapping-items": lambda: BrokenMapping(broken="items"),
+    "mapping-len": lambda: BrokenMapping(broken="len"),
+    "mapping-bad-hash-key": lambda: BrokenMapping([(BadHashStr("k"), "v")]),
+}
+
+#: (operation, argument) -> the defect some wrong value shows there today. The matrix test
+#: of such a pair is a strict xfail: it flips once every wrong value is handled.
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {
+    ("new_run", "tools"): "new_run raises TypeError for tools that are not iterables of tools",
+    ("new_run", "extra"): "new_run raises TypeError/ValueError/RuntimeError for a bad extra",
+    ("new_run", "truncation_strategy"): "new_run raises TypeError for a non-mapping object",
+    ("new_run", "tool_choice"): "new_run raises TypeError for a non-mapping object",
+    ("new_run", "response_format"): "new_run raises TypeError for a non-mapping object",
+    ("require_action", "tool_calls"): "require_action raises TypeError for bad tool_calls",
+    ("update_metadata", "metadata"): "update_metadata lets a broken mapping's error out",
+    ("ensure_can_create_run", "runs"): "ensure_can_* raise TypeError/AttributeError",
+    ("ensure_can_add_message", "runs"): "ensure_can_* raise TypeError/AttributeError",
+    ("validate", "run"): "validate/violations raise AttributeError for a non-Run",
+    ("validate", "strict"): "validate does not check strict; bool(strict) raises",
+    ("violations", "run"): "validate/violations raise AttributeError for a non-Run",
+    **{
+        (op, "now"): "now beyond 4300 digits: kept in the run, or ValueError in a message"
+        for op in (
+            "start",
+            "require_action",
+            "submit_tool_outputs",
+            "cancel",
+            "finish_cancel",
+            "complete",
+            "fail",
+            "mark_incomplete",
+            "expire",
+        )
+    },
+}
+
+
+def _matrix() -> list[Any]:
+    params = []
+    for op, (_, base) in OPERATIONS.items():
+        for arg in base():
+            reason = KNOWN_DEFECTS.get((op, arg))
+            marks = [pytest.mark.xfail(strict=True, reason=f"defect: {reason}")] if reason else []
+            params.append(pytest.param(op, arg, id=f"{op}-{arg}", marks=marks))
+    return params
+
+
+def _wrong_argument_case(op: str, arg: str, value: str) -> None:
+    fn, base = OPERATIONS[op]
+    kwargs = base()
+    kwargs[arg] = WRONG_VALUES[value]()
+    before = {name: snapshot(v) for name, v in kwargs.items()}
+    with time_limit(10):
+        result = call(fn, **kwargs)
+    if type(result) is rs.Run:
+        check_run(result)
+    for name, v in kwargs.items():
+        if not isinstance(v, Iterator):  # a generator is consumed by design
+            assert snapshot(v) == before[name], f"{op} changed its argument {name}"
+
+
+@pytest.mark.parametrize(("op", "arg"), _matrix())
+def test_wrong_argument(op: str, arg: str) -> None:
+    """Each argument of each operation replaced by every wrong value: oracles (a)-(e), (g).
+
+    The failure lists every wrong value that breaks an oracle, one line each.
+    """
+    failures = []
+    for value in WRONG_VALUES:
+        try:
+            _wrong_argument_case(op, arg, value)
+        except Exception as exc:
+            failures.append(f"{value}: {type(exc).__name__}: {_safe_str(exc)[:120]}")
+    assert not failures, f"{len(failures)} wrong values break an oracle:\n" + "\n".join(failures)
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return f"<unprintable {type(exc).__name__}>"
