@@ -34,7 +34,7 @@ from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from realworld import REAL_WORLD, json_equal, real_runs
 
@@ -1178,3 +1178,301 @@ def test_runs_with_different_json_are_unequal(a: dict[str, Any], b: dict[str, An
     one, two = parse_run(with_(**a)), parse_run(with_(**b))
     assert not json_equal(dump_run(one), dump_run(two))
     assert one != two, "runs that dump to different JSON compare equal"
+
+
+# --------------------------------------------------------------------------------------
+# Hypothesis: generated runs, mutated payloads, random JSON, operations on any run
+
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+#: Values JSON text cannot carry, or that lie about themselves.
+HOSTILE: tuple[Callable[[], Any], ...] = (
+    lambda: LyingStr("queued"),
+    lambda: LenLie("function"),
+    lambda: IntSub(3),
+    lambda: FloatSub(0.5),
+    lambda: 10**5000,
+    lambda: math.nan,
+    lambda: -math.inf,
+    lambda: ("a", 1),
+    lambda: {"a"},
+    lambda: b"auto",
+    object,
+    lambda: BrokenMapping(broken="items"),
+    lambda: BrokenMapping({"type": "auto"}),
+    lambda: FrozenDict({"type": "text"}),
+    lambda: FrozenList([1]),
+    lambda: QUEUED,
+    lambda: rs.RunStatus.QUEUED,
+    lambda: {1: "a"},
+)
+hostile_values = st.sampled_from(HOSTILE).map(lambda make: make())
+any_values = st.one_of(json_values, hostile_values)
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    yield prefix
+    if type(value) is dict:
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif type(value) is list:
+        for i, item in enumerate(value):
+            yield from _paths(item, (*prefix, i))
+
+
+def _at(value: Any, path: tuple[Any, ...]) -> Any:
+    for step in path:
+        value = value[step]
+    return value
+
+
+@st.composite
+def mutated(draw: st.DrawFn, payloads: st.SearchStrategy[dict[str, Any]]) -> Any:
+    """A payload with one to three random changes, anywhere in it."""
+    payload: Any = copy.deepcopy(draw(payloads))
+    for _ in range(draw(st.integers(min_value=1, max_value=3))):
+        path = draw(st.sampled_from(list(_paths(payload))))
+        action = draw(
+            st.sampled_from(
+                ["json", "hostile", "delete", "add", "wrap", "text", "tuple", "null", "flip"]
+            )
+        )
+        if not path:
+            if action == "add" and type(payload) is dict:
+                payload[draw(st.text(max_size=8))] = draw(any_values)
+            continue
+        parent, step = _at(payload, path[:-1]), path[-1]
+        old = parent[step]
+        if action == "json":
+            parent[step] = draw(json_values)
+        elif action == "hostile":
+            parent[step] = draw(hostile_values)
+        elif action == "delete" and type(parent) is dict:
+            del parent[step]
+        elif action == "add" and type(old) is dict:
+            old[draw(st.sampled_from(["type", "id", "name", "x", "extra", "absent", ""]))] = draw(
+                any_values
+            )
+        elif action == "wrap":
+            parent[step] = [old]
+        elif action == "text":
+            parent[step] = json.dumps(old, default=repr)
+        elif action == "tuple" and type(old) is list:
+            parent[step] = tuple(old)
+        elif action == "null":
+            parent[step] = None
+        elif action == "flip":
+            parent[step] = (
+                not old
+                if type(old) is bool
+                else -old
+                if type(old) in (int, float)
+                else old[::-1]
+                if type(old) is str
+                else old
+            )
+    return payload
+
+
+def _only_plain_keys_and_numbers(value: Any) -> bool:
+    """Whether json.dumps writes ``value`` without changing what parse_run sees."""
+    if isinstance(value, dict):
+        return all(type(k) is str or isinstance(k, str) for k in value) and all(
+            _only_plain_keys_and_numbers(v) for v in value.values()
+        )
+    if isinstance(value, list | tuple):
+        return all(_only_plain_keys_and_numbers(v) for v in value)
+    return type(value) not in (IntSub, FloatSub)
+
+
+def check_parse_everything(data: Any) -> None:
+    """Oracles (a), (b), (e), (f), (g) for one input, and text/mapping agreement."""
+    with time_limit(10):
+        result = call(parse_run, data)
+    if type(result) is rs.Run:
+        check_run(result)
+        assert_deeply_frozen(result)
+    if isinstance(data, str | bytes | bytearray | memoryview):
+        return
+    try:
+        text = json.dumps(data, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return  # not JSON: the mapping path alone decides
+    if not _only_plain_keys_and_numbers(data):
+        return
+    texts: list[Any] = [text]
+    with contextlib.suppress(UnicodeEncodeError):  # lone surrogates
+        texts.append(text.encode())
+    for form in texts:
+        from_text = call(parse_run, form)
+        if type(result) is rs.Run:
+            assert type(from_text) is rs.Run, f"text refused what the mapping gave: {from_text}"
+            assert from_text == result
+            assert json_equal(dump_run(from_text), dump_run(result))
+            assert json_equal(dump_run(result), json.loads(text)), "the round trip lost data"
+        else:
+            assert isinstance(from_text, rs.InvalidRun), "text accepted what the mapping refused"
+
+
+FUZZ = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@FUZZ
+@given(rst.run_payloads())
+def test_generated_payloads_in_every_form(payload: dict[str, Any]) -> None:
+    check_parse_everything(payload)
+    run = parse_run(payload)
+    assert json_equal(dump_run(run), payload)
+    for form in (bytearray(json.dumps(payload).encode()), memoryview(json.dumps(payload).encode())):
+        assert parse_run(form) == run
+
+
+@FUZZ
+@given(mutated(rst.run_payloads()))
+@example(with_(status=LyingStr("queued")))
+@example(with_(tools=({"type": "code_interpreter"},)))
+@example(with_(metadata=FrozenDict({"a": "b"})))
+@example(with_(x=FrozenList([FrozenDict({"y": ()})])))
+def test_mutated_generated_payloads(payload: Any) -> None:
+    check_parse_everything(payload)
+
+
+_REAL_TEXTS = [r.text for r in real_runs()] if REAL_WORLD.is_dir() else []
+
+
+@FUZZ
+@given(st.data())
+def test_mutated_real_recordings(data: st.DataObject) -> None:
+    if not _REAL_TEXTS:
+        pytest.skip("the real-world recordings are absent")
+    real = st.sampled_from(_REAL_TEXTS).map(json.loads)
+    check_parse_everything(data.draw(mutated(real)))
+
+
+@pytest.mark.skipif(not _REAL_TEXTS, reason="the real-world recordings are absent")
+def test_every_real_recording_survives_everything() -> None:
+    for text in _REAL_TEXTS:
+        check_parse_everything(json.loads(text))
+        check_parse_everything(text)
+
+
+@FUZZ
+@given(st.one_of(json_values, st.dictionaries(st.text(max_size=12), any_values, max_size=8)))
+def test_random_values(value: Any) -> None:
+    check_parse_everything(value)
+
+
+@FUZZ
+@given(st.binary(max_size=200) | st.text(max_size=200))
+def test_random_text(data: bytes | str) -> None:
+    result = call(parse_run, data)
+    if type(result) is rs.Run:
+        check_run(result)
+
+
+_RUN_OPS = [op for op, (_, base) in OPERATIONS.items() if "run" in base()]
+
+#: Known defects the random tests step around, each pinned by its own strict xfail test.
+#: Remove an entry with its fix and the random tests cover that ground again.
+SIDESTEPPED = {"stale-absent"}
+
+#: A queued run as an assistants v1 object sends it: every optional key absent.
+V1_QUEUED = parse_run(BASE)
+
+
+@pytest.mark.xfail(strict=True, reason="defect: operations keep a stale absent (stale-absent)")
+@pytest.mark.parametrize(
+    "step",
+    [
+        pytest.param(lambda: rs.start(V1_QUEUED, now=2), id="start"),
+        pytest.param(lambda: rs.fail(V1_QUEUED, now=2, error=GOOD_ERROR), id="fail"),
+        pytest.param(lambda: rs.expire(V1_QUEUED, now=2), id="expire"),
+        pytest.param(lambda: rs.complete(rs.start(V1_QUEUED, now=2), now=3), id="complete"),
+        pytest.param(
+            lambda: rs.update_metadata(rs.expire(V1_QUEUED, now=2), metadata={"k": "v"}),
+            id="update_metadata",
+        ),
+    ],
+)
+def test_operations_on_v1_runs_equal_their_reparse(step: Callable[[], rs.Run]) -> None:
+    # A run read from an object lacking optional keys (absent = those keys) keeps that
+    # absent set after an operation fills one of them: dump_run writes the key, so the
+    # re-parse has a smaller absent set and compares unequal (oracle c).
+    result = step()
+    assert parse_run(dump_run(result)) == result
+
+
+def _latest(run: rs.Run) -> int:
+    stamps = (run.started_at, run.cancelled_at, run.failed_at, run.completed_at)
+    return max([run.created_at, *(s for s in stamps if s is not None)])
+
+
+@FUZZ
+@given(
+    run=rst.runs(),
+    op=st.sampled_from(_RUN_OPS),
+    delta=st.one_of(st.integers(min_value=0, max_value=10**6), st.integers(-(10**6), -1)),
+    wrong=st.one_of(st.none(), st.tuples(st.integers(0, 5), any_values)),
+)
+def test_operations_on_any_run(
+    run: rs.Run, op: str, delta: int, wrong: tuple[int, Any] | None
+) -> None:
+    """Any run, any operation, a sane or backwards now, sometimes one wrong argument."""
+    fn, base = OPERATIONS[op]
+    kwargs = base()
+    if "stale-absent" in SIDESTEPPED:
+        run = attrs.evolve(run, absent=frozenset())
+    kwargs["run"] = run
+    if "now" in kwargs:
+        kwargs["now"] = _latest(run) + delta
+    if op == "submit_tool_outputs" and run.required_action is not None:
+        calls = run.required_action.submit_tool_outputs.tool_calls
+        kwargs["tool_outputs"] = [{"tool_call_id": c.id, "output": "ok"} for c in calls]
+    if wrong is not None:
+        names = [name for name in kwargs if name != "run"] or ["run"]
+        name = names[wrong[0] % len(names)]
+        # Pinned by the matrix (KNOWN_DEFECTS); fuzzed again once the entry goes.
+        assume((op, name) not in KNOWN_DEFECTS)
+        kwargs[name] = wrong[1]
+    before = {name: snapshot(v) for name, v in kwargs.items()}
+    with time_limit(10):
+        result = call(fn, **kwargs)
+    if type(result) is rs.Run:
+        check_run(result)
+        assert_deeply_frozen(result)
+        clean = not [v for v in rs.violations(run) if v.severity == "error"]
+        if clean and wrong is None and op not in ("validate",):
+            errors = [v for v in rs.violations(result) if v.severity == "error"]
+            assert not errors, f"{op} made a clean run break a rule: {errors[0]}"
+    for name, v in kwargs.items():
+        if not isinstance(v, Iterator):
+            assert snapshot(v) == before[name], f"{op} changed its argument {name}"
+
+
+@FUZZ
+@given(rst.runs())
+def test_generated_runs_copy_pickle_and_stay_frozen(run: rs.Run) -> None:
+    check_run(run)
+    assert_deeply_frozen(run)
+    before = json.dumps(dump_run(run))
+    dumped = dump_run(run)
+    for key in list(dumped):
+        value = dumped[key]
+        if isinstance(value, dict):
+            value["fuzz"] = 1
+        elif isinstance(value, list):
+            value.append(1)
+    assert json.dumps(dump_run(run)) == before, "a dump shares containers with its run"
