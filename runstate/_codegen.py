@@ -90,9 +90,7 @@ SWAP: Final[bool] = sys.implementation.name == "cpython" and _gil_enabled()
 _KNOWN_VALIDATORS: Final = frozenset(
     {_model.field_check, _model._check_extra, _model._check_absent}
 )
-_KNOWN_CONVERTERS: Final = frozenset(
-    {_model._tuple, _model.freeze_metadata, _model._freeze_optional, _model._freeze_extra}
-)
+_KNOWN_CONVERTERS: Final = frozenset({_model._tuple, *_model.FREEZERS})
 
 
 def plan(cls: type, *, swap: bool = SWAP) -> Plan:

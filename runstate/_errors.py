@@ -59,6 +59,11 @@ __all__ = [
 #: The longest piece of an input value echoed in a message; the rest is elided, so a
 #: 20 MB string never ends up in an exception (or a log line) whole.
 MAX_ECHO: Final = 60
+#: The most problems an :class:`InvalidRun` message lists (``errors`` holds them all).
+MAX_LISTED: Final = 20
+#: Ids and keys in the real API's own messages are kept up to this length: real ones
+#: are far shorter, so no real message changes, and a hostile one stays bounded.
+MAX_ID_ECHO: Final = 200
 
 
 def shorten(text: str, limit: int = MAX_ECHO) -> str:
@@ -100,7 +105,7 @@ class FieldError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
+        return f"{shorten(self.field, MAX_ID_ECHO)}: {self.message}"
 
 
 class InvalidRun(Error, ValueError):
@@ -124,11 +129,13 @@ class InvalidRun(Error, ValueError):
     def __init__(self, errors: Iterable[FieldError], *, what: str = "run") -> None:
         self.errors = tuple(errors)
         self.what = what
-        lines = [str(e) for e in self.errors]
-        if len(lines) == 1:
+        lines = [str(e) for e in self.errors[:MAX_LISTED]]
+        if len(self.errors) > MAX_LISTED:
+            lines.append(f"... and {len(self.errors) - MAX_LISTED} more (see .errors)")
+        if len(self.errors) == 1:
             text = f"invalid {what}: {lines[0]}"
         else:
-            text = f"invalid {what} ({len(lines)} problems):\n  " + "\n  ".join(lines)
+            text = f"invalid {what} ({len(self.errors)} problems):\n  " + "\n  ".join(lines)
         super().__init__(text)
 
     @classmethod
@@ -411,6 +418,6 @@ def not_found(kind: ObjectKind, id: str) -> NotFound:
     if not isinstance(id, str):
         raise InvalidArgument.expected("id", "a string", id)
     return NotFound(
-        f"No {kind} found with id '{str.__str__(id)}'.",
+        f"No {kind} found with id '{shorten(str.__str__(id), MAX_ID_ECHO)}'.",
         reason=f"{kind.replace(' ', '-')}-not-found",
     )

@@ -45,6 +45,9 @@ class FrozenDict(dict[str, Any]):
     setdefault = _read_only
     update = _read_only
 
+    def __setattr__(self, name: str, value: Any) -> NoReturn:  # no __class__ swaps either
+        _read_only(self)
+
     def __reduce__(self) -> tuple[type[FrozenDict], tuple[dict[str, Any]]]:
         return (type(self), (dict(self),))
 
@@ -82,6 +85,9 @@ class FrozenList(list[Any]):
     reverse = _read_only
     sort = _read_only
     clear = _read_only
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:  # no __class__ swaps either
+        _read_only(self)
 
     def __reduce__(self) -> tuple[type[FrozenList], tuple[list[Any]]]:
         return (type(self), (list(self),))

@@ -15,7 +15,7 @@ from typing import Final, Literal, NamedTuple, TypeAlias
 
 import attrs
 
-from ._errors import FieldError, InvalidArgument, InvalidRun
+from ._errors import MAX_ID_ECHO, FieldError, InvalidArgument, InvalidRun, shorten
 from ._model import FileSearchTool, FunctionTool, Run, ToolChoice
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 
@@ -303,7 +303,7 @@ def _check_metadata(metadata: Mapping[str, str], found: list[Violation]) -> None
         if len(key) > _METADATA_KEY_LEN:
             found.append(
                 Violation(
-                    f"metadata.{key}",
+                    f"metadata.{shorten(key, MAX_ID_ECHO)}",
                     "metadata-limits",
                     f"key is {len(key)} characters; at most {_METADATA_KEY_LEN} allowed",
                     "error",
@@ -312,7 +312,7 @@ def _check_metadata(metadata: Mapping[str, str], found: list[Violation]) -> None
         if len(value) > _METADATA_VALUE_LEN:
             found.append(
                 Violation(
-                    f"metadata.{key}",
+                    f"metadata.{shorten(key, MAX_ID_ECHO)}",
                     "metadata-limits",
                     f"value is {len(value)} characters; at most {_METADATA_VALUE_LEN} allowed",
                     "error",
@@ -324,7 +324,10 @@ def _check_name(found: list[Violation], field: str, name: str) -> None:
     if _FUNCTION_NAME.fullmatch(name) is None:
         found.append(
             Violation(
-                field, "function-name", f"{name!r} does not match ^[a-zA-Z0-9_-]{{1,64}}$", "error"
+                field,
+                "function-name",
+                f"{shorten(repr(name))} does not match ^[a-zA-Z0-9_-]{{1,64}}$",
+                "error",
             )
         )
 
@@ -407,6 +410,8 @@ def validate(run: Run, *, strict: bool = False) -> Run:
         >>> validate(run) is run  # usage missing is only a warning
         True
     """
+    if type(strict) is not bool:
+        raise InvalidArgument.expected("strict", "True or False", strict)
     problems = violations(run)
     keep: Callable[[Violation], bool] = (
         (lambda v: True) if strict else (lambda v: v.severity == "error")

@@ -11,6 +11,7 @@ everything it cannot be trusted with; the accepted set and the results are the s
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -24,6 +25,31 @@ def _reject_constant(name: str) -> float:
 
 
 _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
+
+#: Integers in JSON text have at most this many digits, whatever the interpreter's own
+#: limit (``sys.set_int_max_str_digits``): Python's default, so text and mapping input
+#: accept the same set (see :data:`runstate._schema.MAX_INT_DIGITS`).
+MAX_INT_DIGITS: Final = 4300
+_get_int_limit: Final = getattr(sys, "get_int_max_str_digits", None)
+
+
+def _int_limit_is_ours() -> bool:
+    """Whether the interpreter refuses longer integers itself (the default, 4300)."""
+    return _get_int_limit is not None and 0 < _get_int_limit() <= MAX_INT_DIGITS
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text) - (text[0] == "-")
+    if digits > MAX_INT_DIGITS:
+        raise ValueError(
+            f"Exceeds the limit ({MAX_INT_DIGITS} digits) for integer string conversion: "
+            f"value has {digits} digits"
+        )
+    return int(text)
+
+
+#: The decoder used when the interpreter's limit was raised or removed.
+_BOUNDED: Final = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_bounded_int)
 scan_once: Final[Callable[[str, int], tuple[Any, int]]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _WHITESPACE: Final = " \t\n\r"
 
@@ -31,17 +57,19 @@ _WHITESPACE: Final = " \t\n\r"
 def loads(data: str | bytes | bytearray | memoryview, what: str = "run") -> Any:
     """Decode JSON text; every failure becomes :class:`InvalidRun` at ``$``."""
     try:
-        text = str.__str__(data) if isinstance(data, str) else bytes(data).decode("utf-8")
+        # The value of a str or bytes subclass, never its __str__ or __bytes__.
+        text = str.__str__(data) if isinstance(data, str) else memoryview(data).tobytes().decode()
     except UnicodeDecodeError as exc:
         raise InvalidRun.one(
             "$", "json", f"not UTF-8 text ({exc.reason} at byte {exc.start})", what=what
         ) from None
+    decoder = _DECODER if _int_limit_is_ours() else _BOUNDED
     try:
         try:
             # The scanner alone, skipping json.loads' wrappers; falls back for leading space.
-            obj, end = scan_once(text, 0)
+            obj, end = decoder.scan_once(text, 0)  # type: ignore[attr-defined]
         except StopIteration:
-            obj, end = _DECODER.raw_decode(text, len(text) - len(text.lstrip(_WHITESPACE)))
+            obj, end = decoder.raw_decode(text, len(text) - len(text.lstrip(_WHITESPACE)))
         if end != len(text) and text[end:].strip(_WHITESPACE):
             raise json.JSONDecodeError("Extra data", text, end)
     except json.JSONDecodeError as exc:
@@ -67,6 +95,8 @@ def _decode_stdlib(data: str | bytes) -> Any:
     """
     try:
         text: str = data.decode() if type(data) is bytes else data  # type: ignore[assignment]
+        if not _int_limit_is_ours():
+            return loads(data)
         obj, end = scan_once(text, 0)
         if end == len(text) or not text[end:].strip(_WHITESPACE):  # at most a "\n" more
             return obj

@@ -31,6 +31,7 @@ from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
+from ._errors import InvalidRun, shorten
 from ._frozen import EMPTY, FrozenDict, FrozenList
 from ._status import RunStatus
 
@@ -105,26 +106,32 @@ def _add_checks(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Att
     return [f if f.name in ("extra", "absent") else f.evolve(validator=field_check) for f in fields]
 
 
-def freeze_json(value: Any) -> Any:
-    """Freeze a JSON value given by hand (dicts and lists at any depth); see _serde."""
-    return _FREEZE(value)
+def _freeze_named(value: Any, name: str) -> Any:
+    """A kept-JSON field's value, frozen and checked, errors named by the field."""
+    if value is None or type(value) is FrozenDict:
+        return value
+    return _FREEZE(value, name)
 
 
 def freeze_metadata(value: Mapping[str, str] | None) -> Mapping[str, str] | None:
     """``metadata`` as a read-only mapping (``None`` stays ``None``)."""
-    if value is None or type(value) is FrozenDict:
-        return value
-    return _FREEZE(value)  # type: ignore[no-any-return]
+    return _freeze_named(value, "metadata")  # type: ignore[no-any-return]
 
 
 def _freeze_extra(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    if type(value) is FrozenDict:
-        return value
-    return _FREEZE(value)  # type: ignore[no-any-return]
+    return _freeze_named(value, "extra")  # type: ignore[no-any-return]
 
 
-def _freeze_optional(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    return None if value is None else _FREEZE(value)
+def _freeze_parameters(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return _freeze_named(value, "parameters")  # type: ignore[no-any-return]
+
+
+def _freeze_schema(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    return _freeze_named(value, "schema")  # type: ignore[no-any-return]
+
+
+#: Every freezing converter; the generated code freezes these fields itself.
+FREEZERS: Final = frozenset({freeze_metadata, _freeze_extra, _freeze_parameters, _freeze_schema})
 
 
 def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
@@ -137,8 +144,8 @@ def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
         return value  # type: ignore[return-value]
 
 
-#: Set by :mod:`runstate._serde`: freezes a JSON value (checking depth and numbers).
-_FREEZE: Callable[[Any], Any] = lambda value: value  # noqa: E731 - replaced at import
+#: Set by :mod:`runstate._schema`: freezes a JSON value (checking depth and numbers).
+_FREEZE: Callable[[Any, str], Any] = lambda value, path: value  # noqa: E731 - replaced at import
 
 
 _FIELD_NAMES: dict[type, frozenset[str]] = {}
@@ -160,17 +167,25 @@ def _check_extra(instance: object, _: attrs.Attribute[Any], value: Mapping[str, 
     Parsing never produces such a value; without this check ``dump_run`` would have to
     drop one of the two silently.
     """
+    if type(value) is not FrozenDict:
+        raise InvalidRun.one("extra", "type", f"expected an object, got {type(value).__name__}")
     if value:
         clash = sorted(_field_names(type(instance)) & value.keys())
         if clash:
-            raise ValueError(f"extra repeats modelled fields {clash}; set them as fields")
+            message = f"repeats modelled fields {clash}; set them as fields"
+            raise InvalidRun.one("extra", "extra", message, what=type(instance).__name__)
 
 
 def _check_absent(instance: object, _: attrs.Attribute[Any], value: frozenset[str]) -> None:
     """``absent`` may only name the value's own fields."""
+    what = type(instance).__name__
+    if type(value) is not frozenset or not all(type(k) is str for k in value):
+        message = f"expected a frozenset of field names, got {type(value).__name__}"
+        raise InvalidRun.one("absent", "type", message, what=what)
     unknown = sorted(value - _field_names(type(instance)))
     if unknown:
-        raise ValueError(f"absent names fields {unknown} that {type(instance).__name__} lacks")
+        message = f"names fields {[shorten(k) for k in unknown]} that {what} lacks"
+        raise InvalidRun.one("absent", "absent", message, what=what)
 
 
 def _extra() -> Any:
@@ -323,7 +338,7 @@ class FunctionDefinition:
     name: str
     description: str | None = None
     #: A JSON Schema object, kept as JSON.
-    parameters: Mapping[str, Any] | None = attrs.field(default=None, converter=_freeze_optional)
+    parameters: Mapping[str, Any] | None = attrs.field(default=None, converter=_freeze_parameters)
     strict: bool | None = None
     extra: Mapping[str, Any] = _extra()
     absent: frozenset[str] = _absent()
@@ -368,7 +383,7 @@ class JsonSchema:
     name: str
     description: str | None = None
     #: The JSON Schema, kept as JSON.
-    schema: Mapping[str, Any] | None = attrs.field(default=None, converter=_freeze_optional)
+    schema: Mapping[str, Any] | None = attrs.field(default=None, converter=_freeze_schema)
     strict: bool | None = None
     extra: Mapping[str, Any] = _extra()
     absent: frozenset[str] = _absent()

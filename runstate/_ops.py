@@ -16,6 +16,7 @@ docstrings say which fact each field change encodes.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -25,6 +26,8 @@ import attrs
 from . import _templates as wire
 from ._copy import copier, replace
 from ._errors import (
+    MAX_ID_ECHO,
+    MAX_LISTED,
     CancelNotAllowed,
     ClockWentBackwards,
     FieldError,
@@ -36,6 +39,7 @@ from ._errors import (
     ToolOutputsRejected,
     TransitionError,
     TransitionReason,
+    shorten,
 )
 from ._invariants import violations
 from ._model import (
@@ -53,8 +57,8 @@ from ._model import (
     Usage,
     freeze_metadata,
 )
-from ._schema import DUMPERS
-from ._serde import dump_value, parse_run, parse_value
+from ._schema import DUMPERS, MAX_INT_DIGITS
+from ._serde import dump_value, parse_run, parse_value, to_json_value
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ._table import OPERATION_FOR_TARGET, TRANSITIONS
 
@@ -86,6 +90,22 @@ DEFAULT_EXPIRES_IN: Final = 600
 
 _ZERO_USAGE: Final = Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
 _RUN_KEYS: Final = frozenset(f.name for f in attrs.fields(Run)) - {"extra", "absent"}
+_NOW_BOUND: Final = 10**MAX_INT_DIGITS
+
+
+def _plain_str(value: object) -> object:
+    """A ``str`` subclass as its value (never its ``__str__``); anything else as given."""
+    return str.__str__(value) if isinstance(value, str) else value
+
+
+def _is_str(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not str:
+        raise InvalidRun.one(
+            attribute.name,
+            "type",
+            f"expected a string, got a {type(value).__name__}",
+            what="tool output",
+        )
 
 
 @attrs.frozen
@@ -97,8 +117,8 @@ class ToolOutput:
         output: The function's result, as text.
     """
 
-    tool_call_id: str
-    output: str
+    tool_call_id: str = attrs.field(converter=_plain_str, validator=_is_str)
+    output: str = attrs.field(converter=_plain_str, validator=_is_str)
 
 
 # --------------------------------------------------------------------------------------
@@ -106,8 +126,12 @@ class ToolOutput:
 
 
 def check_now(now: object) -> None:
-    """The one rule for ``now``: an ``int`` (not a ``bool``), or :class:`InvalidArgument`."""
-    if type(now) is not int:
+    """The one rule for ``now``: an ``int`` (not a ``bool``) of at most 4300 digits.
+
+    Raises:
+        InvalidArgument: otherwise, with the same message from every operation.
+    """
+    if type(now) is not int or not -_NOW_BOUND < now < _NOW_BOUND:
         raise InvalidArgument.expected("now", "an integer Unix timestamp", now)
 
 
@@ -121,6 +145,7 @@ def _check_now(run: Run, now: int) -> None:
     if (
         type(now) is int
         and type(run) is Run
+        and now < _NOW_BOUND
         and now >= run.created_at
         and (run.started_at is None or now >= run.started_at)
         and (run.cancelled_at is None or now >= run.cancelled_at)
@@ -287,7 +312,9 @@ def new_run(
     check_now(now)
     if type(expires_in) is not int or expires_in <= 0:
         raise InvalidArgument.expected("expires_in", "a positive number of seconds", expires_in)
-    payload: dict[str, Any] = dict(extra or {})
+    if extra is not None and not isinstance(extra, Mapping):
+        raise InvalidRun.one("extra", "type", f"expected an object, got a {type(extra).__name__}")
+    payload: dict[str, Any] = {} if extra is None else to_json_value(extra, "extra")
     clash = sorted(k for k in payload if k in _RUN_KEYS)
     if clash:
         message = "a modelled field cannot be given in extra; pass it by name"
@@ -490,11 +517,11 @@ def submit_tool_outputs(
         # The message is recorded (spec-facts §10.2); which ids it lists is inferred:
         # every submitted occurrence of a repeated id, in submitted order.
         raise ToolOutputsRejected(
-            f"Duplicate call_ids submitted: {dupes!r}", reason="duplicate-tool-call-ids"
+            f"Duplicate call_ids submitted: {_ids(dupes)}", reason="duplicate-tool-call-ids"
         )
     if sorted(expected) != sorted(got):
         raise ToolOutputsRejected(
-            f"Expected tool outputs for call_ids {expected!r}, got {got!r}",
+            f"Expected tool outputs for call_ids {_ids(expected)}, got {_ids(got)}",
             reason="tool-outputs-mismatch",
         )
     return replace(run, status=RunStatus.QUEUED, required_action=None)
@@ -630,6 +657,7 @@ def cancel(run: Run, *, now: int, documented_only: bool = False) -> Run:
 
 
 _to_cancelling: Final = copier(Run, "status", "required_action", "usage", checked=False)
+_with_metadata: Final = copier(Run, "metadata", checked=False)
 
 
 # --------------------------------------------------------------------------------------
@@ -778,7 +806,8 @@ def expire(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None
         'expired'
     """
     _guard(run, RunStatus.EXPIRED)
-    if run.expires_at is not None and type(now) is int and now < run.expires_at:
+    check_now(now)
+    if run.expires_at is not None and now < run.expires_at:
         raise TransitionError(
             "expire",
             run.status,
@@ -797,40 +826,64 @@ _METADATA_KEY_LEN: Final = 64
 _METADATA_VALUE_LEN: Final = 512
 
 
-def _metadata_error(metadata: object, param: str = "metadata") -> InvalidRequest | None:
-    """The API's refusal of a metadata value, or None.
+def read_metadata(metadata: object, param: str = "metadata") -> dict[str, str]:
+    """Metadata as the API reads it: a plain ``dict`` of strings, or its refusal.
 
     Evidence: the type messages are recorded (ruby runs_modify.yml, spec-facts §4.3, §10.2:
     ``expected a metadata object`` for an array); the too-many-properties and value-length
     messages match a real API error quoted in public issues (spiceai/spiceai#5357:
     ``param: metadata.actual``, ``code: string_above_max_length``); the key-length message
     and its code follow the same validator as reimplemented by public mocks (inferred).
+    At most 17 entries are read (one more than allowed), so an endless mapping is refused
+    quickly; ``str`` subclasses count as their value, so their ``__len__`` cannot lie.
 
     Raises:
-        InvalidArgument: for keys that are not strings, which JSON cannot carry.
+        InvalidRequest: what the API answers for this metadata.
+        InvalidArgument: for keys that are not strings, or a mapping that fails while
+            read: neither can come from JSON.
     """
     if not isinstance(metadata, Mapping):
-        return wire.invalid_type(param, "a metadata object", metadata)
-    for key in metadata:
+        raise wire.invalid_type(param, "a metadata object", metadata)
+    try:
+        items = list(itertools.islice(metadata.items(), _METADATA_KEYS + 1))
+    except Exception as exc:  # a broken mapping: its items() or iteration raised
+        raise InvalidArgument(
+            param, f"the mapping could not be read ({type(exc).__name__})"
+        ) from None
+    plain: dict[str, str] = {}
+    for key, value in items:
         if not isinstance(key, str):
             raise InvalidArgument.expected(f"{param} keys", "strings", key)
-    for key, value in metadata.items():
-        if not isinstance(value, str):
-            return wire.invalid_type(f"{param}.{str.__str__(key)}", "a string", value)
-    if len(metadata) > _METADATA_KEYS:
-        return wire.too_many_properties(param, _METADATA_KEYS, len(metadata))
-    for key, value in metadata.items():
         name = str.__str__(key)
-        if len(key) > _METADATA_KEY_LEN:
-            return InvalidRequest(
-                f"Invalid property name in '{param}': '{name}' is too long. Expected "
+        if not isinstance(value, str):
+            raise wire.invalid_type(f"{param}.{_id(name)}", "a string", value)
+        plain[name] = str.__str__(value)
+    if len(items) > _METADATA_KEYS:
+        try:
+            count = max(len(metadata), len(items))
+        except Exception:  # a __len__ that raises: the entries read are the count
+            count = len(items)
+        raise wire.too_many_properties(param, _METADATA_KEYS, count)
+    for name, value in plain.items():
+        if len(name) > _METADATA_KEY_LEN:
+            raise InvalidRequest(
+                f"Invalid property name in '{param}': '{_id(name)}' is too long. Expected "
                 f"a string with maximum length {_METADATA_KEY_LEN}, but got a string "
-                f"with length {len(key)} instead.",
-                param=f"{param}.{name}",
+                f"with length {len(name)} instead.",
+                param=f"{param}.{_id(name)}",
                 code="property_name_above_max_length",
             )
         if len(value) > _METADATA_VALUE_LEN:
-            return wire.string_too_long(f"{param}.{name}", _METADATA_VALUE_LEN, len(value))
+            raise wire.string_too_long(f"{param}.{_id(name)}", _METADATA_VALUE_LEN, len(value))
+    return plain
+
+
+def _metadata_error(metadata: object, param: str = "metadata") -> InvalidRequest | None:
+    """The API's refusal of a metadata value, or None (see :func:`read_metadata`)."""
+    try:
+        read_metadata(metadata, param)
+    except InvalidRequest as exc:
+        return exc
     return None
 
 
@@ -871,14 +924,29 @@ def update_metadata(run: Run, *, metadata: Mapping[str, str] | None = None) -> R
         )
     if metadata is None:
         return run
-    error = _metadata_error(metadata)
-    if error is not None:
-        raise error
-    return replace(run, metadata=freeze_metadata(metadata))
+    return _with_metadata(run, freeze_metadata(read_metadata(metadata)))  # type: ignore[no-any-return]
+
+
+def _id(value: str) -> str:
+    """An id inside one of the API's messages: whole, unless hostile (see MAX_ID_ECHO)."""
+    return shorten(value, MAX_ID_ECHO)
+
+
+def _ids(values: list[str]) -> str:
+    """A list of ids as the API prints it (Python's list repr), bounded."""
+    shown = [_id(v) for v in values[:MAX_LISTED]]
+    text = repr(shown)
+    return text if len(values) <= MAX_LISTED else text[:-1] + f", ... {len(values)} in all]"
 
 
 def _active_on(thread_id: str, runs: Iterable[Run]) -> Run | None:
+    if type(thread_id) is not str:
+        raise InvalidArgument.expected("thread_id", "a string", thread_id)
+    if isinstance(runs, str | bytes | Mapping) or not isinstance(runs, Iterable):
+        raise InvalidArgument.expected("runs", "an iterable of runs", runs)
     for run in runs:
+        if type(run) is not Run:
+            raise InvalidArgument.expected("runs", "runs only", run)
         if run.thread_id == thread_id and run.status in ACTIVE_STATUSES:
             return run
     return None
@@ -910,7 +978,7 @@ def ensure_can_create_run(thread_id: str, runs: Iterable[Run]) -> None:
     active = _active_on(thread_id, runs)
     if active is not None:
         raise ThreadBusy(
-            f"Thread {thread_id} already has an active run {active.id}.",
+            f"Thread {_id(thread_id)} already has an active run {_id(active.id)}.",
             reason="thread-has-active-run",
         )
 
@@ -933,6 +1001,6 @@ def ensure_can_add_message(thread_id: str, runs: Iterable[Run]) -> None:
     active = _active_on(thread_id, runs)
     if active is not None:
         raise ThreadBusy(
-            f"Can't add messages to {thread_id} while a run {active.id} is active.",
+            f"Can't add messages to {_id(thread_id)} while a run {_id(active.id)} is active.",
             reason="thread-locked",
         )

@@ -28,7 +28,7 @@ import typing
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, get_args
 
-from . import _model
+from . import _jsonio, _model
 from ._errors import FieldError, InvalidRun, shorten
 from ._frozen import EMPTY, EMPTY_LIST, FrozenDict, FrozenList
 from ._model import (
@@ -166,8 +166,8 @@ class _Kind:
 #: The largest integers accepted anywhere have 4300 digits: Python's default limit for
 #: converting between ``int`` and text, so JSON text can carry no larger one, and a
 #: value must stay printable and writable as JSON.
-MAX_INT_DIGITS: Final = 4300
-_INT_BOUND: Final = 10**MAX_INT_DIGITS
+MAX_INT_DIGITS: Final = _jsonio.MAX_INT_DIGITS
+_INT_BOUND: Final[int] = 10**MAX_INT_DIGITS
 
 
 def _int_ok(value: int) -> bool:
@@ -414,7 +414,7 @@ class _Tagged(_Kind):
                 FieldError(
                     f"{path}.type",
                     "enum",
-                    f"unknown {self.what} type {tag if type(tag) is not str else repr(tag)}; "
+                    f"unknown {self.what} type {_show(tag)}; "
                     f"expected one of {_choices(tuple(self.classes))}",
                 )
             )
@@ -821,7 +821,7 @@ def freeze_value(value: Any, path: str = "$") -> Any:
     except _Bad:
         found = _json_problem(plain, "" if path == "$" else path, 0)
         assert found is not None
-        raise InvalidRun([found]) from None
+        raise InvalidRun([found], what="value") from None
 
 
 def _json_problem(value: Any, path: str, depth: int, root: str = "") -> FieldError | None:
@@ -960,6 +960,29 @@ def explain(cls: type, value: object, what: str) -> InvalidRun:
     return InvalidRun(errors, what=what)
 
 
+def _python_expected(kind: _Kind) -> str:
+    """What a field of a value built by hand holds, in Python terms."""
+    if isinstance(kind, _Optional):
+        return f"{_python_expected(kind.inner)} or None"
+    if isinstance(kind, _Object):
+        return f"a {kind.cls.__name__}"
+    if isinstance(kind, _Array):
+        return f"a tuple of {_python_expected(kind.item)[2:]} values"
+    if isinstance(kind, _Tagged):
+        names = " or ".join(sorted({c.__name__ for c in kind.classes.values()}))
+        return f"{_choices(tuple(kind.strings))} or a {names}" if kind.strings else f"a {names}"
+    if isinstance(kind, _JsonObject | _StringMap):
+        return f"{kind.expected} (a mapping)"
+    return kind.expected
+
+
+def _python_show(value: object) -> str:
+    """A hand-built field's value in a message: a JSON scalar as JSON, else its type."""
+    if value is None or type(value) in (str, int, float, bool):
+        return _show(value)
+    return f"a {type(value).__name__}"
+
+
 def _field_checks(cls: type) -> dict[str, Callable[[Any], None]]:
     """The checks of a hand-built value's fields, from the same schema (see _model)."""
 
@@ -970,7 +993,7 @@ def _field_checks(cls: type) -> dict[str, Callable[[Any], None]]:
                 if type(value) is str:
                     kind.explain(value, key, errors)
                 if not errors:
-                    message = f"expected {kind.expected}, got {_show(value)}"
+                    message = f"expected {_python_expected(kind)}, got {_python_show(value)}"
                     errors.append(FieldError(key, "type", message))
                 raise InvalidRun(errors[:1], what=cls.__name__)
 

@@ -23,7 +23,7 @@ import cattrs
 
 from . import _jsonio
 from ._codegen import GUARDED_HOOKS, HOOKS
-from ._errors import FieldError, InvalidRun
+from ._errors import FieldError, InvalidArgument, InvalidRun
 from ._jsonio import decode, loads
 from ._model import Run
 from ._schema import DUMPERS, MAX_JSON_DEPTH, explain, to_json_value
@@ -156,8 +156,8 @@ def dump_value(value: Any) -> Any:
         return value
     try:
         dumper = DUMPERS[type(value)]
-    except KeyError:
-        raise TypeError(f"not a runstate value: {type(value).__name__}") from None
+    except (KeyError, TypeError):
+        raise InvalidArgument.expected("value", "a runstate value", value) from None
     return dumper(value)
 
 

@@ -125,7 +125,7 @@ def above_maximum(param: str, maximum: float, value: float, *, integer: bool) ->
 
 
 def _too_many(param: str, what: str, limit: str, got: str, code: str) -> InvalidRequest:
-    """``Invalid 'X': <what>. Expected <limit>, but got <got> instead.``"""
+    """The shape ``Invalid 'X': <what>. Expected <limit>, but got <got> instead.``."""
     return InvalidRequest(
         f"Invalid '{param}': {what}. Expected {limit}, but got {got} instead.",
         param=param,

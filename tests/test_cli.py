@@ -923,7 +923,7 @@ def test_long_input_is_cut_where_it_is_echoed(tmp_path: Path) -> None:
         done = run("check", *args, tmp_path / "a.jsonl")
         assert done.returncode == 1
         assert len(done.stdout) < 5000
-        assert "more characters)" in done.stdout
+        assert "k" * 1000 not in done.stdout  # cut, by the core or by the CLI
 
 
 class FullDisk(io.StringIO):

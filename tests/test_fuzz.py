@@ -468,34 +468,7 @@ WRONG_VALUES: dict[str, Callable[[], Any]] = {
 
 #: (operation, argument) -> the defect some wrong value shows there today. The matrix test
 #: of such a pair is a strict xfail: it flips once every wrong value is handled.
-KNOWN_DEFECTS: dict[tuple[str, str], str] = {
-    ("new_run", "tools"): "new_run raises TypeError for tools that are not iterables of tools",
-    ("new_run", "extra"): "new_run raises TypeError/ValueError/RuntimeError for a bad extra",
-    ("new_run", "truncation_strategy"): "new_run raises TypeError for a non-mapping object",
-    ("new_run", "tool_choice"): "new_run raises TypeError for a non-mapping object",
-    ("new_run", "response_format"): "new_run raises TypeError for a non-mapping object",
-    ("require_action", "tool_calls"): "require_action raises TypeError for bad tool_calls",
-    ("update_metadata", "metadata"): "update_metadata lets a broken mapping's error out",
-    ("ensure_can_create_run", "runs"): "ensure_can_* raise TypeError/AttributeError",
-    ("ensure_can_add_message", "runs"): "ensure_can_* raise TypeError/AttributeError",
-    ("validate", "run"): "validate/violations raise AttributeError for a non-Run",
-    ("validate", "strict"): "validate does not check strict; bool(strict) raises",
-    ("violations", "run"): "validate/violations raise AttributeError for a non-Run",
-    **{
-        (op, "now"): "now beyond 4300 digits: kept in the run, or ValueError in a message"
-        for op in (
-            "start",
-            "require_action",
-            "submit_tool_outputs",
-            "cancel",
-            "finish_cancel",
-            "complete",
-            "fail",
-            "mark_incomplete",
-            "expire",
-        )
-    },
-}
+KNOWN_DEFECTS: dict[tuple[str, str], str] = {}
 
 
 def _matrix() -> list[Any]:
@@ -618,9 +591,6 @@ def test_huge_int_from_mapping_and_from_text_agree() -> None:
 
 
 @pytest.mark.skipif(not hasattr(sys, "set_int_max_str_digits"), reason="Python without the limit")
-@pytest.mark.xfail(
-    strict=True, reason="defect: text bypasses the 4300-digit rule when the int limit is raised"
-)
 def test_huge_int_text_refused_whatever_the_interpreter_limit() -> None:
     old = sys.get_int_max_str_digits()
     sys.set_int_max_str_digits(0)
@@ -772,7 +742,6 @@ def test_text_kinds_agree(kind: type) -> None:
     assert accepted(data) == parse_run(json.loads(text))
 
 
-@pytest.mark.xfail(strict=True, reason="defect: str subclass text is read through its __str__")
 def test_str_subclass_text_is_read_as_its_value() -> None:
     other = json.dumps(with_(id="run_OTHER"))
 
@@ -783,7 +752,6 @@ def test_str_subclass_text_is_read_as_its_value() -> None:
     assert parse_run(Text(json.dumps(BASE))).id == "run_1"
 
 
-@pytest.mark.xfail(strict=True, reason="defect: bytes subclass is read through its __bytes__")
 def test_bytes_subclass_is_read_as_its_value() -> None:
     other = json.dumps(with_(id="run_OTHER")).encode()
 
@@ -815,7 +783,6 @@ def test_big_string_values_are_not_echoed(field: str) -> None:
         assert_short_echo(refused(json.dumps(with_(status=BIG), ensure_ascii=False)))
 
 
-@pytest.mark.xfail(strict=True, reason="defect: field paths echo long keys whole")
 @pytest.mark.parametrize(
     "data",
     [
@@ -831,7 +798,6 @@ def test_long_keys_are_not_echoed(data: Callable[[], Any]) -> None:
     assert_short_echo(refused(data()))
 
 
-@pytest.mark.xfail(strict=True, reason="defect: unknown tool type echoed whole")
 @pytest.mark.parametrize(
     "tag", [MEG, [MEG], int("9" * 4300)], ids=["string", "array", "int-4300-digits"]
 )
@@ -841,13 +807,11 @@ def test_unknown_tool_type_is_not_echoed(tag: Any) -> None:
     assert len(str(exc)) < 1000
 
 
-@pytest.mark.xfail(strict=True, reason="defect: message length grows with the problem count")
 def test_message_size_is_bounded_by_problem_count() -> None:
     exc = refused(with_(metadata={f"k{i}": i for i in range(100_000)}))
     assert len(str(exc)) < 100_000, f"a {len(str(exc))}-character message"
 
 
-@pytest.mark.xfail(strict=True, reason="defect: violation messages echo names and keys whole")
 @pytest.mark.parametrize("where", ["function-name", "metadata-key", "tool-choice-name"])
 def test_violation_messages_are_not_echoed(where: str) -> None:
     if where == "function-name":
@@ -862,7 +826,6 @@ def test_violation_messages_are_not_echoed(where: str) -> None:
     assert_short_echo(call(rs.validate, run))
 
 
-@pytest.mark.xfail(strict=True, reason="defect: new_run echoes long names and keys whole")
 @pytest.mark.parametrize("where", ["function-name", "metadata-key"])
 def test_new_run_messages_are_not_echoed(where: str) -> None:
     kwargs = OPERATIONS["new_run"][1]()
@@ -873,21 +836,18 @@ def test_new_run_messages_are_not_echoed(where: str) -> None:
     call(rs.new_run, **kwargs)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: ThreadBusy echoes the thread id whole")
 @pytest.mark.parametrize("check", [rs.ensure_can_create_run, rs.ensure_can_add_message])
 def test_thread_busy_does_not_echo_ids(check: Callable[..., Any]) -> None:
     run = rs.new_run(id=MEG, thread_id=MEG, assistant_id="a", model="m", now=1)
     call(check, MEG, [run])
 
 
-@pytest.mark.xfail(strict=True, reason="defect: ToolOutputsRejected echoes tool call ids whole")
 @pytest.mark.parametrize("outputs", ["one-wrong", "duplicate"])
 def test_tool_outputs_rejected_does_not_echo_ids(outputs: str) -> None:
     wrong = [{"tool_call_id": MEG, "output": "x"}] * (2 if outputs == "duplicate" else 1)
     call(rs.submit_tool_outputs, REQUIRES_ACTION, wrong, now=200)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: update_metadata echoes long keys whole")
 @pytest.mark.parametrize("metadata", ["long-key", "long-key-bad-value"])
 def test_update_metadata_does_not_echo_keys(metadata: str) -> None:
     value = {MEG: "v"} if metadata == "long-key" else {MEG: 5}
@@ -908,7 +868,6 @@ def test_argument_messages_are_short() -> None:
 # Operations: specific defects, minimal reproductions
 
 
-@pytest.mark.xfail(strict=True, reason="defect: now beyond 4300 digits is kept in the run")
 @pytest.mark.parametrize("op", ["start", "complete"])
 def test_now_beyond_the_int_limit_is_refused(op: str) -> None:
     fn, base = OPERATIONS[op]
@@ -918,7 +877,6 @@ def test_now_beyond_the_int_limit_is_refused(op: str) -> None:
     assert isinstance(result, rs.InvalidArgument), "a run holding a 5000-digit timestamp"
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a huge negative now raises ValueError")
 @pytest.mark.parametrize("op", ["start", "expire"])
 def test_huge_negative_now_is_refused_with_a_runstate_error(op: str) -> None:
     fn, base = OPERATIONS[op]
@@ -927,7 +885,6 @@ def test_huge_negative_now_is_refused_with_a_runstate_error(op: str) -> None:
     call(fn, **kwargs)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: ensure_can_* accept any thread_id")
 @pytest.mark.parametrize("thread_id", [None], ids=repr)
 @pytest.mark.parametrize("check", [rs.ensure_can_create_run, rs.ensure_can_add_message])
 def test_ensure_can_refuses_a_thread_id_that_is_not_a_string(
@@ -937,25 +894,21 @@ def test_ensure_can_refuses_a_thread_id_that_is_not_a_string(
     assert isinstance(result, rs.InvalidArgument), "a wrong thread_id passed silently"
 
 
-@pytest.mark.xfail(strict=True, reason="defect: ensure_can_* raise TypeError/AttributeError")
 @pytest.mark.parametrize("runs", [None, [None]], ids=repr)
 def test_ensure_can_refuses_runs_that_are_not_runs(runs: Any) -> None:
     call(rs.ensure_can_create_run, "thread_1", runs)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: validate/violations raise AttributeError")
 @pytest.mark.parametrize("fn", [rs.validate, rs.violations])
 def test_validate_refuses_a_non_run(fn: Callable[..., Any]) -> None:
     call(fn, dump_run(QUEUED))
 
 
-@pytest.mark.xfail(strict=True, reason="defect: validate does not check strict")
 @pytest.mark.parametrize("strict", [None])
 def test_validate_checks_strict(strict: Any) -> None:
     assert isinstance(call(rs.validate, QUEUED, strict=strict), rs.InvalidArgument)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: documented_only accepts 0/1/1.0 as booleans")
 @pytest.mark.parametrize("documented_only", [1])
 @pytest.mark.parametrize("fn", [rs.cancel, rs.check_cancel])
 def test_documented_only_must_be_a_bool(fn: Callable[..., Any], documented_only: Any) -> None:
@@ -964,13 +917,11 @@ def test_documented_only_must_be_a_bool(fn: Callable[..., Any], documented_only:
     assert isinstance(result, rs.InvalidArgument)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: require_action raises TypeError")
 @pytest.mark.parametrize("tool_calls", [None, [5]], ids=repr)
 def test_require_action_refuses_calls_of_the_wrong_type(tool_calls: Any) -> None:
     call(rs.require_action, IN_PROGRESS, tool_calls, now=200)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: new_run raises TypeError for wrong objects")
 @pytest.mark.parametrize(
     "arg", ["tools", "extra", "truncation_strategy", "tool_choice", "response_format"]
 )
@@ -981,7 +932,6 @@ def test_new_run_refuses_objects_of_the_wrong_type(arg: str, value: Any) -> None
     call(rs.new_run, **kwargs)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: new_run extra silently loses modelled keys")
 def test_new_run_refuses_extra_that_repeats_a_field() -> None:
     kwargs = OPERATIONS["new_run"][1]()
     kwargs["extra"] = {"status": "completed", "usage": {"prompt_tokens": 1}}
@@ -989,19 +939,16 @@ def test_new_run_refuses_extra_that_repeats_a_field() -> None:
     assert isinstance(result, rs.Error), "extra's status and usage were silently dropped"
 
 
-@pytest.mark.xfail(strict=True, reason="defect: update_metadata lets mapping errors out")
 @pytest.mark.parametrize("broken", ["getitem", "len"])
 def test_update_metadata_refuses_a_broken_mapping(broken: str) -> None:
     call(rs.update_metadata, COMPLETED, metadata=BrokenMapping({"k": "v"}, broken))
 
 
-@pytest.mark.xfail(strict=True, reason="defect: update_metadata iterates an endless mapping")
 def test_update_metadata_refuses_an_endless_mapping_quickly() -> None:
     with time_limit(1):
         call(rs.update_metadata, COMPLETED, metadata=EndlessMapping())
 
 
-@pytest.mark.xfail(strict=True, reason="defect: a str subclass's __len__ defeats metadata limits")
 @pytest.mark.parametrize("where", ["value", "key"])
 def test_update_metadata_limits_hold_for_str_subclasses(where: str) -> None:
     long = LenLie("y" * 1000)
@@ -1011,7 +958,6 @@ def test_update_metadata_limits_hold_for_str_subclasses(where: str) -> None:
         assert rs.violations(result) == (), "update_metadata returned a run breaking the limits"
 
 
-@pytest.mark.xfail(strict=True, reason="defect: ToolOutput fields are not checked")
 @pytest.mark.parametrize("output", [None], ids=repr)
 def test_tool_output_values_are_checked_like_their_json(output: Any) -> None:
     as_json = call(
@@ -1022,10 +968,9 @@ def test_tool_output_values_are_checked_like_their_json(output: Any) -> None:
     )
     assert isinstance(as_json, rs.InvalidRequest)
     as_value = call(
-        rs.submit_tool_outputs,
-        REQUIRES_ACTION,
-        [rs.ToolOutput(tool_call_id="call_A", output=output)],
-        now=200,
+        lambda: rs.submit_tool_outputs(
+            REQUIRES_ACTION, [rs.ToolOutput(tool_call_id="call_A", output=output)], now=200
+        )
     )
     assert isinstance(as_value, rs.Error), "a ToolOutput with a non-string output was accepted"
 
@@ -1066,7 +1011,6 @@ def test_hand_built_values_refuse_wrong_fields() -> None:
         assert isinstance(result, rs.InvalidRun), result
 
 
-@pytest.mark.xfail(strict=True, reason="defect: hand-built extra/absent raise non-runstate errors")
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -1081,7 +1025,6 @@ def test_hand_built_extra_and_absent_are_checked(kwargs: dict[str, Any]) -> None
     call(LastError, code="server_error", message="m", **kwargs)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: contradictory hand-built type messages")
 @pytest.mark.parametrize(
     "attempt",
     [
@@ -1105,7 +1048,6 @@ def test_hand_built_type_messages_name_the_difference(attempt: Callable[[], Any]
     assert "an array, got an array" not in text
 
 
-@pytest.mark.xfail(strict=True, reason="defect: hand-built JSON errors name the wrong path/kind")
 def test_hand_built_json_errors_name_the_field() -> None:
     exc = call(rs.models.FunctionDefinition, name="f", parameters={"a": math.nan})
     assert isinstance(exc, rs.InvalidRun)
@@ -1143,7 +1085,6 @@ def test_every_container_of_a_rich_run_is_read_only() -> None:
     assert json.dumps(dump_run(run)) == before
 
 
-@pytest.mark.xfail(strict=True, reason="defect: FrozenDict/FrozenList allow __class__ swaps")
 @pytest.mark.parametrize("where", ["metadata", "extra-list"])
 def test_read_only_containers_keep_their_class(where: str) -> None:
     class Plain(dict):  # type: ignore[type-arg]
@@ -1164,7 +1105,6 @@ def test_read_only_containers_keep_their_class(where: str) -> None:
     assert json.dumps(dump_run(run)) == before
 
 
-@pytest.mark.xfail(strict=True, reason="defect: run equality conflates true, 1 and 1.0")
 @pytest.mark.parametrize(
     ("a", "b"),
     [
@@ -1174,10 +1114,13 @@ def test_read_only_containers_keep_their_class(where: str) -> None:
     ],
     ids=["1-true", "1.0-1", "temperature"],
 )
-def test_runs_with_different_json_are_unequal(a: dict[str, Any], b: dict[str, Any]) -> None:
+def test_run_equality_is_python_equality_of_values(a: dict[str, Any], b: dict[str, Any]) -> None:
+    """Decided (docs/design.md): ``==`` compares field values as Python does, so 1, 1.0
+    and true are equal there though their JSON differs; compare dumps with a type-aware
+    equality (``json_equal``) to tell them apart, as the oracles here do."""
     one, two = parse_run(with_(**a)), parse_run(with_(**b))
     assert not json_equal(dump_run(one), dump_run(two))
-    assert one != two, "runs that dump to different JSON compare equal"
+    assert one == two
 
 
 # --------------------------------------------------------------------------------------
@@ -1388,13 +1331,12 @@ _RUN_OPS = [op for op, (_, base) in OPERATIONS.items() if "run" in base()]
 
 #: Known defects the random tests step around, each pinned by its own strict xfail test.
 #: Remove an entry with its fix and the random tests cover that ground again.
-SIDESTEPPED = {"stale-absent"}
+SIDESTEPPED: set[str] = set()
 
 #: A queued run as an assistants v1 object sends it: every optional key absent.
 V1_QUEUED = parse_run(BASE)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: operations keep a stale absent (stale-absent)")
 @pytest.mark.parametrize(
     "step",
     [
@@ -1479,12 +1421,10 @@ def test_generated_runs_copy_pickle_and_stay_frozen(run: rs.Run) -> None:
     assert json.dumps(dump_run(run)) == before, "a dump shares containers with its run"
 
 
-@pytest.mark.xfail(strict=True, reason="defect: dump_value raises TypeError on purpose")
 @pytest.mark.parametrize("value", [5, None, object(), {"type": "text"}], ids=repr)
 def test_dump_value_refuses_with_a_runstate_error(value: Any) -> None:
     call(rs.models.dump_value, value)
 
 
-@pytest.mark.xfail(strict=True, reason="defect: not_found echoes the id whole")
 def test_not_found_does_not_echo_the_id() -> None:
     assert_short_echo(rs.not_found("run", MEG))

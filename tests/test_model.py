@@ -22,7 +22,7 @@ def test_runs_are_frozen_and_unhashable() -> None:
 
 
 def test_extra_may_not_repeat_a_modelled_field() -> None:
-    with pytest.raises(ValueError, match=r"extra repeats modelled fields \['status'\]"):
+    with pytest.raises(rs.InvalidRun, match=r"extra: repeats modelled fields \['status'\]"):
         attrs.evolve(_run(), extra={"status": "completed", "tool_resources": {}})
     with pytest.raises(ValueError, match="total_tokens"):
         rsm.Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2, extra={"total_tokens": 3})
@@ -31,7 +31,7 @@ def test_extra_may_not_repeat_a_modelled_field() -> None:
 
 
 def test_absent_may_only_name_own_fields() -> None:
-    with pytest.raises(ValueError, match=r"absent names fields \['nope'\] that Usage lacks"):
+    with pytest.raises(rs.InvalidRun, match=r"absent: names fields \['nope'\] that Usage lacks"):
         rsm.Usage(prompt_tokens=1, completion_tokens=1, total_tokens=2, absent=frozenset({"nope"}))
     run = attrs.evolve(_run(), absent=frozenset({"usage"}))
     assert "usage" not in rs.dump_run(run)
