@@ -1,5 +1,8 @@
 """Shared test configuration: hypothesis profiles and the real-world recordings.
 
+``RUNSTATE_TEST_DECODER=json`` reads run text with the standard library only, even when
+orjson (the fast extra) is installed.
+
 Profiles (pick one with ``HYPOTHESIS_PROFILE``, default ``dev``):
 
 ``ci``
@@ -31,6 +34,13 @@ settings.register_profile(
 )
 settings.register_profile("dev")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+# RUNSTATE_TEST_DECODER=json runs the tests on the standard library's JSON path even where
+# the fast extra (orjson) is installed; CI runs the parsing tests both ways.
+if os.environ.get("RUNSTATE_TEST_DECODER") == "json":
+    from runstate import _serde
+
+    _serde._fast_loads = None
 
 
 @pytest.fixture

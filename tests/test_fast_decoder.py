@@ -4,6 +4,7 @@ standard library path does: same runs, same refusals, same messages."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,6 +45,8 @@ def both(text: str | bytes) -> tuple[Any, Any]:
 
 
 def test_orjson_is_in_use() -> None:
+    if os.environ.get("RUNSTATE_TEST_DECODER") == "json":
+        pytest.skip("this run reads text with the standard library only")
     assert _serde._fast_loads is orjson.loads
 
 
