@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     app = create_app(store, settings)
 
-    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    # IPPROTO_TCP given explicitly: asyncio sets TCP_NODELAY only on sockets that say so
+    # (otherwise every response waits out a delayed ACK, about 40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
     host, port = sock.getsockname()[:2]
