@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 import runstate as rs
 
@@ -40,6 +41,40 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVE = ROOT / "examples" / "server" / "serve.py"
 HEADERS = {"OpenAI-Beta": "assistants=v2"}
 STARTUP_TIMEOUT = 30.0
+
+
+#: Set by CI (``.ci/run``): the server tests must run, so a missing dependency or a
+#: missing PostgreSQL fails them instead of skipping them.
+REQUIRE_ENV = "RUNSTATE_TEST_REQUIRE_SERVER"
+
+
+def skip_or_fail(why: str) -> None:
+    if os.environ.get(REQUIRE_ENV):
+        pytest.fail(f"{why} (and {REQUIRE_ENV} is set)")
+    pytest.skip(why)
+
+
+def require_server_deps() -> None:
+    """Skip (with the reason) when the ``server`` extra is not installed."""
+    import importlib.util  # noqa: PLC0415
+
+    missing = [
+        m for m in ("starlette", "uvicorn", "psycopg") if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        skip_or_fail(f"the example server needs {missing}: pip install -e '.[test,server]'")
+
+
+def database(backend: str, tmp: Path) -> str:
+    """A fresh database URL for ``backend`` (``sqlite`` or ``postgresql``), or skip."""
+    require_server_deps()
+    if backend == "sqlite":
+        return sqlite_url(tmp)
+    url, why = postgres_url()
+    if url is None:
+        skip_or_fail(why)
+    assert url is not None
+    return url
 
 
 class Server:

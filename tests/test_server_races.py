@@ -25,12 +25,11 @@ from server_helpers import (
     check_acknowledged,
     check_database,
     client,
+    database,
     hammer,
-    postgres_url,
     read_database,
     servers,
     setup_runs,
-    sqlite_url,
 )
 
 import runstate as rs
@@ -40,15 +39,6 @@ pytestmark = pytest.mark.server_slow
 RUNS = 50
 CLIENTS = 16
 REQUESTS = 5000
-
-
-def database(backend: str, tmp: Path) -> str:
-    if backend == "sqlite":
-        return sqlite_url(tmp)
-    url, why = postgres_url()
-    if url is None:
-        pytest.skip(why)
-    return url
 
 
 # SQLite is one process (an embedded file); PostgreSQL is shared by two processes.

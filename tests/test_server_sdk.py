@@ -15,7 +15,7 @@ from typing import Any
 
 import openai
 import pytest
-from server_helpers import Server, advance, postgres_url, sqlite_url
+from server_helpers import Server, advance, database, require_server_deps, sqlite_url
 
 import runstate as rs
 
@@ -25,15 +25,6 @@ BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.server_slow),
 ]
-
-
-def database(backend: str, tmp: Path) -> str:
-    if backend == "sqlite":
-        return sqlite_url(tmp)
-    url, why = postgres_url()
-    if url is None:
-        pytest.skip(why)
-    return url
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -253,6 +244,7 @@ def test_malformed_requests_are_400s_in_the_api_shape(server: Server) -> None:
 
 @pytest.mark.server_slow
 def test_lazy_expiry(tmp_path: Path) -> None:
+    require_server_deps()
     with Server(sqlite_url(tmp_path), "--expires-in", "1") as s:
         client = sdk(s)
         thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hi"}])
