@@ -297,6 +297,9 @@ USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 ADVANCES: list[dict[str, Any]] = [
     {"to": "in_progress"},
     {"to": "in_progress"},
+    {"to": "in_progress"},
+    {"to": "requires_action", "tool_calls": CALLS},
+    {"to": "requires_action", "tool_calls": CALLS},
     {"to": "requires_action", "tool_calls": CALLS},
     {"to": "completed", "usage": USAGE},
     {"to": "failed", "error": {"code": "server_error", "message": "boom"}},
@@ -363,6 +366,7 @@ def hammer(
     def one_client(k: int) -> None:
         rng = random.Random(seed * 1000 + k)
         https = [client(b, timeout=60) for b in bases]
+        follow_up: tuple[str, str] | None = None
         try:
             while stop is None or not stop.is_set():
                 with counter_lock:
@@ -370,9 +374,15 @@ def hammer(
                 if i is None:
                     return
                 http = https[i % len(https)]
-                thread_id = rng.choice(threads)
-                run_id = latest[thread_id]
-                op, path, body = _pick(rng, thread_id, run_id)
+                if follow_up is not None:
+                    # Answer the tool call this client just saw, racing the others.
+                    thread_id, run_id = follow_up
+                    op, path, body = _submit(rng, thread_id, run_id)
+                    follow_up = None
+                else:
+                    thread_id = rng.choice(threads)
+                    run_id = latest[thread_id]
+                    op, path, body = _pick(rng, thread_id, run_id)
                 started = time.perf_counter()
                 try:
                     r = post(http, path, body)
@@ -388,6 +398,8 @@ def hammer(
                 if op == "create" and r.status_code == 200:
                     latest[thread_id] = answer["id"]
                     run_id = answer["id"]
+                if r.status_code == 200 and answer.get("status") == "requires_action":
+                    follow_up = (thread_id, run_id)
                 with load.lock:
                     load.records.append(
                         Record(op, thread_id, run_id, r.status_code, answer, seconds)
@@ -404,6 +416,13 @@ def hammer(
     return load
 
 
+def _submit(rng: random.Random, thread_id: str, run_id: str) -> tuple[str, str, Any]:
+    ids = ["call_a"] if rng.random() < 0.8 else ["call_b"]
+    outputs = [{"tool_call_id": i, "output": "ok"} for i in ids]
+    path = f"/threads/{thread_id}/runs/{run_id}/submit_tool_outputs"
+    return "submit", path, {"tool_outputs": outputs}
+
+
 def _pick(rng: random.Random, thread_id: str, run_id: str) -> tuple[str, str, Any]:
     run_path = f"/threads/{thread_id}/runs/{run_id}"
     roll = rng.random()
@@ -413,9 +432,7 @@ def _pick(rng: random.Random, thread_id: str, run_id: str) -> tuple[str, str, An
         step = EXPIRE if rng.random() < 0.01 else rng.choice(ADVANCES)
         return "advance", run_path + "/advance", step
     if roll < 0.85:
-        ids = ["call_a"] if rng.random() < 0.8 else ["call_b"]
-        outputs = [{"tool_call_id": i, "output": "ok"} for i in ids]
-        return "submit", run_path + "/submit_tool_outputs", {"tool_outputs": outputs}
+        return _submit(rng, thread_id, run_id)
     if roll < 0.9:
         return "modify", run_path, {"metadata": {"n": str(rng.randrange(100))}}
     return "create", f"/threads/{thread_id}/runs", {"assistant_id": "asst_load"}
