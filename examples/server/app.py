@@ -25,7 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,8 @@ class Settings:
     auto_delay: float = 0.2
     #: How often a stream looks for the run's next change.
     stream_poll: float = 0.05
+    #: Write cProfile stats of the request handlers here at shutdown (benchmarks).
+    profile: str | None = None
 
 
 @dataclass
@@ -466,6 +468,45 @@ class AutoWorker:
 
 
 # --------------------------------------------------------------------------------------
+# Profiling (for benchmarks/server.py)
+
+
+class Profiler:
+    """cProfile of the request handlers, one profiler per worker thread, merged at exit."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.local = threading.local()
+        self.all: list[Any] = []
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        import cProfile  # noqa: PLC0415
+
+        profile = getattr(self.local, "profile", None)
+        if profile is None:
+            profile = self.local.profile = cProfile.Profile()
+            with self.lock:
+                self.all.append(profile)
+        profile.enable()
+        try:
+            yield
+        finally:
+            profile.disable()
+
+    def save(self) -> None:
+        import pstats  # noqa: PLC0415
+
+        with self.lock:
+            if self.all:
+                stats = pstats.Stats(self.all[0])
+                for profile in self.all[1:]:
+                    stats.add(profile)
+                stats.dump_stats(self.path)
+
+
+# --------------------------------------------------------------------------------------
 # Wiring
 
 
@@ -474,8 +515,16 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     api = RunsAPI(store, settings)
 
+    profiler = Profiler(settings.profile) if settings.profile else None
+
     def endpoint(handler: Callable[[Call], Response]) -> Callable[[Request], Any]:
         def guarded(call: Call) -> Response:
+            if profiler is None:
+                return answered(call)
+            with profiler.measure():
+                return answered(call)
+
+        def answered(call: Call) -> Response:
             try:
                 rs.check_beta_header(call.headers.get("openai-beta"))
                 return handler(call)
@@ -539,6 +588,8 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         yield
         if worker is not None:
             worker.stop()
+        if profiler is not None:
+            profiler.save()
 
     return Starlette(
         routes=routes,

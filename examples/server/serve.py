@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--default-model", default="gpt-4o")
     parser.add_argument("--poll-after-ms", type=int, default=200)
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--profile", help="write cProfile stats of the handlers here at exit")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=args.log_level.upper())
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         poll_after_ms=args.poll_after_ms,
         auto=args.auto,
         auto_delay=args.auto_delay,
+        profile=args.profile,
     )
     app = create_app(store, settings)
 
