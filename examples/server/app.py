@@ -1,0 +1,598 @@
+"""An Assistants-compatible Runs API on runstate, as a Starlette (ASGI) application.
+
+The web framework reads the request, runstate decides, the store writes with a
+compare-and-set (see ``store.py``), and the framework writes the answer. Every refusal is
+a ``runstate.APIError``, answered with ``err.http_status`` and ``err.to_api_error()``.
+
+Endpoints under ``/v1`` (all need ``OpenAI-Beta: assistants=v2``, as the real API's):
+
+=======================================================  ==================================
+``POST /assistants``, ``GET /assistants/{id}``            a minimal assistant
+``POST /threads``, ``GET /threads/{id}``                  a minimal thread
+``POST /threads/runs``                                    create thread and run
+``POST /threads/{thread_id}/runs``, ``GET`` (list)        create run, list runs
+``GET /threads/{t}/runs/{r}``, ``POST`` (modify)          retrieve, modify (metadata)
+``POST /threads/{t}/runs/{r}/cancel``                     cancel
+``POST /threads/{t}/runs/{r}/submit_tool_outputs``        submit tool outputs
+``POST /threads/{t}/runs/{r}/advance``                    the worker's hook (tests)
+=======================================================  ==================================
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from store import Store, Thread, clock, new_id
+
+import runstate as rs
+
+log = logging.getLogger("runstate.server")
+
+#: A stream ends at these statuses (the API sends ``done`` there).
+STREAM_ENDS = frozenset({rs.RunStatus.REQUIRES_ACTION, *rs.TERMINAL_STATUSES})
+#: What ``/advance`` accepts as ``to``.
+TARGETS = (
+    "in_progress",
+    "requires_action",
+    "completed",
+    "failed",
+    "incomplete",
+    "cancelled",
+    "expired",
+)
+#: Usage reported by the worker when a step gives none.
+NO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
+
+@dataclass
+class Settings:
+    """How the server behaves (``serve.py`` sets these from its options)."""
+
+    #: The model of an ``asst_`` id that names no stored assistant (see the README).
+    default_model: str = "gpt-4o"
+    #: Seconds from creation to ``expires_at`` (600 on the real API).
+    expires_in: int = rs.DEFAULT_EXPIRES_IN
+    #: ``openai-poll-after-ms`` sent with runs: how soon the SDK's pollers ask again.
+    poll_after_ms: int = 200
+    #: Run the scripted background worker.
+    auto: bool = False
+    #: Seconds between the worker's sweeps (each moves every run one step).
+    auto_delay: float = 0.2
+    #: How often a stream looks for the run's next change.
+    stream_poll: float = 0.05
+    #: Write cProfile stats of the request handlers here at shutdown (benchmarks).
+    profile: str | None = None
+
+
+@dataclass
+class Call:
+    """What a handler needs from the request, read on the event loop."""
+
+    path: dict[str, str]
+    query: dict[str, list[str]]
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------
+# Answers
+
+
+def run_response(run: rs.Run, settings: Settings) -> Response:
+    return Response(
+        rs.run_json(run),
+        media_type="application/json",
+        headers={"openai-poll-after-ms": str(settings.poll_after_ms)},
+    )
+
+
+def refusal(err: rs.APIError) -> JSONResponse:
+    return JSONResponse(err.to_api_error(), status_code=err.http_status)
+
+
+def worker_refusal(err: rs.TransitionError) -> JSONResponse:
+    """A worker move the table forbids. Not an API answer (the API has no such
+    endpoint): this server's own 409, with runstate's message and reason."""
+    body = {"message": str(err), "type": "transition_error", "param": None, "code": err.reason}
+    return JSONResponse({"error": body}, status_code=409)
+
+
+def bad_value(exc: rs.InvalidRun | rs.InvalidArgument) -> JSONResponse:
+    """Run data runstate refuses in a worker step (malformed tool calls, usage...)."""
+    param = exc.errors[0].field if isinstance(exc, rs.InvalidRun) and exc.errors else None
+    body = {"message": str(exc), "type": "invalid_request_error", "param": param, "code": None}
+    return JSONResponse({"error": body}, status_code=400)
+
+
+def read_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object body; an empty body is ``{}``.
+
+    Anything else is refused with the API's own JSON-body text: the toolkit's parsers
+    produce it for any body that is not a JSON object, so this reuses one of them.
+    """
+    if not raw.strip():
+        return {}
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        obj = None
+    if isinstance(obj, dict):
+        return obj
+    rs.parse_modify_run(raw)  # raises the API's 400 for a body that is not an object
+    raise rs.InvalidRequest("We could not parse the JSON body of your request.")
+
+
+def unknown_parameter(name: str) -> rs.InvalidRequest:
+    # The API's template (spec-facts §10.1), as the toolkit's parsers answer it.
+    return rs.InvalidRequest(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
+
+
+def invalid_type(name: str, expected: str, value: object) -> rs.InvalidRequest:
+    got = {list: "an array", dict: "an object", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+    return rs.InvalidRequest(
+        f"Invalid type for '{name}': expected {expected}, but got {got} instead.",
+        param=name,
+        code="invalid_type",
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The application
+
+
+class RunsAPI:
+    """The endpoints, over one :class:`Store`."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    # -- assistants and threads ---------------------------------------------------------
+
+    def create_assistant(self, call: Call) -> Response:
+        obj = read_object(call.body)
+        allowed = {
+            "model",
+            "name",
+            "description",
+            "instructions",
+            "tools",
+            "metadata",
+            "temperature",
+            "top_p",
+            "response_format",
+            "tool_resources",
+        }
+        for key in obj:
+            if key not in allowed:
+                raise unknown_parameter(key)
+        if not isinstance(obj.get("model"), str):
+            if "model" not in obj:
+                raise rs.InvalidRequest(
+                    "Missing required parameter: 'model'.",
+                    param="model",
+                    code="missing_required_parameter",
+                )
+            raise invalid_type("model", "a string", obj["model"])
+        # Tools and instructions are checked as a run request would carry them.
+        check = {
+            "assistant_id": "asst_check",
+            "tools": obj.get("tools"),
+            "instructions": obj.get("instructions"),
+            "metadata": obj.get("metadata"),
+        }
+        request = rs.parse_create_run(check)
+        assistant = {
+            "id": new_id("asst"),
+            "object": "assistant",
+            "created_at": clock(),
+            "name": obj.get("name"),
+            "description": obj.get("description"),
+            "model": obj["model"],
+            "instructions": request.instructions,
+            "tools": [dict(t) for t in request.tools or ()],
+            "tool_resources": obj.get("tool_resources") or {},
+            "metadata": dict(request.metadata or {}),
+            "temperature": obj.get("temperature", 1.0),
+            "top_p": obj.get("top_p", 1.0),
+            "response_format": obj.get("response_format", "auto"),
+        }
+        self.store.create_assistant(assistant)
+        return JSONResponse(assistant)
+
+    def retrieve_assistant(self, call: Call) -> Response:
+        assistant_id = call.path["assistant_id"]
+        rs.check_id("assistant_id", assistant_id)
+        assistant = self.store.get_assistant(assistant_id)
+        if assistant is None:
+            raise rs.not_found("assistant", assistant_id)
+        return JSONResponse(assistant)
+
+    def _thread(self, obj: Mapping[str, Any]) -> Thread:
+        """A new thread from a create-thread body (or thread-and-run's ``thread``)."""
+        for key in obj:
+            if key not in ("messages", "metadata", "tool_resources"):
+                raise unknown_parameter(key)
+        metadata = rs.parse_modify_run({"metadata": obj.get("metadata")}).metadata
+        messages = obj.get("messages") or []
+        if not isinstance(messages, list):
+            raise invalid_type("messages", "an array", messages)
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict):
+                raise invalid_type(f"messages[{i}]", "an object", message)
+        thread_id = new_id("thread")
+        now = clock()
+        body = {
+            "id": thread_id,
+            "object": "thread",
+            "created_at": now,
+            "metadata": dict(metadata or {}),
+            "tool_resources": obj.get("tool_resources") or {},
+        }
+        has_user = any(m.get("role") == "user" for m in messages)
+        return Thread(thread_id, now, has_user, body)
+
+    def create_thread(self, call: Call) -> Response:
+        thread = self._thread(read_object(call.body))
+        self.store.create_thread(thread)
+        return JSONResponse(thread.body)
+
+    def retrieve_thread(self, call: Call) -> Response:
+        return JSONResponse(self._find_thread(call.path["thread_id"]).body)
+
+    def _find_thread(self, thread_id: str) -> Thread:
+        rs.check_id("thread_id", thread_id)
+        thread = self.store.get_thread(thread_id)
+        if thread is None:
+            raise rs.not_found("thread", thread_id)
+        return thread
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def _new_run(self, request: rs.CreateRun, thread: Thread) -> Callable[[int], rs.Run]:
+        assistant = self.store.get_assistant(request.assistant_id) or {
+            "model": self.settings.default_model,
+            "instructions": None,
+            "tools": [],
+        }
+        run_id = new_id("run")
+
+        def make(now: int) -> rs.Run:
+            return request.new_run(
+                id=run_id,
+                thread_id=thread.id,
+                now=now,
+                assistant_model=assistant["model"],
+                assistant_instructions=assistant["instructions"],
+                assistant_tools=assistant["tools"],
+                thread_has_user_message=thread.has_user_message,
+                expires_in=self.settings.expires_in,
+            )
+
+        return make
+
+    def create_run(self, call: Call) -> Response:
+        thread = self._find_thread(call.path["thread_id"])
+        request = rs.parse_create_run(call.body, include=call.query.get("include[]"))
+        run = self.store.create_run(thread.id, self._new_run(request, thread))
+        if request.stream:
+            return self._stream(None, run, 1)
+        return run_response(run, self.settings)
+
+    def create_thread_and_run(self, call: Call) -> Response:
+        request = rs.parse_create_thread_and_run(call.body)
+        thread = self._thread(request.thread or {})
+        make = self._new_run(request, thread)
+        # The thread's messages count for "a thread with a user message"
+        # (CreateRun.new_run reads them from the request itself).
+        run = self.store.create_run(thread.id, make, new_thread=thread)
+        if request.stream:
+            return self._stream(None, run, 1)
+        return run_response(run, self.settings)
+
+    def list_runs(self, call: Call) -> Response:
+        thread = self._find_thread(call.path["thread_id"])
+        query = rs.parse_list_runs(call.query)
+        return JSONResponse(rs.list_page(self.store.thread_runs(thread.id), query))
+
+    def _ids(self, call: Call) -> tuple[str, str]:
+        thread_id, run_id = call.path["thread_id"], call.path["run_id"]
+        rs.check_id("thread_id", thread_id)
+        rs.check_id("run_id", run_id)
+        return thread_id, run_id
+
+    def retrieve_run(self, call: Call) -> Response:
+        thread_id, run_id = self._ids(call)
+        run = self.store.get_run(thread_id, run_id)
+        if run is None:
+            raise rs.not_found("run", run_id)
+        return run_response(run, self.settings)
+
+    def modify_run(self, call: Call) -> Response:
+        thread_id, run_id = self._ids(call)
+        request = rs.parse_modify_run(call.body or b"{}")
+        run = self.store.change(thread_id, run_id, lambda run, now: request.apply(run))
+        return run_response(run, self.settings)
+
+    def cancel_run(self, call: Call) -> Response:
+        thread_id, run_id = self._ids(call)
+        run = self.store.change(thread_id, run_id, lambda run, now: rs.cancel(run, now=now))
+        return run_response(run, self.settings)
+
+    def submit_tool_outputs(self, call: Call) -> Response:
+        thread_id, run_id = self._ids(call)
+        request = rs.parse_submit_tool_outputs(call.body)
+        before: list[rs.Run] = []
+
+        def decide(run: rs.Run, now: int) -> rs.Run:
+            before[:] = [run]
+            return rs.submit_tool_outputs(run, request.tool_outputs, now=now)
+
+        run, version = self.store.change_versioned(thread_id, run_id, decide)
+        if request.stream:
+            return self._stream(before[0], run, version)
+        return run_response(run, self.settings)
+
+    def advance(self, call: Call) -> Response:
+        """The worker's hook: ``{"to": "<status>", ...}`` moves the run one step."""
+        thread_id, run_id = self._ids(call)
+        obj = read_object(call.body)
+        target = obj.get("to")
+        if target not in TARGETS:
+            choices = ", ".join(f"'{t}'" for t in TARGETS)
+            raise rs.InvalidRequest(
+                f"Invalid value: {json.dumps(target)}. Supported values are: {choices}.",
+                param="to",
+                code="invalid_value",
+            )
+        step = worker_step(target, obj)
+        run = self.store.change(thread_id, run_id, step)
+        return run_response(run, self.settings)
+
+    # -- streams ------------------------------------------------------------------------
+
+    def _stream(self, before: rs.Run | None, run: rs.Run, version: int) -> Response:
+        return StreamingResponse(self._events(before, run, version), media_type="text/event-stream")
+
+    def _events(self, before: rs.Run | None, run: rs.Run, version: int) -> Iterator[bytes]:
+        """This change's events, then every later change of the run until it stops.
+
+        Later changes are read from the run's history, so the stream announces each
+        status the run went through, whichever process (or worker) made the change. It
+        ends at ``requires_action`` or at the end of the run, expiry included (a read
+        expires the run when it is due).
+        """
+        yield rs.encode_sse(rs.stream_events(before, run))
+        last = run
+        while last.status not in STREAM_ENDS:
+            time.sleep(self.settings.stream_poll)
+            self.store.get_run(last.thread_id, last.id)  # lazy expiry
+            for v, later in self.store.history(last.id, version):
+                yield rs.encode_sse(rs.stream_events(last, later))
+                last, version = later, v
+
+
+def worker_step(target: str, obj: Mapping[str, Any]) -> Callable[[rs.Run, int], rs.Run]:
+    """The runstate operation that moves a run to ``target``, with the step's payload."""
+    usage = obj.get("usage")
+    if target == "in_progress":
+        return lambda run, now: rs.start(run, now=now)
+    if target == "requires_action":
+        return lambda run, now: rs.require_action(run, obj.get("tool_calls") or [], now=now)
+    if target == "completed":
+        return lambda run, now: rs.complete(run, now=now, usage=usage)
+    if target == "failed":
+        error = obj.get("error") or {"code": "server_error", "message": "Something went wrong."}
+        return lambda run, now: rs.fail(run, now=now, error=error, usage=usage)
+    if target == "incomplete":
+        reason = obj.get("reason") or "max_completion_tokens"
+        return lambda run, now: rs.mark_incomplete(run, now=now, reason=reason, usage=usage)
+    if target == "cancelled":
+        return lambda run, now: rs.finish_cancel(run, now=now, usage=usage)
+    # expired: the hook plays time forward to the run's deadline, as waiting would.
+    return lambda run, now: rs.expire(run, now=max(now, run.expires_at or now))
+
+
+# --------------------------------------------------------------------------------------
+# The scripted worker (--auto)
+
+
+def auto_step(store: Store) -> Callable[[rs.Run, int], rs.Run]:
+    """One step of a run's scripted life: start, one function call round when the run
+    has function tools, complete; a cancelling run is cancelled."""
+
+    def decide(run: rs.Run, now: int) -> rs.Run:
+        status = run.status
+        if status is rs.RunStatus.QUEUED:
+            return rs.start(run, now=now)
+        if status is rs.RunStatus.CANCELLING:
+            return rs.finish_cancel(run, now=now, usage=NO_USAGE)
+        if status is not rs.RunStatus.IN_PROGRESS:
+            return run
+        functions = [t for t in rs.dump_run(run)["tools"] if t.get("type") == "function"]
+        if functions and not store.had_status(run.id, "requires_action"):
+            call = {
+                "id": new_id("call"),
+                "type": "function",
+                "function": {"name": functions[0]["function"]["name"], "arguments": "{}"},
+            }
+            return rs.require_action(run, [call], now=now)
+        return rs.complete(
+            run, now=now, usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        )
+
+    return decide
+
+
+class AutoWorker:
+    """A background thread taking queued, in-progress and cancelling runs one step on."""
+
+    def __init__(self, store: Store, delay: float) -> None:
+        self.store = store
+        self.delay = delay
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="auto-worker", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        decide = auto_step(self.store)
+        while not self.stopping.wait(self.delay):
+            try:
+                for thread_id, run_id in self.store.runs_to_work_on():
+                    # Another process may have moved it first; the next sweep sees it.
+                    with suppress(rs.TransitionError, rs.APIError):
+                        self.store.change(thread_id, run_id, decide)
+            except Exception:
+                log.exception("auto worker sweep failed")
+
+
+# --------------------------------------------------------------------------------------
+# Profiling (for benchmarks/server.py)
+
+
+class Profiler:
+    """cProfile of the request handlers, one profiler per worker thread, merged at exit."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.local = threading.local()
+        self.all: list[Any] = []
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        import cProfile  # noqa: PLC0415
+
+        profile = getattr(self.local, "profile", None)
+        if profile is None:
+            profile = self.local.profile = cProfile.Profile()
+            with self.lock:
+                self.all.append(profile)
+        profile.enable()
+        try:
+            yield
+        finally:
+            profile.disable()
+
+    def save(self) -> None:
+        import pstats  # noqa: PLC0415
+
+        with self.lock:
+            if self.all:
+                stats = pstats.Stats(self.all[0])
+                for profile in self.all[1:]:
+                    stats.add(profile)
+                stats.dump_stats(self.path)
+
+
+# --------------------------------------------------------------------------------------
+# Wiring
+
+
+def create_app(store: Store, settings: Settings | None = None) -> Starlette:
+    """The ASGI application serving ``/v1`` from ``store``."""
+    settings = settings or Settings()
+    api = RunsAPI(store, settings)
+
+    profiler = Profiler(settings.profile) if settings.profile else None
+
+    def endpoint(handler: Callable[[Call], Response]) -> Callable[[Request], Any]:
+        def guarded(call: Call) -> Response:
+            if profiler is None:
+                return answered(call)
+            with profiler.measure():
+                return answered(call)
+
+        def answered(call: Call) -> Response:
+            try:
+                rs.check_beta_header(call.headers.get("openai-beta"))
+                return handler(call)
+            except rs.APIError as err:
+                return refusal(err)
+            except rs.TransitionError as err:
+                return worker_refusal(err)
+            except (rs.InvalidRun, rs.InvalidArgument) as exc:
+                return bad_value(exc)
+
+        async def asgi(request: Request) -> Response:
+            query = {k: request.query_params.getlist(k) for k in request.query_params}
+            call = Call(dict(request.path_params), query, await request.body(), request.headers)
+            return await run_in_threadpool(guarded, call)
+
+        return asgi
+
+    runs = "/v1/threads/{thread_id}/runs"
+    routes = [
+        Route("/v1/assistants", endpoint(api.create_assistant), methods=["POST"]),
+        Route("/v1/assistants/{assistant_id}", endpoint(api.retrieve_assistant), methods=["GET"]),
+        Route("/v1/threads", endpoint(api.create_thread), methods=["POST"]),
+        Route("/v1/threads/runs", endpoint(api.create_thread_and_run), methods=["POST"]),
+        Route("/v1/threads/{thread_id}", endpoint(api.retrieve_thread), methods=["GET"]),
+        Route(runs, endpoint(api.create_run), methods=["POST"]),
+        Route(runs, endpoint(api.list_runs), methods=["GET"]),
+        Route(runs + "/{run_id}", endpoint(api.retrieve_run), methods=["GET"]),
+        Route(runs + "/{run_id}", endpoint(api.modify_run), methods=["POST"]),
+        Route(runs + "/{run_id}/cancel", endpoint(api.cancel_run), methods=["POST"]),
+        Route(
+            runs + "/{run_id}/submit_tool_outputs",
+            endpoint(api.submit_tool_outputs),
+            methods=["POST"],
+        ),
+        Route(runs + "/{run_id}/advance", endpoint(api.advance), methods=["POST"]),
+    ]
+
+    async def no_route(request: Request, exc: Exception) -> Response:
+        # The real API's answer to a URL it does not serve.
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        message = f"Invalid URL ({request.method} {request.url.path})"
+        body = {"message": message, "type": "invalid_request_error", "param": None, "code": None}
+        return JSONResponse({"error": body}, status_code=status)
+
+    async def crashed(request: Request, exc: Exception) -> Response:
+        log.exception("internal error", exc_info=exc)
+        body = {
+            "message": "The server had an error while processing your request.",
+            "type": "server_error",
+            "param": None,
+            "code": None,
+        }
+        return JSONResponse({"error": body}, status_code=500)
+
+    worker = AutoWorker(store, settings.auto_delay) if settings.auto else None
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if worker is not None:
+            worker.start()
+        yield
+        if worker is not None:
+            worker.stop()
+        if profiler is not None:
+            profiler.save()
+
+    return Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: no_route, Exception: crashed},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,497 @@
+"""Storage for the example server: one schema and one compare-and-set, on SQLite or PostgreSQL.
+
+Each run row holds the run as ``dump_run`` JSON and a version number. A change is made in
+one transaction: read the row, let runstate decide, then
+``UPDATE runs ... WHERE id = ? AND version = ?`` and append the new snapshot to the
+append-only ``run_history`` table. If the update finds another version (a writer in
+another thread or process got there first), the transaction is rolled back and the change
+is decided again on the fresh run. No update is ever lost, and two writers never
+interleave.
+
+The thread lock is the database's: a partial unique index allows one active run per
+thread, checked in the same transaction as the insert, so two server processes cannot
+both start a run on one thread.
+
+Only the SQL dialect differs between the backends: placeholders, the autoincrement
+column, how a write transaction begins, and which exceptions mean "try again".
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import runstate as rs
+
+ACTIVE = tuple(s.value for s in rs.ACTIVE_STATUSES)
+_ACTIVE_SQL = ", ".join(f"'{s}'" for s in sorted(ACTIVE))
+
+# The schema both backends share; {serial} is the dialect's autoincrement key.
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS assistants (
+        id TEXT PRIMARY KEY,
+        body TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS threads (
+        id TEXT PRIMARY KEY,
+        created_at BIGINT NOT NULL,
+        has_user_message BOOLEAN NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS runs (
+        seq {serial},
+        id TEXT NOT NULL UNIQUE,
+        thread_id TEXT NOT NULL REFERENCES threads (id),
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    # The thread lock: at most one queued, in_progress, requires_action or cancelling
+    # run per thread, enforced by the database in the inserting transaction.
+    f"""CREATE UNIQUE INDEX IF NOT EXISTS runs_one_active_per_thread
+        ON runs (thread_id) WHERE status IN ({_ACTIVE_SQL})""",
+    "CREATE INDEX IF NOT EXISTS runs_by_thread ON runs (thread_id, seq)",
+    "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)",
+    # Append-only: every version of every run, in commit order per run (seq is global).
+    """CREATE TABLE IF NOT EXISTS run_history (
+        seq {serial},
+        run_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (run_id, version)
+    )""",
+]
+
+
+class Conflict(Exception):
+    """Another writer changed the row first (or took the thread lock): decide again."""
+
+
+def new_id(prefix: str) -> str:
+    """An id like the API's: a prefix and 24 random characters."""
+    return f"{prefix}_{secrets.token_urlsafe(18).replace('-', 'a').replace('_', 'b')}"
+
+
+def clock() -> int:
+    """The server's clock, Unix seconds."""
+    return int(time.time())
+
+
+def latest_stamp(run: rs.Run) -> int:
+    """The run's latest timestamp: the server never stamps a run earlier than this.
+
+    Several processes (or machines) share a run; a clock slightly behind another's must
+    not make runstate refuse the change as ``ClockWentBackwards``.
+    """
+    stamps = (run.created_at, run.started_at, run.cancelled_at, run.failed_at, run.completed_at)
+    return max(s for s in stamps if s is not None)
+
+
+def now_for(run: rs.Run) -> int:
+    return max(clock(), latest_stamp(run))
+
+
+def expire_if_due(run: rs.Run, now: int) -> rs.Run:
+    """Lazy expiry: a pure function of ``expires_at`` and the server's clock."""
+    if run.status in rs.ACTIVE_STATUSES and run.expires_at is not None and now >= run.expires_at:
+        return rs.expire(run, now=now)
+    return run
+
+
+def dumps(run: rs.Run) -> str:
+    return rs.run_json(run)
+
+
+# --------------------------------------------------------------------------------------
+# Dialects
+
+
+class Dialect:
+    """What differs between the backends."""
+
+    serial: str
+    retry_errors: tuple[type[BaseException], ...]
+
+    def connect(self) -> Any:
+        raise NotImplementedError
+
+    def sql(self, text: str) -> str:
+        return text
+
+    @contextmanager
+    def write(self, conn: Any) -> Iterator[None]:
+        raise NotImplementedError
+        yield
+
+    def is_unique_violation(self, exc: BaseException) -> bool:
+        raise NotImplementedError
+
+
+class SQLite(Dialect):
+    serial = "INTEGER PRIMARY KEY AUTOINCREMENT"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.retry_errors = (sqlite3.OperationalError,)  # "database is locked"
+
+    def connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable on commit across crashes
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    @contextmanager
+    def write(self, conn: sqlite3.Connection) -> Iterator[None]:
+        # IMMEDIATE takes the write lock up front: no lock upgrade, no deadlock.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def is_unique_violation(self, exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
+
+
+class PostgreSQL(Dialect):
+    serial = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+
+    def __init__(self, url: str) -> None:
+        import psycopg  # noqa: PLC0415 - only needed with --db postgresql://
+
+        self.psycopg = psycopg
+        self.url = url
+        # READ COMMITTED: the UPDATE ... WHERE version = ? re-checks the row it finds, so
+        # a concurrent commit makes it match nothing (a Conflict), never a lost update.
+        self.retry_errors = (
+            psycopg.errors.SerializationFailure,
+            psycopg.errors.DeadlockDetected,
+        )
+
+    def connect(self) -> Any:
+        return self.psycopg.connect(self.url, autocommit=True)
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", "%s")
+
+    @contextmanager
+    def write(self, conn: Any) -> Iterator[None]:
+        with conn.transaction():
+            yield
+
+    def is_unique_violation(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.psycopg.errors.UniqueViolation)
+
+
+def dialect_for(url: str) -> Dialect:
+    """``sqlite:///runs.db`` (relative), ``sqlite:////abs/runs.db``, ``postgresql://...``."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
+        if not path:
+            raise ValueError(f"no file in {url!r}")
+        return SQLite(path)
+    if parsed.scheme in ("postgresql", "postgres"):
+        return PostgreSQL(url)
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql://...")
+
+
+# --------------------------------------------------------------------------------------
+# The store
+
+
+@dataclass(frozen=True)
+class Thread:
+    id: str
+    created_at: int
+    has_user_message: bool
+    body: dict[str, Any]
+
+
+Decide = Callable[[rs.Run, int], rs.Run]
+
+
+class Store:
+    """Threads, assistants and runs; every run change a compare-and-set."""
+
+    #: How many times a change is decided again after losing a race before giving up.
+    MAX_ATTEMPTS = 200
+
+    def __init__(self, url: str) -> None:
+        self.dialect = dialect_for(url)
+        self._local = threading.local()
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    @property
+    def conn(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.dialect.connect()
+        return conn
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        return self.conn.execute(self.dialect.sql(sql), params)
+
+    def create_schema(self) -> None:
+        for statement in SCHEMA:
+            self._retrying(lambda s=statement: self._ddl(s))
+
+    def _ddl(self, statement: str) -> None:
+        with self.dialect.write(self.conn):
+            self.execute(statement.format(serial=self.dialect.serial))
+
+    def _retrying(self, attempt: Callable[[], Any]) -> Any:
+        for i in range(self.MAX_ATTEMPTS):
+            try:
+                return attempt()
+            except Conflict:
+                pass
+            except self.dialect.retry_errors:
+                pass
+            except Exception as exc:
+                if not self.dialect.is_unique_violation(exc):
+                    raise
+            time.sleep(min(0.001 * (i + 1), 0.05))
+        raise RuntimeError("gave up after too many concurrent writers")
+
+    # -- assistants and threads ---------------------------------------------------------
+
+    def create_assistant(self, body: dict[str, Any]) -> None:
+        def attempt() -> None:
+            with self.dialect.write(self.conn):
+                self.execute(
+                    "INSERT INTO assistants (id, body) VALUES (?, ?)",
+                    (body["id"], json.dumps(body)),
+                )
+
+        self._retrying(attempt)
+
+    def get_assistant(self, assistant_id: str) -> dict[str, Any] | None:
+        row = self.execute("SELECT body FROM assistants WHERE id = ?", (assistant_id,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def _insert_thread(self, thread: Thread) -> None:
+        self.execute(
+            "INSERT INTO threads (id, created_at, has_user_message, body) VALUES (?, ?, ?, ?)",
+            (thread.id, thread.created_at, thread.has_user_message, json.dumps(thread.body)),
+        )
+
+    def create_thread(self, thread: Thread) -> None:
+        def attempt() -> None:
+            with self.dialect.write(self.conn):
+                self._insert_thread(thread)
+
+        self._retrying(attempt)
+
+    def get_thread(self, thread_id: str) -> Thread | None:
+        row = self.execute(
+            "SELECT id, created_at, has_user_message, body FROM threads WHERE id = ?", (thread_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return Thread(row[0], row[1], bool(row[2]), json.loads(row[3]))
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def _insert_run(self, run: rs.Run) -> None:
+        body = dumps(run)
+        self.execute(
+            "INSERT INTO runs (id, thread_id, status, version, body) VALUES (?, ?, ?, 1, ?)",
+            (run.id, run.thread_id, run.status.value, body),
+        )
+        self.execute(
+            "INSERT INTO run_history (run_id, version, status, body) VALUES (?, 1, ?, ?)",
+            (run.id, run.status.value, body),
+        )
+
+    def _cas(self, before: rs.Run, version: int, after: rs.Run) -> int:
+        """Write ``after`` over version ``version``; raise Conflict if it moved on."""
+        body = dumps(after)
+        cursor = self.execute(
+            "UPDATE runs SET status = ?, version = ?, body = ? WHERE id = ? AND version = ?",
+            (after.status.value, version + 1, body, before.id, version),
+        )
+        if cursor.rowcount != 1:
+            raise Conflict
+        self.execute(
+            "INSERT INTO run_history (run_id, version, status, body) VALUES (?, ?, ?, ?)",
+            (after.id, version + 1, after.status.value, body),
+        )
+        return version + 1
+
+    def _row(self, run_id: str) -> tuple[rs.Run, int] | None:
+        row = self.execute("SELECT body, version FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else (rs.parse_run(row[0]), row[1])
+
+    def _active_on(self, thread_id: str) -> tuple[rs.Run, int] | None:
+        row = self.execute(
+            f"SELECT body, version FROM runs WHERE thread_id = ? AND status IN ({_ACTIVE_SQL})",
+            (thread_id,),
+        ).fetchone()
+        return None if row is None else (rs.parse_run(row[0]), row[1])
+
+    def create_run(
+        self,
+        thread_id: str,
+        make: Callable[[int], rs.Run],
+        *,
+        new_thread: Thread | None = None,
+    ) -> rs.Run:
+        """Insert the run ``make(now)`` builds, if the thread's lock allows it.
+
+        With ``new_thread``, the thread is inserted in the same transaction
+        (create thread and run).
+
+        Raises:
+            rs.ThreadBusy: the thread has an active run (decided by runstate on the
+                active run the database holds, after expiring it if due).
+        """
+
+        def attempt() -> rs.Run:
+            with self.dialect.write(self.conn):
+                if new_thread is not None:
+                    self._insert_thread(new_thread)
+                now = clock()
+                active = self._active_on(thread_id)
+                runs = []
+                if active is not None:
+                    run, version = active
+                    now = max(now, latest_stamp(run))
+                    expired = expire_if_due(run, now)
+                    if expired is not run:
+                        self._cas(run, version, expired)
+                    runs.append(expired)
+                try:
+                    rs.ensure_can_create_run(thread_id, runs)
+                except rs.ThreadBusy as err:
+                    raise _Answer(err) from None
+                run = make(now)
+                # The unique index refuses a second active run a concurrent writer
+                # inserted since our read: that is a Conflict, and we decide again.
+                self._insert_run(run)
+                return run
+
+        return self._answering(attempt)
+
+    def _answering(self, attempt: Callable[[], Any]) -> Any:
+        try:
+            return self._retrying(attempt)
+        except _Answer as answer:
+            raise answer.error from None
+
+    def get_run(self, thread_id: str, run_id: str) -> rs.Run | None:
+        """The run as of now: an active run past ``expires_at`` is expired (and stored)."""
+        found = self._row(run_id)
+        if found is None or found[0].thread_id != thread_id:
+            return None
+        run, _ = found
+        if expire_if_due(run, now_for(run)) is run:
+            return run
+        return self.change(thread_id, run_id, lambda r, now: r)
+
+    def change(self, thread_id: str, run_id: str, decide: Decide) -> rs.Run:
+        """:meth:`change_versioned` without the version."""
+        return self.change_versioned(thread_id, run_id, decide)[0]
+
+    def change_versioned(self, thread_id: str, run_id: str, decide: Decide) -> tuple[rs.Run, int]:
+        """Apply ``decide(run, now)`` to the stored run with a compare-and-set.
+
+        The run is first expired if due (and that is stored even when ``decide`` then
+        refuses, as the refusal is about the expired run).
+
+        Raises:
+            rs.NotFound: no such run on this thread.
+            Whatever ``decide`` raises (rs.APIError, rs.TransitionError, rs.InvalidRun),
+            after committing a due expiry.
+        """
+
+        def attempt() -> tuple[rs.Run, int, BaseException | None]:
+            with self.dialect.write(self.conn):
+                found = self._row(run_id)
+                if found is None or found[0].thread_id != thread_id:
+                    raise _Answer(rs.not_found("run", run_id))
+                run, version = found
+                now = now_for(run)
+                current = expire_if_due(run, now)
+                if current is not run:
+                    version = self._cas(run, version, current)
+                try:
+                    after = decide(current, now)
+                except (rs.Error, ValueError) as err:
+                    if current is run:
+                        raise _Answer(err) from None
+                    return current, version, err  # commit the expiry, then refuse
+                if after is not current:
+                    version = self._cas(current, version, after)
+                return after, version, None
+
+        after, version, error = self._answering(attempt)
+        if error is not None:
+            raise error
+        return after, version
+
+    def thread_runs(self, thread_id: str) -> list[rs.Run]:
+        """The thread's runs, oldest first, as of now (expired where due)."""
+        rows = self.execute(
+            "SELECT id, body FROM runs WHERE thread_id = ? ORDER BY seq", (thread_id,)
+        ).fetchall()
+        runs = []
+        for run_id, body in rows:
+            run = rs.parse_run(body)
+            if expire_if_due(run, now_for(run)) is not run:
+                run = self.change(thread_id, run_id, lambda r, now: r)
+            runs.append(run)
+        return runs
+
+    def history(self, run_id: str, after_version: int = 0) -> list[tuple[int, rs.Run]]:
+        rows = self.execute(
+            "SELECT version, body FROM run_history WHERE run_id = ? AND version > ? "
+            "ORDER BY version",
+            (run_id, after_version),
+        ).fetchall()
+        return [(v, rs.parse_run(b)) for v, b in rows]
+
+    def version(self, run_id: str) -> int:
+        row = self.execute("SELECT version FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def had_status(self, run_id: str, status: str) -> bool:
+        row = self.execute(
+            "SELECT 1 FROM run_history WHERE run_id = ? AND status = ? LIMIT 1", (run_id, status)
+        ).fetchone()
+        return row is not None
+
+    def runs_to_work_on(self, limit: int = 100) -> list[tuple[str, str]]:
+        """(thread_id, run_id) of runs the worker moves on (not waiting for the client)."""
+        rows = self.execute(
+            "SELECT thread_id, id FROM runs WHERE status IN ('queued', 'in_progress', "
+            "'cancelling') ORDER BY seq LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [(t, r) for t, r in rows]
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+class _Answer(Exception):
+    """Leave the transaction (rolled back) and answer with ``error``."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
