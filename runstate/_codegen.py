@@ -59,6 +59,7 @@ from ._schema import (
     COMMON_VALUES,
     DUMPERS,
     GUARDED_FLOAT_LIMIT,
+    LATE_KEYS,
     LIKELY_EXTRAS,
     SCHEMA,
     UNIONS,
@@ -212,6 +213,11 @@ def _gen_structure(cls: type, fields: dict[str, _Field], ns: dict[str, Any]) -> 
 
     em.lines.append(f"def {name}(o):")
     em.lines.append("    if type(o) is not dict: raise _Bad")
+    late = LATE_KEYS.get(cls, ())
+    if late:
+        # Objects older than a key the API added late lack it: straight to ``_gaps``,
+        # since a KeyError raised and caught costs more than a lookup or two.
+        em.lines.append(f"    if {' or '.join(f'{k!r} not in o' for k in late)}: return {gaps}(o)")
     # With every key present (else KeyError), len(o) - n is the number of unknown keys.
     em.lines.append(f"    if len(o) == {n}:")
     get_all("o", "get", "        ")

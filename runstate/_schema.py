@@ -67,6 +67,7 @@ from ._status import STATUS_BY_VALUE, RunStatus
 __all__ = [
     "COMMON_VALUES",
     "DUMPERS",
+    "LATE_KEYS",
     "LIKELY_EXTRAS",
     "MAX_INT_DIGITS",
     "MAX_JSON_DEPTH",
@@ -693,6 +694,13 @@ LIKELY_EXTRAS: Final[dict[type, tuple[str, ...]]] = {
     Run: ("tool_resources", "reasoning_effort", "file_ids"),
     Usage: ("prompt_token_details", "completion_tokens_details"),
 }
+
+
+#: Keys the real API added after the first recordings: objects from before lack them
+#: (``parallel_tool_calls``, mid-2024: 51 of the recorded 2023-24 objects lack it;
+#: spec-facts §5.1). The generated code looks for them first and sends an object without
+#: them straight to the variant for objects that lack keys.
+LATE_KEYS: Final[dict[type, tuple[str, ...]]] = {Run: ("parallel_tool_calls",)}
 
 
 def _common_expr(cls: type, var: str, otherwise: str) -> str:
