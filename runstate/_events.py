@@ -21,10 +21,10 @@ the recorded order (spec-facts §11): a new step's ``thread.run.step.created`` a
 ``.in_progress``, then, for a ``message_creation`` step, its message's
 ``thread.message.created``, ``.in_progress`` and ``.completed``/``.incomplete``, then the
 step's own end (``thread.run.step.completed``...). They come after the run's event when
-the run moves on, and **before** it when the run ends or is queued again after tool
-outputs: the step completed on submission opens the submit stream, and a run's terminal
-event follows every step's. Deltas (``*.delta``) carry partial content and are not
-produced.
+the run starts (``in_progress``), and **before** it otherwise: a ``tool_calls`` step opens
+before ``requires_action``, the step completed on submission opens the submit stream,
+and a run's terminal event follows every step's. Deltas (``*.delta``) carry partial
+content and are not produced.
 """
 
 from __future__ import annotations
@@ -154,11 +154,10 @@ def stream_events(
         return events
     done = [DONE] if events and events[-1] == DONE else []
     run_events = events[: len(events) - len(done)]
-    closing = after.status in TERMINAL_STATUSES or (
-        before is not None
-        and before.status is RunStatus.REQUIRES_ACTION
-        and after.status is RunStatus.QUEUED
-    )
+    # The run starts before its steps open; every other move is announced after the
+    # steps' and messages' own: a tool_calls step opens before requires_action, the step
+    # completed on submission before queued, and every end before the run's end.
+    closing = after.status is not RunStatus.IN_PROGRESS
     if closing:
         return objects + run_events + done
     return run_events + objects + done
