@@ -25,7 +25,8 @@ from typing import Any, Final, Literal, NamedTuple, TypeAlias
 
 import attrs
 
-from . import _ops
+from . import _ops, _serde
+from ._codegen import GUARDED_HOOKS, HOOKS
 from ._copy import replace
 from ._errors import ClockWentBackwards, Error, InvalidArgument, InvalidRun, InvalidTable
 from ._frozen import EMPTY, EMPTY_LIST
@@ -252,7 +253,7 @@ def parse_step(data: Mapping[str, Any] | str | bytes | bytearray) -> RunStep:
         ...     print([e.field for e in exc.errors])
         ['run_id', 'assistant_id', 'thread_id', 'type', 'status', 'step_details']
     """
-    return parse_value(RunStep, data, what="step")
+    return _parse(RunStep, data, "step")  # type: ignore[no-any-return]
 
 
 def dump_step(step: RunStep) -> dict[str, Any]:
@@ -281,7 +282,7 @@ def parse_message(data: Mapping[str, Any] | str | bytes | bytearray) -> Message:
         >>> message.status, message.incomplete_details.reason, message.extra["role"]
         ('incomplete', 'max_tokens', 'assistant')
     """
-    return parse_value(Message, data, what="message")
+    return _parse(Message, data, "message")  # type: ignore[no-any-return]
 
 
 def dump_message(message: Message) -> dict[str, Any]:
@@ -294,6 +295,23 @@ def dump_message(message: Message) -> dict[str, Any]:
         {'id': 'm', 'object': 'thread.message', 'created_at': 1, 'thread_id': 't', 'status': 'completed', 'role': 'assistant'}
     """  # noqa: E501 - a doctest's output is one line
     return _DUMP_MESSAGE(message)
+
+
+def _parse(cls: type, data: Any, what: str) -> Any:
+    """Parse as :func:`~runstate.parse_run` does: orjson first when installed.
+
+    Text goes through orjson, then through code that refuses whatever orjson may read
+    differently; anything else, and every refusal, through :func:`~runstate.parse_value`
+    (which explains it).
+    """
+    kind = type(data)
+    fast = _serde._fast_loads
+    if fast is not None and (kind is str or kind is bytes):
+        try:
+            return GUARDED_HOOKS.get(cls, HOOKS[cls])(fast(data))
+        except Exception:  # the standard path below decides, and explains
+            pass
+    return parse_value(cls, data, what=what)
 
 
 _DUMP_STEP: Final = DUMPERS[RunStep]

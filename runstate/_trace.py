@@ -156,6 +156,17 @@ _MESSAGE_EVENT_STATUS: Final[dict[str, str]] = {
 } | {f"{_MESSAGE_PREFIX}created": "in_progress"}
 
 
+#: Events whose data may repeat the previous event's object unchanged: the ``created``
+#: and ``in_progress`` events of a step or a message carry the same object (spec-facts
+#: §11). Such a repeat, with nothing between them, is checked once.
+_REPEATS: Final[dict[str, str]] = {
+    f"{_STEP_PREFIX}created": "step",
+    f"{_STEP_PREFIX}in_progress": "step",
+    f"{_MESSAGE_PREFIX}created": "message",
+    f"{_MESSAGE_PREFIX}in_progress": "message",
+}
+
+
 class _OpenStep:
     """What the checker remembers of an open step: a few scalars."""
 
@@ -345,6 +356,9 @@ class TraceChecker:
         self._steps_judged = False
         self._run_ended = False
         self._too_many_reported = False
+        #: The text of the last step or message event judged just before, and the status
+        #: its event expected: ``created`` then ``in_progress`` carry the same object.
+        self._last_object: tuple[object, object] | None = None
 
     def feed(self, item: object) -> tuple[TraceProblem, ...]:
         """Check the next item; return the problems found at it.
@@ -381,6 +395,8 @@ class TraceChecker:
         data: object = item
         if pair is not None:
             event, data = pair
+            if self._repeated(event, data):
+                return ()  # the same object again, announcing the same status
             if event == _DONE_EVENT:
                 self._done = True
                 return ()
@@ -441,6 +457,16 @@ class TraceChecker:
         if event is not None and self._stream:
             self._run_event(position, run, found)
         return tuple(found)
+
+    def _repeated(self, event: str, data: object) -> bool:
+        """Whether this event repeats the object the event just before judged."""
+        last = self._last_object
+        if last is None:
+            return False
+        if last[0] == data and _REPEATS.get(event) == last[1]:
+            return True
+        self._last_object = None
+        return False
 
     def close(self) -> tuple[TraceProblem, ...]:
         """End the trace; return the problems only its end reveals (at the last item).
@@ -556,6 +582,8 @@ class TraceChecker:
                 found.append(TraceProblem(position, "error", "invalid-step", _describe(exc)))
                 return
         self._judge_step(position, event, step, found)
+        if type(data) is str and not found:
+            self._last_object = (data, _REPEATS.get(event))
 
     def _check_run_id(
         self, position: int, event: str, run_id: str, found: list[TraceProblem]
@@ -757,6 +785,8 @@ class TraceChecker:
                 self._follow(position, self._open_messages, message.id, None, found)
         elif is_open:
             self._open_messages.discard(message.id)
+        if type(data) is str and not found:
+            self._last_object = (data, _REPEATS.get(event))
 
     def _run_event(self, position: int, run: Run, found: list[TraceProblem]) -> None:
         """The step and message rules a run event brings (stream mode)."""

@@ -12,6 +12,7 @@ from realworld import parse_sse as plain_parse_sse
 
 import runstate as rs
 from runstate import StepStatus
+from runstate import _serde as serde
 from runstate.models import Message, RunStep
 
 SP, SC, SCD, SF, SX = (
@@ -390,3 +391,15 @@ def test_advance_refusals() -> None:
     assert isinstance(ended.steps[0], RunStep)
     with pytest.raises(rs.TransitionError):  # the run refuses first; nothing changes
         rs.advance(ended.run, ended.steps, "start", now=14, messages=ended.messages)
+
+
+def test_both_json_paths_parse_steps_alike(
+    real_world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objects = recorded_objects(real_world)
+    fast = [rs.parse_step(d) if ".step." in e else rs.parse_message(d) for e, d in objects]
+    monkeypatch.setattr(serde, "_fast_loads", None)
+    slow = [rs.parse_step(d) if ".step." in e else rs.parse_message(d) for e, d in objects]
+    assert fast == slow
+    with pytest.raises(rs.InvalidRun):
+        rs.parse_step('{"id": 1}')
