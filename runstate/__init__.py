@@ -28,7 +28,7 @@ from ._errors import (
 from ._events import encode_sse, run_json, stream_events
 from ._invariants import Violation, validate, violations
 from ._machine import machine
-from ._model import Run
+from ._model import Message, Run, RunStep, StepStatus
 from ._ops import (
     DEFAULT_EXPIRES_IN,
     CancelDecision,
@@ -64,6 +64,29 @@ from ._serde import CONVERTER as converter
 from ._serde import configure_converter, dump_run, parse_run
 from ._sse import parse_sse
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
+from ._steps import (
+    RUN_END_EFFECTS,
+    STEP_EDGES,
+    STEP_TRANSITIONS,
+    RunEndEffect,
+    RunLife,
+    StepEdge,
+    StepTransitionError,
+    advance,
+    attach_tool_outputs,
+    complete_message,
+    complete_step,
+    dump_message,
+    dump_step,
+    mark_message_incomplete,
+    message_violations,
+    open_message,
+    open_message_step,
+    open_tool_calls_step,
+    parse_message,
+    parse_step,
+    step_violations,
+)
 from ._table import (
     CANCELLABLE_STATUSES,
     EDGES,
@@ -153,5 +176,30 @@ __all__ = (
     "run_json",
     "check_beta_header",
     "check_id",
+    # run steps and messages
+    "RunStep",
+    "StepStatus",
+    "Message",
+    "STEP_TRANSITIONS",
+    "STEP_EDGES",
+    "StepEdge",
+    "RUN_END_EFFECTS",
+    "RunEndEffect",
+    "RunLife",
+    "StepTransitionError",
+    "parse_step",
+    "dump_step",
+    "parse_message",
+    "dump_message",
+    "step_violations",
+    "message_violations",
+    "open_message_step",
+    "open_tool_calls_step",
+    "complete_step",
+    "attach_tool_outputs",
+    "open_message",
+    "complete_message",
+    "mark_message_incomplete",
+    "advance",
     "__version__",
 )

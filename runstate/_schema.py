@@ -21,6 +21,7 @@ integers have at most :data:`MAX_INT_DIGITS` digits, on every path.
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import math
@@ -34,16 +35,25 @@ from ._frozen import EMPTY, EMPTY_LIST, FrozenDict, FrozenList
 from ._model import (
     FIELD_CHECKS,
     CodeInterpreterTool,
+    CodeInterpreterToolCall,
     FileSearchOptions,
     FileSearchTool,
+    FileSearchToolCall,
     FunctionCall,
     FunctionDefinition,
     FunctionTool,
+    FunctionToolCall,
     IncompleteDetails,
     IncompleteReason,
     JsonSchema,
     LastError,
     LastErrorCode,
+    Message,
+    MessageCreation,
+    MessageCreationDetails,
+    MessageIncompleteDetails,
+    MessageIncompleteReason,
+    MessageStatus,
     Ranker,
     RankingOptions,
     RequiredAction,
@@ -52,8 +62,15 @@ from ._model import (
     ResponseFormatMode,
     ResponseFormatText,
     Run,
+    RunStep,
+    StepErrorCode,
+    StepFunction,
+    StepLastError,
+    StepStatus,
+    StepType,
     SubmitToolOutputs,
     ToolCall,
+    ToolCallsDetails,
     ToolChoice,
     ToolChoiceFunction,
     ToolChoiceMode,
@@ -674,6 +691,109 @@ SCHEMA: Final[dict[type, dict[str, _Field]]] = {
         "parallel_tool_calls": (_opt(BOOL), False),
     },
 }
+
+
+# --------------------------------------------------------------------------------------
+# Run steps and messages (spec-facts §1.6, §11): appended to the one schema. Key order is
+# the recorded one (every step and message object of the six real streams).
+
+
+class _Enum(_Kind):
+    """A status enum (:class:`~runstate.models.StepStatus`): wire string -> member."""
+
+    def __init__(self, cls: type[enum.Enum], what: str) -> None:
+        self.cls = cls
+        self.table = {m.value: m for m in cls}
+        self.what = what
+        self.expected = f"one of {_choices(tuple(self.table))}"
+
+    def emit(self, em: _Emitter, var: str, indent: str) -> None:
+        em.lines.append(f"{indent}{var} = {em.bind(self.table, 'enum')}[{var}]")
+
+    def dump_expr(self, em: _Emitter, expr: str) -> str:
+        return f"{expr}._value_"
+
+    def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        _Literal(tuple(self.table), self.what).explain(value, path, errors)
+
+    def check_value(self, value: object) -> bool:
+        return type(value) is self.cls
+
+
+_STEP_TOOL_CALLS = _tagged(
+    (FunctionToolCall, CodeInterpreterToolCall, FileSearchToolCall), None, "tool call"
+)
+_STEP_DETAILS = _tagged((MessageCreationDetails, ToolCallsDetails), None, "step_details")
+
+SCHEMA.update(
+    {
+        MessageCreation: {"message_id": (STR, True)},
+        MessageCreationDetails: {
+            "type": (_tag(MessageCreationDetails, "step_details type"), True),
+            "message_creation": (_obj(MessageCreation), True),
+        },
+        StepFunction: {
+            "name": (STR, True),
+            "arguments": (STR, True),
+            "output": (_opt(STR), False),
+        },
+        FunctionToolCall: {
+            "id": (STR, True),
+            "type": (_tag(FunctionToolCall, "tool call type"), True),
+            "function": (_obj(StepFunction), True),
+        },
+        CodeInterpreterToolCall: {
+            "id": (STR, True),
+            "type": (_tag(CodeInterpreterToolCall, "tool call type"), True),
+            "code_interpreter": (_JsonObject(), True),
+        },
+        FileSearchToolCall: {
+            "id": (STR, True),
+            "type": (_tag(FileSearchToolCall, "tool call type"), True),
+            "file_search": (_JsonObject(), True),
+        },
+        ToolCallsDetails: {
+            "type": (_tag(ToolCallsDetails, "step_details type"), True),
+            "tool_calls": (_Array(_STEP_TOOL_CALLS), True),
+        },
+        StepLastError: {
+            "code": (_lit("step error code", StepErrorCode), True),
+            "message": (STR, True),
+        },
+        RunStep: {
+            "id": (STR, True),
+            "object": (_tag(RunStep, "object", "object"), True),
+            "created_at": (TIMESTAMP, True),
+            "run_id": (STR, True),
+            "assistant_id": (STR, True),
+            "thread_id": (STR, True),
+            "type": (_lit("step type", StepType), True),
+            "status": (_Enum(StepStatus, "step status"), True),
+            "cancelled_at": (_opt(TIMESTAMP), False),
+            "completed_at": (_opt(TIMESTAMP), False),
+            "expires_at": (_opt(TIMESTAMP), False),
+            "failed_at": (_opt(TIMESTAMP), False),
+            "last_error": (_opt(_obj(StepLastError)), False),
+            "step_details": (_STEP_DETAILS, True),
+            "usage": (_opt(_obj(Usage)), False),
+        },
+        MessageIncompleteDetails: {
+            "reason": (_lit("message incomplete reason", MessageIncompleteReason), True),
+        },
+        Message: {
+            "id": (STR, True),
+            "object": (_tag(Message, "object", "object"), True),
+            "created_at": (TIMESTAMP, True),
+            "assistant_id": (_opt(STR), False),
+            "thread_id": (STR, True),
+            "run_id": (_opt(STR), False),
+            "status": (_lit("message status", MessageStatus), True),
+            "incomplete_details": (_opt(_obj(MessageIncompleteDetails)), False),
+            "incomplete_at": (_opt(TIMESTAMP), False),
+            "completed_at": (_opt(TIMESTAMP), False),
+        },
+    }
+)
 
 
 #: The API's default values of a few small classes, exactly as it sends them on nearly
