@@ -17,9 +17,9 @@ import runstate as rs
 CALL = {"id": "call_{}", "type": "function", "function": {"name": "f", "arguments": "{}"}}
 
 
-def life() -> list[rs.RunLife]:
+def life() -> list[rs.steps.RunLife]:
     run = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=100)
-    path = [rs.RunLife(run=run)]
+    path = [rs.steps.RunLife(run=run)]
     now = 100
 
     def do(operation: str, **arguments: object) -> None:
@@ -47,10 +47,10 @@ def life() -> list[rs.RunLife]:
     return path
 
 
-def streams(path: list[rs.RunLife]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def streams(path: list[rs.steps.RunLife]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     with_steps: list[tuple[str, str]] = []
     run_only: list[tuple[str, str]] = []
-    before: rs.RunLife | None = None
+    before: rs.steps.RunLife | None = None
     for now in path:
         b = None if before is None else before.run
         with_steps += rs.stream_events(

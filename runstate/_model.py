@@ -721,7 +721,8 @@ class Message:
     Modelled: the identity, ``status``, ``completed_at``, ``incomplete_at`` and
     ``incomplete_details``. Everything else (``role``, ``content``, ``attachments``,
     ``metadata``, v1's ``file_ids``...) is kept in ``extra``, in the API's order, so the
-    whole object round-trips (:func:`runstate.parse_message`, :func:`runstate.dump_message`).
+    whole object round-trips (:func:`runstate.steps.parse_message`,
+    :func:`runstate.steps.dump_message`).
     """
 
     id: str

@@ -221,7 +221,7 @@ class StepTransitionError(Error):
         >>> import runstate as rs
         >>> run = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1)
         >>> try:
-        ...     rs.open_tool_calls_step(run, id="step_1", now=2)
+        ...     rs.steps.open_tool_calls_step(run, id="step_1", now=2)
         ... except rs.StepTransitionError as exc:
         ...     print(exc.reason, "|", exc)
         run-not-in-progress | open_tool_calls_step: the run is 'queued', not 'in_progress'

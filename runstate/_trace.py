@@ -60,11 +60,11 @@ when its data carries a ``status`` (a whole object); partial objects are checked
 their run only, as before. The checker keeps state for *open* steps and messages only
 (at most :data:`MAX_OPEN` of each), so its memory stays bounded.
     ``invalid-step``, ``invalid-message`` [error]: the object does not parse
-    (:func:`~runstate.parse_step`, :func:`~runstate.parse_message`).
+    (:func:`~runstate.parse_step`, :func:`~runstate.steps.parse_message`).
     ``step-event-status-mismatch``, ``message-event-status-mismatch`` [error]: the event
     names another status than its data carries (``created`` carries ``in_progress``).
     ``step-status-illegal``, ``message-status-illegal`` [error]: a status change the step
-    table (:data:`~runstate.STEP_TRANSITIONS`) or the message's life does not allow, such
+    table (:data:`~runstate.steps.STEP_TRANSITIONS`) or the message's life does not allow, such
     as a second ``created`` for an open step.
     ``foreign-message`` [error]: a message event whose ``run_id`` is another run.
     ``after-run-end`` [error]: a step or message event after the run's terminal event.
@@ -81,8 +81,8 @@ their run only, as before. The checker keeps state for *open* steps and messages
     a ``tool_calls`` step is still open (it completes, with the outputs, first).
     ``too-many-open-steps`` [warning]: more than :data:`MAX_OPEN` steps or messages open
     at once; the extra ones are not followed.
-    Plus every :func:`~runstate.step_violations` and :func:`~runstate.message_violations`
-    of each judged object, under its own rule name.
+    Plus every :func:`~runstate.steps.step_violations` and
+    :func:`~runstate.steps.message_violations` of each judged object, under its own rule name.
 """
 
 from __future__ import annotations

@@ -849,11 +849,11 @@ def _steps_module() -> Any:
 def lives(*, max_steps: int = 12, broken: bool = False) -> SearchStrategy[list[Any]]:
     """Generate whole lives of one run with its steps and messages.
 
-    A life is a list of :class:`runstate.RunLife` snapshots, one per operation of
+    A life is a list of :class:`runstate.steps.RunLife` snapshots, one per operation of
     :func:`runstate.advance` from a freshly created run: steps that write messages
     (completed, or cut short), ``tool_calls`` steps, tool-output rounds whose step stays
     open through ``requires_action``, cancels, failures, expiry and token limits, each
-    ending the open steps and messages as :data:`runstate.RUN_END_EFFECTS` says.
+    ending the open steps and messages as :data:`runstate.steps.RUN_END_EFFECTS` says.
 
     Args:
         max_steps: The most operations one life takes.

@@ -45,12 +45,12 @@ def test_recorded_steps_and_messages_round_trip_byte_for_byte(real_world: Path) 
         if ".step." in event:
             step = rs.parse_step(data)
             dumped = rs.dump_step(step)
-            assert rs.step_violations(step) == ()
+            assert rs.steps.step_violations(step) == ()
             assert "expired_at" not in dumped and "expires_at" in dumped
         else:
-            message = rs.parse_message(data)
-            dumped = rs.dump_message(message)
-            assert rs.message_violations(message) == ()
+            message = rs.steps.parse_message(data)
+            dumped = rs.steps.dump_message(message)
+            assert rs.steps.message_violations(message) == ()
         assert json.dumps(dumped, separators=(",", ":"), ensure_ascii=False) == data
         assert set(dumped) == set(json.loads(data))
 
@@ -86,7 +86,7 @@ def test_every_tool_call_kind_and_unknown_keys_round_trip() -> None:
     assert value.extra == {"expired_at": None, "metadata": {}}
     kinds = [type(c).__name__ for c in value.step_details.tool_calls]  # type: ignore[union-attr]
     assert kinds == ["FunctionToolCall", "CodeInterpreterToolCall", "FileSearchToolCall"]
-    assert rs.step_violations(value) == ()
+    assert rs.steps.step_violations(value) == ()
     assert rs.parse_step(json.dumps(step)) == value
 
 
@@ -113,13 +113,15 @@ def test_malformed_steps_are_refused_by_path(change: dict[str, Any], fields: lis
 def test_message_reasons_and_statuses_are_checked() -> None:
     base = {"id": "m", "object": "thread.message", "created_at": 1, "thread_id": "t"}
     with pytest.raises(rs.InvalidRun):
-        rs.parse_message({**base, "status": "queued"})
+        rs.steps.parse_message({**base, "status": "queued"})
     with pytest.raises(rs.InvalidRun):
-        rs.parse_message(
+        rs.steps.parse_message(
             {**base, "status": "incomplete", "incomplete_details": {"reason": "max_completion"}}
         )
-    bad = rs.parse_message({**base, "status": "in_progress", "completed_at": 0, "incomplete_at": 2})
-    assert [(v.field, v.rule) for v in rs.message_violations(bad)] == [
+    bad = rs.steps.parse_message(
+        {**base, "status": "in_progress", "completed_at": 0, "incomplete_at": 2}
+    )
+    assert [(v.field, v.rule) for v in rs.steps.message_violations(bad)] == [
         ("completed_at", "message-completed-at"),
         ("incomplete_at", "message-incomplete"),
         ("completed_at", "message-timestamp-order"),
@@ -144,7 +146,7 @@ def test_step_violations() -> None:
             "step_details": {"type": "tool_calls", "tool_calls": []},
         }
     )
-    assert [v.rule for v in rs.step_violations(step)] == [
+    assert [v.rule for v in rs.steps.step_violations(step)] == [
         "step-type-mismatch",
         "step-cancelled-at",
         "step-failed-at",
@@ -157,27 +159,27 @@ def test_step_violations() -> None:
 
 
 def test_step_table() -> None:
-    assert {s: set(t) for s, t in rs.STEP_TRANSITIONS.items()} == {
+    assert {s: set(t) for s, t in rs.steps.STEP_TRANSITIONS.items()} == {
         SP: {SC, SCD, SF, SX},
         SC: set(),
         SCD: set(),
         SF: set(),
         SX: set(),
     }
-    confidence = {(e.source, e.target): e.confidence for e in rs.STEP_EDGES}
+    confidence = {(e.source, e.target): e.confidence for e in rs.steps.STEP_EDGES}
     assert confidence == {(SP, SC): "H", (SP, SX): "M", (SP, SCD): "L", (SP, SF): "L"}
     assert [s.value for s in StepStatus] == [
         "in_progress", "cancelled", "failed", "completed", "expired"
     ]  # fmt: skip
     assert not SP.is_terminal and all(s.is_terminal for s in StepStatus if s is not SP)
     with pytest.raises(TypeError):
-        rs.STEP_TRANSITIONS[SP] = frozenset()  # type: ignore[index]
+        rs.steps.STEP_TRANSITIONS[SP] = frozenset()  # type: ignore[index]
 
 
 def test_run_end_effects_are_data_with_confidence() -> None:
     effects = {
         op: (e.step_status, e.message_status, e.message_reason, e.confidence)
-        for op, e in rs.RUN_END_EFFECTS.items()
+        for op, e in rs.steps.RUN_END_EFFECTS.items()
     }
     assert effects == {
         "complete": (SC, "completed", None, "H"),
@@ -186,8 +188,8 @@ def test_run_end_effects_are_data_with_confidence() -> None:
         "fail": (SF, "incomplete", "run_failed", "L"),
         "expire": (SX, "incomplete", "run_expired", "L"),
     }
-    for effect in rs.RUN_END_EFFECTS.values():  # every end follows an edge of the table
-        assert effect.step_status in rs.STEP_TRANSITIONS[SP]
+    for effect in rs.steps.RUN_END_EFFECTS.values():  # every end follows an edge of the table
+        assert effect.step_status in rs.steps.STEP_TRANSITIONS[SP]
 
 
 # -- operations --------------------------------------------------------------------------
@@ -201,77 +203,80 @@ def started(now: int = 11) -> rs.Run:
 def test_opening_needs_an_in_progress_run() -> None:
     queued = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
     for open_ in (
-        lambda: rs.open_message_step(queued, id="s", message_id="m", now=11),
-        lambda: rs.open_tool_calls_step(queued, id="s", now=11),
+        lambda: rs.steps.open_message_step(queued, id="s", message_id="m", now=11),
+        lambda: rs.steps.open_tool_calls_step(queued, id="s", now=11),
     ):
         with pytest.raises(rs.StepTransitionError) as info:
             open_()
         assert info.value.reason == "run-not-in-progress"
     with pytest.raises(rs.ClockWentBackwards):
-        rs.open_message_step(started(), id="s", message_id="m", now=10)
+        rs.steps.open_message_step(started(), id="s", message_id="m", now=10)
     with pytest.raises(rs.InvalidArgument):
-        rs.open_message_step(rs.dump_run(started()), id="s", message_id="m", now=12)  # type: ignore[arg-type]
+        rs.steps.open_message_step(rs.dump_run(started()), id="s", message_id="m", now=12)  # type: ignore[arg-type]
     with pytest.raises(rs.InvalidArgument):
-        rs.open_message(rs.dump_run(started()), id="m", now=12)  # type: ignore[arg-type]
+        rs.steps.open_message(rs.dump_run(started()), id="m", now=12)  # type: ignore[arg-type]
     with pytest.raises(rs.InvalidRun):
-        rs.open_tool_calls_step(started(), id="s", now=12, tool_calls=[CALL, CALL])
+        rs.steps.open_tool_calls_step(started(), id="s", now=12, tool_calls=[CALL, CALL])
     with pytest.raises(rs.InvalidRun):
-        rs.open_tool_calls_step(started(), id="s", now=12, tool_calls="nope")  # type: ignore[arg-type]
+        rs.steps.open_tool_calls_step(started(), id="s", now=12, tool_calls="nope")  # type: ignore[arg-type]
 
 
 def test_complete_and_attach() -> None:
-    step = rs.open_tool_calls_step(started(), id="s", now=12, tool_calls=[CALL])
+    step = rs.steps.open_tool_calls_step(started(), id="s", now=12, tool_calls=[CALL])
     with pytest.raises(rs.StepTransitionError) as info:
-        rs.complete_step(step, now=13, require_outputs=True)
+        rs.steps.complete_step(step, now=13, require_outputs=True)
     assert info.value.reason == "tool-output-missing"
     with pytest.raises(rs.InvalidArgument):
-        rs.attach_tool_outputs(step, [{"tool_call_id": "call_B", "output": "1"}])
-    answered = rs.attach_tool_outputs(step, [{"tool_call_id": "call_A", "output": "1"}])
+        rs.steps.attach_tool_outputs(step, [{"tool_call_id": "call_B", "output": "1"}])
+    answered = rs.steps.attach_tool_outputs(step, [{"tool_call_id": "call_A", "output": "1"}])
     with pytest.raises(rs.InvalidArgument):
-        rs.attach_tool_outputs(answered, [{"tool_call_id": "call_A", "output": "2"}])
+        rs.steps.attach_tool_outputs(answered, [{"tool_call_id": "call_A", "output": "2"}])
     usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
-    done = rs.complete_step(answered, now=13, usage=usage, require_outputs=True)
+    done = rs.steps.complete_step(answered, now=13, usage=usage, require_outputs=True)
     assert done.usage is not None and done.usage.total_tokens == 3
-    assert rs.step_violations(done) == ()
+    assert rs.steps.step_violations(done) == ()
     with pytest.raises(rs.StepTransitionError) as info:
-        rs.complete_step(done, now=14)
+        rs.steps.complete_step(done, now=14)
     assert info.value.reason == "step-terminal"
     with pytest.raises(rs.StepTransitionError):
-        rs.attach_tool_outputs(done, [])
+        rs.steps.attach_tool_outputs(done, [])
     with pytest.raises(rs.ClockWentBackwards):
-        rs.complete_step(step, now=11)
+        rs.steps.complete_step(step, now=11)
     with pytest.raises(rs.InvalidArgument):
-        rs.complete_step(rs.dump_step(step), now=13)  # type: ignore[arg-type]
-    message_step = rs.open_message_step(started(), id="s2", message_id="m", now=12)
+        rs.steps.complete_step(rs.dump_step(step), now=13)  # type: ignore[arg-type]
+    message_step = rs.steps.open_message_step(started(), id="s2", message_id="m", now=12)
     with pytest.raises(rs.StepTransitionError) as info:
-        rs.attach_tool_outputs(message_step, [])
+        rs.steps.attach_tool_outputs(message_step, [])
     assert info.value.reason == "wrong-step-type"
-    assert rs.complete_step(message_step, now=12, require_outputs=True).status is SC
+    assert rs.steps.complete_step(message_step, now=12, require_outputs=True).status is SC
 
 
 def test_messages() -> None:
-    message = rs.open_message(started(), id="msg_1", now=12)
-    assert rs.message_violations(message) == ()
-    done = rs.complete_message(message, now=13)
-    cut = rs.mark_message_incomplete(message, now=13, reason="content_filter")
+    message = rs.steps.open_message(started(), id="msg_1", now=12)
+    assert rs.steps.message_violations(message) == ()
+    done = rs.steps.complete_message(message, now=13)
+    cut = rs.steps.mark_message_incomplete(message, now=13, reason="content_filter")
     assert (done.status, done.completed_at, cut.status, cut.incomplete_at) == (
         "completed", 13, "incomplete", 13
     )  # fmt: skip
-    assert rs.message_violations(done) == () == rs.message_violations(cut)
+    assert rs.steps.message_violations(done) == () == rs.steps.message_violations(cut)
     with pytest.raises(rs.StepTransitionError):
-        rs.complete_message(done, now=14)
+        rs.steps.complete_message(done, now=14)
     with pytest.raises(rs.InvalidArgument):
-        rs.complete_message(rs.dump_message(message), now=14)  # type: ignore[arg-type]
+        rs.steps.complete_message(rs.steps.dump_message(message), now=14)  # type: ignore[arg-type]
     with pytest.raises(rs.InvalidRun):
-        rs.mark_message_incomplete(message, now=13, reason="max_completion_tokens")  # type: ignore[arg-type]
-    assert isinstance(message, Message) and rs.parse_message(rs.dump_message(message)) == message
+        rs.steps.mark_message_incomplete(message, now=13, reason="max_completion_tokens")  # type: ignore[arg-type]
+    assert (
+        isinstance(message, Message)
+        and rs.steps.parse_message(rs.steps.dump_message(message)) == message
+    )
 
 
 # -- advance -----------------------------------------------------------------------------
 
 
-def life_to_requires_action() -> rs.RunLife:
-    life = rs.RunLife(run=started())
+def life_to_requires_action() -> rs.steps.RunLife:
+    life = rs.steps.RunLife(run=started())
     life = rs.advance(life.run, life.steps, "open_tool_calls_step", now=12, step_id="step_t")
     return rs.advance(life.run, life.steps, "require_action", now=13, tool_calls=[CALL])
 
@@ -337,11 +342,11 @@ def test_run_ends_end_open_steps(
     assert message.status == ("completed" if reason is None else "incomplete")
     assert (message.incomplete_details and message.incomplete_details.reason) == reason
     for step in ended.steps:
-        assert rs.step_violations(step) == ()
+        assert rs.steps.step_violations(step) == ()
         if step.status is SF:
             assert step.last_error is not None and step.last_error.code == "server_error"
         assert step.expires_at == life.run.expires_at
-    assert rs.message_violations(message) == ()
+    assert rs.steps.message_violations(message) == ()
 
 
 def test_a_cancel_ends_steps_when_it_takes_effect() -> None:
@@ -397,9 +402,9 @@ def test_both_json_paths_parse_steps_alike(
     real_world: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     objects = recorded_objects(real_world)
-    fast = [rs.parse_step(d) if ".step." in e else rs.parse_message(d) for e, d in objects]
+    fast = [rs.parse_step(d) if ".step." in e else rs.steps.parse_message(d) for e, d in objects]
     monkeypatch.setattr(serde, "_fast_loads", None)
-    slow = [rs.parse_step(d) if ".step." in e else rs.parse_message(d) for e, d in objects]
+    slow = [rs.parse_step(d) if ".step." in e else rs.steps.parse_message(d) for e, d in objects]
     assert fast == slow
     with pytest.raises(rs.InvalidRun):
         rs.parse_step('{"id": 1}')

@@ -39,7 +39,7 @@ class State:
     def __init__(self) -> None:
         self.run: rs.Run | None = None
         self.steps: dict[str, rs.RunStep] = {}
-        self.messages: dict[str, rs.Message] = {}
+        self.messages: dict[str, rs.steps.Message] = {}
 
     def feed(self, event: str, data: str) -> list[tuple[str, str]]:
         """Apply one recorded object; return what stream_events announces for the change."""
@@ -52,7 +52,7 @@ class State:
             step = rs.parse_step(data)
             self.steps[step.id] = step
         elif event.startswith("thread.message."):
-            message = rs.parse_message(data)
+            message = rs.steps.parse_message(data)
             self.messages[message.id] = message
         elif event != "done":
             self.run = rs.parse_run(data)
@@ -112,7 +112,7 @@ def test_steps_are_announced_in_the_recorded_order() -> None:
         tool_outputs=[{"tool_call_id": "call_A", "output": "ok"}],
     )  # fmt: skip
 
-    def names(x: rs.RunLife | None, y: rs.RunLife) -> list[str]:
+    def names(x: rs.steps.RunLife | None, y: rs.steps.RunLife) -> list[str]:
         return [
             e
             for e, _ in rs.stream_events(
@@ -125,7 +125,7 @@ def test_steps_are_announced_in_the_recorded_order() -> None:
             )
         ]
 
-    assert names(rs.RunLife(run=run), a) == [
+    assert names(rs.steps.RunLife(run=run), a) == [
         "thread.run.step.created",
         "thread.run.step.in_progress",
     ]
@@ -148,7 +148,7 @@ def test_steps_are_announced_in_the_recorded_order() -> None:
         "done",
     ]
     # a message no step names is announced after the steps
-    orphan = rs.open_message(e.run, id="m2", now=6)
+    orphan = rs.steps.open_message(e.run, id="m2", now=6)
     got = rs.stream_events(
         d.run,
         e.run,

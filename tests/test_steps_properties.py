@@ -16,9 +16,9 @@ from runstate._trace import MAX_OPEN
 from runstate.strategies import lives, traces
 
 
-def changes(life: list[rs.RunLife]) -> list[list[tuple[str, str]]]:
+def changes(life: list[rs.steps.RunLife]) -> list[list[tuple[str, str]]]:
     out = []
-    before: rs.RunLife | None = None
+    before: rs.steps.RunLife | None = None
     for now in life:
         out.append(
             rs.stream_events(
@@ -39,14 +39,14 @@ def run_end(run: rs.Run) -> int | None:
 
 
 @given(lives())
-def test_every_step_ends_with_its_run(life: list[rs.RunLife]) -> None:
+def test_every_step_ends_with_its_run(life: list[rs.steps.RunLife]) -> None:
     last = life[-1]
     for snapshot in life:
         for step in snapshot.steps:
-            assert rs.step_violations(step) == ()
+            assert rs.steps.step_violations(step) == ()
             assert step.run_id == snapshot.run.id and step.created_at >= snapshot.run.created_at
         for message in snapshot.messages:
-            assert rs.message_violations(message) == ()
+            assert rs.steps.message_violations(message) == ()
     if not last.run.status.is_terminal:
         return
     assert all(s.status is not rs.StepStatus.IN_PROGRESS for s in last.steps)
@@ -65,7 +65,7 @@ def test_every_step_ends_with_its_run(life: list[rs.RunLife]) -> None:
 
 
 @given(lives())
-def test_every_legal_life_encoded_as_sse_passes_the_checker(life: list[rs.RunLife]) -> None:
+def test_every_legal_life_encoded_as_sse_passes_the_checker(life: list[rs.steps.RunLife]) -> None:
     streams: list[list[tuple[str, str]]] = [[]]
     for events in changes(life):
         for pair in events:
@@ -81,9 +81,9 @@ def test_every_legal_life_encoded_as_sse_passes_the_checker(life: list[rs.RunLif
 
 
 @given(lives(broken=True))
-def test_broken_lives_break_a_step_rule(life: list[rs.RunLife]) -> None:
+def test_broken_lives_break_a_step_rule(life: list[rs.steps.RunLife]) -> None:
     last = life[-1]
-    found = [v for s in last.steps for v in rs.step_violations(s)]
+    found = [v for s in last.steps for v in rs.steps.step_violations(s)]
     open_at_end = last.run.status.is_terminal and any(
         s.status is rs.StepStatus.IN_PROGRESS for s in last.steps
     )
@@ -105,7 +105,7 @@ def test_strategy_arguments_are_checked() -> None:
 CALL = {"id": "call_A", "type": "function", "function": {"name": "f", "arguments": "{}"}}
 
 
-def base() -> tuple[rs.RunLife, list[tuple[str, str]]]:
+def base() -> tuple[rs.steps.RunLife, list[tuple[str, str]]]:
     run = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
     events = rs.stream_events(None, run)
     started = rs.advance(run, (), "start", now=11)
@@ -113,19 +113,19 @@ def base() -> tuple[rs.RunLife, list[tuple[str, str]]]:
     return started, events
 
 
-def step(life: rs.RunLife, i: int = -1) -> str:
+def step(life: rs.steps.RunLife, i: int = -1) -> str:
     return json.dumps(rs.dump_step(life.steps[i]))
 
 
-def message(life: rs.RunLife, i: int = -1) -> str:
-    return json.dumps(rs.dump_message(life.messages[i]))
+def message(life: rs.steps.RunLife, i: int = -1) -> str:
+    return json.dumps(rs.steps.dump_message(life.messages[i]))
 
 
 def rules(items: list[Any]) -> list[tuple[int, str]]:
     return [(p.position, p.rule) for p in rs.check_trace(items, mode="stream").problems]
 
 
-def message_life() -> tuple[rs.RunLife, rs.RunLife, list[tuple[str, str]]]:
+def message_life() -> tuple[rs.steps.RunLife, rs.steps.RunLife, list[tuple[str, str]]]:
     life, events = base()
     opened = rs.advance(life.run, (), "open_message_step", now=12, step_id="s", message_id="m")
     finished = rs.advance(
@@ -142,7 +142,7 @@ def test_message_step_rules() -> None:
         ("thread.message.created", message(opened)),
     ]
     done = rs.advance(finished.run, finished.steps, "complete", now=14, messages=finished.messages)
-    end = [("thread.run.completed", rs.run_json(done.run)), ("done", "[DONE]")]
+    end = [("thread.run.completed", rs.toolkit.run_json(done.run)), ("done", "[DONE]")]
     n = len(events)
     good = [*events, *created, ("thread.message.completed", message(finished)),
             ("thread.run.step.completed", step(finished)), *end]  # fmt: skip
@@ -177,7 +177,7 @@ def test_message_step_rules() -> None:
 def test_foreign_and_malformed_objects() -> None:
     opened, _, events = message_life()
     n = len(events)
-    other = {**rs.dump_message(opened.messages[0]), "run_id": "run_2"}
+    other = {**rs.steps.dump_message(opened.messages[0]), "run_id": "run_2"}
     assert rules([*events, ("thread.message.created", other)])[0] == (n, "foreign-message")
     foreign_step = {**rs.dump_step(opened.steps[0]), "run_id": "run_2"}
     assert rules([*events, ("thread.run.step.created", json.dumps(foreign_step))])[0] == (
@@ -185,7 +185,7 @@ def test_foreign_and_malformed_objects() -> None:
         "foreign-step",
     )
     bad_step = {**rs.dump_step(opened.steps[0]), "status": "paused"}
-    bad_message = {**rs.dump_message(opened.messages[0]), "status": "paused"}
+    bad_message = {**rs.steps.dump_message(opened.messages[0]), "status": "paused"}
     assert rules([*events, ("thread.run.step.created", bad_step)])[0] == (n, "invalid-step")
     assert rules([*events, ("thread.message.created", bad_message)])[0] == (n, "invalid-message")
     assert rules([*events, ("thread.message.created", json.dumps(bad_message))])[0] == (
@@ -199,7 +199,7 @@ def test_foreign_and_malformed_objects() -> None:
     wrong = {**rs.dump_step(opened.steps[0]), "usage": {"prompt_tokens": 1,
              "completion_tokens": 0, "total_tokens": 1}}  # fmt: skip
     assert rules([*events, ("thread.run.step.created", wrong)])[0] == (n, "step-usage")
-    bad_msg_fields = {**rs.dump_message(opened.messages[0]), "completed_at": 5}
+    bad_msg_fields = {**rs.steps.dump_message(opened.messages[0]), "completed_at": 5}
     assert rules([*events, ("thread.message.created", bad_msg_fields)])[0][1] == (
         "message-completed-at"
     )
@@ -218,23 +218,28 @@ def test_tool_step_rules() -> None:
         waiting.run, waiting.steps, "submit_tool_outputs", now=14, tool_outputs=outputs
     )
     good = [*events, ("thread.run.step.created", step(opened)),
-            ("thread.run.requires_action", rs.run_json(waiting.run)),
+            ("thread.run.requires_action", rs.toolkit.run_json(waiting.run)),
             ("thread.run.step.completed", step(submitted)),
-            ("thread.run.queued", rs.run_json(submitted.run)), ("done", "[DONE]")]  # fmt: skip
+            ("thread.run.queued", rs.toolkit.run_json(submitted.run)),
+            ("done", "[DONE]")]  # fmt: skip
     assert rules(good) == []
     # closed before requires_action
-    closed = rs.complete_step(opened.steps[0], now=12)
+    closed = rs.steps.complete_step(opened.steps[0], now=12)
     early = [*events, ("thread.run.step.created", step(opened)),
              ("thread.run.step.completed", json.dumps(rs.dump_step(closed))),
-             ("thread.run.requires_action", rs.run_json(waiting.run)),
+             ("thread.run.requires_action", rs.toolkit.run_json(waiting.run)),
              ("done", "[DONE]")]  # fmt: skip
     assert rules(early) == [(n + 2, "tool-step-closed-early")]
     # completed without the output while the run waits
-    no_output = rs.complete_step(waiting.steps[0], now=14)
+    no_output = rs.steps.complete_step(waiting.steps[0], now=14)
     missing = [*good[: n + 2], ("thread.run.step.completed", json.dumps(rs.dump_step(no_output)))]
     assert rules([*missing, ("done", "[DONE]")]) == [(n + 2, "tool-output-missing")]
     # queued again while the step is open
-    still = [*good[: n + 2], ("thread.run.queued", rs.run_json(submitted.run)), ("done", "[DONE]")]
+    still = [
+        *good[: n + 2],
+        ("thread.run.queued", rs.toolkit.run_json(submitted.run)),
+        ("done", "[DONE]"),
+    ]
     assert rules(still) == [(n + 2, "tool-step-not-completed")]
 
 
@@ -242,7 +247,10 @@ def test_the_checker_follows_a_bounded_number_of_open_steps() -> None:
     life, events = base()
     run = life.run
     many = [
-        ("thread.run.step.created", rs.dump_step(rs.open_tool_calls_step(run, id=f"s{i}", now=12)))
+        (
+            "thread.run.step.created",
+            rs.dump_step(rs.steps.open_tool_calls_step(run, id=f"s{i}", now=12)),
+        )
         for i in range(MAX_OPEN + 5)
     ]
     checker = rs.TraceChecker(mode="stream")
