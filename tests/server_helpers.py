@@ -306,6 +306,11 @@ ADVANCES: list[dict[str, Any]] = [
     {"to": "incomplete", "reason": "max_prompt_tokens"},
     {"to": "cancelled"},
     {"to": "cancelled"},
+    # Step operations (the hook's "step" form): each needs an in_progress run.
+    {"step": "open_message_step"},
+    {"step": "open_message_step"},
+    {"step": "finish_message_step", "text": "Hello."},
+    {"step": "open_tool_calls_step"},
 ]
 #: Expiry ends a run at once; keep it rare so that runs live through several races.
 EXPIRE = {"to": "expired"}
@@ -444,10 +449,14 @@ def _pick(rng: random.Random, thread_id: str, run_id: str) -> tuple[str, str, An
 
 @dataclass
 class Snapshot:
-    """The runs and histories a database holds."""
+    """The runs, their steps and messages, and their histories a database holds."""
 
     runs: dict[str, tuple[str, int, str]]  # run id -> (thread id, version, body)
     history: dict[str, list[tuple[int, int, str]]]  # run id -> [(seq, version, body)]
+    #: run id -> the `life` (steps and messages JSON) of each history entry, in order
+    lives: dict[str, list[str]] = field(default_factory=dict)
+    steps: dict[str, list[str]] = field(default_factory=dict)  # run id -> step bodies
+    messages: dict[str, list[str]] = field(default_factory=dict)  # run id -> message bodies
 
 
 def read_database(db: str) -> Snapshot:
@@ -463,13 +472,25 @@ def read_database(db: str) -> Snapshot:
             for r in conn.execute("SELECT id, thread_id, version, body FROM runs").fetchall()
         }
         history: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
-        for seq, run_id, version, body in conn.execute(
-            "SELECT seq, run_id, version, body FROM run_history ORDER BY seq"
+        lives: dict[str, list[str]] = defaultdict(list)
+        for seq, run_id, version, body, life in conn.execute(
+            "SELECT seq, run_id, version, body, life FROM run_history ORDER BY seq"
         ).fetchall():
             history[run_id].append((seq, version, body))
+            lives[run_id].append(life)
+        steps: dict[str, list[str]] = defaultdict(list)
+        for run_id, body in conn.execute(
+            "SELECT run_id, body FROM run_steps ORDER BY seq"
+        ).fetchall():
+            steps[run_id].append(body)
+        messages: dict[str, list[str]] = defaultdict(list)
+        for run_id, body in conn.execute(
+            "SELECT run_id, body FROM messages ORDER BY seq"
+        ).fetchall():
+            messages[run_id].append(body)
     finally:
         conn.close()
-    return Snapshot(runs, dict(history))
+    return Snapshot(runs, dict(history), dict(lives), dict(steps), dict(messages))
 
 
 def check_database(snapshot: Snapshot) -> list[str]:
@@ -503,6 +524,7 @@ def check_database(snapshot: Snapshot) -> list[str]:
             if r.status in rs.TERMINAL_STATUSES:
                 terminal_seq[run_id] = seq
                 break
+        problems += check_steps(snapshot, run_id, trace)
     # The thread lock, in commit order: a thread's next run was created only after the
     # one before it had ended.
     for thread_id, run_ids in by_thread.items():
@@ -511,6 +533,65 @@ def check_database(snapshot: Snapshot) -> list[str]:
             created = snapshot.history[newer][0][0]
             if older not in terminal_seq or terminal_seq[older] > created:
                 problems.append(f"{thread_id}: {newer} created while {older} was active")
+    return problems
+
+
+def check_steps(snapshot: Snapshot, run_id: str, trace: list[rs.Run]) -> list[str]:
+    """A run's steps and messages are consistent with it.
+
+    Each parses and keeps its per-status rules; none is open on a terminal run; the
+    tables hold the run's last history entry's steps and messages; and the whole history,
+    replayed as one stream (each version's ``stream_events`` with its steps and messages),
+    passes ``check_trace(mode="stream")``.
+    """
+    problems: list[str] = []
+    run = trace[-1]
+    steps = [rs.steps.parse_step(b) for b in snapshot.steps.get(run_id, [])]
+    messages = [rs.steps.parse_message(b) for b in snapshot.messages.get(run_id, [])]
+    for step in steps:
+        broken = rs.steps.step_violations(step)
+        if broken:
+            problems.append(f"{run_id}: step {step.id}: {[v.rule for v in broken]}")
+        if run.status in rs.TERMINAL_STATUSES and step.status is rs.StepStatus.IN_PROGRESS:
+            problems.append(f"{run_id}: step {step.id} in_progress on a {run.status.value} run")
+    for message in messages:
+        broken = rs.steps.message_violations(message)
+        if broken:
+            problems.append(f"{run_id}: message {message.id}: {[v.rule for v in broken]}")
+        if run.status in rs.TERMINAL_STATUSES and message.status == "in_progress":
+            problems.append(f"{run_id}: message {message.id} open on a {run.status.value} run")
+    lives = [json.loads(text) for text in snapshot.lives.get(run_id, [])]
+    if len(lives) != len(trace):
+        return [*problems, f"{run_id}: {len(lives)} lives for {len(trace)} versions"]
+    tables = {
+        "steps": [json.loads(b) for b in snapshot.steps.get(run_id, [])],
+        "messages": [json.loads(b) for b in snapshot.messages.get(run_id, [])],
+    }
+    if lives[-1] != tables:
+        problems.append(f"{run_id}: the step and message rows are not its last history entry")
+    events: list[tuple[str, str]] = []
+    before: tuple[rs.Run | None, Any, Any] = (None, (), ())
+    for r, life in zip(trace, lives, strict=True):
+        after_steps = [rs.steps.parse_step(s) for s in life["steps"]]
+        after_messages = [rs.steps.parse_message(m) for m in life["messages"]]
+        try:
+            events += rs.stream_events(
+                before[0],
+                r,
+                steps_before=before[1],
+                steps_after=after_steps,
+                messages_before=before[2],
+                messages_after=after_messages,
+            )
+        except rs.InvalidArgument as exc:
+            return [*problems, f"{run_id}: history is not a sequence of changes: {exc}"]
+        before = (r, after_steps, after_messages)
+    # One stream over the run's whole life: the `done` of each requires_action pause
+    # (a stream ends there) is left out but for the last.
+    events = [e for i, e in enumerate(events) if e[0] != "done" or i == len(events) - 1]
+    report = rs.check_trace(events, mode="stream")
+    if not report.ok:
+        problems.append(f"{run_id}: replayed stream: {[str(p) for p in report.errors]}")
     return problems
 
 

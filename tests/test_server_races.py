@@ -7,6 +7,10 @@ is a legal poll trace with at most one terminal status, no thread ever had two a
 runs (in commit order), every acknowledged change is in its run's history, and no
 request got a 500. PostgreSQL runs two server processes on one database.
 
+The runs' steps and messages, stored in the same transactions, are checked with them:
+none is open on an ended run, and every run's history, replayed as one stream (steps and
+messages included), passes ``check_trace(mode="stream")``.
+
 The crash tests SIGKILL the server(s) in the middle of the load, restart them and check
 the same of what the database kept.
 """
@@ -64,6 +68,14 @@ def test_races(backend: str, processes: int, tmp_path: Path) -> None:
     assert check_database(snapshot) == []
     assert check_acknowledged(load, snapshot) == []
     assert not any("Traceback" in log for log in logs), logs
+    # The load opened steps and messages, and ended runs that had some: the step check
+    # (none open on an ended run, every history a valid stream) had work to do.
+    ended = {
+        run_id
+        for run_id, (_, _, body) in snapshot.runs.items()
+        if rs.parse_run(body).status in rs.TERMINAL_STATUSES
+    }
+    assert snapshot.messages and ended & set(snapshot.steps), (len(snapshot.steps), len(ended))
 
 
 def _crash_and_restart(db: str, processes: int) -> None:

@@ -292,6 +292,8 @@ def test_streams_pass_the_stream_checker(server: Server) -> None:
             "thread.run.created",
             "thread.run.queued",
             "thread.run.in_progress",
+            "thread.run.step.created",  # the tool_calls step opens before requires_action
+            "thread.run.step.in_progress",
             "thread.run.requires_action",
             "done",
         ]
@@ -310,12 +312,18 @@ def test_streams_pass_the_stream_checker(server: Server) -> None:
             body = first + b"".join(chunks)
         events = list(rs.parse_sse(body))
         assert [name for name, _ in events] == [
+            "thread.run.step.completed",  # with the output, before the run is queued
             "thread.run.queued",
             "thread.run.in_progress",
             "thread.run.cancelling",
             "thread.run.cancelled",
             "done",
         ]
+        assert json.loads(events[0][1])["step_details"]["tool_calls"][0]["function"] == {
+            "name": "f",
+            "arguments": "{}",
+            "output": "x",
+        }
         assert rs.check_trace(events, mode="stream").ok
 
 
@@ -334,6 +342,9 @@ def test_sdk_stream_and_create_and_poll_in_auto_mode(auto_server: Server) -> Non
         "thread.run.created",
         "thread.run.queued",
         "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.run.step.delta",
         "thread.run.requires_action",
     ]
     assert run is not None and run.required_action is not None
@@ -343,7 +354,19 @@ def test_sdk_stream_and_create_and_poll_in_auto_mode(auto_server: Server) -> Non
         run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": "42"}]
     ) as stream:
         events = [event.event for event in stream]
-    assert events == ["thread.run.queued", "thread.run.in_progress", "thread.run.completed"]
+    assert events == [
+        "thread.run.step.completed",
+        "thread.run.queued",
+        "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.message.created",
+        "thread.message.in_progress",
+        "thread.message.delta",
+        "thread.message.completed",
+        "thread.run.step.completed",
+        "thread.run.completed",
+    ]
 
     plain = client.beta.threads.create(messages=[{"role": "user", "content": "Hi"}])
     done = client.beta.threads.runs.create_and_poll(thread_id=plain.id, assistant_id="asst_any")
@@ -359,3 +382,200 @@ def test_sdk_stream_and_create_and_poll_in_auto_mode(auto_server: Server) -> Non
     assert final.status in ("cancelled", "completed")  # a cancel may lose the race
     if final.status == "cancelled":
         assert final.cancelled_at is not None
+
+
+# --------------------------------------------------------------------------------------
+# Run steps and messages
+
+
+def test_steps_list_and_retrieve_with_the_sdk(server: Server) -> None:
+    client = sdk(server)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hi"}])
+    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id="asst_1")
+    calls = [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
+    with http(server) as h:
+        hook = f"/threads/{thread.id}/runs/{run.id}/advance"
+        assert advance(h, thread.id, run.id, "in_progress").status_code == 200
+        opened = h.post(hook, json={"step": "open_message_step"})
+        assert opened.status_code == 200, opened.text
+        first = opened.headers["openai-step-id"]
+        finished = h.post(hook, json={"step": "finish_message_step", "text": "Let me look."})
+        assert finished.status_code == 200 and finished.headers["openai-step-id"] == first
+        assert advance(h, thread.id, run.id, "requires_action", tool_calls=calls).status_code == 200
+        # A step operation the step table forbids: the hook's own 409, runstate's reason.
+        again = h.post(hook, json={"step": "finish_message_step", "step_id": first})
+        assert again.status_code == 409 and again.json()["error"]["code"] == "step-terminal"
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc")
+    assert [s.type for s in steps.data] == ["message_creation", "tool_calls"]
+    message_step, tool_step = steps.data
+    assert message_step.id == first and message_step.status == "completed"
+    assert message_step.usage is not None and message_step.completed_at is not None
+    assert tool_step.status == "in_progress" and tool_step.usage is None
+    assert tool_step.step_details.type == "tool_calls"
+    assert tool_step.step_details.tool_calls[0].id == "call_1"  # type: ignore[union-attr]
+    # Newest first by default, with the toolkit's pages; the SDK's auto-paging walks them.
+    page = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, limit=1)
+    assert [s.id for s in page.data] == [tool_step.id] and page.has_more
+    walked = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, limit=1)
+    assert [s.id for s in walked] == [tool_step.id, first]
+    got = client.beta.threads.runs.steps.retrieve(first, thread_id=thread.id, run_id=run.id)
+    assert got == message_step
+    client.beta.threads.runs.submit_tool_outputs(
+        run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": "call_1", "output": "42"}]
+    )
+    done = client.beta.threads.runs.steps.retrieve(tool_step.id, thread_id=thread.id, run_id=run.id)
+    assert done.status == "completed"
+    assert done.step_details.tool_calls[0].function.output == "42"  # type: ignore[union-attr]
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.beta.threads.runs.steps.retrieve("step_123", thread_id=thread.id, run_id=run.id)
+    assert caught.value.body == wire("No run step found with id 'step_123'.")
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.beta.threads.runs.steps.list("run_nothing", thread_id=thread.id)
+    assert caught.value.body == wire("No run found with id 'run_nothing'.")
+
+
+@pytest.mark.parametrize("end", ["cancelled", "failed", "expired", "incomplete"])
+def test_a_run_that_ends_ends_its_open_steps(server: Server, end: str) -> None:
+    client = sdk(server)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hi"}])
+    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id="asst_1")
+    with http(server) as h:
+        hook = f"/threads/{thread.id}/runs/{run.id}/advance"
+        advance(h, thread.id, run.id, "in_progress")
+        assert h.post(hook, json={"step": "open_message_step"}).status_code == 200
+        assert h.post(hook, json={"step": "open_tool_calls_step"}).status_code == 200
+        if end == "cancelled":
+            client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+        assert advance(h, thread.id, run.id, end).status_code == 200
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    effect = rs.steps.RUN_END_EFFECTS[
+        {
+            "cancelled": "finish_cancel",
+            "failed": "fail",
+            "expired": "expire",
+            "incomplete": "mark_incomplete",
+        }[end]
+    ]
+    assert [s.status for s in steps] == [effect.step_status.value] * 2
+
+
+def test_streams_with_steps_pass_the_stream_checker(server: Server) -> None:
+    """Step operations made through the hook while a stream is open reach the stream, in
+    the recorded order, and the stream passes check_trace(mode="stream")."""
+    with http(server) as h:
+        thread = h.post("/threads", json={}).json()["id"]
+        with h.stream(
+            "POST",
+            f"/threads/{thread}/runs",
+            json={"assistant_id": "asst_1", "instructions": "Hi", "stream": True},
+        ) as r:
+            chunks = r.iter_bytes()
+            first = next(chunks)
+            run_id = json.loads(first.decode().split("data: ", 1)[1].split("\n", 1)[0])["id"]
+            hook = f"/threads/{thread}/runs/{run_id}/advance"
+            import httpx  # noqa: PLC0415
+
+            with httpx.Client(base_url=server.base, headers=h.headers) as other:
+                advance(other, thread, run_id, "in_progress")
+                other.post(hook, json={"step": "open_message_step"})
+                other.post(hook, json={"step": "finish_message_step", "text": "Hello!"})
+                other.post(hook, json={"step": "open_message_step"})
+                advance(other, thread, run_id, "incomplete", reason="max_completion_tokens")
+            body = first + b"".join(chunks)
+    events = list(rs.parse_sse(body))
+    assert [name for name, _ in events] == [
+        "thread.run.created",
+        "thread.run.queued",
+        "thread.run.in_progress",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.message.created",
+        "thread.message.in_progress",
+        "thread.message.delta",
+        "thread.message.completed",
+        "thread.run.step.completed",
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.message.created",
+        "thread.message.in_progress",
+        "thread.message.incomplete",  # the run's end ends the open message, then its step
+        "thread.run.step.completed",
+        "thread.run.incomplete",
+        "done",
+    ]
+    report = rs.check_trace(events, mode="stream")
+    assert report.ok and not report.problems, report.problems
+    completed = json.loads(events[8][1])
+    assert completed["content"][0]["text"]["value"] == "Hello!"
+
+
+def test_sdk_event_handler_sees_steps_messages_and_tool_calls_in_order(
+    auto_server: Server,
+) -> None:
+    """--auto plays the recorded life (spec-facts §11); the SDK's AssistantEventHandler
+    callbacks fire in that order across the run's two streams."""
+    seen: list[tuple[str, str]] = []
+
+    class Handler(openai.AssistantEventHandler):
+        def on_run_step_created(self, run_step: Any) -> None:
+            seen.append(("step_created", run_step.type))
+
+        def on_tool_call_created(self, tool_call: Any) -> None:
+            seen.append(("tool_call_created", tool_call.function.name))
+
+        def on_tool_call_done(self, tool_call: Any) -> None:
+            seen.append(("tool_call_done", tool_call.function.name))
+
+        def on_run_step_done(self, run_step: Any) -> None:
+            seen.append(("step_done", run_step.type))
+
+        def on_message_created(self, message: Any) -> None:
+            seen.append(("message_created", message.status))
+
+        def on_text_done(self, text: Any) -> None:
+            seen.append(("text_done", text.value))
+
+        def on_message_done(self, message: Any) -> None:
+            seen.append(("message_done", message.content[0].text.value))
+
+    client = sdk(auto_server)
+    assistant = client.beta.assistants.create(
+        model="gpt-4o",
+        instructions="Call the tool.",
+        tools=[{"type": "function", "function": {"name": "lookup"}}],
+    )
+    thread = client.beta.threads.create()
+    with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=assistant.id, event_handler=Handler()
+    ) as stream:
+        stream.until_done()
+        run = stream.current_run
+    assert run is not None and run.status == "requires_action"
+    call = run.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
+    with client.beta.threads.runs.submit_tool_outputs_stream(
+        run_id=run.id,
+        thread_id=thread.id,
+        tool_outputs=[{"tool_call_id": call.id, "output": "42"}],
+        event_handler=Handler(),
+    ) as stream:
+        stream.until_done()
+        final = stream.current_run
+    text = "This is a scripted answer from the example server."
+    assert seen == [
+        ("step_created", "tool_calls"),
+        ("tool_call_created", "lookup"),
+        ("tool_call_done", "lookup"),  # at requires_action: the call is complete
+        ("step_done", "tool_calls"),  # the submit stream opens with the completed step
+        ("step_created", "message_creation"),
+        ("message_created", "in_progress"),
+        ("text_done", text),
+        ("message_done", text),
+        ("step_done", "message_creation"),
+    ]
+    assert final is not None and final.status == "completed"
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc").data
+    assert [(s.type, s.status) for s in steps] == [
+        ("tool_calls", "completed"),
+        ("message_creation", "completed"),
+    ]
+    assert steps[0].step_details.tool_calls[0].function.output == "42"  # type: ignore[union-attr]

@@ -14,8 +14,12 @@ Endpoints under ``/v1`` (all need ``OpenAI-Beta: assistants=v2``, as the real AP
 ``GET /threads/{t}/runs/{r}``, ``POST`` (modify)          retrieve, modify (metadata)
 ``POST /threads/{t}/runs/{r}/cancel``                     cancel
 ``POST /threads/{t}/runs/{r}/submit_tool_outputs``        submit tool outputs
+``GET /threads/{t}/runs/{r}/steps``, ``.../steps/{s}``    list, retrieve run steps
 ``POST /threads/{t}/runs/{r}/advance``                    the worker's hook (tests)
 =======================================================  ==================================
+
+Every change goes through ``runstate.advance``: a run, its steps and the messages they
+write move together, as the library's tables say.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
-from store import Store, Thread, clock, new_id
+from store import Decide, Life, Store, Thread, clock, new_id
 
 import runstate as rs
 
@@ -53,8 +57,17 @@ TARGETS = (
     "cancelled",
     "expired",
 )
+#: What ``/advance`` accepts as ``step`` (runstate.advance's step operations).
+STEP_OPERATIONS = (
+    "open_message_step",
+    "finish_message_step",
+    "open_tool_calls_step",
+    "complete_tool_calls_step",
+)
 #: Usage reported by the worker when a step gives none.
 NO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+#: What the --auto worker's messages say.
+AUTO_TEXT = "This is a scripted answer from the example server."
 
 
 @dataclass
@@ -103,9 +116,9 @@ def refusal(err: rs.APIError) -> JSONResponse:
     return JSONResponse(err.to_api_error(), status_code=err.http_status)
 
 
-def worker_refusal(err: rs.TransitionError) -> JSONResponse:
-    """A worker move the table forbids. Not an API answer (the API has no such
-    endpoint): this server's own 409, with runstate's message and reason."""
+def worker_refusal(err: rs.TransitionError | rs.StepTransitionError) -> JSONResponse:
+    """A worker move the run or step table forbids. Not an API answer (the API has no
+    such endpoint): this server's own 409, with runstate's message and reason."""
     body = {"message": str(err), "type": "transition_error", "param": None, "code": err.reason}
     return JSONResponse({"error": body}, status_code=409)
 
@@ -149,6 +162,151 @@ def invalid_type(name: str, expected: str, value: object) -> rs.InvalidRequest:
         param=name,
         code="invalid_type",
     )
+
+
+# --------------------------------------------------------------------------------------
+# Steps and messages
+
+
+def op(operation: str, **arguments: Any) -> Decide:
+    """A change that applies one ``runstate.advance`` operation to a run and its steps."""
+
+    def decide(life: Life, now: int) -> Life:
+        run, steps, messages = life.run, life.steps, life.messages
+        return rs.advance(run, steps, operation, now=now, messages=messages, **arguments)
+
+    return decide
+
+
+def text_content(text: str) -> list[dict[str, Any]]:
+    return [{"type": "text", "text": {"value": text, "annotations": []}}]
+
+
+def with_text(life: Life, message_id: str, text: str) -> Life:
+    """The life with the message's ``content`` set to ``text``.
+
+    runstate models a message's status, not its content (deltas are not modelled): the
+    server writes the content itself, through ``dump_message``/``parse_message``.
+    """
+    messages = list(life.messages)
+    for i, message in enumerate(messages):
+        if message.id == message_id:
+            data = rs.steps.dump_message(message)
+            data["content"] = text_content(text)
+            messages[i] = rs.steps.parse_message(data)
+    return Life(run=life.run, steps=life.steps, messages=tuple(messages))
+
+
+def open_step(life: Life, kind: str) -> rs.RunStep | None:
+    """The latest open step of type ``kind``."""
+    for step in reversed(life.steps):
+        if step.type == kind and step.status is rs.StepStatus.IN_PROGRESS:
+            return step
+    return None
+
+
+def page_of(
+    items: list[Any], query: rs.toolkit.ListRuns, dump: Callable[[Any], dict[str, Any]]
+) -> dict[str, Any]:
+    """``runstate.list_page``'s page, for any objects with an ``id`` in creation order.
+
+    ``list_page`` writes each item with ``dump_run``, so it serves runs only; this is its
+    rules (``tests/test_server_steps.py`` checks it against ``list_page`` on runs) with
+    the writer as a parameter.
+    """
+    ordered = items[::-1] if query.order == "desc" else items
+    start, stop = 0, len(ordered)
+    empty = {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
+    index = {item.id: i for i, item in enumerate(ordered)}
+    if query.after is not None:
+        if query.after not in index:
+            return empty
+        start = index[query.after] + 1
+    if query.before is not None:
+        if query.before not in index:
+            return empty
+        stop = index[query.before]
+    if query.before is not None and query.after is None:
+        first = max(start, stop - query.limit)
+        page, has_more = ordered[first:stop], first > start
+    else:
+        last = min(stop, start + query.limit)
+        page, has_more = ordered[start:last], last < stop
+    if not page:
+        return empty
+    return {
+        "object": "list",
+        "data": [dump(item) for item in page],
+        "first_id": page[0].id,
+        "last_id": page[-1].id,
+        "has_more": has_more,
+    }
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _is_object_event(name: str) -> bool:
+    return name.startswith(("thread.run.step.", "thread.message."))
+
+
+def life_events(before: Life | None, after: Life) -> list[tuple[str, str]]:
+    """The stream events of one change: ``runstate.stream_events`` with the steps and
+    messages, plus the deltas it does not produce.
+
+    The SDK's ``AssistantEventHandler`` learns of tool calls and message text only from
+    deltas (``on_tool_call_created``/``on_tool_call_done``, ``on_text_delta``...). So a
+    tool call added to an open step gets a ``thread.run.step.delta`` and text written
+    into a message a ``thread.message.delta``, placed as recorded (spec-facts §11): a
+    step's delta before the run's next event (``requires_action``), a message's before
+    its ``thread.message.completed``. The stream checker skips deltas.
+    """
+    events = rs.stream_events(
+        before.run if before is not None else None,
+        after.run,
+        steps_before=before.steps if before is not None else (),
+        steps_after=after.steps,
+        messages_before=before.messages if before is not None else (),
+        messages_after=after.messages,
+    )
+    if before is None:
+        return events
+    old_steps = {s.id: s for s in before.steps}
+    for step in after.steps:
+        old = old_steps.get(step.id)
+        if old is None or step.type != "tool_calls" or old.step_details == step.step_details:
+            continue
+        calls = rs.steps.dump_step(step)["step_details"]["tool_calls"]
+        known = rs.steps.dump_step(old)["step_details"]["tool_calls"]
+        if calls[: len(known)] != known or len(calls) == len(known):
+            continue  # not calls added (outputs attached, calls replaced): no delta
+        added = [{"index": i, **calls[i]} for i in range(len(known), len(calls))]
+        delta = {
+            "id": step.id,
+            "object": "thread.run.step.delta",
+            "delta": {"step_details": {"type": "tool_calls", "tool_calls": added}},
+        }
+        at = next((i for i, (n, _) in enumerate(events) if not _is_object_event(n)), len(events))
+        events.insert(at, ("thread.run.step.delta", _compact(delta)))
+    old_messages = {m.id: m for m in before.messages}
+    for message in after.messages:
+        old_message = old_messages.get(message.id)
+        if old_message is None:
+            continue
+        content = rs.steps.dump_message(message).get("content") or []
+        known = rs.steps.dump_message(old_message).get("content") or []
+        if content[: len(known)] != known or len(content) == len(known):
+            continue
+        added = [{"index": i, **content[i]} for i in range(len(known), len(content))]
+        delta = {"id": message.id, "object": "thread.message.delta", "delta": {"content": added}}
+        ends = ("thread.message.completed", "thread.message.incomplete")
+        at = next(
+            (i for i, (n, d) in enumerate(events) if n in ends and message.id in d),
+            len(events),
+        )
+        events.insert(at, ("thread.message.delta", _compact(delta)))
+    return events
 
 
 # --------------------------------------------------------------------------------------
@@ -291,7 +449,7 @@ class RunsAPI:
         request = rs.parse_create_run(call.body, include=call.query.get("include[]"))
         run = self.store.create_run(thread.id, self._new_run(request, thread))
         if request.stream:
-            return self._stream(None, run, 1)
+            return self._stream(None, Life(run=run), 1)
         return run_response(run, self.settings)
 
     def create_thread_and_run(self, call: Call) -> Response:
@@ -302,7 +460,7 @@ class RunsAPI:
         # (CreateRun.new_run reads them from the request itself).
         run = self.store.create_run(thread.id, make, new_thread=thread)
         if request.stream:
-            return self._stream(None, run, 1)
+            return self._stream(None, Life(run=run), 1)
         return run_response(run, self.settings)
 
     def list_runs(self, call: Call) -> Response:
@@ -326,117 +484,227 @@ class RunsAPI:
     def modify_run(self, call: Call) -> Response:
         thread_id, run_id = self._ids(call)
         request = rs.parse_modify_run(call.body or b"{}")
-        run = self.store.change(thread_id, run_id, lambda run, now: request.apply(run))
-        return run_response(run, self.settings)
+        life = self.store.change(
+            thread_id,
+            run_id,
+            lambda life, now: Life(
+                run=request.apply(life.run), steps=life.steps, messages=life.messages
+            ),
+        )
+        return run_response(life.run, self.settings)
 
     def cancel_run(self, call: Call) -> Response:
         thread_id, run_id = self._ids(call)
-        run = self.store.change(thread_id, run_id, lambda run, now: rs.cancel(run, now=now))
-        return run_response(run, self.settings)
+        life = self.store.change(thread_id, run_id, op("cancel"))
+        return run_response(life.run, self.settings)
 
     def submit_tool_outputs(self, call: Call) -> Response:
         thread_id, run_id = self._ids(call)
         request = rs.parse_submit_tool_outputs(call.body)
-        before: list[rs.Run] = []
+        before: list[Life] = []
+        submit = op("submit_tool_outputs", tool_outputs=request.tool_outputs)
 
-        def decide(run: rs.Run, now: int) -> rs.Run:
-            before[:] = [run]
-            return rs.submit_tool_outputs(run, request.tool_outputs, now=now)
+        def decide(life: Life, now: int) -> Life:
+            before[:] = [life]
+            return submit(life, now)
 
-        run, version = self.store.change_versioned(thread_id, run_id, decide)
+        life, version = self.store.change_versioned(thread_id, run_id, decide)
         if request.stream:
-            return self._stream(before[0], run, version)
-        return run_response(run, self.settings)
+            return self._stream(before[0], life, version)
+        return run_response(life.run, self.settings)
+
+    # -- steps --------------------------------------------------------------------------
+
+    def _life(self, call: Call) -> Life:
+        thread_id, run_id = self._ids(call)
+        life = self.store.get_life(thread_id, run_id)
+        if life is None:
+            raise rs.not_found("run", run_id)
+        return life
+
+    def list_steps(self, call: Call) -> Response:
+        life = self._life(call)
+        query = rs.parse_list_runs(call.query)
+        return JSONResponse(page_of(list(life.steps), query, rs.steps.dump_step))
+
+    def retrieve_step(self, call: Call) -> Response:
+        step_id = call.path["step_id"]
+        rs.toolkit.check_id("step_id", step_id)
+        for step in self._life(call).steps:
+            if step.id == step_id:
+                return JSONResponse(rs.steps.dump_step(step))
+        raise rs.not_found("run step", step_id)
 
     def advance(self, call: Call) -> Response:
-        """The worker's hook: ``{"to": "<status>", ...}`` moves the run one step."""
+        """The worker's hook: ``{"to": "<status>", ...}`` moves the run one status on;
+        ``{"step": "<operation>", ...}`` opens or finishes a step (see the README).
+
+        Either answers the run; a step operation also names the step it touched in the
+        ``openai-step-id`` header."""
         thread_id, run_id = self._ids(call)
         obj = read_object(call.body)
-        target = obj.get("to")
-        if target not in TARGETS:
-            choices = ", ".join(f"'{t}'" for t in TARGETS)
-            raise rs.InvalidRequest(
-                f"Invalid value: {json.dumps(target)}. Supported values are: {choices}.",
-                param="to",
-                code="invalid_value",
-            )
-        step = worker_step(target, obj)
-        run = self.store.change(thread_id, run_id, step)
-        return run_response(run, self.settings)
+        if "step" in obj and "to" in obj:
+            raise rs.InvalidRequest("Give 'to' or 'step', not both.", param="step")
+        if "step" in obj:
+            name, choices_of = obj["step"], STEP_OPERATIONS
+            if name in STEP_OPERATIONS:
+                decide, touched = step_operation(name, obj)
+                life = self.store.change(thread_id, run_id, decide)
+                response = run_response(life.run, self.settings)
+                response.headers["openai-step-id"] = touched[0]
+                return response
+            param = "step"
+        else:
+            name, choices_of, param = obj.get("to"), TARGETS, "to"
+            if name in TARGETS:
+                life = self.store.change(thread_id, run_id, worker_step(name, obj))
+                return run_response(life.run, self.settings)
+        choices = ", ".join(f"'{t}'" for t in choices_of)
+        raise rs.InvalidRequest(
+            f"Invalid value: {json.dumps(name)}. Supported values are: {choices}.",
+            param=param,
+            code="invalid_value",
+        )
 
     # -- streams ------------------------------------------------------------------------
 
-    def _stream(self, before: rs.Run | None, run: rs.Run, version: int) -> Response:
-        return StreamingResponse(self._events(before, run, version), media_type="text/event-stream")
+    def _stream(self, before: Life | None, life: Life, version: int) -> Response:
+        return StreamingResponse(
+            self._events(before, life, version), media_type="text/event-stream"
+        )
 
-    def _events(self, before: rs.Run | None, run: rs.Run, version: int) -> Iterator[bytes]:
+    def _events(self, before: Life | None, life: Life, version: int) -> Iterator[bytes]:
         """This change's events, then every later change of the run until it stops.
 
-        Later changes are read from the run's history, so the stream announces each
-        status the run went through, whichever process (or worker) made the change. It
-        ends at ``requires_action`` or at the end of the run, expiry included (a read
-        expires the run when it is due).
+        Later changes are read from the run's history (run, steps and messages at each
+        version), so the stream announces each status the run went through and each
+        step and message it opened and ended, whichever process (or worker) made the
+        change. It ends at ``requires_action`` or at the end of the run, expiry included
+        (a read expires the run when it is due).
         """
-        yield rs.encode_sse(rs.stream_events(before, run))
-        last = run
-        while last.status not in STREAM_ENDS:
+        yield rs.encode_sse(life_events(before, life))
+        last = life
+        while last.run.status not in STREAM_ENDS:
             time.sleep(self.settings.stream_poll)
-            self.store.get_run(last.thread_id, last.id)  # lazy expiry
-            for v, later in self.store.history(last.id, version):
-                yield rs.encode_sse(rs.stream_events(last, later))
+            self.store.get_run(last.run.thread_id, last.run.id)  # lazy expiry
+            for v, later in self.store.history(last.run.id, version):
+                yield rs.encode_sse(life_events(last, later))
                 last, version = later, v
 
 
-def worker_step(target: str, obj: Mapping[str, Any]) -> Callable[[rs.Run, int], rs.Run]:
-    """The runstate operation that moves a run to ``target``, with the step's payload."""
+def worker_step(target: str, obj: Mapping[str, Any]) -> Decide:
+    """The operation that moves a run to ``target`` (with its steps), with the payload.
+
+    ``requires_action`` puts the calls on the open ``tool_calls`` step, or opens one.
+    The run's end ends its open steps and messages (``RUN_END_EFFECTS``)."""
     usage = obj.get("usage")
     if target == "in_progress":
-        return lambda run, now: rs.start(run, now=now)
+        return op("start")
     if target == "requires_action":
-        return lambda run, now: rs.require_action(run, obj.get("tool_calls") or [], now=now)
+        calls = obj.get("tool_calls") or []
+        return op("require_action", tool_calls=calls, step_id=new_id("step"))
     if target == "completed":
-        return lambda run, now: rs.complete(run, now=now, usage=usage)
+        return op("complete", usage=usage)
     if target == "failed":
         error = obj.get("error") or {"code": "server_error", "message": "Something went wrong."}
-        return lambda run, now: rs.fail(run, now=now, error=error, usage=usage)
+        return op("fail", error=error, usage=usage)
     if target == "incomplete":
         reason = obj.get("reason") or "max_completion_tokens"
-        return lambda run, now: rs.mark_incomplete(run, now=now, reason=reason, usage=usage)
+        return op("mark_incomplete", reason=reason, usage=usage)
     if target == "cancelled":
-        return lambda run, now: rs.finish_cancel(run, now=now, usage=usage)
+        return op("finish_cancel", usage=usage)
+
     # expired: the hook plays time forward to the run's deadline, as waiting would.
-    return lambda run, now: rs.expire(run, now=max(now, run.expires_at or now))
+    def expire(life: Life, now: int) -> Life:
+        return op("expire")(life, max(now, life.run.expires_at or now))
+
+    return expire
+
+
+def step_operation(name: str, obj: Mapping[str, Any]) -> tuple[Decide, list[str]]:
+    """The ``{"step": name, ...}`` form of the hook: one of runstate.advance's step
+    operations, with ids made up when not given; and (filled in once decided) the id of
+    the step it touches."""
+    step_id = obj.get("step_id")
+    if step_id is not None and not isinstance(step_id, str):
+        raise invalid_type("step_id", "a string", step_id)
+    usage = obj.get("usage")
+    if name == "open_message_step":
+        step_id = step_id or new_id("step")
+        message_id = obj.get("message_id") or new_id("msg")
+        return op("open_message_step", step_id=step_id, message_id=message_id), [step_id]
+    if name == "open_tool_calls_step":
+        step_id = step_id or new_id("step")
+        calls = obj.get("tool_calls") or []
+        return op("open_tool_calls_step", step_id=step_id, tool_calls=calls), [step_id]
+    kind = "message_creation" if name == "finish_message_step" else "tool_calls"
+    given = step_id
+    touched = [given or ""]
+    text = obj.get("text")
+    if text is not None and not isinstance(text, str):
+        raise invalid_type("text", "a string", text)
+
+    def finish(life: Life, now: int) -> Life:
+        target = given
+        if target is None:
+            found = open_step(life, kind)
+            if found is None:
+                raise rs.InvalidArgument("step_id", f"no {kind} step is open")
+            target = found.id
+        touched[0] = target
+        if name == "complete_tool_calls_step":
+            return op(name, step_id=target, usage=usage)(life, now)
+        reason = obj.get("incomplete_reason")
+        after = op(name, step_id=target, usage=usage, incomplete_reason=reason)(life, now)
+        if text is None:
+            return after
+        step = next(s for s in after.steps if s.id == target)
+        details = step.step_details
+        assert isinstance(details, rs.models.MessageCreationDetails)
+        return with_text(after, details.message_creation.message_id, text)
+
+    return finish, touched
 
 
 # --------------------------------------------------------------------------------------
 # The scripted worker (--auto)
 
 
-def auto_step(store: Store) -> Callable[[rs.Run, int], rs.Run]:
-    """One step of a run's scripted life: start, one function call round when the run
-    has function tools, complete; a cancelling run is cancelled."""
-
-    def decide(run: rs.Run, now: int) -> rs.Run:
-        status = run.status
-        if status is rs.RunStatus.QUEUED:
-            return rs.start(run, now=now)
-        if status is rs.RunStatus.CANCELLING:
-            return rs.finish_cancel(run, now=now, usage=NO_USAGE)
-        if status is not rs.RunStatus.IN_PROGRESS:
-            return run
-        functions = [t for t in rs.dump_run(run)["tools"] if t.get("type") == "function"]
-        if functions and not store.had_status(run.id, "requires_action"):
-            call = {
-                "id": new_id("call"),
-                "type": "function",
-                "function": {"name": functions[0]["function"]["name"], "arguments": "{}"},
-            }
-            return rs.require_action(run, [call], now=now)
-        return rs.complete(
-            run, now=now, usage={"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-        )
-
-    return decide
+def auto_step(life: Life, now: int) -> Life:
+    """One step of a run's scripted life, as the real service's streams show it
+    (spec-facts §11): start; when the run has function tools, open a ``tool_calls`` step,
+    then put one call on it (``requires_action``; the step completes, with the output,
+    on submission); then open a ``message_creation`` step with its message, write the
+    message and complete both; then complete the run. A cancelling run is cancelled."""
+    run = life.run
+    status = run.status
+    if status is rs.RunStatus.QUEUED:
+        return op("start")(life, now)
+    if status is rs.RunStatus.CANCELLING:
+        return op("finish_cancel", usage=NO_USAGE)(life, now)
+    if status is not rs.RunStatus.IN_PROGRESS:
+        return life
+    functions = [t for t in rs.dump_run(run)["tools"] if t.get("type") == "function"]
+    last = life.steps[-1] if life.steps else None
+    if functions and not any(s.type == "tool_calls" for s in life.steps):
+        return op("open_tool_calls_step", step_id=new_id("step"))(life, now)
+    if last is not None and last.type == "tool_calls" and last.status is rs.StepStatus.IN_PROGRESS:
+        call = {
+            "id": new_id("call"),
+            "type": "function",
+            "function": {"name": functions[0]["function"]["name"], "arguments": "{}"},
+        }
+        return op("require_action", tool_calls=[call])(life, now)
+    if last is None or last.type == "tool_calls":
+        return op("open_message_step", step_id=new_id("step"), message_id=new_id("msg"))(life, now)
+    if last.status is rs.StepStatus.IN_PROGRESS:
+        usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        after = op("finish_message_step", step_id=last.id, usage=usage)(life, now)
+        details = last.step_details
+        assert isinstance(details, rs.models.MessageCreationDetails)
+        return with_text(after, details.message_creation.message_id, AUTO_TEXT)
+    usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    return op("complete", usage=usage)(life, now)
 
 
 class AutoWorker:
@@ -456,13 +724,12 @@ class AutoWorker:
         self.thread.join(timeout=5)
 
     def _loop(self) -> None:
-        decide = auto_step(self.store)
         while not self.stopping.wait(self.delay):
             try:
                 for thread_id, run_id in self.store.runs_to_work_on():
                     # Another process may have moved it first; the next sweep sees it.
-                    with suppress(rs.TransitionError, rs.APIError):
-                        self.store.change(thread_id, run_id, decide)
+                    with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
+                        self.store.change(thread_id, run_id, auto_step)
             except Exception:
                 log.exception("auto worker sweep failed")
 
@@ -530,7 +797,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
                 return handler(call)
             except rs.APIError as err:
                 return refusal(err)
-            except rs.TransitionError as err:
+            except (rs.TransitionError, rs.StepTransitionError) as err:
                 return worker_refusal(err)
             except (rs.InvalidRun, rs.InvalidArgument) as exc:
                 return bad_value(exc)
@@ -559,6 +826,8 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
             endpoint(api.submit_tool_outputs),
             methods=["POST"],
         ),
+        Route(runs + "/{run_id}/steps", endpoint(api.list_steps), methods=["GET"]),
+        Route(runs + "/{run_id}/steps/{step_id}", endpoint(api.retrieve_step), methods=["GET"]),
         Route(runs + "/{run_id}/advance", endpoint(api.advance), methods=["POST"]),
     ]
 

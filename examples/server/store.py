@@ -1,9 +1,13 @@
 """Storage for the example server: one schema and one compare-and-set, on SQLite or PostgreSQL.
 
-Each run row holds the run as ``dump_run`` JSON and a version number. A change is made in
-one transaction: read the row, let runstate decide, then
-``UPDATE runs ... WHERE id = ? AND version = ?`` and append the new snapshot to the
-append-only ``run_history`` table. If the update finds another version (a writer in
+Each run row holds the run as ``dump_run`` JSON and a version number; its steps and the
+messages they write have rows of their own (``run_steps``, ``messages``). A change is
+made in one transaction: read the run with its steps and messages, let runstate decide
+(``runstate.advance``, which moves all three together), then
+``UPDATE runs ... WHERE id = ? AND version = ?``, write the steps and messages that
+changed, and append the new snapshot (run, steps and messages) to the append-only
+``run_history`` table. The run's version guards its steps too: every change of a step
+bumps it. If the update finds another version (a writer in
 another thread or process got there first), the transaction is rolled back and the change
 is decided again on the fresh run. No update is ever lost, and two writers never
 interleave.
@@ -60,15 +64,35 @@ SCHEMA = [
         ON runs (thread_id) WHERE status IN ({_ACTIVE_SQL})""",
     "CREATE INDEX IF NOT EXISTS runs_by_thread ON runs (thread_id, seq)",
     "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)",
-    # Append-only: every version of every run, in commit order per run (seq is global).
+    # Append-only: every version of every run, in commit order per run (seq is global);
+    # `life` holds the run's steps and messages at that version (JSON).
     """CREATE TABLE IF NOT EXISTS run_history (
         seq {serial},
         run_id TEXT NOT NULL,
         version INTEGER NOT NULL,
         status TEXT NOT NULL,
         body TEXT NOT NULL,
+        life TEXT NOT NULL,
         UNIQUE (run_id, version)
     )""",
+    # The run's steps and the messages they write, as of the run's row (same transaction).
+    """CREATE TABLE IF NOT EXISTS run_steps (
+        seq {serial},
+        id TEXT NOT NULL UNIQUE,
+        run_id TEXT NOT NULL REFERENCES runs (id),
+        status TEXT NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS run_steps_by_run ON run_steps (run_id, seq)",
+    """CREATE TABLE IF NOT EXISTS messages (
+        seq {serial},
+        id TEXT NOT NULL UNIQUE,
+        thread_id TEXT NOT NULL REFERENCES threads (id),
+        run_id TEXT REFERENCES runs (id),
+        status TEXT NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS messages_by_run ON messages (run_id, seq)",
 ]
 
 
@@ -86,29 +110,56 @@ def clock() -> int:
     return int(time.time())
 
 
-def latest_stamp(run: rs.Run) -> int:
-    """The run's latest timestamp: the server never stamps a run earlier than this.
+Life = rs.steps.RunLife
+
+
+def latest_stamp(life: Life) -> int:
+    """The latest timestamp of the run, its steps and messages: the server never stamps
+    a change earlier than this.
 
     Several processes (or machines) share a run; a clock slightly behind another's must
     not make runstate refuse the change as ``ClockWentBackwards``.
     """
-    stamps = (run.created_at, run.started_at, run.cancelled_at, run.failed_at, run.completed_at)
+    run = life.run
+    stamps = [run.created_at, run.started_at, run.cancelled_at, run.failed_at, run.completed_at]
+    for step in life.steps:
+        stamps += (step.created_at, step.completed_at, step.cancelled_at, step.failed_at)
+    for message in life.messages:
+        stamps += (message.created_at, message.completed_at, message.incomplete_at)
     return max(s for s in stamps if s is not None)
 
 
-def now_for(run: rs.Run) -> int:
-    return max(clock(), latest_stamp(run))
+def now_for(life: Life) -> int:
+    return max(clock(), latest_stamp(life))
 
 
-def expire_if_due(run: rs.Run, now: int) -> rs.Run:
-    """Lazy expiry: a pure function of ``expires_at`` and the server's clock."""
+def expire_if_due(life: Life, now: int) -> Life:
+    """Lazy expiry: a pure function of ``expires_at`` and the server's clock. The run's
+    open steps and messages end with it (``runstate.steps.RUN_END_EFFECTS``)."""
+    run = life.run
     if run.status in rs.ACTIVE_STATUSES and run.expires_at is not None and now >= run.expires_at:
-        return rs.expire(run, now=now)
-    return run
+        return rs.advance(run, life.steps, "expire", now=now, messages=life.messages)
+    return life
 
 
 def dumps(run: rs.Run) -> str:
     return rs.toolkit.run_json(run)
+
+
+def dump_life(life: Life) -> str:
+    """The steps and messages of a run, for ``run_history.life``."""
+    steps = [rs.steps.dump_step(s) for s in life.steps]
+    messages = [rs.steps.dump_message(m) for m in life.messages]
+    return json.dumps({"steps": steps, "messages": messages}, separators=(",", ":"))
+
+
+def parse_life(run: rs.Run, text: str) -> Life:
+    data = json.loads(text)
+    return Life(
+        run=run,
+        steps=tuple(rs.steps.parse_step(s) for s in data["steps"]),
+        messages=tuple(rs.steps.parse_message(m) for m in data["messages"]),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -220,11 +271,15 @@ class Thread:
     body: dict[str, Any]
 
 
-Decide = Callable[[rs.Run, int], rs.Run]
+#: A change: the run with its steps and messages, and the time -> what they become.
+Decide = Callable[[Life, int], Life]
+
+_EMPTY_LIFE = json.dumps({"steps": [], "messages": []}, separators=(",", ":"))
 
 
 class Store:
-    """Threads, assistants and runs; every run change a compare-and-set."""
+    """Threads, assistants and runs (with their steps and messages); every run change a
+    compare-and-set."""
 
     #: How many times a change is decided again after losing a race before giving up.
     MAX_ATTEMPTS = 200
@@ -313,35 +368,82 @@ class Store:
             (run.id, run.thread_id, run.status.value, body),
         )
         self.execute(
-            "INSERT INTO run_history (run_id, version, status, body) VALUES (?, 1, ?, ?)",
-            (run.id, run.status.value, body),
+            "INSERT INTO run_history (run_id, version, status, body, life) VALUES (?, 1, ?, ?, ?)",
+            (run.id, run.status.value, body, _EMPTY_LIFE),
         )
 
-    def _cas(self, before: rs.Run, version: int, after: rs.Run) -> int:
-        """Write ``after`` over version ``version``; raise Conflict if it moved on."""
-        body = dumps(after)
+    def _cas(self, before: Life, version: int, after: Life) -> int:
+        """Write ``after`` over version ``version``; raise Conflict if it moved on.
+
+        The run's row is written even when only a step changed: its version guards the
+        steps and messages too.
+        """
+        run = after.run
+        body = dumps(run)
         cursor = self.execute(
             "UPDATE runs SET status = ?, version = ?, body = ? WHERE id = ? AND version = ?",
-            (after.status.value, version + 1, body, before.id, version),
+            (run.status.value, version + 1, body, before.run.id, version),
         )
         if cursor.rowcount != 1:
             raise Conflict
+        old_steps = {s.id: s for s in before.steps}
+        for step in after.steps:
+            old = old_steps.get(step.id)
+            text = json.dumps(rs.steps.dump_step(step), separators=(",", ":"))
+            if old is None:
+                self.execute(
+                    "INSERT INTO run_steps (id, run_id, status, body) VALUES (?, ?, ?, ?)",
+                    (step.id, run.id, step.status.value, text),
+                )
+            elif old is not step and old != step:
+                self.execute(
+                    "UPDATE run_steps SET status = ?, body = ? WHERE id = ?",
+                    (step.status.value, text, step.id),
+                )
+        old_messages = {m.id: m for m in before.messages}
+        for message in after.messages:
+            old_message = old_messages.get(message.id)
+            text = json.dumps(rs.steps.dump_message(message), separators=(",", ":"))
+            if old_message is None:
+                self.execute(
+                    "INSERT INTO messages (id, thread_id, run_id, status, body) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (message.id, message.thread_id, run.id, message.status, text),
+                )
+            elif old_message is not message and old_message != message:
+                self.execute(
+                    "UPDATE messages SET status = ?, body = ? WHERE id = ?",
+                    (message.status, text, message.id),
+                )
         self.execute(
-            "INSERT INTO run_history (run_id, version, status, body) VALUES (?, ?, ?, ?)",
-            (after.id, version + 1, after.status.value, body),
+            "INSERT INTO run_history (run_id, version, status, body, life) VALUES (?, ?, ?, ?, ?)",
+            (run.id, version + 1, run.status.value, body, dump_life(after)),
         )
         return version + 1
 
-    def _row(self, run_id: str) -> tuple[rs.Run, int] | None:
-        row = self.execute("SELECT body, version FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return None if row is None else (rs.parse_run(row[0]), row[1])
+    def _life_of(self, run: rs.Run) -> Life:
+        steps = self.execute(
+            "SELECT body FROM run_steps WHERE run_id = ? ORDER BY seq", (run.id,)
+        ).fetchall()
+        messages = self.execute(
+            "SELECT body FROM messages WHERE run_id = ? ORDER BY seq", (run.id,)
+        ).fetchall()
+        return Life(
+            run=run,
+            steps=tuple(rs.steps.parse_step(b) for (b,) in steps),
+            messages=tuple(rs.steps.parse_message(b) for (b,) in messages),
+        )
 
-    def _active_on(self, thread_id: str) -> tuple[rs.Run, int] | None:
+    def _row(self, run_id: str) -> tuple[Life, int] | None:
+        row = self.execute("SELECT body, version FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else (self._life_of(rs.parse_run(row[0])), row[1])
+
+    def _active_on(self, thread_id: str) -> tuple[Life, int] | None:
         row = self.execute(
             f"SELECT body, version FROM runs WHERE thread_id = ? AND status IN ({_ACTIVE_SQL})",
             (thread_id,),
         ).fetchone()
-        return None if row is None else (rs.parse_run(row[0]), row[1])
+        return None if row is None else (self._life_of(rs.parse_run(row[0])), row[1])
 
     def create_run(
         self,
@@ -368,12 +470,12 @@ class Store:
                 active = self._active_on(thread_id)
                 runs = []
                 if active is not None:
-                    run, version = active
-                    now = max(now, latest_stamp(run))
-                    expired = expire_if_due(run, now)
-                    if expired is not run:
-                        self._cas(run, version, expired)
-                    runs.append(expired)
+                    life, version = active
+                    now = max(now, latest_stamp(life))
+                    expired = expire_if_due(life, now)
+                    if expired is not life:
+                        self._cas(life, version, expired)
+                    runs.append(expired.run)
                 try:
                     rs.ensure_can_create_run(thread_id, runs)
                 except rs.ThreadBusy as err:
@@ -394,20 +496,25 @@ class Store:
 
     def get_run(self, thread_id: str, run_id: str) -> rs.Run | None:
         """The run as of now: an active run past ``expires_at`` is expired (and stored)."""
-        found = self._row(run_id)
-        if found is None or found[0].thread_id != thread_id:
-            return None
-        run, _ = found
-        if expire_if_due(run, now_for(run)) is run:
-            return run
-        return self.change(thread_id, run_id, lambda r, now: r)
+        life = self.get_life(thread_id, run_id)
+        return None if life is None else life.run
 
-    def change(self, thread_id: str, run_id: str, decide: Decide) -> rs.Run:
+    def get_life(self, thread_id: str, run_id: str) -> Life | None:
+        """The run with its steps and messages as of now (expired, and stored, if due)."""
+        found = self._row(run_id)
+        if found is None or found[0].run.thread_id != thread_id:
+            return None
+        life, _ = found
+        if expire_if_due(life, now_for(life)) is life:
+            return life
+        return self.change(thread_id, run_id, lambda lf, now: lf)
+
+    def change(self, thread_id: str, run_id: str, decide: Decide) -> Life:
         """:meth:`change_versioned` without the version."""
         return self.change_versioned(thread_id, run_id, decide)[0]
 
-    def change_versioned(self, thread_id: str, run_id: str, decide: Decide) -> tuple[rs.Run, int]:
-        """Apply ``decide(run, now)`` to the stored run with a compare-and-set.
+    def change_versioned(self, thread_id: str, run_id: str, decide: Decide) -> tuple[Life, int]:
+        """Apply ``decide(life, now)`` to the stored run and its steps with a compare-and-set.
 
         The run is first expired if due (and that is stored even when ``decide`` then
         refuses, as the refusal is about the expired run).
@@ -418,20 +525,20 @@ class Store:
             after committing a due expiry.
         """
 
-        def attempt() -> tuple[rs.Run, int, BaseException | None]:
+        def attempt() -> tuple[Life, int, BaseException | None]:
             with self.dialect.write(self.conn):
                 found = self._row(run_id)
-                if found is None or found[0].thread_id != thread_id:
+                if found is None or found[0].run.thread_id != thread_id:
                     raise _Answer(rs.not_found("run", run_id))
-                run, version = found
-                now = now_for(run)
-                current = expire_if_due(run, now)
-                if current is not run:
-                    version = self._cas(run, version, current)
+                life, version = found
+                now = now_for(life)
+                current = expire_if_due(life, now)
+                if current is not life:
+                    version = self._cas(life, version, current)
                 try:
                     after = decide(current, now)
                 except (rs.Error, ValueError) as err:
-                    if current is run:
+                    if current is life:
                         raise _Answer(err) from None
                     return current, version, err  # commit the expiry, then refuse
                 if after is not current:
@@ -451,28 +558,24 @@ class Store:
         runs = []
         for run_id, body in rows:
             run = rs.parse_run(body)
-            if expire_if_due(run, now_for(run)) is not run:
-                run = self.change(thread_id, run_id, lambda r, now: r)
+            due = run.status in rs.ACTIVE_STATUSES and run.expires_at is not None
+            if due and clock() >= run.expires_at:  # type: ignore[operator]
+                run = self.change(thread_id, run_id, lambda lf, now: lf).run
             runs.append(run)
         return runs
 
-    def history(self, run_id: str, after_version: int = 0) -> list[tuple[int, rs.Run]]:
+    def history(self, run_id: str, after_version: int = 0) -> list[tuple[int, Life]]:
+        """The run's versions after ``after_version``, each with its steps and messages."""
         rows = self.execute(
-            "SELECT version, body FROM run_history WHERE run_id = ? AND version > ? "
+            "SELECT version, body, life FROM run_history WHERE run_id = ? AND version > ? "
             "ORDER BY version",
             (run_id, after_version),
         ).fetchall()
-        return [(v, rs.parse_run(b)) for v, b in rows]
+        return [(v, parse_life(rs.parse_run(b), life)) for v, b, life in rows]
 
     def version(self, run_id: str) -> int:
         row = self.execute("SELECT version FROM runs WHERE id = ?", (run_id,)).fetchone()
         return 0 if row is None else int(row[0])
-
-    def had_status(self, run_id: str, status: str) -> bool:
-        row = self.execute(
-            "SELECT 1 FROM run_history WHERE run_id = ? AND status = ? LIMIT 1", (run_id, status)
-        ).fetchone()
-        return row is not None
 
     def runs_to_work_on(self, limit: int = 100) -> list[tuple[str, str]]:
         """(thread_id, run_id) of runs the worker moves on (not waiting for the client)."""
