@@ -22,8 +22,9 @@ import attrs
 
 from . import _templates as wire
 from ._errors import InvalidArgument
-from ._model import Run
+from ._model import Run, RunStep
 from ._serde import dump_run
+from ._steps import dump_step
 
 __all__ = ["ListRuns", "list_page", "parse_list_runs"]
 
@@ -119,26 +120,34 @@ Expected a value <= 100, but got 1000 instead.
     return ListRuns(limit=limit, order=order, **cursors)  # type: ignore[arg-type]
 
 
+def _dump(item: Run | RunStep) -> dict[str, Any]:
+    return dump_run(item) if type(item) is Run else dump_step(item)  # type: ignore[arg-type]
+
+
 def _empty() -> dict[str, Any]:
     return {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
 
 
 def list_page(
-    runs: Iterable[Run], query: ListRuns | Mapping[str, Any] | None = None
+    runs: Iterable[Run | RunStep], query: ListRuns | Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The API's list object for one page of a thread's runs, ready for ``json.dumps``.
 
+    A run's steps page the same way (``GET .../runs/{run_id}/steps``): pass them instead.
+
     Args:
-        runs: The thread's runs in the order they were created (oldest first), as the
-            server keeps them; ``order="desc"`` lists them newest first.
+        runs: The thread's runs (or a run's steps) in the order they were created (oldest
+            first), as the server keeps them; ``order="desc"`` lists them newest first.
         query: A :class:`ListRuns`, or the raw query (read by :func:`parse_list_runs`).
 
     Returns:
-        A fresh dict: ``object``, ``data`` (each run as :func:`runstate.dump_run` writes
-        it), ``first_id`` and ``last_id`` (null on an empty page) and ``has_more``.
+        A fresh dict: ``object``, ``data`` (each item as :func:`runstate.dump_run` or
+        :func:`runstate.dump_step` writes it), ``first_id`` and ``last_id`` (null on an
+        empty page) and ``has_more``.
 
     Raises:
         InvalidRequest: for a raw query the API refuses.
+        InvalidArgument: for an item that is neither a run nor a step.
 
     Example:
         >>> from runstate import new_run
@@ -151,7 +160,10 @@ def list_page(
         'run_0'
     """
     q = query if isinstance(query, ListRuns) else parse_list_runs(query)
-    ordered: Sequence[Run] = list(runs)
+    ordered: Sequence[Run | RunStep] = list(runs)
+    for item in ordered:
+        if type(item) is not Run and type(item) is not RunStep:
+            raise InvalidArgument.expected("runs", "runs or run steps", item)
     if q.order == "desc":
         ordered = ordered[::-1]
     start, stop = 0, len(ordered)
@@ -175,7 +187,7 @@ def list_page(
         return _empty()
     return {
         "object": "list",
-        "data": [dump_run(run) for run in page],
+        "data": [_dump(item) for item in page],
         "first_id": page[0].id,
         "last_id": page[-1].id,
         "has_more": has_more,

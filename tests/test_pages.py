@@ -132,3 +132,17 @@ def test_query_refusals(query: dict[str, Any], message: str, param: str, code: s
 def test_query_must_be_a_mapping() -> None:
     with pytest.raises(rs.InvalidArgument):
         rs.parse_list_runs("limit=2")  # type: ignore[arg-type]
+
+
+def test_a_runs_steps_page_like_runs() -> None:
+    run = rs.start(rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1), now=2)
+    steps = [
+        rs.steps.open_message_step(run, id=f"step_{i}", message_id=f"msg_{i}", now=3 + i)
+        for i in range(5)
+    ]
+    page = rs.list_page(steps, {"limit": "2", "order": "asc", "after": "step_1"})
+    assert [s["id"] for s in page["data"]] == ["step_2", "step_3"]
+    assert page["data"][0] == rs.dump_step(steps[2])
+    assert (page["first_id"], page["last_id"], page["has_more"]) == ("step_2", "step_3", True)
+    with pytest.raises(rs.InvalidArgument, match="runs or run steps"):
+        rs.list_page([run, {"id": "x"}])
