@@ -18,7 +18,7 @@ import os
 from typing import TYPE_CHECKING
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from realworld import REAL_WORLD, REAL_WORLD_ABSENT, SEED, SEED_ABSENT
 
 if TYPE_CHECKING:
@@ -31,6 +31,9 @@ settings.register_profile(
     max_examples=50,
     deadline=None,
     print_blob=True,
+    # Bounded and deterministic already; a loaded machine must not fail a test for being
+    # slow to generate examples (attrs' "patience" profile does the same).
+    suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev")
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
