@@ -68,6 +68,8 @@ from ._schema import (
     _Field,
     _freeze,
     _freeze_guarded,
+    _scan,
+    _scan_guarded,
     _structure_name,
     _thaw,
     _unstructure_name,
@@ -162,6 +164,10 @@ def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str)
     em.lines.append("            t = type(x)")
     em.lines.append("            if t is dict or t is list: ex[k] = _freeze(x, 0)")
     em.lines.append("            elif t is float and not -_BIG < x < _BIG: raise _Bad")
+    if em.ns["_CHECK_ONLY"] and plan(cls) != "init":
+        # Checking code: every check above ran; nothing is built (see ``generate``).
+        em.lines.append("    return o")
+        return
     em.lines.append("        ex = _FrozenDict(ex)")
     values = {key: f"v{i}" for i, key in enumerate(fields)}
     values.update(extra="ex", absent=absent)
@@ -374,9 +380,14 @@ def _trim(
     return absent - gone if gone else absent
 
 
-def _namespace(swap: bool, guard_floats: bool = False) -> dict[str, Any]:
+def _namespace(swap: bool, guard_floats: bool = False, check_only: bool = False) -> dict[str, Any]:
+    if check_only:
+        freeze = _scan_guarded if guard_floats else _scan
+    else:
+        freeze = _freeze_guarded if guard_floats else _freeze
     return {
         "_SWAP": swap,
+        "_CHECK_ONLY": check_only,
         "_GUARD_FLOATS": guard_floats,
         "_BIG": GUARDED_FLOAT_LIMIT if guard_floats else math.inf,
         "_Bad": Bad,
@@ -384,7 +395,7 @@ def _namespace(swap: bool, guard_floats: bool = False) -> dict[str, Any]:
         "_EMPTY": EMPTY,
         "_NO_KEYS": NO_KEYS,
         "_STATUS": STATUS_BY_VALUE,
-        "_freeze": _freeze_guarded if guard_floats else _freeze,
+        "_freeze": freeze,
         "_FrozenDict": FrozenDict,
         "_thaw": _thaw,
         "_merge": _merge,
@@ -399,7 +410,9 @@ def _compile(source: str, filename: str, ns: dict[str, Any]) -> None:
     exec(compile(source, filename, "exec"), ns)
 
 
-def generate(*, swap: bool = SWAP, guard_floats: bool = False) -> dict[type, Callable[[Any], Any]]:
+def generate(
+    *, swap: bool = SWAP, guard_floats: bool = False, check_only: bool = False
+) -> dict[type, Callable[[Any], Any]]:
     """Generate every class's structure function in a fresh namespace; return them.
 
     The module's own :data:`HOOKS` are ``generate()``; tests call ``generate(swap=False)``
@@ -408,10 +421,11 @@ def generate(*, swap: bool = SWAP, guard_floats: bool = False) -> dict[type, Cal
     such a float may have been an integer the standard library keeps exact
     (:mod:`runstate._jsonio`); a refused input is then read again by the standard library.
     """
-    ns = _namespace(swap, guard_floats)
+    ns = _namespace(swap, guard_floats, check_only)
     for cls, fields in SCHEMA.items():
         source = _gen_structure(cls, fields, ns) + "\n\n" + _gen_unstructure(cls, fields, ns)
         label = ("swap" if swap else "portable") + (", orjson" if guard_floats else "")
+        label += ", check only" if check_only else ""
         _compile(source + "\n", f"<runstate generated {cls.__name__} ({label})>", ns)
     hooks = {cls: ns[_structure_name(cls)] for cls in SCHEMA}
     for union in UNIONS:
@@ -422,7 +436,7 @@ def generate(*, swap: bool = SWAP, guard_floats: bool = False) -> dict[type, Cal
             raise AssertionError(f"COMMON_VALUES[{cls.__name__}] may hold only str and None")
         ns[f"_common_json_{cls.__name__}"] = value
         ns[f"_common_{cls.__name__}"] = hooks[cls](dict(value))
-    if not DUMPERS:
+    if not DUMPERS and not check_only:
         DUMPERS.update({cls: ns[_unstructure_name(cls)] for cls in SCHEMA})
     return hooks
 
