@@ -384,7 +384,7 @@ def _step_rules(
                 f"{step_type!r} but step_details.type is {details_type!r}",
             )
         )
-    for (name, owner, rule), value in zip(_STEP_END_FIELDS, ends, strict=True):
+    for (name, owner, rule), value in zip(_STEP_END_FIELDS, ends):  # noqa: B905 - 3 and 3
         if (value is not None) != (status is owner):
             state = "set" if value is not None else "null"
             found.append(_v(name, rule, f"{state} while the step is {status.value!r}"))

@@ -162,6 +162,11 @@ _MESSAGE_PREFIX: Final = "thread.message."
 _STEP_EVENT_STATUS: Final[dict[str, StepStatus]] = {s.event: s for s in StepStatus} | {
     f"{_STEP_PREFIX}created": StepStatus.IN_PROGRESS
 }
+_SP: Final = StepStatus.IN_PROGRESS
+#: The statuses an open step may end in (the step table's edges from ``in_progress``).
+_STEP_ENDS: Final = STEP_TRANSITIONS[_SP]
+_STEP_CREATED: Final = f"{_STEP_PREFIX}created"
+_MESSAGE_CREATED: Final = f"{_MESSAGE_PREFIX}created"
 #: A step's wire status -> its member.
 _STEP_STATUS: Final[dict[str, StepStatus]] = {s.value: s for s in StepStatus}
 #: Message event name -> the status its data carries.
@@ -188,14 +193,9 @@ _REPEATS: Final[dict[str, str]] = {
 }
 
 
-class _OpenStep:
-    """What the checker remembers of an open step: its type and its message's id."""
-
-    __slots__ = ("message_id", "type")
-
-    def __init__(self, step_type: str, message_id: str | None) -> None:
-        self.type = step_type
-        self.message_id = message_id
+#: What the checker remembers of an open step: its ``type`` and, for a
+#: ``message_creation`` step, its message's id.
+_OpenStep: TypeAlias = tuple[str, str | None]
 
 
 def _reset_pairs(mode: Mode) -> frozenset[tuple[RunStatus, RunStatus]]:
@@ -588,35 +588,41 @@ class TraceChecker:
     def _check_step(
         self, position: int, event: str, data: object, found: list[TraceProblem]
     ) -> None:
-        if self._stream and isinstance(data, str | bytes | bytearray):
-            text = _plain(data)
-            obj = _checked(RunStep, text)
-            if obj is not None:  # a whole, valid step: judged from the decoded object
-                if self._check_run_id(position, event, obj["run_id"], found):
-                    details = obj["step_details"]
-                    status = _STEP_STATUS[obj["status"]]
-                    get = obj.get
-                    problems = _step_rules(
-                        status,
-                        obj["type"],
-                        details["type"],
-                        obj["created_at"],
-                        (get("completed_at"), get("cancelled_at"), get("failed_at")),
-                        get("last_error") is not None,
-                        get("usage") is not None,
-                    )
-                    message_id = (
-                        details["message_creation"]["message_id"]
-                        if details["type"] == "message_creation"
-                        else None
-                    )
-                    self._judge_step(
-                        position, event, obj["id"], status, obj["type"], message_id, problems,
-                        text, found,
-                    )  # fmt: skip
-                    self._remember(event, data, found)
-                return
-        self._check_step_slowly(position, event, data, found)
+        if not (self._stream and (type(data) is str or type(data) is bytes)):
+            self._check_step_slowly(position, event, data, found)
+            return
+        obj = _checked(RunStep, data)
+        if obj is None:
+            self._check_step_slowly(position, event, data, found)
+            return
+        # A whole, valid step (text as parse_sse gives it): judged from the decoded object.
+        run_id = obj["run_id"]
+        prev = self._prev
+        if (prev is None or run_id != prev.id) and not self._check_run_id(
+            position, event, run_id, found
+        ):
+            return  # another run's step: its own life is not this run's
+        details = obj["step_details"]
+        status = _STEP_STATUS[obj["status"]]
+        get = obj.get
+        problems = _step_rules(
+            status,
+            obj["type"],
+            details["type"],
+            obj["created_at"],
+            (get("completed_at"), get("cancelled_at"), get("failed_at")),
+            get("last_error") is not None,
+            get("usage") is not None,
+        )
+        message_id = (
+            details["message_creation"]["message_id"]
+            if details["type"] == "message_creation"
+            else None
+        )
+        self._judge_step(
+            position, event, obj["id"], status, obj["type"], message_id, problems, data, found
+        )
+        self._remember(event, data, found)
 
     def _check_step_slowly(
         self, position: int, event: str, data: object, found: list[TraceProblem]
@@ -667,9 +673,10 @@ class TraceChecker:
 
     def _remember(self, event: str, data: object, found: list[TraceProblem]) -> None:
         """Keep the text of a ``created`` or ``in_progress`` object judged clean."""
-        repeats = _REPEATS.get(event)
-        if repeats is not None and type(data) is str and not found:
-            self._last_object = (data, repeats)
+        if not found and type(data) is str:
+            repeats = _REPEATS.get(event)
+            if repeats is not None:
+                self._last_object = (data, repeats)
 
     def _check_run_id(
         self, position: int, event: str, run_id: str, found: list[TraceProblem]
@@ -745,17 +752,19 @@ class TraceChecker:
             )
         for v in problems:
             found.append(TraceProblem(position, v.severity, v.rule, f"{v.field}: {v.message}"))
-        self._after_run_end(position, event, found)
-        opened = self._open_steps.get(step_id)
+        if self._run_ended:
+            self._after_run_end(position, event, found)
+        open_steps = self._open_steps
+        opened = open_steps.get(step_id)
         if opened is None:
-            if status is StepStatus.IN_PROGRESS and not self._run_ended:
-                self._follow(
-                    position, self._open_steps, step_id, _OpenStep(step_type, message_id), found
-                )
+            if status is _SP and not self._run_ended:
+                if len(open_steps) < MAX_OPEN:
+                    open_steps[step_id] = (step_type, message_id)
+                else:
+                    self._follow(position, open_steps, step_id, (step_type, message_id), found)
             return  # first seen here: the stream may have begun after it opened
-        if event == f"{_STEP_PREFIX}created" or (
-            status is not StepStatus.IN_PROGRESS
-            and status not in STEP_TRANSITIONS[StepStatus.IN_PROGRESS]
+        if event == _STEP_CREATED or (
+            status is not _SP and status not in _STEP_ENDS
         ):  # pragma: no branch - every end status is an edge of the table today
             found.append(
                 TraceProblem(
@@ -766,17 +775,17 @@ class TraceChecker:
                 )
             )
             return
-        if status is StepStatus.IN_PROGRESS:
+        if status is _SP:
             return
-        del self._open_steps[step_id]
-        if opened.message_id is not None and opened.message_id in self._open_messages:
+        del open_steps[step_id]
+        if opened[1] is not None and opened[1] in self._open_messages:
             found.append(
                 TraceProblem(
                     position,
                     "error",
                     "step-before-message",
                     f"step {_show(step_id)} ends {status.value!r} while its message "
-                    f"{_show(opened.message_id)} is still 'in_progress'",
+                    f"{_show(opened[1])} is still 'in_progress'",
                 )
             )
         prev = self._prev
@@ -808,24 +817,24 @@ class TraceChecker:
         found: list[TraceProblem],
     ) -> None:
         """Remember an open step or message, unless MAX_OPEN are already followed."""
-        if len(table) >= MAX_OPEN:
-            if not self._too_many_reported:
-                self._too_many_reported = True
-                found.append(
-                    TraceProblem(
-                        position,
-                        "warning",
-                        "too-many-open-steps",
-                        f"more than {MAX_OPEN} steps or messages open at once;"
-                        " the others are not followed",
-                    )
-                )
+        if len(table) < MAX_OPEN:
+            if isinstance(table, dict):
+                assert value is not None
+                table[key] = value
+            else:
+                table.add(key)
             return
-        if isinstance(table, dict):
-            assert value is not None
-            table[key] = value
-        else:
-            table.add(key)
+        if not self._too_many_reported:
+            self._too_many_reported = True
+            found.append(
+                TraceProblem(
+                    position,
+                    "warning",
+                    "too-many-open-steps",
+                    f"more than {MAX_OPEN} steps or messages open at once;"
+                    " the others are not followed",
+                )
+            )
 
     def _check_message(
         self, position: int, event: str, data: object, found: list[TraceProblem]
@@ -834,7 +843,8 @@ class TraceChecker:
             text = _plain(data)
             if b'"status"' not in text if isinstance(text, bytes) else '"status"' not in text:
                 return
-            obj = _checked(Message, text)
+            kind = type(data)
+            obj = _checked(Message, text) if kind is str or kind is bytes else None
             if obj is not None:  # a valid message: judged from the decoded object
                 get = obj.get
                 status = obj["status"]
@@ -904,7 +914,7 @@ class TraceChecker:
             found.append(TraceProblem(position, v.severity, v.rule, f"{v.field}: {v.message}"))
         self._after_run_end(position, event, found)
         is_open = message_id in self._open_messages
-        if event == f"{_MESSAGE_PREFIX}created" and is_open:
+        if event == _MESSAGE_CREATED and is_open:
             found.append(
                 TraceProblem(
                     position,
@@ -925,7 +935,7 @@ class TraceChecker:
         status = run.status
         if status is RunStatus.REQUIRES_ACTION:
             if self._steps_judged and not any(
-                s.type == "tool_calls" for s in self._open_steps.values()
+                s[0] == "tool_calls" for s in self._open_steps.values()
             ):
                 found.append(
                     TraceProblem(
@@ -937,7 +947,7 @@ class TraceChecker:
                     )
                 )
         elif status is RunStatus.QUEUED and self._open_steps:
-            still = [i for i, s in self._open_steps.items() if s.type == "tool_calls"]
+            still = [i for i, s in self._open_steps.items() if s[0] == "tool_calls"]
             if still:
                 found.append(
                     TraceProblem(
