@@ -279,6 +279,9 @@ def _emit_extras_lookup(
         for j, (a, b) in enumerate(itertools.combinations(likely, 2)):
             last = em.bind(frozenset((a, b)).__contains__, "pair")
             em.lines.append(f"{indent}{'elif' if j else 'if'} {a!r} in o and {b!r} in o:")
+            if em.ns["_CHECK_ONLY"]:  # checking code: the order of ex does not matter
+                em.lines.append(f"{indent}    ex = {{{a!r}: o[{a!r}], {b!r}: o[{b!r}]}}")
+                continue
             em.lines.append(f"{indent}    if next(filter({last}, reversed(o))) == {b!r}:")
             em.lines.append(f"{indent}        ex = {{{a!r}: o[{a!r}], {b!r}: o[{b!r}]}}")
             em.lines.append(f"{indent}    else:")
