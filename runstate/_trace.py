@@ -435,6 +435,11 @@ class TraceChecker:
         found: list[TraceProblem] = []
         if event in _EVENT_STATUS:
             self._run_item(position, event, data, found)
+        elif event in _STEP_WITH_RUN_ID:
+            try:
+                self._check_step(position, event, data, found)
+            except Exception as exc:  # a step too deep to read, or a mapping that raises
+                self._unreadable_data(position, event, exc, found)
         else:
             self._other_event(position, event, data, found)
         return tuple(found)
@@ -553,27 +558,29 @@ class TraceChecker:
     def _other_event(
         self, position: int, event: str, data: object, found: list[TraceProblem]
     ) -> None:
-        """An event that is neither a run event nor ``done``: a step, a message, or skipped."""
-        if event in _STEP_WITH_RUN_ID:
-            check = self._check_step
-        elif event in _MESSAGE_EVENT_STATUS:
-            if not self._stream:
-                return
-            check = self._check_message
-        else:
-            if event.startswith(_RUN_PREFIX) and not event.startswith(_STEP_PREFIX):
-                found.append(
-                    TraceProblem(
-                        position,
-                        "warning",
-                        "unknown-run-event",
-                        f"unknown run event {_show(event)} (skipped)",
-                    )
+        """An event that is neither a run event, a step's, nor ``done``: a message, or skipped."""
+        if event in _MESSAGE_EVENT_STATUS:
+            if self._stream:
+                try:
+                    self._check_message(position, event, data, found)
+                except Exception as exc:  # a message too deep to read, or a mapping that raises
+                    self._unreadable_data(position, event, exc, found)
+        elif event.startswith(_RUN_PREFIX) and not event.startswith(_STEP_PREFIX):
+            found.append(
+                TraceProblem(
+                    position,
+                    "warning",
+                    "unknown-run-event",
+                    f"unknown run event {_show(event)} (skipped)",
                 )
-            return  # other step and message events carry no object to judge
-        try:
-            check(position, event, data, found)
-        except RecursionError:
+            )
+        # other step and message events carry no object to judge
+
+    @staticmethod
+    def _unreadable_data(
+        position: int, event: str, exc: Exception, found: list[TraceProblem]
+    ) -> None:
+        if isinstance(exc, RecursionError):
             found.append(
                 TraceProblem(
                     position,
@@ -582,7 +589,7 @@ class TraceChecker:
                     f"the data of {_show(event)} is nested too deeply to read",
                 )
             )
-        except Exception as exc:  # a mapping that raises when it is read
+        else:
             found.append(_unreadable(position, f"the data of {_show(event)}", exc))
 
     def _check_step(
