@@ -8,7 +8,12 @@ compiled once, at import:
   ``itemgetter``), raises ``Bad`` at the first problem (the explain walker then says
   what is wrong), and builds the instance;
 * an **unstructure function**, one dict display plus the unknown keys;
-* on demand, a **copier** per (class, changed fields), for the lifecycle operations.
+* on demand, a **copier** per (class, changed fields), for the lifecycle operations;
+* on demand, **check-only** structure functions (``generate(check_only=True)``): the
+  same checks, emitted by the same code, building nothing and returning their input
+  (kept JSON is scanned, not frozen, by a scanner that refuses exactly what the
+  freezer refuses). They accept exactly what the structure functions accept; the
+  trace checker uses them to judge step and message text without building values.
 
 The generated source is registered with :mod:`linecache` under a file name like
 ``<runstate generated Run>``, as attrs and cattrs do, so tracebacks and debuggers show it.
@@ -429,6 +434,9 @@ def generate(
     also refuse floats of 2**63 or more in magnitude: they read orjson's output, where
     such a float may have been an integer the standard library keeps exact
     (:mod:`runstate._jsonio`); a refused input is then read again by the standard library.
+    With ``check_only``, the functions run every check and return their input instead
+    of building an instance (for callers that only need to know whether a parse would
+    succeed).
     """
     ns = _namespace(swap, guard_floats, check_only)
     for cls, fields in SCHEMA.items():

@@ -58,7 +58,11 @@ Stream mode only
 Steps and messages (stream mode only; spec-facts §11). A step or message event is judged
 when its data carries a ``status`` (a whole object); partial objects are checked for
 their run only, as before. The checker keeps state for *open* steps and messages only
-(at most :data:`MAX_OPEN` of each), so its memory stays bounded.
+(at most :data:`MAX_OPEN` of each), so its memory stays bounded. Step and message text
+(``str`` or ``bytes``) is decoded once and checked by check-only functions generated
+from the same schema as :func:`~runstate.parse_step` (no value is built); whatever they
+refuse goes through the parse itself, which decides and explains. Delta events are
+only counted: no rule judges them.
     ``invalid-step``, ``invalid-message`` [error]: the object does not parse
     (:func:`~runstate.parse_step`, :func:`~runstate.steps.parse_message`).
     ``step-event-status-mismatch``, ``message-event-status-mismatch`` [error]: the event

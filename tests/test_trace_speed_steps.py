@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -265,3 +266,39 @@ def test_real_streams_are_judged_as_the_general_path_judges_them(real_world: Any
     for path in sorted((real_world / "streamed").glob("*.sse")):
         items = list(rs.parse_sse(path.read_bytes()))
         assert judged(items) == judged(as_bytearrays(items))
+
+
+def test_memory_stays_bounded_on_a_long_stream_of_steps() -> None:
+    """A thousand steps and messages opened and closed: the checker's memory stays flat."""
+    events, _, _ = opened_step()
+    started = rs.advance(
+        rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10), (), "start",
+        now=11,
+    )  # fmt: skip
+
+    def stream(n: int) -> Any:
+        yield from events
+        for i in range(n):
+            opened = rs.advance(
+                started.run, (), "open_message_step", now=12, step_id=f"s{i}", message_id=f"m{i}"
+            )
+            done = rs.advance(
+                opened.run, opened.steps, "finish_message_step", now=13,
+                messages=opened.messages, step_id=f"s{i}",
+            )  # fmt: skip
+            yield ("thread.run.step.created", json.dumps(rs.dump_step(opened.steps[0])))
+            yield ("thread.message.created", json.dumps(rs.steps.dump_message(opened.messages[0])))
+            yield ("thread.message.delta", '{"delta":{}}')
+            yield ("thread.message.completed", json.dumps(rs.steps.dump_message(done.messages[0])))
+            yield ("thread.run.step.completed", json.dumps(rs.dump_step(done.steps[0])))
+
+    peaks = []
+    for n in (100, 1000):
+        tracemalloc.start()
+        checker = rs.TraceChecker(mode="stream")
+        for item in stream(n):
+            assert checker.feed(item) == ()
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert not checker._open_steps and not checker._open_messages
+    assert peaks[1] < peaks[0] * 1.5 + 64 * 1024, peaks
