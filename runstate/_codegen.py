@@ -8,7 +8,12 @@ compiled once, at import:
   ``itemgetter``), raises ``Bad`` at the first problem (the explain walker then says
   what is wrong), and builds the instance;
 * an **unstructure function**, one dict display plus the unknown keys;
-* on demand, a **copier** per (class, changed fields), for the lifecycle operations.
+* on demand, a **copier** per (class, changed fields), for the lifecycle operations;
+* on demand, **check-only** structure functions (``generate(check_only=True)``): the
+  same checks, emitted by the same code, building nothing and returning their input
+  (kept JSON is scanned, not frozen, by a scanner that refuses exactly what the
+  freezer refuses). They accept exactly what the structure functions accept; the
+  trace checker uses them to judge step and message text without building values.
 
 The generated source is registered with :mod:`linecache` under a file name like
 ``<runstate generated Run>``, as attrs and cattrs do, so tracebacks and debuggers show it.
@@ -68,6 +73,8 @@ from ._schema import (
     _Field,
     _freeze,
     _freeze_guarded,
+    _scan,
+    _scan_guarded,
     _structure_name,
     _thaw,
     _unstructure_name,
@@ -158,6 +165,16 @@ def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str)
     # Unknown keys hold kept JSON: the same depth and finiteness rule as JSON objects.
     # Inline, so the usual unknown values (null, {}, []) cost no call.
     em.lines.append("    if ex:")
+    if em.ns["_CHECK_ONLY"] and plan(cls) != "init":
+        # Checking code (see ``generate``): the same checks, nothing built. The scan of an
+        # empty container cannot fail (depth 0), so it is skipped.
+        em.lines.append("        for x in ex.values():")
+        em.lines.append("            t = type(x)")
+        em.lines.append("            if t is dict or t is list:")
+        em.lines.append("                if x: _freeze(x, 0)")
+        em.lines.append("            elif t is float and not -_BIG < x < _BIG: raise _Bad")
+        em.lines.append("    return o")
+        return
     em.lines.append("        for k, x in ex.items():")
     em.lines.append("            t = type(x)")
     em.lines.append("            if t is dict or t is list: ex[k] = _freeze(x, 0)")
@@ -267,6 +284,9 @@ def _emit_extras_lookup(
         for j, (a, b) in enumerate(itertools.combinations(likely, 2)):
             last = em.bind(frozenset((a, b)).__contains__, "pair")
             em.lines.append(f"{indent}{'elif' if j else 'if'} {a!r} in o and {b!r} in o:")
+            if em.ns["_CHECK_ONLY"]:  # checking code: the order of ex does not matter
+                em.lines.append(f"{indent}    ex = {{{a!r}: o[{a!r}], {b!r}: o[{b!r}]}}")
+                continue
             em.lines.append(f"{indent}    if next(filter({last}, reversed(o))) == {b!r}:")
             em.lines.append(f"{indent}        ex = {{{a!r}: o[{a!r}], {b!r}: o[{b!r}]}}")
             em.lines.append(f"{indent}    else:")
@@ -374,9 +394,14 @@ def _trim(
     return absent - gone if gone else absent
 
 
-def _namespace(swap: bool, guard_floats: bool = False) -> dict[str, Any]:
+def _namespace(swap: bool, guard_floats: bool = False, check_only: bool = False) -> dict[str, Any]:
+    if check_only:
+        freeze = _scan_guarded if guard_floats else _scan
+    else:
+        freeze = _freeze_guarded if guard_floats else _freeze
     return {
         "_SWAP": swap,
+        "_CHECK_ONLY": check_only,
         "_GUARD_FLOATS": guard_floats,
         "_BIG": GUARDED_FLOAT_LIMIT if guard_floats else math.inf,
         "_Bad": Bad,
@@ -384,7 +409,7 @@ def _namespace(swap: bool, guard_floats: bool = False) -> dict[str, Any]:
         "_EMPTY": EMPTY,
         "_NO_KEYS": NO_KEYS,
         "_STATUS": STATUS_BY_VALUE,
-        "_freeze": _freeze_guarded if guard_floats else _freeze,
+        "_freeze": freeze,
         "_FrozenDict": FrozenDict,
         "_thaw": _thaw,
         "_merge": _merge,
@@ -399,7 +424,9 @@ def _compile(source: str, filename: str, ns: dict[str, Any]) -> None:
     exec(compile(source, filename, "exec"), ns)
 
 
-def generate(*, swap: bool = SWAP, guard_floats: bool = False) -> dict[type, Callable[[Any], Any]]:
+def generate(
+    *, swap: bool = SWAP, guard_floats: bool = False, check_only: bool = False
+) -> dict[type, Callable[[Any], Any]]:
     """Generate every class's structure function in a fresh namespace; return them.
 
     The module's own :data:`HOOKS` are ``generate()``; tests call ``generate(swap=False)``
@@ -407,11 +434,15 @@ def generate(*, swap: bool = SWAP, guard_floats: bool = False) -> dict[type, Cal
     also refuse floats of 2**63 or more in magnitude: they read orjson's output, where
     such a float may have been an integer the standard library keeps exact
     (:mod:`runstate._jsonio`); a refused input is then read again by the standard library.
+    With ``check_only``, the functions run every check and return their input instead
+    of building an instance (for callers that only need to know whether a parse would
+    succeed).
     """
-    ns = _namespace(swap, guard_floats)
+    ns = _namespace(swap, guard_floats, check_only)
     for cls, fields in SCHEMA.items():
         source = _gen_structure(cls, fields, ns) + "\n\n" + _gen_unstructure(cls, fields, ns)
         label = ("swap" if swap else "portable") + (", orjson" if guard_floats else "")
+        label += ", check only" if check_only else ""
         _compile(source + "\n", f"<runstate generated {cls.__name__} ({label})>", ns)
     hooks = {cls: ns[_structure_name(cls)] for cls in SCHEMA}
     for union in UNIONS:
@@ -422,7 +453,7 @@ def generate(*, swap: bool = SWAP, guard_floats: bool = False) -> dict[type, Cal
             raise AssertionError(f"COMMON_VALUES[{cls.__name__}] may hold only str and None")
         ns[f"_common_json_{cls.__name__}"] = value
         ns[f"_common_{cls.__name__}"] = hooks[cls](dict(value))
-    if not DUMPERS:
+    if not DUMPERS and not check_only:
         DUMPERS.update({cls: ns[_unstructure_name(cls)] for cls in SCHEMA})
     return hooks
 

@@ -918,6 +918,33 @@ GUARDED_FLOAT_LIMIT: Final = 2.0**63
 _freeze_guarded: Final = _freezer(GUARDED_FLOAT_LIMIT)
 
 
+def _scanner(limit: float) -> Callable[[Any, int], Any]:
+    """A check of decoded JSON that refuses exactly what ``_freezer(limit)`` refuses.
+
+    It visits the same containers and numbers (every container is entered, its depth
+    checked first; every float is compared with ``limit``) but builds nothing, and
+    returns the value itself. For checking code (:func:`runstate._codegen.generate`
+    with ``check_only``) that only needs to know whether a parse would succeed.
+    """
+
+    def scan(value: Any, depth: int) -> Any:
+        if depth >= MAX_JSON_DEPTH:
+            raise _Bad
+        for x in value.values() if type(value) is dict else value:
+            t = type(x)
+            if t is dict or t is list:
+                scan(x, depth + 1)
+            elif t is float and not -limit < x < limit:
+                raise _Bad
+        return value
+
+    return scan
+
+
+_scan: Final = _scanner(math.inf)
+_scan_guarded: Final = _scanner(GUARDED_FLOAT_LIMIT)
+
+
 def _frozen_ok(value: Any, depth: int) -> bool:
     """Whether a hand-built kept value is frozen JSON within the depth rule."""
     if depth >= MAX_JSON_DEPTH:

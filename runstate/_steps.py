@@ -350,29 +350,52 @@ def step_violations(step: RunStep) -> tuple[Violation, ...]:
         >>> [v.rule for v in step_violations(step)]
         ['step-timestamp-order']
     """
+    return _step_rules(
+        step.status,
+        step.type,
+        step.step_details.type,
+        step.created_at,
+        (step.completed_at, step.cancelled_at, step.failed_at),
+        step.last_error is not None,
+        step.usage is not None,
+    )
+
+
+def _step_rules(
+    status: StepStatus,
+    step_type: str,
+    details_type: str,
+    created_at: int,
+    ends: tuple[int | None, int | None, int | None],
+    has_last_error: bool,
+    has_usage: bool,
+) -> tuple[Violation, ...]:
+    """:func:`step_violations` of a step given by the few fields its rules read.
+
+    ``ends`` is ``(completed_at, cancelled_at, failed_at)``. The trace checker calls this
+    with values read from a step object it checked without building it.
+    """
     found: list[Violation] = []
-    if step.type != step.step_details.type:
+    if step_type != details_type:
         found.append(
             _v(
                 "type",
                 "step-type-mismatch",
-                f"{step.type!r} but step_details.type is {step.step_details.type!r}",
+                f"{step_type!r} but step_details.type is {details_type!r}",
             )
         )
-    status = step.status
-    for name, owner, rule in _STEP_END_FIELDS:
-        value = getattr(step, name)
+    for (name, owner, rule), value in zip(_STEP_END_FIELDS, ends):  # noqa: B905 - 3 and 3
         if (value is not None) != (status is owner):
             state = "set" if value is not None else "null"
             found.append(_v(name, rule, f"{state} while the step is {status.value!r}"))
-        elif value is not None and value < step.created_at:
+        elif value is not None and value < created_at:
             found.append(
-                _v(name, "step-timestamp-order", f"{value} is before created_at {step.created_at}")
+                _v(name, "step-timestamp-order", f"{value} is before created_at {created_at}")
             )
-    if (step.last_error is not None) != (status is SF):
-        state = "set" if step.last_error is not None else "null"
+    if has_last_error != (status is SF):
+        state = "set" if has_last_error else "null"
         found.append(_v("last_error", "step-last-error", f"{state} while {status.value!r}"))
-    if status is SP and step.usage is not None:
+    if status is SP and has_usage:
         found.append(_v("usage", "step-usage", "set while the step is 'in_progress'"))
     return tuple(found)
 
@@ -390,26 +413,38 @@ def message_violations(message: Message) -> tuple[Violation, ...]:
         >>> [(v.field, v.rule) for v in message_violations(m)]
         [('completed_at', 'message-completed-at')]
     """
+    return _message_rules(
+        message.status,
+        message.created_at,
+        message.completed_at,
+        message.incomplete_at,
+        message.incomplete_details is not None,
+    )
+
+
+def _message_rules(
+    status: str,
+    created_at: int,
+    completed_at: int | None,
+    incomplete_at: int | None,
+    has_incomplete_details: bool,
+) -> tuple[Violation, ...]:
+    """:func:`message_violations` of a message given by the few fields its rules read."""
     found: list[Violation] = []
-    status = message.status
-    done = message.completed_at
-    if (done is not None) != (status == "completed"):
-        state = "set" if done is not None else "null"
+    if (completed_at is not None) != (status == "completed"):
+        state = "set" if completed_at is not None else "null"
         found.append(_v("completed_at", "message-completed-at", f"{state} while {status!r}"))
-    for name in ("incomplete_at", "incomplete_details"):
-        value = getattr(message, name)
-        if (value is not None) != (status == "incomplete"):
-            state = "set" if value is not None else "null"
+    for name, is_set in (
+        ("incomplete_at", incomplete_at is not None),
+        ("incomplete_details", has_incomplete_details),
+    ):
+        if is_set != (status == "incomplete"):
+            state = "set" if is_set else "null"
             found.append(_v(name, "message-incomplete", f"{state} while {status!r}"))
-    for name in ("completed_at", "incomplete_at"):
-        value = getattr(message, name)
-        if value is not None and value < message.created_at:
+    for name, value in (("completed_at", completed_at), ("incomplete_at", incomplete_at)):
+        if value is not None and value < created_at:
             found.append(
-                _v(
-                    name,
-                    "message-timestamp-order",
-                    f"{value} is before created_at {message.created_at}",
-                )
+                _v(name, "message-timestamp-order", f"{value} is before created_at {created_at}")
             )
     return tuple(found)
 

@@ -58,7 +58,11 @@ Stream mode only
 Steps and messages (stream mode only; spec-facts §11). A step or message event is judged
 when its data carries a ``status`` (a whole object); partial objects are checked for
 their run only, as before. The checker keeps state for *open* steps and messages only
-(at most :data:`MAX_OPEN` of each), so its memory stays bounded.
+(at most :data:`MAX_OPEN` of each), so its memory stays bounded. Step and message text
+(``str`` or ``bytes``) is decoded once and checked by check-only functions generated
+from the same schema as :func:`~runstate.parse_step` (no value is built); whatever they
+refuse goes through the parse itself, which decides and explains. Delta events are
+only counted: no rule judges them.
     ``invalid-step``, ``invalid-message`` [error]: the object does not parse
     (:func:`~runstate.parse_step`, :func:`~runstate.steps.parse_message`).
     ``step-event-status-mismatch``, ``message-event-status-mismatch`` [error]: the event
@@ -87,18 +91,30 @@ their run only, as before. The checker keeps state for *open* steps and messages
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
+from . import _serde
+from ._codegen import generate
 from ._errors import InvalidRun
 from ._invariants import Violation, violations
-from ._model import FunctionToolCall, MessageCreationDetails, Run, RunStep, StepStatus
+from ._jsonio import decode
+from ._model import FunctionToolCall, Message, MessageCreationDetails, Run, RunStep, StepStatus
 from ._serde import parse_run
 from ._status import TERMINAL_STATUSES, RunStatus
-from ._steps import STEP_TRANSITIONS, message_violations, parse_message, parse_step, step_violations
+from ._steps import (
+    STEP_TRANSITIONS,
+    _message_rules,
+    _step_rules,
+    message_violations,
+    parse_message,
+    parse_step,
+    step_violations,
+)
 from ._table import can_reach, can_transition
 
 __all__ = ["MAX_OPEN", "Mode", "TraceChecker", "TraceProblem", "TraceReport", "check_trace"]
@@ -150,10 +166,24 @@ _MESSAGE_PREFIX: Final = "thread.message."
 _STEP_EVENT_STATUS: Final[dict[str, StepStatus]] = {s.event: s for s in StepStatus} | {
     f"{_STEP_PREFIX}created": StepStatus.IN_PROGRESS
 }
+_SP: Final = StepStatus.IN_PROGRESS
+#: The statuses an open step may end in (the step table's edges from ``in_progress``).
+_STEP_ENDS: Final = STEP_TRANSITIONS[_SP]
+_STEP_CREATED: Final = f"{_STEP_PREFIX}created"
+_MESSAGE_CREATED: Final = f"{_MESSAGE_PREFIX}created"
+#: A step's wire status -> its member.
+_STEP_STATUS: Final[dict[str, StepStatus]] = {s.value: s for s in StepStatus}
 #: Message event name -> the status its data carries.
 _MESSAGE_EVENT_STATUS: Final[dict[str, str]] = {
     f"{_MESSAGE_PREFIX}{s}": s for s in ("in_progress", "completed", "incomplete")
 } | {f"{_MESSAGE_PREFIX}created": "in_progress"}
+
+
+#: Events that never bring a problem, whatever their data: deltas carry no status, and no
+#: rule judges them (the checker only counts them, and they end a ``created`` /
+#: ``in_progress`` repeat). Streams are mostly these, so :meth:`TraceChecker.feed` takes
+#: them first.
+_QUIET: Final = frozenset({f"{_STEP_PREFIX}delta", f"{_MESSAGE_PREFIX}delta"})
 
 
 #: Events whose data may repeat the previous event's object unchanged: the ``created``
@@ -167,18 +197,9 @@ _REPEATS: Final[dict[str, str]] = {
 }
 
 
-class _OpenStep:
-    """What the checker remembers of an open step: a few scalars."""
-
-    __slots__ = ("created_at", "message_id", "type")
-
-    def __init__(self, step: RunStep) -> None:
-        self.type = step.type
-        self.created_at = step.created_at
-        details = step.step_details
-        self.message_id = (
-            details.message_creation.message_id if type(details) is MessageCreationDetails else None
-        )
+#: What the checker remembers of an open step: its ``type`` and, for a
+#: ``message_creation`` step, its message's id.
+_OpenStep: TypeAlias = tuple[str, str | None]
 
 
 def _reset_pairs(mode: Mode) -> frozenset[tuple[RunStatus, RunStatus]]:
@@ -371,39 +392,66 @@ class TraceChecker:
         Raises:
             RuntimeError: after :meth:`close`. Bad items never raise: they are reported.
         """
+        if (
+            type(item) is tuple
+            and len(item) == 2
+            and type(item[0]) is str
+            and not self._done
+            and not self._closed
+        ):  # an event pair, as parse_sse gives them: the usual item
+            event, data = item
+            position = self.position
+            self.position += 1
+            if event in _QUIET:
+                self._last_object = None  # a delta between them: no repeat
+                return ()
+            return self._event(position, event, data)
         if self._closed:
             raise RuntimeError("feed() after close()")
         position = self.position
         self.position += 1
-        found: list[TraceProblem] = []
         if self._done:
             if not self._after_done_reported:
                 self._after_done_reported = True
-                found.append(
+                return (
                     TraceProblem(
                         position, "error", "after-done", "an item follows the 'done' event"
-                    )
+                    ),
                 )
-            return tuple(found)
-
+            return ()
         try:
             pair = _pair(item)
         except Exception as exc:  # a sequence that raises when it is read
-            found.append(_unreadable(position, "the item", exc))
-            return tuple(found)
-        event: str | None = None
-        data: object = item
+            return (_unreadable(position, "the item", exc),)
         if pair is not None:
-            event, data = pair
-            if self._repeated(event, data):
-                return ()  # the same object again, announcing the same status
-            if event == _DONE_EVENT:
-                self._done = True
-                return ()
-            if event not in _EVENT_STATUS:
-                self._other_event(position, event, data, found)
-                return tuple(found)
+            return self._event(position, *pair)
+        found: list[TraceProblem] = []
+        self._run_item(position, None, item, found)
+        return tuple(found)
 
+    def _event(self, position: int, event: str, data: object) -> tuple[TraceProblem, ...]:
+        """One event (``done`` not seen yet, the checker open)."""
+        if self._last_object is not None and self._repeated(event, data):
+            return ()  # the same object again, announcing the same status
+        if event == _DONE_EVENT:
+            self._done = True
+            return ()
+        found: list[TraceProblem] = []
+        if event in _EVENT_STATUS:
+            self._run_item(position, event, data, found)
+        elif event in _STEP_WITH_RUN_ID:
+            try:
+                self._check_step(position, event, data, found)
+            except Exception as exc:  # a step too deep to read, or a mapping that raises
+                self._unreadable_data(position, event, exc, found)
+        else:
+            self._other_event(position, event, data, found)
+        return tuple(found)
+
+    def _run_item(
+        self, position: int, event: str | None, data: object, found: list[TraceProblem]
+    ) -> None:
+        """A snapshot, or the data of a run event."""
         if not isinstance(data, Run | str | bytes | bytearray | Mapping):
             found.append(
                 TraceProblem(
@@ -414,7 +462,7 @@ class TraceChecker:
                     f"got {_clip(type(data).__name__)}",
                 )
             )
-            return tuple(found)
+            return
         self._saw_run = True
         try:
             prev = self._prev
@@ -424,10 +472,10 @@ class TraceChecker:
                 run = _parse(data)
         except InvalidRun as exc:
             found.append(TraceProblem(position, "error", "invalid-run", _describe(exc)))
-            return tuple(found)
+            return
         except Exception as exc:  # a mapping (or a str/bytes subclass) that raises when read
             found.append(_unreadable(position, "the run", exc))
-            return tuple(found)
+            return
 
         if event is not None:
             expected = _EVENT_STATUS[event]
@@ -452,18 +500,17 @@ class TraceChecker:
                     f"the run cannot be checked: it raised {_clip(type(exc).__name__)}",
                 )
             )
-            return tuple(found)
+            return
         self._prev_raw = data
         if event is not None and self._stream:
             self._run_event(position, run, found)
-        return tuple(found)
 
     def _repeated(self, event: str, data: object) -> bool:
         """Whether this event repeats the object the event just before judged."""
         last = self._last_object
         if last is None:
             return False
-        if last[0] == data and _REPEATS.get(event) == last[1]:
+        if _REPEATS.get(event) == last[1] and last[0] == data:
             return True
         self._last_object = None
         return False
@@ -515,25 +562,14 @@ class TraceChecker:
     def _other_event(
         self, position: int, event: str, data: object, found: list[TraceProblem]
     ) -> None:
-        """An event that is neither a run event nor ``done``: a step, a message, or skipped."""
-        if event.startswith((_STEP_PREFIX, _MESSAGE_PREFIX)):
-            try:
-                if event.startswith(_STEP_PREFIX):
-                    self._check_step(position, event, data, found)
-                elif self._stream and event in _MESSAGE_EVENT_STATUS:
+        """An event that is neither a run event, a step's, nor ``done``: a message, or skipped."""
+        if event in _MESSAGE_EVENT_STATUS:
+            if self._stream:
+                try:
                     self._check_message(position, event, data, found)
-            except RecursionError:
-                found.append(
-                    TraceProblem(
-                        position,
-                        "error",
-                        "invalid-item",
-                        f"the data of {_show(event)} is nested too deeply to read",
-                    )
-                )
-            except Exception as exc:  # a mapping that raises when it is read
-                found.append(_unreadable(position, f"the data of {_show(event)}", exc))
-        elif event.startswith(_RUN_PREFIX):
+                except Exception as exc:  # a message too deep to read, or a mapping that raises
+                    self._unreadable_data(position, event, exc, found)
+        elif event.startswith(_RUN_PREFIX) and not event.startswith(_STEP_PREFIX):
             found.append(
                 TraceProblem(
                     position,
@@ -542,12 +578,67 @@ class TraceChecker:
                     f"unknown run event {_show(event)} (skipped)",
                 )
             )
+        # other step and message events carry no object to judge
+
+    @staticmethod
+    def _unreadable_data(
+        position: int, event: str, exc: Exception, found: list[TraceProblem]
+    ) -> None:
+        if isinstance(exc, RecursionError):
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "invalid-item",
+                    f"the data of {_show(event)} is nested too deeply to read",
+                )
+            )
+        else:
+            found.append(_unreadable(position, f"the data of {_show(event)}", exc))
 
     def _check_step(
         self, position: int, event: str, data: object, found: list[TraceProblem]
     ) -> None:
-        if event not in _STEP_WITH_RUN_ID:
+        if not (self._stream and (type(data) is str or type(data) is bytes)):
+            self._check_step_slowly(position, event, data, found)
             return
+        obj = _checked(RunStep, data)
+        if obj is None:
+            self._check_step_slowly(position, event, data, found)
+            return
+        # A whole, valid step (text as parse_sse gives it): judged from the decoded object.
+        run_id = obj["run_id"]
+        prev = self._prev
+        if (prev is None or run_id != prev.id) and not self._check_run_id(
+            position, event, run_id, found
+        ):
+            return  # another run's step: its own life is not this run's
+        details = obj["step_details"]
+        status = _STEP_STATUS[obj["status"]]
+        get = obj.get
+        problems = _step_rules(
+            status,
+            obj["type"],
+            details["type"],
+            obj["created_at"],
+            (get("completed_at"), get("cancelled_at"), get("failed_at")),
+            get("last_error") is not None,
+            get("usage") is not None,
+        )
+        message_id = (
+            details["message_creation"]["message_id"]
+            if details["type"] == "message_creation"
+            else None
+        )
+        self._judge_step(
+            position, event, obj["id"], status, obj["type"], message_id, problems, data, found
+        )
+        self._remember(event, data, found)
+
+    def _check_step_slowly(
+        self, position: int, event: str, data: object, found: list[TraceProblem]
+    ) -> None:
+        """A step event the fast way declined: not text, not a valid step, or poll mode."""
         step: RunStep | None = None
         if isinstance(data, str | bytes | bytearray):
             text = _plain(data)
@@ -581,9 +672,22 @@ class TraceChecker:
             except InvalidRun as exc:
                 found.append(TraceProblem(position, "error", "invalid-step", _describe(exc)))
                 return
-        self._judge_step(position, event, step, found)
-        if type(data) is str and not found:
-            self._last_object = (data, _REPEATS.get(event))
+        details = step.step_details
+        message_id = (
+            details.message_creation.message_id if type(details) is MessageCreationDetails else None
+        )
+        self._judge_step(
+            position, event, step.id, step.status, step.type, message_id, step_violations(step),
+            step, found,
+        )  # fmt: skip
+        self._remember(event, data, found)
+
+    def _remember(self, event: str, data: object, found: list[TraceProblem]) -> None:
+        """Keep the text of a ``created`` or ``in_progress`` object judged clean."""
+        if not found and type(data) is str:
+            repeats = _REPEATS.get(event)
+            if repeats is not None:
+                self._last_object = (data, repeats)
 
     def _check_run_id(
         self, position: int, event: str, run_id: str, found: list[TraceProblem]
@@ -629,53 +733,70 @@ class TraceChecker:
             )
 
     def _judge_step(
-        self, position: int, event: str, step: RunStep, found: list[TraceProblem]
+        self,
+        position: int,
+        event: str,
+        step_id: str,
+        status: StepStatus,
+        step_type: str,
+        message_id: str | None,
+        problems: tuple[Violation, ...],
+        source: RunStep | str | bytes,
+        found: list[TraceProblem],
     ) -> None:
+        """The step rules, given what they read of one valid step object.
+
+        ``problems`` are its own :func:`~runstate.steps.step_violations`; ``source`` is
+        the step, or its text (parsed again only if a rule needs more of it).
+        """
         self._steps_judged = True
         expected = _STEP_EVENT_STATUS[event]
-        if step.status is not expected:
+        if status is not expected:
             found.append(
                 TraceProblem(
                     position,
                     "error",
                     "step-event-status-mismatch",
-                    f"event {event!r} carries step status {step.status.value!r}"
+                    f"event {event!r} carries step status {status.value!r}"
                     f" (expected {expected.value!r})",
                 )
             )
-        for v in step_violations(step):
+        for v in problems:
             found.append(TraceProblem(position, v.severity, v.rule, f"{v.field}: {v.message}"))
-        self._after_run_end(position, event, found)
-        opened = self._open_steps.get(step.id)
-        status = step.status
+        if self._run_ended:
+            self._after_run_end(position, event, found)
+        open_steps = self._open_steps
+        opened = open_steps.get(step_id)
         if opened is None:
-            if status is StepStatus.IN_PROGRESS and not self._run_ended:
-                self._follow(position, self._open_steps, step.id, _OpenStep(step), found)
+            if status is _SP and not self._run_ended:
+                if len(open_steps) < MAX_OPEN:
+                    open_steps[step_id] = (step_type, message_id)
+                else:
+                    self._follow(position, open_steps, step_id, (step_type, message_id), found)
             return  # first seen here: the stream may have begun after it opened
-        if event == f"{_STEP_PREFIX}created" or (
-            status is not StepStatus.IN_PROGRESS
-            and status not in STEP_TRANSITIONS[StepStatus.IN_PROGRESS]
+        if event == _STEP_CREATED or (
+            status is not _SP and status not in _STEP_ENDS
         ):  # pragma: no branch - every end status is an edge of the table today
             found.append(
                 TraceProblem(
                     position,
                     "error",
                     "step-status-illegal",
-                    f"step {_show(step.id)} is created again while it is open",
+                    f"step {_show(step_id)} is created again while it is open",
                 )
             )
             return
-        if status is StepStatus.IN_PROGRESS:
+        if status is _SP:
             return
-        del self._open_steps[step.id]
-        if opened.message_id is not None and opened.message_id in self._open_messages:
+        del open_steps[step_id]
+        if opened[1] is not None and opened[1] in self._open_messages:
             found.append(
                 TraceProblem(
                     position,
                     "error",
                     "step-before-message",
-                    f"step {_show(step.id)} ends {status.value!r} while its message "
-                    f"{_show(opened.message_id)} is still 'in_progress'",
+                    f"step {_show(step_id)} ends {status.value!r} while its message "
+                    f"{_show(opened[1])} is still 'in_progress'",
                 )
             )
         prev = self._prev
@@ -684,14 +805,16 @@ class TraceChecker:
             and prev is not None
             and prev.status is RunStatus.REQUIRES_ACTION
         ):
-            missing = _missing_outputs(step)
+            missing = _missing_outputs(
+                source if isinstance(source, RunStep) else parse_step(source)
+            )
             if missing:
                 found.append(
                     TraceProblem(
                         position,
                         "error",
                         "tool-output-missing",
-                        f"step {_show(step.id)} completes without the output of "
+                        f"step {_show(step_id)} completes without the output of "
                         f"{_clip(', '.join(missing))}",
                     )
                 )
@@ -705,24 +828,24 @@ class TraceChecker:
         found: list[TraceProblem],
     ) -> None:
         """Remember an open step or message, unless MAX_OPEN are already followed."""
-        if len(table) >= MAX_OPEN:
-            if not self._too_many_reported:
-                self._too_many_reported = True
-                found.append(
-                    TraceProblem(
-                        position,
-                        "warning",
-                        "too-many-open-steps",
-                        f"more than {MAX_OPEN} steps or messages open at once;"
-                        " the others are not followed",
-                    )
-                )
+        if len(table) < MAX_OPEN:
+            if isinstance(table, dict):
+                assert value is not None
+                table[key] = value
+            else:
+                table.add(key)
             return
-        if isinstance(table, dict):
-            assert value is not None
-            table[key] = value
-        else:
-            table.add(key)
+        if not self._too_many_reported:
+            self._too_many_reported = True
+            found.append(
+                TraceProblem(
+                    position,
+                    "warning",
+                    "too-many-open-steps",
+                    f"more than {MAX_OPEN} steps or messages open at once;"
+                    " the others are not followed",
+                )
+            )
 
     def _check_message(
         self, position: int, event: str, data: object, found: list[TraceProblem]
@@ -730,6 +853,22 @@ class TraceChecker:
         if isinstance(data, str | bytes | bytearray):
             text = _plain(data)
             if b'"status"' not in text if isinstance(text, bytes) else '"status"' not in text:
+                return
+            kind = type(data)
+            obj = _checked(Message, text) if kind is str or kind is bytes else None
+            if obj is not None:  # a valid message: judged from the decoded object
+                get = obj.get
+                status = obj["status"]
+                problems = _message_rules(
+                    status,
+                    obj["created_at"],
+                    get("completed_at"),
+                    get("incomplete_at"),
+                    get("incomplete_details") is not None,
+                )
+                self._judge_message(
+                    position, event, data, obj["id"], get("run_id"), status, problems, found
+                )
                 return
             try:
                 message = parse_message(text)
@@ -744,56 +883,70 @@ class TraceChecker:
                 return
         else:
             return  # a partial message object: not judged
+        self._judge_message(
+            position, event, data, message.id, message.run_id, message.status,
+            message_violations(message), found,
+        )  # fmt: skip
+
+    def _judge_message(
+        self,
+        position: int,
+        event: str,
+        data: object,
+        message_id: str,
+        run_id: str | None,
+        status: str,
+        problems: tuple[Violation, ...],
+        found: list[TraceProblem],
+    ) -> None:
+        """The message rules, given what they read of one valid message object."""
         prev = self._prev
-        if message.run_id is not None and prev is not None and message.run_id != prev.id:
+        if run_id is not None and prev is not None and run_id != prev.id:
             found.append(
                 TraceProblem(
                     position,
                     "error",
                     "foreign-message",
-                    f"{_show(event)} belongs to run {_show(message.run_id)}, "
-                    f"not to {_show(prev.id)}",
+                    f"{_show(event)} belongs to run {_show(run_id)}, not to {_show(prev.id)}",
                 )
             )
             return
         expected = _MESSAGE_EVENT_STATUS[event]
-        if message.status != expected:
+        if status != expected:
             found.append(
                 TraceProblem(
                     position,
                     "error",
                     "message-event-status-mismatch",
-                    f"event {event!r} carries message status {message.status!r}"
-                    f" (expected {expected!r})",
+                    f"event {event!r} carries message status {status!r} (expected {expected!r})",
                 )
             )
-        for v in message_violations(message):
+        for v in problems:
             found.append(TraceProblem(position, v.severity, v.rule, f"{v.field}: {v.message}"))
         self._after_run_end(position, event, found)
-        is_open = message.id in self._open_messages
-        if event == f"{_MESSAGE_PREFIX}created" and is_open:
+        is_open = message_id in self._open_messages
+        if event == _MESSAGE_CREATED and is_open:
             found.append(
                 TraceProblem(
                     position,
                     "error",
                     "message-status-illegal",
-                    f"message {_show(message.id)} is created again while it is open",
+                    f"message {_show(message_id)} is created again while it is open",
                 )
             )
-        elif message.status == "in_progress":
+        elif status == "in_progress":
             if not is_open and not self._run_ended:
-                self._follow(position, self._open_messages, message.id, None, found)
+                self._follow(position, self._open_messages, message_id, None, found)
         elif is_open:
-            self._open_messages.discard(message.id)
-        if type(data) is str and not found:
-            self._last_object = (data, _REPEATS.get(event))
+            self._open_messages.discard(message_id)
+        self._remember(event, data, found)
 
     def _run_event(self, position: int, run: Run, found: list[TraceProblem]) -> None:
         """The step and message rules a run event brings (stream mode)."""
         status = run.status
         if status is RunStatus.REQUIRES_ACTION:
             if self._steps_judged and not any(
-                s.type == "tool_calls" for s in self._open_steps.values()
+                s[0] == "tool_calls" for s in self._open_steps.values()
             ):
                 found.append(
                     TraceProblem(
@@ -805,7 +958,7 @@ class TraceChecker:
                     )
                 )
         elif status is RunStatus.QUEUED and self._open_steps:
-            still = [i for i, s in self._open_steps.items() if s.type == "tool_calls"]
+            still = [i for i, s in self._open_steps.items() if s[0] == "tool_calls"]
             if still:
                 found.append(
                     TraceProblem(
@@ -953,6 +1106,39 @@ class TraceChecker:
             )
 
 
+@functools.cache
+def _checks(guarded: bool) -> dict[type, Callable[[Any], Any]]:
+    """Check-only structure functions, generated on first use from the one schema.
+
+    :func:`runstate._codegen.generate` with ``check_only``: the parse's own checks,
+    emitted by the same code, without building anything (``guarded``: for orjson's
+    output, as :data:`runstate._codegen.GUARDED_HOOKS`).
+    """
+    return generate(guard_floats=guarded, check_only=True)
+
+
+def _checked(cls: type, text: str | bytes) -> dict[str, Any] | None:
+    """``text`` decoded, if parsing it as ``cls`` succeeds; else ``None``.
+
+    Decoded as the parse decodes it (orjson when in use, else the standard library)
+    and checked by the check-only functions: they refuse exactly what the parse's
+    generated code refuses, so an object returned here is one the parse accepts, with
+    the same field values. ``None`` leaves the verdict (and the explanation) to the
+    parse itself, which may still accept text orjson cannot be trusted with.
+    """
+    fast = _serde._fast_loads
+    try:
+        if fast is not None:
+            obj = fast(text)
+            _checks(True)[cls](obj)
+        else:
+            obj = decode(text)
+            _checks(False)[cls](obj)
+    except Exception:  # refused, or unreadable: the parse decides
+        return None
+    return obj  # type: ignore[no-any-return]
+
+
 def _missing_outputs(step: RunStep) -> list[str]:
     details = step.step_details
     return [
@@ -1077,8 +1263,11 @@ def check_trace(
             else:
                 omitted[problem.severity] += 1
 
+    feed = checker.feed
     for item in items:
-        keep(checker.feed(item))
+        found = feed(item)
+        if found:
+            keep(found)
     keep(checker.close())
     return TraceReport(
         problems=tuple(problems),
