@@ -1,0 +1,99 @@
+"""A deliberately divergent Runs API: the reference server with six bugs of six kinds.
+
+The conformance kit must report every one of them in one survey, each under its stable
+rule name with a minimal example, and pass once they are all accepted by name. Each bug
+is a different kind of divergence:
+
+=============================  ===============================================  =========
+rule                           the bug                                          kind
+=============================  ===============================================  =========
+``create-status``              create answers 201 instead of 200                HTTP code
+``thread-lock``                a thread with an active run takes another run    a lock
+``cancel-accepted``            a terminal run can still be cancelled            a guard
+``submit-ids-accepted``        tool outputs naming a call twice are accepted  validation
+``refusal-body``               refused submits say ``Bad request.``             wire text
+``unknown-fields``             retrieve loses nested unknown fields             storage
+``cancel-keeps-required-action``  (a warning) cancel keeps ``required_action``  unknown
+=============================  ===============================================  =========
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+from reference_server import ReferenceServer
+
+import runstate as rs
+from runstate import RunStatus
+from runstate.testing import HttpResponse
+
+#: The rules the survey must report, errors and warnings.
+ERRORS = frozenset(
+    {
+        "create-status",
+        "thread-lock",
+        "cancel-accepted",
+        "submit-ids-accepted",
+        "refusal-body",
+        "unknown-fields",
+    }
+)
+WARNINGS = frozenset({"cancel-keeps-required-action"})
+
+
+class DivergentServer(ReferenceServer):
+    """The reference server, wrong in six ways (and one unknown)."""
+
+    def create_run(self, thread_id: str, **kwargs: Any) -> HttpResponse:
+        # No thread lock: hide the other runs while creating.
+        saved = self.runs
+        self.runs = {}
+        try:
+            response = super().create_run(thread_id, **kwargs)
+        finally:
+            saved.update(self.runs)
+            self.runs = saved
+        # 201 Created, as many REST servers answer.
+        return HttpResponse(201, response.body) if response.status == 200 else response
+
+    def retrieve_run(self, thread_id: str, run_id: str) -> HttpResponse:
+        response = super().retrieve_run(thread_id, run_id)
+        probe = response.body.get("x_runstate_probe") if response.status == 200 else None
+        if isinstance(probe, Mapping):
+            # A store that keeps unknown fields one level deep only.
+            body = {**response.body, "x_runstate_probe": {"level": probe.get("level")}}
+            return HttpResponse(200, body)
+        return response
+
+    def cancel_run(self, thread_id: str, run_id: str) -> HttpResponse:
+        run = self._find(thread_id, run_id)
+        if run is not None and run.status.is_terminal:
+            # Terminal runs are "cancelled" again.
+            self.runs[run_id] = attrs.evolve(run, status=RunStatus.CANCELLING)
+            return HttpResponse(200, rs.dump_run(self.runs[run_id]))
+        if run is not None and run.status is RunStatus.REQUIRES_ACTION:
+            # Unknown in the real API (spec-facts §8.13): required_action is kept.
+            new = attrs.evolve(run, status=RunStatus.CANCELLING)
+            self.runs[run_id] = new
+            return HttpResponse(200, rs.dump_run(new))
+        return super().cancel_run(thread_id, run_id)
+
+    def submit_tool_outputs(
+        self, thread_id: str, run_id: str, tool_outputs: Sequence[Mapping[str, str]]
+    ) -> HttpResponse:
+        run = self._find(thread_id, run_id)
+        if run is not None and run.required_action is not None:
+            pending = [c.id for c in run.required_action.submit_tool_outputs.tool_calls]
+            given = [o["tool_call_id"] for o in tool_outputs]
+            if len(given) > len(pending) and set(given) == set(pending):
+                # Duplicates are not checked for.
+                new = attrs.evolve(run, status=RunStatus.QUEUED, required_action=None)
+                self.runs[run_id] = new
+                return HttpResponse(200, rs.dump_run(new))
+        response = super().submit_tool_outputs(thread_id, run_id, tool_outputs)
+        if response.status == 400:
+            body = {"error": {**response.body["error"], "message": "Bad request."}}
+            return HttpResponse(400, body)
+        return response
