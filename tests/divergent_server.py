@@ -15,6 +15,9 @@ rule                           the bug                                          
 ``unknown-fields``             retrieve loses nested unknown fields             storage
 ``cancel-keeps-required-action``  (a warning) cancel keeps ``required_action``  unknown
 =============================  ===============================================  =========
+
+With no lock at all, a run can also be created while the thread's run is cancelling:
+``thread-lock-cancelling``, a warning (spec-facts §4.4 has no evidence either way).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ ERRORS = frozenset(
         "unknown-fields",
     }
 )
-WARNINGS = frozenset({"cancel-keeps-required-action"})
+WARNINGS = frozenset({"cancel-keeps-required-action", "thread-lock-cancelling"})
 
 
 class DivergentServer(ReferenceServer):
