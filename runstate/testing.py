@@ -1219,6 +1219,12 @@ class _Conformance(RuleBasedStateMachine):
     def drive_end(self, step: StepKind) -> None:
         self._drive(step, f"drive_end(step={step!r})")
 
+    @precondition(lambda self: self._focus_in(RunStatus.REQUIRES_ACTION, _CANCELLING))
+    @rule(step=st.sampled_from(_UNUSUAL_ENDINGS))
+    def drive_end_late(self, step: StepKind) -> None:
+        """End a run waiting for tool outputs or for its cancel: the rarest endings."""
+        self._drive(step, f"drive_end_late(step={step!r})")
+
     @precondition(lambda self: self.latest is not None)
     @rule(step=st.sampled_from(STEP_KINDS))
     def drive_anywhere(self, step: StepKind) -> None:
@@ -1237,6 +1243,8 @@ class _Conformance(RuleBasedStateMachine):
     _submit_wrong_tool_outputs_2 = submit_wrong_tool_outputs
     _drive_finish_cancel_2 = drive_finish_cancel
     _cancel_started_2 = cancel_started
+    _drive_end_2 = drive_end
+    _drive_end_late_2 = _drive_end_late_3 = drive_end_late
     _create_next_run_2 = create_next_run
 
     def _focus_in(self, *statuses: RunStatus) -> bool:

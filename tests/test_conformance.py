@@ -8,6 +8,7 @@ each under its stable rule name with the minimal program hypothesis shrank it to
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -49,6 +50,9 @@ FAST = settings(
     suppress_health_check=list(HealthCheck),
     print_blob=False,
 )
+#: For finding one bug (with max_divergences=1, the search stops at the first): generous,
+#: since which programs come first varies with the process (hypothesis' swarm testing).
+FIND = settings(FAST, max_examples=600)
 #: For the implementations that must pass: longer lifecycles, more of them.
 THOROUGH = settings(FAST, max_examples=200, stateful_step_count=50)
 #: The CI profile (tests/conftest.py) as the kit would use it by default.
@@ -63,6 +67,24 @@ WIRE_COMPLETED = (
 def run_case(case: type[unittest.TestCase]) -> None:
     """Run a generated test case, letting its failure propagate."""
     case("runTest").debug()
+
+
+_SAME = (
+    (re.compile(r"state\.drive_(?:anywhere|end|end_late)\(step='(\w+)'\)"), r"state.drive_\1()"),
+    (re.compile(r"state\.cancel_started\(\)"), "state.cancel()"),
+    (re.compile(r"state\.create_next_run\("), "state.create_run("),
+)
+
+
+def canonical(steps: Sequence[str]) -> tuple[str, ...]:
+    """The steps with rules that do the same thing under one name."""
+    out = []
+    for step in steps:
+        text = step
+        for pattern, same in _SAME:
+            text = pattern.sub(same, text)
+        out.append(text)
+    return tuple(out)
 
 
 def first(report: ConformanceReport) -> testing.Divergence:
@@ -238,14 +260,16 @@ def test_one_survey_reports_every_divergence_with_a_minimal_example() -> None:
     assert not report.ok
     for d in report.divergences:
         assert d.steps, d
-        assert d.steps[0] == "state.create_run(thread=0)", d
+        assert d.steps[0].startswith("state.create_run(thread="), d
         assert len(d.steps) <= 6, d  # shrunk
         assert d.count > 0, d
         assert str(d).startswith(f"{d.rule.tag}, seen {d.count} times: ")
     by_name = {d.rule.name: d for d in report.divergences}
-    assert by_name["create-status"].steps == ("state.create_run(thread=0)",)
+    assert len(by_name["create-status"].steps) == 1
     assert "got 201 status 'queued'" in by_name["create-status"].problem
-    assert by_name["thread-lock"].steps == ("state.create_run(thread=0)",) * 2
+    lock = canonical(by_name["thread-lock"].steps)
+    assert len(lock) == 2
+    assert lock[0] == lock[1]
     assert "Duplicate call_ids submitted" in by_name["submit-ids-accepted"].problem
     assert '"Bad request."' in by_name["refusal-body"].problem
     assert report.rounds == len(names) + 1
@@ -366,24 +390,22 @@ class DropsUnknownFieldsServer(ReferenceServer):
 
 
 def test_cancelling_a_completed_run_is_caught() -> None:
-    divergence = first(run_conformance(CancelsCompletedServer, settings=FAST, max_divergences=1))
+    divergence = first(run_conformance(CancelsCompletedServer, settings=FIND, max_divergences=1))
     assert divergence.rule.name == "cancel-accepted"
     assert divergence.operation.startswith("cancel on a 'completed' run (run_")
     assert divergence.problem == f"expected 400 {WIRE_COMPLETED}, got 200 status 'cancelling'"
-    assert divergence.steps == (
-        "state.create_run(thread=0)",
-        "state.drive_start()",
-        "state.drive_complete()",
-        "state.cancel()",
-    )
+    steps = canonical(divergence.steps)
+    assert steps[-1] == "state.cancel()"
+    assert {"state.drive_start()", "state.drive_complete()"} <= set(steps)
+    assert len(steps) <= 6  # shrunk (which minimal program comes out may vary)
 
 
 def test_jumping_straight_to_cancelled_is_caught() -> None:
-    divergence = first(run_conformance(CancelsAtOnceServer, settings=FAST, max_divergences=1))
+    divergence = first(run_conformance(CancelsAtOnceServer, settings=FIND, max_divergences=1))
     assert divergence.rule.name == "cancel-target"
     assert divergence.operation.startswith("cancel on a 'queued' run (run_")
     assert divergence.problem == "expected 200 status 'cancelling', got 200 status 'cancelled'"
-    assert divergence.steps == ("state.create_run(thread=0)", "state.cancel()")
+    assert canonical(divergence.steps) == ("state.create_run(thread=0)", "state.cancel()")
 
 
 def test_jumping_straight_to_cancelled_is_caught_with_documented_cancel() -> None:
@@ -391,14 +413,14 @@ def test_jumping_straight_to_cancelled_is_caught_with_documented_cancel() -> Non
         def __init__(self) -> None:
             super().__init__(documented_only=True)
 
-    report = run_conformance(Server, settings=FAST, documented_only=True, max_divergences=1)
+    report = run_conformance(Server, settings=FIND, documented_only=True, max_divergences=1)
     divergence = first(report)
     assert divergence.rule.name == "cancel-target"
     assert divergence.operation.startswith("cancel on an 'in_progress' run (run_")
 
 
 def test_dropping_unknown_fields_is_caught() -> None:
-    divergence = first(run_conformance(DropsUnknownFieldsServer, settings=FAST, max_divergences=1))
+    divergence = first(run_conformance(DropsUnknownFieldsServer, settings=FIND, max_divergences=1))
     assert divergence.rule.name == "unknown-fields"
     assert divergence.operation == "create run on thread 'thread_1'"
     assert (
@@ -732,8 +754,8 @@ class UnlockedWhileCancellingServer(ReferenceServer):
         (
             LooseLockServer,
             "thread-lock",
-            "create run on thread 'thread_1' (its run run_3 is 'queued')",
-            'expected 400 {"error": {"message": "Thread thread_1 already has an active run run_3."',
+            "create run on thread 'thread_",
+            "already has an active run run_3.",
         ),
         (
             UnlockedWhileCancellingServer,
@@ -817,7 +839,7 @@ class UnlockedWhileCancellingServer(ReferenceServer):
         (
             WrongMoveServer,
             "drive-target",
-            "drive 'complete' on an 'in_progress' run",
+            "drive 'complete' on a",
             "got 200 status 'incomplete'",
         ),
         (
@@ -839,11 +861,11 @@ class UnlockedWhileCancellingServer(ReferenceServer):
 def test_each_kind_of_bug_is_named(
     server: type[ReferenceServer], name: str, start: str, needle: str
 ) -> None:
-    divergence = first(run_conformance(server, settings=FAST, max_divergences=1))
+    divergence = first(run_conformance(server, settings=FIND, max_divergences=1))
     assert divergence.rule.name in name.split("|"), str(divergence)
     assert divergence.operation.startswith(start), str(divergence)
     assert needle in divergence.problem, str(divergence)
-    assert divergence.steps[0] == "state.create_run(thread=0)"
+    assert divergence.steps[0].startswith("state.create_run(thread=")
 
 
 def test_cancel_keeping_required_action_is_a_warning() -> None:
@@ -882,7 +904,7 @@ def test_consecutive_responses_are_checked_as_a_poll_trace(
         return SimpleNamespace(ok=False, problems=[problem])
 
     monkeypatch.setattr(testing, "check_trace", check_trace)
-    divergence = first(run_conformance(ReferenceServer, settings=FAST, max_divergences=1))
+    divergence = first(run_conformance(ReferenceServer, settings=FIND, max_divergences=1))
     assert seen
     assert set(seen) == {2}
     assert divergence.rule.name == "poll-trace"
@@ -942,7 +964,7 @@ def test_bad_counts_are_refused(name: str, value: Any) -> None:
 
 
 def test_a_survey_can_stop_at_the_first_divergence() -> None:
-    report = run_conformance(DivergentServer, settings=FAST, max_divergences=1)
+    report = run_conformance(DivergentServer, settings=FIND, max_divergences=1)
     assert len(report.divergences) == 1
     assert report.rounds == 1
 
