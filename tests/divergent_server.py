@@ -1,20 +1,16 @@
-"""A deliberately divergent Runs API: the reference server with six bugs of six kinds.
+"""A deliberately divergent Runs API: the reference server with five bugs of five kinds.
 
 The conformance kit must report every one of them in one survey, each under its stable
 rule name with a minimal example, and pass once they are all accepted by name. Each bug
 is a different kind of divergence:
 
-=============================  ===============================================  =========
-rule                           the bug                                          kind
-=============================  ===============================================  =========
-``create-status``              create answers 201 instead of 200                HTTP code
-``thread-lock``                a thread with an active run takes another run    a lock
-``cancel-accepted``            a terminal run can still be cancelled            a guard
-``submit-ids-accepted``        tool outputs naming a call twice are accepted  validation
-``refusal-body``               refused submits say ``Bad request.``             wire text
-``unknown-fields``             retrieve loses nested unknown fields             storage
-``cancel-keeps-required-action``  (a warning) cancel keeps ``required_action``  unknown
-=============================  ===============================================  =========
+- ``create-status``: create answers 201 instead of 200 (an HTTP status);
+- ``thread-lock``: a thread with an active run takes another run (a missing lock);
+- ``cancel-accepted``: a terminal run can still be cancelled (a missing guard);
+- ``refusal-body``: refused submits say ``Bad request.`` (the wrong wire text);
+- ``unknown-fields``: retrieve loses nested unknown fields (a lossy store);
+- ``cancel-keeps-required-action``, a warning: cancel keeps ``required_action`` (what
+  the real API does is unknown, spec-facts §8.13).
 
 With no lock at all, a run can also be created while the thread's run is cancelling:
 ``thread-lock-cancelling``, a warning (spec-facts §4.4 has no evidence either way).
@@ -38,7 +34,6 @@ ERRORS = frozenset(
         "create-status",
         "thread-lock",
         "cancel-accepted",
-        "submit-ids-accepted",
         "refusal-body",
         "unknown-fields",
     }
@@ -47,7 +42,7 @@ WARNINGS = frozenset({"cancel-keeps-required-action", "thread-lock-cancelling"})
 
 
 class DivergentServer(ReferenceServer):
-    """The reference server, wrong in six ways (and one unknown)."""
+    """The reference server, wrong in five ways (and one unknown)."""
 
     def create_run(self, thread_id: str, **kwargs: Any) -> HttpResponse:
         # No thread lock: hide the other runs while creating.
@@ -86,15 +81,6 @@ class DivergentServer(ReferenceServer):
     def submit_tool_outputs(
         self, thread_id: str, run_id: str, tool_outputs: Sequence[Mapping[str, str]]
     ) -> HttpResponse:
-        run = self._find(thread_id, run_id)
-        if run is not None and run.required_action is not None:
-            pending = [c.id for c in run.required_action.submit_tool_outputs.tool_calls]
-            given = [o["tool_call_id"] for o in tool_outputs]
-            if len(given) > len(pending) and set(given) == set(pending):
-                # Duplicates are not checked for.
-                new = attrs.evolve(run, status=RunStatus.QUEUED, required_action=None)
-                self.runs[run_id] = new
-                return HttpResponse(200, rs.dump_run(new))
         response = super().submit_tool_outputs(thread_id, run_id, tool_outputs)
         if response.status == 400:
             body = {"error": {**response.body["error"], "message": "Bad request."}}
