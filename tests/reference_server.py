@@ -63,8 +63,8 @@ Op = Callable[[rs.Run, int], rs.Run]
 class ReferenceServer:
     """The Runs endpoints plus a worker hook, every decision made by runstate."""
 
-    def __init__(self, *, documented_cancel_only: bool = False) -> None:
-        self.documented_cancel_only = documented_cancel_only
+    def __init__(self, *, documented_only: bool = False) -> None:
+        self.documented_only = documented_only
         self.runs: dict[str, rs.Run] = {}
         self.threads: set[str] = set()
         self.clock = EPOCH
@@ -119,7 +119,7 @@ class ReferenceServer:
         return HttpResponse(200, rs.dump_run(run))
 
     def cancel_run(self, thread_id: str, run_id: str) -> HttpResponse:
-        documented = self.documented_cancel_only
+        documented = self.documented_only
         return self._apply(
             thread_id, run_id, lambda run, now: rs.cancel(run, now=now, documented_only=documented)
         )
