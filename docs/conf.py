@@ -17,7 +17,7 @@ import runstate  # noqa: E402
 
 project = "runstate"
 author = "runstate developers"
-copyright = "runstate developers"  # noqa: A001
+copyright = "runstate developers"
 release = version = runstate.__version__
 
 extensions = [
@@ -46,6 +46,9 @@ napoleon_use_rtype = False
 
 # The lifecycle diagram: a static SVG drawn by Graphviz at build time.
 graphviz_output_format = "svg"
+
+# Exact texts (messages, quotes in evidence) stay as written: no curly quotes.
+smartquotes = False
 
 pygments_style = "default"
 pygments_dark_style = "monokai"

@@ -251,6 +251,7 @@ def _directive(name: str, make: Callable[[], str]) -> type[SphinxDirective]:
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
+    """Register the directives."""
     for name, make in SECTIONS.items():
         app.add_directive(name, _directive(name, make))
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
