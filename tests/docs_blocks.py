@@ -19,6 +19,9 @@ class Block:
     line: int
     lang: str
     body: str
+    #: Words after the language in the fence's info string (``server``: needs the example
+    #: server, and runs in tests/test_server_client_docs.py).
+    flags: tuple[str, ...] = ()
 
     @property
     def where(self) -> str:
@@ -30,9 +33,9 @@ def blocks(path: Path) -> list[Block]:
     text = path.read_text(encoding="utf-8")
     found = []
     for match in _FENCE.finditer(text):
-        lang = match["info"].strip().split(" ")[0]
+        lang, *flags = match["info"].split() or [""]
         line = text.count("\n", 0, match.start()) + 1
-        found.append(Block(path, line, lang, match["body"]))
+        found.append(Block(path, line, lang, match["body"], tuple(flags)))
     return found
 
 

@@ -7,8 +7,9 @@
 * Every fenced code block in ``docs/*.md`` runs: ``pycon`` blocks as one doctest per page,
   ``python`` blocks in order in one namespace per page, ``console`` blocks as commands
   whose output is compared. The client guide's blocks need the example server and run in
-  ``tests/test_server_client_docs.py``. Blocks that only show a file, a shell command that
-  installs or starts something, or the output of something are listed by kind below.
+  ``tests/test_server_client_docs.py``, as do blocks marked ``python server``. Blocks
+  that only show a file, a shell command that installs or starts something, or the output
+  of something are listed by kind below (``SHOWN``).
 * If the site has been built (``docs/_build/html``), the built pages are checked too:
   the diagram's SVG holds exactly the table's edges.
 """
@@ -188,7 +189,7 @@ def test_pycon_blocks_run(page: str) -> None:
 
 @pytest.mark.parametrize("page", _with("python", NEEDS_SERVER | ILLUSTRATIONS))
 def test_python_blocks_run(page: str, capsys: pytest.CaptureFixture[str]) -> None:
-    found = [b for b in blocks(DOCS / page) if b.lang == "python"]
+    found = [b for b in blocks(DOCS / page) if b.lang == "python" and "server" not in b.flags]
     namespace: dict[str, object] = {"__name__": f"docs_{page[:-3]}"}
     for block in found:
         exec(compile(block.body, block.where, "exec"), namespace)
