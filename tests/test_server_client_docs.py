@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from docs_blocks import DOCS, ROOT, blocks
-from server_helpers import Server, database
+from server_helpers import Server, database, require_server_deps
 
 PAGE = DOCS / "client.md"
 #: The address the page's examples use; the test points them at the server it started.
@@ -50,6 +50,7 @@ def test_the_examples_run_against_the_example_server(server: Server) -> None:
 def test_the_kit_setup_in_the_conformance_guide_runs(tmp_path: Path) -> None:
     """docs/checking.md's conftest.py and test module, written out as files and run by
     pytest in a subprocess: the fixture starts the example server, the kit drives it."""
+    require_server_deps()
     files = [b for b in blocks(DOCS / "checking.md") if "server" in b.flags]
     assert [b.body.splitlines()[0] for b in files] == ["# conftest.py", "# test_conformance.py"]
     for block in files:

@@ -14,23 +14,23 @@ what it returns, so the built pages cannot disagree with the code.
 ``runstate-refusals``
     The refusal texts, got by calling the operations on a run in every status.
 
-The same text is available to tests through :func:`page_sections`.
+The same text is available to tests through :func:`page_sections`; importing this module
+needs no Sphinx (only :func:`setup` does), so the tests run without the ``docs`` extra.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-from docutils import nodes
-from docutils.statemachine import StringList
-from sphinx.application import Sphinx
-from sphinx.util.docutils import SphinxDirective
+from typing import TYPE_CHECKING, Any
 
 import runstate as rs
 from runstate._diagram import CONFIDENCE, dot, markdown_table
 from runstate.models import PRESENCE
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.util.docutils import SphinxDirective
 
 S = rs.RunStatus
 T0 = 1_700_000_000
@@ -236,6 +236,10 @@ def page_sections() -> dict[str, str]:
 
 
 def _directive(name: str, make: Callable[[], str]) -> type[SphinxDirective]:
+    from docutils import nodes  # noqa: PLC0415 - the generators above need no Sphinx
+    from docutils.statemachine import StringList  # noqa: PLC0415
+    from sphinx.util.docutils import SphinxDirective  # noqa: PLC0415
+
     class Generated(SphinxDirective):
         has_content = False
 
