@@ -407,6 +407,23 @@ def _now_for(run: Any) -> int:
 
 
 def rows_parse(corpora: list[Corpus], settings: Settings) -> list[Row]:
+    """Parse rows on the standard library's JSON path, then with the fast extra (orjson)."""
+    from runstate import _serde  # noqa: PLC0415
+
+    fast = _serde._fast_loads
+    _serde._fast_loads = None
+    try:
+        rows = _rows_parse(corpora, settings, "json", "<= 1.0", 1.0)
+    finally:
+        _serde._fast_loads = fast
+    if fast is not None:
+        rows += _rows_parse(corpora, settings, "fast", "<= 0.7", 0.7)
+    return rows
+
+
+def _rows_parse(
+    corpora: list[Corpus], settings: Settings, decoder: str, target: str, limit: float
+) -> list[Row]:
     sdk = _sdk_run()
     validate = sdk.model_validate_json
     rows = []
@@ -428,18 +445,47 @@ def rows_parse(corpora: list[Corpus], settings: Settings) -> list[Row]:
         a, b, samples = compare(ours, theirs, len(lines), settings)
         rows.append(
             Row(
-                f"parse: {name} ({len(lines)})",
+                f"parse [{decoder}]: {name} ({len(lines)})",
                 a,
                 b,
                 "s",
-                "<= 1.0",
-                1.0,
-                runstate_what="parse_run(bytes)",
+                target,
+                limit,
+                runstate_what=f"parse_run(bytes), {decoder} decoder",
                 anchor_what="Run.model_validate_json(bytes)",
                 samples=samples,
             )
         )
     return rows
+
+
+def row_converter(corpora: list[Corpus], settings: Settings) -> Row:
+    """cattrs doing the container work: a list of runs, against pydantic's TypeAdapter."""
+    import pydantic  # noqa: PLC0415
+
+    sdk = _sdk_run()
+    data = [json.loads(line) for c in corpora for line in c.lines]
+    adapter = pydantic.TypeAdapter(list[sdk])
+    converter = runstate.converter
+
+    def ours() -> None:
+        converter.structure(data, list[runstate.Run])
+
+    def theirs() -> None:
+        adapter.validate_python(data)
+
+    a, b, samples = compare(ours, theirs, len(data), settings)
+    return Row(
+        f"converter, list of runs ({len(data)})",
+        a,
+        b,
+        "s",
+        "<= 1.0",
+        1.0,
+        runstate_what="runstate.converter.structure(data, list[Run])",
+        anchor_what="TypeAdapter(list[Run]).validate_python(data)",
+        samples=samples,
+    )
 
 
 def _parsed(corpora: list[Corpus]) -> tuple[list[Any], list[Any]]:
@@ -833,7 +879,17 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-ROW_GROUPS = ("parse", "dump", "cancel", "machine", "invariants", "trace", "memory", "import")
+ROW_GROUPS = (
+    "parse",
+    "dump",
+    "converter",
+    "cancel",
+    "machine",
+    "invariants",
+    "trace",
+    "memory",
+    "import",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -889,6 +945,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps: list[tuple[str, Callable[[], list[Row]]]] = [
         ("parse", lambda: rows_parse(corpora, settings)),
         ("dump", lambda: [row_dump(corpora, settings)]),
+        ("converter", lambda: [row_converter(corpora, settings)]),
         ("cancel", lambda: [row_cancel(corpora, settings)]),
         ("machine", lambda: rows_machine(corpora, settings)),
         ("invariants", lambda: [row_invariants(corpora, settings)]),

@@ -1,13 +1,17 @@
 """runstate: a pure, sans-io reference model of the OpenAI Assistants Run lifecycle.
 
 Everything in ``__all__`` is the public API; the modules behind it are private, except
-:mod:`runstate.models` (the nested wire values and their types),
+:mod:`runstate.models` (the nested wire values and their types), :mod:`runstate.toolkit`
+(the server toolkit's values and helpers), :mod:`runstate.steps` (run steps and messages),
 :mod:`runstate.strategies` (hypothesis strategies) and :mod:`runstate.testing` (the
 conformance kit).
 """
 
 from __future__ import annotations
 
+# The public submodules: ``runstate.models``, ``runstate.toolkit``, ``runstate.steps``
+# (``runstate.strategies`` and ``runstate.testing`` import hypothesis: import them yourself).
+from . import models, steps, toolkit
 from ._errors import (
     APIError,
     CancelNotAllowed,
@@ -25,10 +29,10 @@ from ._errors import (
     TransitionError,
     not_found,
 )
-from ._events import encode_sse, run_json, stream_events
+from ._events import encode_sse, stream_events
 from ._invariants import Violation, validate, violations
 from ._machine import machine
-from ._model import Run
+from ._model import Run, RunStep, StepStatus
 from ._ops import (
     DEFAULT_EXPIRES_IN,
     CancelDecision,
@@ -48,13 +52,8 @@ from ._ops import (
     submit_tool_outputs,
     update_metadata,
 )
-from ._pages import ListRuns, list_page, parse_list_runs
+from ._pages import list_page, parse_list_runs
 from ._requests import (
-    CreateRun,
-    ModifyRun,
-    SubmitToolOutputsRequest,
-    check_beta_header,
-    check_id,
     parse_create_run,
     parse_create_thread_and_run,
     parse_modify_run,
@@ -64,6 +63,12 @@ from ._serde import CONVERTER as converter
 from ._serde import configure_converter, dump_run, parse_run
 from ._sse import parse_sse
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
+from ._steps import (
+    StepTransitionError,
+    advance,
+    dump_step,
+    parse_step,
+)
 from ._table import (
     CANCELLABLE_STATUSES,
     EDGES,
@@ -140,18 +145,22 @@ __all__ = (
     # server toolkit
     "parse_create_run",
     "parse_create_thread_and_run",
-    "CreateRun",
     "parse_submit_tool_outputs",
-    "SubmitToolOutputsRequest",
     "parse_modify_run",
-    "ModifyRun",
     "parse_list_runs",
-    "ListRuns",
     "list_page",
     "stream_events",
     "encode_sse",
-    "run_json",
-    "check_beta_header",
-    "check_id",
+    # run steps and messages
+    "RunStep",
+    "StepStatus",
+    "StepTransitionError",
+    "parse_step",
+    "dump_step",
+    "advance",
+    # public submodules
+    "models",
+    "steps",
+    "toolkit",
     "__version__",
 )

@@ -26,6 +26,7 @@ field; the parser, the error walker, the invariants and the strategies read it.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal, TypeAlias
 
@@ -37,18 +38,27 @@ from ._status import RunStatus
 
 __all__ = [
     "CodeInterpreterTool",
+    "CodeInterpreterToolCall",
     "FileSearchOptions",
     "FileSearchTool",
+    "FileSearchToolCall",
     "FrozenDict",
     "FrozenList",
     "FunctionCall",
     "FunctionDefinition",
     "FunctionTool",
+    "FunctionToolCall",
     "IncompleteDetails",
     "IncompleteReason",
     "JsonSchema",
     "LastError",
     "LastErrorCode",
+    "Message",
+    "MessageCreation",
+    "MessageCreationDetails",
+    "MessageIncompleteDetails",
+    "MessageIncompleteReason",
+    "MessageStatus",
     "RankingOptions",
     "Ranker",
     "RequiredAction",
@@ -57,6 +67,14 @@ __all__ = [
     "ResponseFormatJsonSchema",
     "ResponseFormatText",
     "Run",
+    "RunStep",
+    "StepDetails",
+    "StepErrorCode",
+    "StepFunction",
+    "StepLastError",
+    "StepStatus",
+    "StepToolCall",
+    "StepType",
     "SubmitToolOutputs",
     "Tool",
     "ToolCall",
@@ -64,6 +82,7 @@ __all__ = [
     "ToolChoiceFunction",
     "ToolChoiceMode",
     "ToolChoiceOption",
+    "ToolCallsDetails",
     "ToolChoiceType",
     "TruncationStrategy",
     "TruncationType",
@@ -486,4 +505,235 @@ class Run:
     #: Unknown keys (``tool_resources``, ``reasoning_effort``, ``file_ids``...), verbatim.
     extra: Mapping[str, Any] = _extra()
     #: Keys the input lacked (assistants v1 objects); left out again when dumped.
+    absent: frozenset[str] = _absent()
+
+
+# --------------------------------------------------------------------------------------
+# Run steps and messages (spec-facts §1.6, §11). Appended: the run's classes above are
+# unchanged. Step and message objects are modelled as losslessly as runs.
+
+
+class StepStatus(enum.Enum):
+    """The status of a run step, with the exact wire string as its value (spec-facts §1.6).
+
+    Example:
+        >>> StepStatus("completed").is_terminal
+        True
+        >>> StepStatus.EXPIRED.event
+        'thread.run.step.expired'
+    """
+
+    #: The step is running (``thread.run.step.created`` and ``.in_progress`` carry it).
+    IN_PROGRESS = "in_progress"
+    #: The run was cancelled while the step ran (terminal; inferred, never recorded).
+    CANCELLED = "cancelled"
+    #: The run failed while the step ran (terminal; inferred, never recorded).
+    FAILED = "failed"
+    #: The step finished (terminal).
+    COMPLETED = "completed"
+    #: The run expired while the step ran (terminal; spec text, never recorded).
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the step can no longer change status (every status but ``in_progress``)."""
+        return self is not StepStatus.IN_PROGRESS
+
+    @property
+    def event(self) -> str:
+        """The event announcing this status, ``thread.run.step.<value>``.
+
+        ``thread.run.step.created`` also carries ``in_progress`` (spec-facts §11).
+        """
+        return f"thread.run.step.{self.value}"
+
+
+#: ``step.type`` and ``step_details.type`` values.
+StepType: TypeAlias = Literal["message_creation", "tool_calls"]
+#: A step's ``last_error.code`` (spec ``RunStepObject``: no ``invalid_prompt``).
+StepErrorCode: TypeAlias = Literal["server_error", "rate_limit_exceeded"]
+#: A message's status (spec ``MessageObject.status``).
+MessageStatus: TypeAlias = Literal["in_progress", "incomplete", "completed"]
+#: A message's ``incomplete_details.reason`` (spec ``MessageObject``; the openai SDKs
+#: generated from it). ``max_tokens`` is recorded (ruby 2024-04 streams); the ``run_*``
+#: reasons are what runstate gives messages a run's end cuts short (inferred use).
+MessageIncompleteReason: TypeAlias = Literal[
+    "content_filter", "max_tokens", "run_cancelled", "run_expired", "run_failed"
+]
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class MessageCreation:
+    """The message a ``message_creation`` step writes."""
+
+    message_id: str
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class MessageCreationDetails:
+    """``step_details`` of a ``message_creation`` step."""
+
+    message_creation: MessageCreation
+    type: Literal["message_creation"] = "message_creation"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class StepFunction:
+    """The function of a step's function tool call; ``output`` is filled on submission."""
+
+    name: str
+    arguments: str
+    #: Null until the caller's tool output is submitted (dotnet StreamingToolCall.2).
+    output: str | None = None
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class FunctionToolCall:
+    """A function call inside a ``tool_calls`` step."""
+
+    id: str
+    function: StepFunction
+    type: Literal["function"] = "function"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class CodeInterpreterToolCall:
+    """A code interpreter call inside a ``tool_calls`` step.
+
+    ``code_interpreter`` (its ``input`` and ``outputs``) is kept as frozen JSON: the run's
+    life does not read it.
+    """
+
+    id: str
+    code_interpreter: Mapping[str, Any] = attrs.field(converter=_freeze_extra)
+    type: Literal["code_interpreter"] = "code_interpreter"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class FileSearchToolCall:
+    """A file search call inside a ``tool_calls`` step.
+
+    ``file_search`` (ranking options and results) is kept as frozen JSON, in the order the
+    API sends it (dotnet FileSearchStreamingWorks).
+    """
+
+    id: str
+    file_search: Mapping[str, Any] = attrs.field(converter=_freeze_extra)
+    type: Literal["file_search"] = "file_search"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+#: One call of a ``tool_calls`` step, told apart by its ``type``.
+StepToolCall: TypeAlias = FunctionToolCall | CodeInterpreterToolCall | FileSearchToolCall
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class ToolCallsDetails:
+    """``step_details`` of a ``tool_calls`` step (empty when created; spec-facts §11)."""
+
+    tool_calls: tuple[StepToolCall, ...] = attrs.field(default=(), converter=_tuple)
+    type: Literal["tool_calls"] = "tool_calls"
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+#: ``step_details``, told apart by its ``type``.
+StepDetails: TypeAlias = MessageCreationDetails | ToolCallsDetails
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class StepLastError:
+    """Why a step failed (spec ``RunStepObject.last_error``)."""
+
+    code: StepErrorCode
+    message: str
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class RunStep:
+    """A run step, exactly as the API's ``thread.run.step`` object, frozen.
+
+    Read one with :func:`runstate.parse_step`, write it with :func:`runstate.dump_step`.
+    Keys follow the real API (spec-facts §11): ``expires_at``, never the schema's
+    ``expired_at`` (an input that has it keeps it in ``extra``).
+
+    Example:
+        >>> from runstate import parse_step, dump_step
+        >>> step = parse_step({"id": "step_1", "object": "thread.run.step",
+        ...     "created_at": 5, "run_id": "run_1", "assistant_id": "a", "thread_id": "t",
+        ...     "type": "message_creation", "status": "in_progress", "cancelled_at": None,
+        ...     "completed_at": None, "expires_at": 605, "failed_at": None,
+        ...     "last_error": None, "usage": None, "step_details": {
+        ...         "type": "message_creation", "message_creation": {"message_id": "m"}}})
+        >>> step.status.value, step.step_details.message_creation.message_id
+        ('in_progress', 'm')
+        >>> list(dump_step(step))[:4]
+        ['id', 'object', 'created_at', 'run_id']
+    """
+
+    id: str
+    created_at: int
+    run_id: str
+    assistant_id: str
+    thread_id: str
+    type: StepType
+    status: StepStatus
+    step_details: StepDetails
+    object: Literal["thread.run.step"] = "thread.run.step"
+    cancelled_at: int | None = None
+    completed_at: int | None = None
+    #: Set while the run is active and kept once the step ends (unlike a run's).
+    expires_at: int | None = None
+    failed_at: int | None = None
+    last_error: StepLastError | None = None
+    #: Null while ``in_progress`` (spec), set when the step completes.
+    usage: Usage | None = None
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class MessageIncompleteDetails:
+    """Why a message is ``incomplete``."""
+
+    reason: MessageIncompleteReason
+    extra: Mapping[str, Any] = _extra()
+    absent: frozenset[str] = _absent()
+
+
+@attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
+class Message:
+    """A ``thread.message``, as far as a run's life needs it; the rest kept verbatim.
+
+    Modelled: the identity, ``status``, ``completed_at``, ``incomplete_at`` and
+    ``incomplete_details``. Everything else (``role``, ``content``, ``attachments``,
+    ``metadata``, v1's ``file_ids``...) is kept in ``extra``, in the API's order, so the
+    whole object round-trips (:func:`runstate.steps.parse_message`,
+    :func:`runstate.steps.dump_message`).
+    """
+
+    id: str
+    created_at: int
+    thread_id: str
+    status: MessageStatus
+    object: Literal["thread.message"] = "thread.message"
+    assistant_id: str | None = None
+    run_id: str | None = None
+    incomplete_details: MessageIncompleteDetails | None = None
+    incomplete_at: int | None = None
+    completed_at: int | None = None
+    extra: Mapping[str, Any] = _extra()
     absent: frozenset[str] = _absent()

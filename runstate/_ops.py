@@ -301,7 +301,9 @@ def new_run(
 
     Raises:
         InvalidRun: when an argument breaks the wire format or a limit (the message names
-            the field).
+            the field), or ``extra`` repeats a modelled field.
+        InvalidArgument: for ``now`` not an ``int`` (see :func:`check_now`) or
+            ``expires_in`` not a positive ``int``.
 
     Example:
         >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="asst_1",
@@ -375,6 +377,8 @@ def start(run: Run, *, now: int) -> Run:
     Raises:
         TransitionError: unless the run is ``queued``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+        InvalidArgument: for ``run`` not a :class:`~runstate.Run`, or ``now`` not an ``int``
+            (see :func:`check_now`).
 
     Example:
         >>> run = new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
@@ -405,6 +409,8 @@ def require_action(
         TransitionError: unless the run is ``in_progress``.
         InvalidRun: for no calls, duplicate ids or malformed calls (naming the field).
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+        InvalidArgument: for ``run`` not a :class:`~runstate.Run`, or ``now`` not an ``int``
+            (see :func:`check_now`).
 
     Example:
         >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
@@ -488,6 +494,8 @@ def submit_tool_outputs(
             ``code`` (``Invalid type for 'tool_outputs[0].output': ...``).
         InvalidArgument: for ``run`` not a Run or ``now`` not an int.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+        InvalidArgument: for ``run`` not a :class:`~runstate.Run`, or ``now`` not an ``int``
+            (see :func:`check_now`).
 
     Example:
         >>> run = new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
@@ -603,6 +611,10 @@ def check_cancel(run: Run, *, documented_only: bool = False) -> CancelDecision:
     Returns:
         The decision; its ``error`` is exactly what :func:`cancel` would raise.
 
+    Raises:
+        InvalidArgument: for ``run`` not a :class:`~runstate.Run` or ``documented_only``
+            not ``True`` or ``False``: a verdict needs a question.
+
     Example:
         >>> run = new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
         >>> check_cancel(run).allowed
@@ -635,8 +647,10 @@ def cancel(run: Run, *, now: int, documented_only: bool = False) -> Run:
 
     Raises:
         CancelNotAllowed: ``Cannot cancel run with status '<status>'.`` with reason
-            ``run_terminal``, ``run_cancelling`` or ``not_in_progress``.
+            ``run-terminal``, ``run-cancelling`` or ``not-in-progress``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+        InvalidArgument: for ``run`` not a :class:`~runstate.Run`, ``now`` not an ``int``
+            (see :func:`check_now`) or ``documented_only`` not ``True`` or ``False``.
 
     Example:
         >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
@@ -672,7 +686,10 @@ def finish_cancel(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None
 
     Raises:
         TransitionError: unless the run is ``cancelling``.
+        InvalidRun: for a malformed ``usage``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+        InvalidArgument: for ``run`` not a :class:`~runstate.Run`, or ``now`` not an ``int``
+            (see :func:`check_now`).
 
     Example:
         >>> run = cancel(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
@@ -699,7 +716,10 @@ def complete(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = No
 
     Raises:
         TransitionError: from any other status, or when ``started_at`` is null.
+        InvalidRun: for a malformed ``usage``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+        InvalidArgument: for ``run`` not a :class:`~runstate.Run`, or ``now`` not an ``int``
+            (see :func:`check_now`).
 
     Example:
         >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
@@ -730,6 +750,8 @@ def fail(
         TransitionError: from any other status.
         InvalidRun: for a malformed ``error``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+        InvalidArgument: for ``run`` not a :class:`~runstate.Run`, or ``now`` not an ``int``
+            (see :func:`check_now`).
 
     Example:
         >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
@@ -760,6 +782,8 @@ def mark_incomplete(
         TransitionError: from any other status, or when ``started_at`` is null.
         InvalidRun: for an unknown ``reason``.
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+        InvalidArgument: for ``run`` not a :class:`~runstate.Run`, or ``now`` not an ``int``
+            (see :func:`check_now`).
 
     Example:
         >>> run = start(new_run(id="run_1", thread_id="t", assistant_id="a", model="m",
@@ -792,8 +816,10 @@ def expire(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None
 
     Raises:
         TransitionError: from a terminal status, or before ``expires_at``
-            (reason ``not_expired_yet``).
+            (reason ``not-expired-yet``).
         ClockWentBackwards: if ``now`` is before a timestamp on the run.
+        InvalidArgument: for ``run`` not a :class:`~runstate.Run`, or ``now`` not an ``int``
+            (see :func:`check_now`).
 
     Example:
         >>> run = new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
@@ -965,6 +991,8 @@ def ensure_can_create_run(thread_id: str, runs: Iterable[Run]) -> None:
 
     Raises:
         ThreadBusy: ``Thread <thread_id> already has an active run <run_id>.``
+        InvalidArgument: for a ``thread_id`` that is not a string, or ``runs`` that are
+            not an iterable of runs.
 
     Example:
         >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="a", model="m",
@@ -988,6 +1016,7 @@ def ensure_can_add_message(thread_id: str, runs: Iterable[Run]) -> None:
 
     Raises:
         ThreadBusy: ``Can't add messages to <thread_id> while a run <run_id> is active.``
+        InvalidArgument: as :func:`ensure_can_create_run`.
 
     Example:
         >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="a", model="m",

@@ -21,6 +21,7 @@ integers have at most :data:`MAX_INT_DIGITS` digits, on every path.
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import math
@@ -34,16 +35,25 @@ from ._frozen import EMPTY, EMPTY_LIST, FrozenDict, FrozenList
 from ._model import (
     FIELD_CHECKS,
     CodeInterpreterTool,
+    CodeInterpreterToolCall,
     FileSearchOptions,
     FileSearchTool,
+    FileSearchToolCall,
     FunctionCall,
     FunctionDefinition,
     FunctionTool,
+    FunctionToolCall,
     IncompleteDetails,
     IncompleteReason,
     JsonSchema,
     LastError,
     LastErrorCode,
+    Message,
+    MessageCreation,
+    MessageCreationDetails,
+    MessageIncompleteDetails,
+    MessageIncompleteReason,
+    MessageStatus,
     Ranker,
     RankingOptions,
     RequiredAction,
@@ -52,8 +62,15 @@ from ._model import (
     ResponseFormatMode,
     ResponseFormatText,
     Run,
+    RunStep,
+    StepErrorCode,
+    StepFunction,
+    StepLastError,
+    StepStatus,
+    StepType,
     SubmitToolOutputs,
     ToolCall,
+    ToolCallsDetails,
     ToolChoice,
     ToolChoiceFunction,
     ToolChoiceMode,
@@ -676,6 +693,109 @@ SCHEMA: Final[dict[type, dict[str, _Field]]] = {
 }
 
 
+# --------------------------------------------------------------------------------------
+# Run steps and messages (spec-facts §1.6, §11): appended to the one schema. Key order is
+# the recorded one (every step and message object of the six real streams).
+
+
+class _Enum(_Kind):
+    """A status enum (:class:`~runstate.models.StepStatus`): wire string -> member."""
+
+    def __init__(self, cls: type[enum.Enum], what: str) -> None:
+        self.cls = cls
+        self.table = {m.value: m for m in cls}
+        self.what = what
+        self.expected = f"one of {_choices(tuple(self.table))}"
+
+    def emit(self, em: _Emitter, var: str, indent: str) -> None:
+        em.lines.append(f"{indent}{var} = {em.bind(self.table, 'enum')}[{var}]")
+
+    def dump_expr(self, em: _Emitter, expr: str) -> str:
+        return f"{expr}._value_"
+
+    def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        _Literal(tuple(self.table), self.what).explain(value, path, errors)
+
+    def check_value(self, value: object) -> bool:
+        return type(value) is self.cls
+
+
+_STEP_TOOL_CALLS = _tagged(
+    (FunctionToolCall, CodeInterpreterToolCall, FileSearchToolCall), None, "tool call"
+)
+_STEP_DETAILS = _tagged((MessageCreationDetails, ToolCallsDetails), None, "step_details")
+
+SCHEMA.update(
+    {
+        MessageCreation: {"message_id": (STR, True)},
+        MessageCreationDetails: {
+            "type": (_tag(MessageCreationDetails, "step_details type"), True),
+            "message_creation": (_obj(MessageCreation), True),
+        },
+        StepFunction: {
+            "name": (STR, True),
+            "arguments": (STR, True),
+            "output": (_opt(STR), False),
+        },
+        FunctionToolCall: {
+            "id": (STR, True),
+            "type": (_tag(FunctionToolCall, "tool call type"), True),
+            "function": (_obj(StepFunction), True),
+        },
+        CodeInterpreterToolCall: {
+            "id": (STR, True),
+            "type": (_tag(CodeInterpreterToolCall, "tool call type"), True),
+            "code_interpreter": (_JsonObject(), True),
+        },
+        FileSearchToolCall: {
+            "id": (STR, True),
+            "type": (_tag(FileSearchToolCall, "tool call type"), True),
+            "file_search": (_JsonObject(), True),
+        },
+        ToolCallsDetails: {
+            "type": (_tag(ToolCallsDetails, "step_details type"), True),
+            "tool_calls": (_Array(_STEP_TOOL_CALLS), True),
+        },
+        StepLastError: {
+            "code": (_lit("step error code", StepErrorCode), True),
+            "message": (STR, True),
+        },
+        RunStep: {
+            "id": (STR, True),
+            "object": (_tag(RunStep, "object", "object"), True),
+            "created_at": (TIMESTAMP, True),
+            "run_id": (STR, True),
+            "assistant_id": (STR, True),
+            "thread_id": (STR, True),
+            "type": (_lit("step type", StepType), True),
+            "status": (_Enum(StepStatus, "step status"), True),
+            "cancelled_at": (_opt(TIMESTAMP), False),
+            "completed_at": (_opt(TIMESTAMP), False),
+            "expires_at": (_opt(TIMESTAMP), False),
+            "failed_at": (_opt(TIMESTAMP), False),
+            "last_error": (_opt(_obj(StepLastError)), False),
+            "step_details": (_STEP_DETAILS, True),
+            "usage": (_opt(_obj(Usage)), False),
+        },
+        MessageIncompleteDetails: {
+            "reason": (_lit("message incomplete reason", MessageIncompleteReason), True),
+        },
+        Message: {
+            "id": (STR, True),
+            "object": (_tag(Message, "object", "object"), True),
+            "created_at": (TIMESTAMP, True),
+            "assistant_id": (_opt(STR), False),
+            "thread_id": (STR, True),
+            "run_id": (_opt(STR), False),
+            "status": (_lit("message status", MessageStatus), True),
+            "incomplete_details": (_opt(_obj(MessageIncompleteDetails)), False),
+            "incomplete_at": (_opt(TIMESTAMP), False),
+            "completed_at": (_opt(TIMESTAMP), False),
+        },
+    }
+)
+
+
 #: The API's default values of a few small classes, exactly as it sends them on nearly
 #: every run (all 109 real 2024-2025 objects with a truncation_strategy have this one).
 #: An input equal to one of these gets one shared, prebuilt instance instead of a new one:
@@ -884,44 +1004,62 @@ _NORMALISE_DEPTH: Final = MAX_JSON_DEPTH + 10
 MAX_JSON_ITEMS: Final = 4 * 1024 * 1024
 
 
-def _sub(path: str, key: str) -> str:
-    return f"{path}.{key}" if path != "$" else key
+def _render(where: Any) -> str:
+    """A path kept as nested ``(parent, key)`` pairs (cheap to make), as text."""
+    parts: list[Any] = []
+    while type(where) is tuple:
+        where, key = where
+        parts.append(key)
+    path = where
+    for key in reversed(parts):
+        if type(key) is int:
+            path = f"{path}[{key}]"
+        else:
+            name = shorten(key)
+            path = f"{path}.{name}" if path != "$" else name
+    return path  # type: ignore[no-any-return]
 
 
-def _to_json(value: Any, path: str, depth: int, budget: list[int]) -> Any:
+def _to_json(value: Any, where: Any, depth: int, budget: list[int]) -> Any:
+    """One value of :func:`to_json_value`; ``where`` is its path (see :func:`_render`).
+
+    Scalars inside containers are handled inline, without a call each: most of an
+    object's values are scalars.
+    """
     if depth > _NORMALISE_DEPTH:
-        raise InvalidRun.one(path, "json", f"nested deeper than {MAX_JSON_DEPTH} levels")
+        raise InvalidRun.one(_render(where), "json", f"nested deeper than {MAX_JSON_DEPTH} levels")
     t = type(value)
     if value is None or t is str or t is bool:
         return value
-    if t is int:
-        if not _int_ok(value):
-            raise InvalidRun.one(path, "json", f"integer of more than {MAX_INT_DIGITS} digits")
-        return value
-    if t is float:
-        if not math.isfinite(value):
-            raise InvalidRun.one(path, "json", f"{value} is not a JSON number")
-        return value
+    if t is int or t is float:
+        return _scalar(value, where)
     if isinstance(value, str):  # a str subclass: its value, never its __str__
         return str.__str__(value)
     if isinstance(value, Mapping):
         out = {}
         try:
-            for k, v in value.items():
+            items = value.items()
+            if budget[0] < len(value):  # a __len__ that raises is a broken mapping too
+                raise InvalidRun.one(_render(where), "json", f"more than {MAX_JSON_ITEMS} items")
+            for key, v in items:
                 budget[0] -= 1
                 if budget[0] < 0:
-                    raise InvalidRun.one(path, "json", f"more than {MAX_JSON_ITEMS} items")
-                if not isinstance(k, str):
                     raise InvalidRun.one(
-                        path, "json", f"object keys must be strings, got {_show(k)}"
+                        _render(where), "json", f"more than {MAX_JSON_ITEMS} items"
                     )
-                key = str.__str__(k)
-                out[key] = _to_json(v, _sub(path, key), depth + 1, budget)
+                k = key if type(key) is str else _key(key, where)
+                t = type(v)
+                if v is None or t is str or t is bool:
+                    out[k] = v
+                elif t is int or t is float:
+                    out[k] = _scalar(v, (where, k))
+                else:
+                    out[k] = _to_json(v, (where, k), depth + 1, budget)
         except InvalidRun:
             raise
         except Exception as exc:  # a broken mapping: its items() or a key's hash raised
             raise InvalidRun.one(
-                path, "json", f"the mapping could not be read ({type(exc).__name__})"
+                _render(where), "json", f"the mapping could not be read ({type(exc).__name__})"
             ) from None
         return out
     if isinstance(value, list | tuple):
@@ -929,10 +1067,39 @@ def _to_json(value: Any, path: str, depth: int, budget: list[int]) -> Any:
         for i, v in enumerate(value):  # a loop, not a comprehension: one frame per level
             budget[0] -= 1
             if budget[0] < 0:
-                raise InvalidRun.one(path, "json", f"more than {MAX_JSON_ITEMS} items")
-            out_list.append(_to_json(v, f"{path}[{i}]", depth + 1, budget))
+                raise InvalidRun.one(_render(where), "json", f"more than {MAX_JSON_ITEMS} items")
+            t = type(v)
+            if v is None or t is str or t is bool:
+                out_list.append(v)
+            elif t is int or t is float:
+                out_list.append(_scalar(v, (where, i)))
+            else:
+                out_list.append(_to_json(v, (where, i), depth + 1, budget))
         return out_list
-    raise InvalidRun.one(path, "json", f"expected a JSON value, got a {type(value).__name__}")
+    raise InvalidRun.one(
+        _render(where), "json", f"expected a JSON value, got a {type(value).__name__}"
+    )
+
+
+def _key(key: object, where: Any) -> str:
+    """A key that is not exactly a ``str``: a subclass's value, else refused."""
+    if not isinstance(key, str):
+        message = f"object keys must be strings, got {_show(key)}"
+        raise InvalidRun.one(_render(where), "json", message)
+    return str.__str__(key)
+
+
+def _scalar(value: int | float, where: Any) -> int | float:
+    """An int (at most :data:`MAX_INT_DIGITS` digits) or a finite float, else refused."""
+    if type(value) is int:
+        if -_INT_BOUND < value < _INT_BOUND:
+            return value
+        raise InvalidRun.one(
+            _render(where), "json", f"integer of more than {MAX_INT_DIGITS} digits"
+        )
+    if value - value == 0.0:  # finite
+        return value
+    raise InvalidRun.one(_render(where), "json", f"{value} is not a JSON number")
 
 
 # --------------------------------------------------------------------------------------

@@ -54,6 +54,35 @@ Stream mode only
     announces every status).
     ``truncated-stream`` [warning]: the stream ends without ``done`` at a status other than
     ``requires_action`` or a terminal one (reported at the last item).
+
+Steps and messages (stream mode only; spec-facts §11). A step or message event is judged
+when its data carries a ``status`` (a whole object); partial objects are checked for
+their run only, as before. The checker keeps state for *open* steps and messages only
+(at most :data:`MAX_OPEN` of each), so its memory stays bounded.
+    ``invalid-step``, ``invalid-message`` [error]: the object does not parse
+    (:func:`~runstate.parse_step`, :func:`~runstate.steps.parse_message`).
+    ``step-event-status-mismatch``, ``message-event-status-mismatch`` [error]: the event
+    names another status than its data carries (``created`` carries ``in_progress``).
+    ``step-status-illegal``, ``message-status-illegal`` [error]: a status change the step
+    table (:data:`~runstate.steps.STEP_TRANSITIONS`) or the message's life does not allow, such
+    as a second ``created`` for an open step.
+    ``foreign-message`` [error]: a message event whose ``run_id`` is another run.
+    ``after-run-end`` [error]: a step or message event after the run's terminal event.
+    ``step-before-message`` [error]: a ``message_creation`` step ends while its message
+    is still ``in_progress`` (the message ends first).
+    ``step-open-at-run-end``, ``message-open-at-run-end`` [error]: the run's terminal
+    event comes while a step or message is still ``in_progress``.
+    ``tool-step-closed-early`` [error]: the run reaches ``requires_action`` with no
+    ``tool_calls`` step open, though the stream shows its steps (the step stays open
+    while the run waits for outputs).
+    ``tool-output-missing`` [error]: a ``tool_calls`` step completes while the run waits
+    for outputs, with a function call whose ``output`` is null.
+    ``tool-step-not-completed`` [error]: the run is queued again after tool outputs while
+    a ``tool_calls`` step is still open (it completes, with the outputs, first).
+    ``too-many-open-steps`` [warning]: more than :data:`MAX_OPEN` steps or messages open
+    at once; the extra ones are not followed.
+    Plus every :func:`~runstate.steps.step_violations` and
+    :func:`~runstate.steps.message_violations` of each judged object, under its own rule name.
 """
 
 from __future__ import annotations
@@ -66,12 +95,16 @@ import attrs
 
 from ._errors import InvalidRun
 from ._invariants import Violation, violations
-from ._model import Run
+from ._model import FunctionToolCall, MessageCreationDetails, Run, RunStep, StepStatus
 from ._serde import parse_run
 from ._status import TERMINAL_STATUSES, RunStatus
+from ._steps import STEP_TRANSITIONS, message_violations, parse_message, parse_step, step_violations
 from ._table import can_reach, can_transition
 
-__all__ = ["Mode", "TraceChecker", "TraceProblem", "TraceReport", "check_trace"]
+__all__ = ["MAX_OPEN", "Mode", "TraceChecker", "TraceProblem", "TraceReport", "check_trace"]
+
+#: How many open steps (and, separately, open messages) the checker follows at once.
+MAX_OPEN: Final = 256
 
 #: How many problems of each severity :func:`check_trace` keeps by default.
 DEFAULT_MAX_PROBLEMS: Final = 1000
@@ -110,6 +143,42 @@ _STEP_WITH_RUN_ID: Final = frozenset(
     f"{_STEP_PREFIX}{s}"
     for s in ("created", "in_progress", "completed", "failed", "cancelled", "expired")
 )
+
+
+_MESSAGE_PREFIX: Final = "thread.message."
+#: Step event name -> the status its data carries.
+_STEP_EVENT_STATUS: Final[dict[str, StepStatus]] = {s.event: s for s in StepStatus} | {
+    f"{_STEP_PREFIX}created": StepStatus.IN_PROGRESS
+}
+#: Message event name -> the status its data carries.
+_MESSAGE_EVENT_STATUS: Final[dict[str, str]] = {
+    f"{_MESSAGE_PREFIX}{s}": s for s in ("in_progress", "completed", "incomplete")
+} | {f"{_MESSAGE_PREFIX}created": "in_progress"}
+
+
+#: Events whose data may repeat the previous event's object unchanged: the ``created``
+#: and ``in_progress`` events of a step or a message carry the same object (spec-facts
+#: §11). Such a repeat, with nothing between them, is checked once.
+_REPEATS: Final[dict[str, str]] = {
+    f"{_STEP_PREFIX}created": "step",
+    f"{_STEP_PREFIX}in_progress": "step",
+    f"{_MESSAGE_PREFIX}created": "message",
+    f"{_MESSAGE_PREFIX}in_progress": "message",
+}
+
+
+class _OpenStep:
+    """What the checker remembers of an open step: a few scalars."""
+
+    __slots__ = ("created_at", "message_id", "type")
+
+    def __init__(self, step: RunStep) -> None:
+        self.type = step.type
+        self.created_at = step.created_at
+        details = step.step_details
+        self.message_id = (
+            details.message_creation.message_id if type(details) is MessageCreationDetails else None
+        )
 
 
 def _reset_pairs(mode: Mode) -> frozenset[tuple[RunStatus, RunStatus]]:
@@ -281,6 +350,15 @@ class TraceChecker:
         #: Whether any item was a run (a snapshot or a run event's data), good or not.
         self._saw_run = False
         self._closed = False
+        #: Open steps and messages (stream mode), by id; bounded by MAX_OPEN each.
+        self._open_steps: dict[str, _OpenStep] = {}
+        self._open_messages: set[str] = set()
+        self._steps_judged = False
+        self._run_ended = False
+        self._too_many_reported = False
+        #: The text of the last step or message event judged just before, and the status
+        #: its event expected: ``created`` then ``in_progress`` carry the same object.
+        self._last_object: tuple[object, object] | None = None
 
     def feed(self, item: object) -> tuple[TraceProblem, ...]:
         """Check the next item; return the problems found at it.
@@ -317,6 +395,8 @@ class TraceChecker:
         data: object = item
         if pair is not None:
             event, data = pair
+            if self._repeated(event, data):
+                return ()  # the same object again, announcing the same status
             if event == _DONE_EVENT:
                 self._done = True
                 return ()
@@ -374,7 +454,19 @@ class TraceChecker:
             )
             return tuple(found)
         self._prev_raw = data
+        if event is not None and self._stream:
+            self._run_event(position, run, found)
         return tuple(found)
+
+    def _repeated(self, event: str, data: object) -> bool:
+        """Whether this event repeats the object the event just before judged."""
+        last = self._last_object
+        if last is None:
+            return False
+        if last[0] == data and _REPEATS.get(event) == last[1]:
+            return True
+        self._last_object = None
+        return False
 
     def close(self) -> tuple[TraceProblem, ...]:
         """End the trace; return the problems only its end reveals (at the last item).
@@ -423,10 +515,13 @@ class TraceChecker:
     def _other_event(
         self, position: int, event: str, data: object, found: list[TraceProblem]
     ) -> None:
-        """An event that is neither a run event nor ``done``: a step, or skipped."""
-        if event.startswith(_STEP_PREFIX):
+        """An event that is neither a run event nor ``done``: a step, a message, or skipped."""
+        if event.startswith((_STEP_PREFIX, _MESSAGE_PREFIX)):
             try:
-                self._check_step(position, event, data, found)
+                if event.startswith(_STEP_PREFIX):
+                    self._check_step(position, event, data, found)
+                elif self._stream and event in _MESSAGE_EVENT_STATUS:
+                    self._check_message(position, event, data, found)
             except RecursionError:
                 found.append(
                     TraceProblem(
@@ -453,17 +548,47 @@ class TraceChecker:
     ) -> None:
         if event not in _STEP_WITH_RUN_ID:
             return
+        step: RunStep | None = None
         if isinstance(data, str | bytes | bytearray):
-            try:
-                data = json.loads(_plain(data))
-            except ValueError:
-                return  # not ours to judge: step objects are not modelled
-        if not isinstance(data, Mapping):
+            text = _plain(data)
+            if self._stream:
+                try:  # a whole step: one decode gives both its run and its judgement
+                    step = parse_step(text)
+                except InvalidRun:
+                    step = None
+            if step is None:
+                try:
+                    data = json.loads(text)
+                except ValueError:
+                    return  # not JSON: not a step to judge
+        if step is not None:
+            run_id: object = step.run_id
+        elif isinstance(data, Mapping):
+            run_id = data.get("run_id")
+        else:
             return
-        run_id = data.get("run_id")
         if not isinstance(run_id, str):
             return
-        run_id = str.__str__(run_id)  # the text itself, whatever a subclass says
+        if not self._check_run_id(position, event, str.__str__(run_id), found):
+            return  # another run's step: its own life is not this run's
+        if not self._stream or (
+            step is None and not (isinstance(data, Mapping) and "status" in data)
+        ):
+            return  # a partial step object: checked for its run only
+        if step is None:
+            try:
+                step = parse_step(data)  # type: ignore[arg-type]
+            except InvalidRun as exc:
+                found.append(TraceProblem(position, "error", "invalid-step", _describe(exc)))
+                return
+        self._judge_step(position, event, step, found)
+        if type(data) is str and not found:
+            self._last_object = (data, _REPEATS.get(event))
+
+    def _check_run_id(
+        self, position: int, event: str, run_id: str, found: list[TraceProblem]
+    ) -> bool:
+        """Whether a step's ``run_id`` is this trace's run (reporting ``foreign-step``)."""
         prev = self._prev
         if prev is not None:
             if run_id != prev.id:
@@ -475,6 +600,7 @@ class TraceChecker:
                         f"{_show(event)} belongs to run {_show(run_id)}, not to {_show(prev.id)}",
                     )
                 )
+                return False
         elif self._early_step_run is None:
             self._early_step_run = run_id
             self._early_step_position = position
@@ -488,6 +614,233 @@ class TraceChecker:
                     f"item {self._early_step_position} belongs to {_show(self._early_step_run)}",
                 )
             )
+            return False
+        return True
+
+    def _after_run_end(self, position: int, event: str, found: list[TraceProblem]) -> None:
+        if self._run_ended:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "after-run-end",
+                    f"{_show(event)} comes after the run's terminal event",
+                )
+            )
+
+    def _judge_step(
+        self, position: int, event: str, step: RunStep, found: list[TraceProblem]
+    ) -> None:
+        self._steps_judged = True
+        expected = _STEP_EVENT_STATUS[event]
+        if step.status is not expected:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "step-event-status-mismatch",
+                    f"event {event!r} carries step status {step.status.value!r}"
+                    f" (expected {expected.value!r})",
+                )
+            )
+        for v in step_violations(step):
+            found.append(TraceProblem(position, v.severity, v.rule, f"{v.field}: {v.message}"))
+        self._after_run_end(position, event, found)
+        opened = self._open_steps.get(step.id)
+        status = step.status
+        if opened is None:
+            if status is StepStatus.IN_PROGRESS and not self._run_ended:
+                self._follow(position, self._open_steps, step.id, _OpenStep(step), found)
+            return  # first seen here: the stream may have begun after it opened
+        if event == f"{_STEP_PREFIX}created" or (
+            status is not StepStatus.IN_PROGRESS
+            and status not in STEP_TRANSITIONS[StepStatus.IN_PROGRESS]
+        ):  # pragma: no branch - every end status is an edge of the table today
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "step-status-illegal",
+                    f"step {_show(step.id)} is created again while it is open",
+                )
+            )
+            return
+        if status is StepStatus.IN_PROGRESS:
+            return
+        del self._open_steps[step.id]
+        if opened.message_id is not None and opened.message_id in self._open_messages:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "step-before-message",
+                    f"step {_show(step.id)} ends {status.value!r} while its message "
+                    f"{_show(opened.message_id)} is still 'in_progress'",
+                )
+            )
+        prev = self._prev
+        if (
+            status is StepStatus.COMPLETED
+            and prev is not None
+            and prev.status is RunStatus.REQUIRES_ACTION
+        ):
+            missing = _missing_outputs(step)
+            if missing:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "tool-output-missing",
+                        f"step {_show(step.id)} completes without the output of "
+                        f"{_clip(', '.join(missing))}",
+                    )
+                )
+
+    def _follow(
+        self,
+        position: int,
+        table: dict[str, _OpenStep] | set[str],
+        key: str,
+        value: _OpenStep | None,
+        found: list[TraceProblem],
+    ) -> None:
+        """Remember an open step or message, unless MAX_OPEN are already followed."""
+        if len(table) >= MAX_OPEN:
+            if not self._too_many_reported:
+                self._too_many_reported = True
+                found.append(
+                    TraceProblem(
+                        position,
+                        "warning",
+                        "too-many-open-steps",
+                        f"more than {MAX_OPEN} steps or messages open at once;"
+                        " the others are not followed",
+                    )
+                )
+            return
+        if isinstance(table, dict):
+            assert value is not None
+            table[key] = value
+        else:
+            table.add(key)
+
+    def _check_message(
+        self, position: int, event: str, data: object, found: list[TraceProblem]
+    ) -> None:
+        if isinstance(data, str | bytes | bytearray):
+            text = _plain(data)
+            if b'"status"' not in text if isinstance(text, bytes) else '"status"' not in text:
+                return
+            try:
+                message = parse_message(text)
+            except InvalidRun as exc:
+                found.append(TraceProblem(position, "error", "invalid-message", _describe(exc)))
+                return
+        elif isinstance(data, Mapping) and "status" in data:
+            try:
+                message = parse_message(data)
+            except InvalidRun as exc:
+                found.append(TraceProblem(position, "error", "invalid-message", _describe(exc)))
+                return
+        else:
+            return  # a partial message object: not judged
+        prev = self._prev
+        if message.run_id is not None and prev is not None and message.run_id != prev.id:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "foreign-message",
+                    f"{_show(event)} belongs to run {_show(message.run_id)}, "
+                    f"not to {_show(prev.id)}",
+                )
+            )
+            return
+        expected = _MESSAGE_EVENT_STATUS[event]
+        if message.status != expected:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "message-event-status-mismatch",
+                    f"event {event!r} carries message status {message.status!r}"
+                    f" (expected {expected!r})",
+                )
+            )
+        for v in message_violations(message):
+            found.append(TraceProblem(position, v.severity, v.rule, f"{v.field}: {v.message}"))
+        self._after_run_end(position, event, found)
+        is_open = message.id in self._open_messages
+        if event == f"{_MESSAGE_PREFIX}created" and is_open:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "message-status-illegal",
+                    f"message {_show(message.id)} is created again while it is open",
+                )
+            )
+        elif message.status == "in_progress":
+            if not is_open and not self._run_ended:
+                self._follow(position, self._open_messages, message.id, None, found)
+        elif is_open:
+            self._open_messages.discard(message.id)
+        if type(data) is str and not found:
+            self._last_object = (data, _REPEATS.get(event))
+
+    def _run_event(self, position: int, run: Run, found: list[TraceProblem]) -> None:
+        """The step and message rules a run event brings (stream mode)."""
+        status = run.status
+        if status is RunStatus.REQUIRES_ACTION:
+            if self._steps_judged and not any(
+                s.type == "tool_calls" for s in self._open_steps.values()
+            ):
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "tool-step-closed-early",
+                        "the run requires action but no tool_calls step is open"
+                        " (it stays open until the outputs are submitted)",
+                    )
+                )
+        elif status is RunStatus.QUEUED and self._open_steps:
+            still = [i for i, s in self._open_steps.items() if s.type == "tool_calls"]
+            if still:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "tool-step-not-completed",
+                        f"the run is queued again while tool_calls step "
+                        f"{_show(still[0])} is open (it completes with the outputs first)",
+                    )
+                )
+        elif status in TERMINAL_STATUSES and not self._run_ended:
+            self._run_ended = True
+            if self._open_steps:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "step-open-at-run-end",
+                        f"the run is {status.value!r} while step "
+                        f"{_show(next(iter(self._open_steps)))} is still 'in_progress'"
+                        f" ({len(self._open_steps)} open)",
+                    )
+                )
+            if self._open_messages:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "message-open-at-run-end",
+                        f"the run is {status.value!r} while {len(self._open_messages)}"
+                        " message(s) are still 'in_progress'",
+                    )
+                )
+            self._open_steps.clear()
+            self._open_messages.clear()
 
     def _check_snapshot(self, position: int, run: Run, found: list[TraceProblem]) -> None:
         prev = self._prev
@@ -598,6 +951,15 @@ class TraceChecker:
                     " (the real API keeps it until the end)",
                 )
             )
+
+
+def _missing_outputs(step: RunStep) -> list[str]:
+    details = step.step_details
+    return [
+        c.id
+        for c in getattr(details, "tool_calls", ())
+        if type(c) is FunctionToolCall and c.function.output is None
+    ]
 
 
 def _rewritten(position: int, name: str, old: int, new: int | None, why: str = "") -> TraceProblem:

@@ -98,7 +98,7 @@ from ._table import TRANSITIONS  # noqa: E402
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn, SearchStrategy
 
-__all__ = ["run_payloads", "runs", "statuses", "traces"]
+__all__ = ["lives", "run_payloads", "runs", "statuses", "traces"]
 
 _V = TypeVar("_V")
 
@@ -712,52 +712,228 @@ def _poll_traces(draw: DrawFn, max_steps: int) -> list[dict[str, Any]]:
     return [dump_run(r) for r in seen]
 
 
-def _step_event(run: Run, name: str) -> tuple[str, str]:
-    step = {
-        "id": "step_1",
-        "object": "thread.run.step",
-        "run_id": run.id,
-        "thread_id": run.thread_id,
-        "assistant_id": run.assistant_id,
-        "type": "message_creation",
-        "status": "in_progress",
-    }
-    return name, json.dumps(step)
+# --------------------------------------------------------------------------------------
+# Lives with steps and messages (spec-facts §11), through runstate.advance.
+
+
+def _open_steps(life: Any) -> list[Any]:
+    return [s for s in life.steps if not s.status.is_terminal]
+
+
+def _life_step(draw: DrawFn, life: Any, now: int, n: int) -> tuple[Any, int]:
+    """One legal move of a run and its steps at a time ``>= now``."""
+    from . import _steps  # noqa: PLC0415
+
+    run = life.run
+    opened = _open_steps(life)
+    ops = [op for op, target in _OP_TARGETS.items() if target in TRANSITIONS[run.status]]
+    if run.started_at is None:
+        ops = [op for op in ops if op not in ("complete", "mark_incomplete")]
+    if run.status is RunStatus.IN_PROGRESS:
+        if any(s.type == "message_creation" for s in opened):
+            ops = [op for op in ops if op != "require_action"] + ["finish_message_step"] * 3
+        elif opened:  # a tool_calls step without function calls (file search, say)
+            ops += ["complete_tool_calls_step"] * 2
+        else:
+            ops += ["open_message_step", "open_tool_calls_step"] * 2
+    op = draw(st.sampled_from(ops + [o for o in ops if o in _PROGRESS] * 2), label="op")
+    now += draw(st.integers(min_value=0, max_value=30), label="seconds")
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    args: dict[str, Any] = {}
+    if op == "open_message_step":
+        args = {"step_id": f"step_{n}", "message_id": f"msg_{n}"}
+    elif op == "open_tool_calls_step":
+        calls = draw(
+            st.sampled_from(
+                [
+                    [],
+                    [
+                        {
+                            "id": f"call_ci_{n}",
+                            "type": "code_interpreter",
+                            "code_interpreter": {"input": "1", "outputs": []},
+                        }
+                    ],
+                ]
+            )
+        )
+        args = {"step_id": f"step_{n}", "tool_calls": calls}
+    elif op in ("finish_message_step", "complete_tool_calls_step"):
+        args = {"step_id": opened[0].id, "usage": usage}
+        if op == "finish_message_step" and draw(st.booleans(), label="cut"):
+            args["incomplete_reason"] = draw(st.sampled_from(["max_tokens", "content_filter"]))
+    elif op == "require_action":
+        args = {"tool_calls": _tool_calls(draw, run), "step_id": f"step_{n}"}
+    elif op == "submit_tool_outputs":
+        assert run.required_action is not None
+        calls = run.required_action.submit_tool_outputs.tool_calls
+        args = {"tool_outputs": [{"tool_call_id": c.id, "output": "ok"} for c in calls]}
+    elif op in ("complete", "mark_incomplete"):
+        args = {"usage": usage}
+        if op == "mark_incomplete":
+            args["reason"] = draw(st.sampled_from(["max_completion_tokens", "max_prompt_tokens"]))
+    elif op == "fail":
+        code = draw(st.sampled_from(["server_error", "rate_limit_exceeded", "invalid_prompt"]))
+        args = {"error": {"code": code, "message": "failed"}, "usage": _ZERO_USAGE}
+    elif op == "expire":
+        now = max(now, run.expires_at if run.expires_at is not None else now)
+    life = _steps.advance(run, life.steps, op, now=now, messages=life.messages, **args)
+    return life, now
+
+
+def _life_path(draw: DrawFn, max_steps: int) -> list[Any]:
+    from ._steps import RunLife  # noqa: PLC0415
+
+    life = RunLife(run=_fresh(draw))
+    now = life.run.created_at
+    path = [life]
+    while life.run.status not in TERMINAL_STATUSES and len(path) <= max_steps:
+        life, now = _life_step(draw, life, now, len(path))
+        path.append(life)
+    return path
+
+
+def _change(before: Any, after: Any) -> list[tuple[str, str]]:
+    from ._events import stream_events  # noqa: PLC0415
+
+    return stream_events(
+        None if before is None else before.run,
+        after.run,
+        steps_before=() if before is None else before.steps,
+        steps_after=after.steps,
+        messages_before=() if before is None else before.messages,
+        messages_after=after.messages,
+    )
 
 
 @st.composite
-def _stream_traces(draw: DrawFn, max_steps: int) -> list[tuple[str, str]]:
-    path = _lifecycle(draw, max_steps)
+def _lives(draw: DrawFn, max_steps: int, broken: bool) -> list[Any]:
+    path = _life_path(draw, max_steps)
+    if not broken:
+        return path
+    from ._copy import replace  # noqa: PLC0415
+    from ._model import StepStatus  # noqa: PLC0415
+    from ._steps import RunLife  # noqa: PLC0415
+
+    last = path[-1]
+    if last.run.status in TERMINAL_STATUSES and last.steps:
+        # A step left open by the run's end: the rule every legal life keeps.
+        i = draw(st.integers(0, len(last.steps) - 1), label="reopened")
+        step = replace(
+            last.steps[i],
+            status=StepStatus.IN_PROGRESS,
+            completed_at=None,
+            cancelled_at=None,
+            failed_at=None,
+            last_error=None,
+            usage=None,
+        )
+        steps = (*last.steps[:i], step, *last.steps[i + 1 :])
+    else:
+        # A step that ends before it was created, in a life that may hold no other.
+        run = replace(last.run, status=RunStatus.IN_PROGRESS)
+        step = _steps_module().open_message_step(
+            run, id="step_bad", message_id="m", now=run.started_at or run.created_at
+        )
+        step = replace(step, status=StepStatus.COMPLETED, completed_at=step.created_at - 1)
+        steps = (*last.steps, step)
+    return [*path[:-1], RunLife(run=last.run, steps=steps, messages=last.messages)]
+
+
+def _steps_module() -> Any:
+    from . import _steps  # noqa: PLC0415
+
+    return _steps
+
+
+def lives(*, max_steps: int = 12, broken: bool = False) -> SearchStrategy[list[Any]]:
+    """Generate whole lives of one run with its steps and messages.
+
+    A life is a list of :class:`runstate.steps.RunLife` snapshots, one per operation of
+    :func:`runstate.advance` from a freshly created run: steps that write messages
+    (completed, or cut short), ``tool_calls`` steps, tool-output rounds whose step stays
+    open through ``requires_action``, cancels, failures, expiry and token limits, each
+    ending the open steps and messages as :data:`runstate.steps.RUN_END_EFFECTS` says.
+
+    Args:
+        max_steps: The most operations one life takes.
+        broken: Break the last snapshot: a step left ``in_progress`` once the run ended,
+            or (in a life still running) a step that completes before it was created.
+
+    Example:
+        >>> from hypothesis import given
+        >>> @given(lives())
+        ... def test_steps_end_with_their_run(life):
+        ...     if life[-1].run.status.is_terminal:
+        ...         assert all(s.status.is_terminal for s in life[-1].steps)
+        >>> test_steps_end_with_their_run()
+    """
+    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
+        raise InvalidArgument(f"max_steps={max_steps!r} must be an integer of at least 1")
+    return _lives(max_steps, bool(broken))
+
+
+@st.composite
+def _stream_traces(draw: DrawFn, max_steps: int, broken: bool = False) -> list[tuple[str, str]]:
+    path = _life_path(draw, max_steps)
     # One stream ends at requires_action or a terminal status; start it after the last
     # tool-output round when the drawn lifecycle has one, as a submit stream does.
     starts = [
         i
-        for i, r in enumerate(path)
+        for i, life in enumerate(path)
         if i == 0
-        or (r.status is RunStatus.QUEUED and path[i - 1].status is RunStatus.REQUIRES_ACTION)
+        or (
+            life.run.status is RunStatus.QUEUED
+            and path[i - 1].run.status is RunStatus.REQUIRES_ACTION
+        )
     ]
     begin = draw(st.sampled_from(starts), label="stream start")
     events: list[tuple[str, str]] = []
-    if begin == 0:
-        events.append(("thread.run.created", json.dumps(dump_run(path[0]))))
-    else:
-        events.append(_step_event(path[begin], "thread.run.step.completed"))
-    for run in path[begin:]:
-        events.append((run.status.event, json.dumps(dump_run(run))))
-        if run.status is RunStatus.IN_PROGRESS and draw(st.booleans(), label="step events"):
-            events.append(_step_event(run, "thread.run.step.created"))
-            events.append(("thread.message.created", json.dumps({"id": "msg_1"})))
+    before = None if begin == 0 else path[begin - 1]
+    for life in path[begin:]:
+        events.extend(e for e in _change(before, life) if e[0] != "done")
+        before = life
         if (
-            run.status is RunStatus.REQUIRES_ACTION
-            and run is not path[-1]
+            life.run.status is RunStatus.REQUIRES_ACTION
+            and life is not path[-1]
             and draw(st.booleans(), label="stop at requires_action")
         ):
             break
     events.append(("done", "[DONE]"))
+    if broken:
+        events = _break(draw, events)
     return events
 
 
-def traces(*, mode: str = "poll", max_steps: int = 12) -> SearchStrategy[list[Any]]:
+_STEP_ENDS: Final = ("completed", "cancelled", "failed", "expired")
+
+
+def _break(draw: DrawFn, events: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """One mutation the checker must report (see :func:`traces`)."""
+    ends = [i for i, (e, _) in enumerate(events) if e.rsplit(".", 1)[-1] in _STEP_ENDS
+            and e.startswith("thread.run.step.")]  # fmt: skip
+    messages = [i for i, (e, _) in enumerate(events) if e.startswith("thread.message.")]
+    kinds = ["after-done"] + ["rename-step"] * bool(ends) + ["foreign-message"] * bool(messages)
+    kind = draw(st.sampled_from(kinds), label="breakage")
+    out = list(events)
+    if kind == "rename-step":
+        i = draw(st.sampled_from(ends), label="renamed")
+        name = out[i][0].rsplit(".", 1)[-1]
+        other = draw(st.sampled_from([e for e in _STEP_ENDS if e != name]))
+        out[i] = (f"thread.run.step.{other}", out[i][1])
+    elif kind == "foreign-message":
+        i = draw(st.sampled_from(messages), label="foreign")
+        data = json.loads(out[i][1])
+        data["run_id"] = "run_someone_else"
+        out[i] = (out[i][0], json.dumps(data))
+    else:
+        out.append(out[0])
+    return out
+
+
+def traces(
+    *, mode: str = "poll", max_steps: int = 12, broken: bool = False
+) -> SearchStrategy[list[Any]]:
     """Generate legal traces of one run, as a client would record them.
 
     Each trace follows a lifecycle produced by runstate's own operations from a freshly
@@ -770,12 +946,16 @@ def traces(*, mode: str = "poll", max_steps: int = 12) -> SearchStrategy[list[An
     ``mode="stream"``: a list of ``(event_name, data_text)`` pairs as
     :func:`runstate.parse_sse` yields them: a create stream (``thread.run.created``,
     ``thread.run.queued``, one event per status change) or a stream resumed after tool
-    outputs, with step and message events in between, ending at ``requires_action`` or a
-    terminal status with ``("done", "[DONE]")``.
+    outputs, with the events of the run's steps and messages (:func:`lives`, through
+    :func:`runstate.stream_events`), ending at ``requires_action`` or a terminal status
+    with ``("done", "[DONE]")``.
 
     Args:
         mode: ``"poll"`` or ``"stream"``.
         max_steps: The most operations one lifecycle takes before the trace ends.
+        broken: (stream mode) Break the trace once, in a way the checker reports: a
+            step's end event renamed (``step-event-status-mismatch``), a message of
+            another run (``foreign-message``), or an event after ``done``.
 
     Returns:
         A strategy for lists of trace items.
@@ -797,4 +977,4 @@ def traces(*, mode: str = "poll", max_steps: int = 12) -> SearchStrategy[list[An
         raise InvalidArgument(f"max_steps={max_steps!r} must be an integer of at least 1")
     if mode == "poll":
         return _poll_traces(max_steps)
-    return _stream_traces(max_steps)
+    return _stream_traces(max_steps, bool(broken))

@@ -116,7 +116,9 @@ def test_new_run_and_each_change() -> None:
     assert [e for e, _ in created] == ["thread.run.created", "thread.run.queued"]
     assert json.loads(created[0][1]) == rs.dump_run(run)
     started = rs.start(run, now=2)
-    assert rs.stream_events(run, started) == [("thread.run.in_progress", rs.run_json(started))]
+    assert rs.stream_events(run, started) == [
+        ("thread.run.in_progress", rs.toolkit.run_json(started))
+    ]
     done = rs.complete(started, now=3)
     assert [e for e, _ in rs.stream_events(started, done)] == ["thread.run.completed", "done"]
     edited = rs.update_metadata(done, metadata={"a": "b"})
@@ -155,7 +157,7 @@ def test_encode_sse() -> None:
 def test_run_json_places_extras_as_the_api_does() -> None:
     run = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1,
                      extra={"reasoning_effort": None, "tool_resources": {}, "zz": 1})  # fmt: skip
-    keys = list(json.loads(run_json := rs.run_json(run)))
+    keys = list(json.loads(run_json := rs.toolkit.run_json(run)))
     assert keys.index("tool_resources") == keys.index("tools") + 1
     assert keys.index("reasoning_effort") == keys.index("top_p") + 1
     assert keys[-1] == "zz"
@@ -163,7 +165,7 @@ def test_run_json_places_extras_as_the_api_does() -> None:
     absent = rs.parse_run({"id": "r", "object": "thread.run", "created_at": 1, "thread_id": "t",
                            "assistant_id": "a", "status": "queued", "model": "m",
                            "tool_resources": {}})  # fmt: skip
-    assert list(json.loads(rs.run_json(absent)))[-1] == "tool_resources"
+    assert list(json.loads(rs.toolkit.run_json(absent)))[-1] == "tool_resources"
 
 
 def test_stream_pairs_read_back(tmp_path: Any) -> None:

@@ -69,7 +69,7 @@ def test_before_and_after_together(n: int, limit: int, data: st.DataObject) -> N
     runs = make_runs(n)
     i = data.draw(st.integers(0, n - 1))
     j = data.draw(st.integers(i, n - 1))
-    page = rs.list_page(runs, rs.ListRuns(limit=limit, order="asc", after=runs[i].id,
+    page = rs.list_page(runs, rs.toolkit.ListRuns(limit=limit, order="asc", after=runs[i].id,
                                           before=runs[j].id))  # fmt: skip
     between = [r.id for r in runs[i + 1 : j]]
     assert ids(page) == between[:limit]
@@ -93,13 +93,13 @@ def test_unknown_cursor_gives_an_empty_page() -> None:
 
 
 def test_query_defaults_and_forms() -> None:
-    assert rs.parse_list_runs() == rs.ListRuns(limit=20, order="desc")
-    assert rs.parse_list_runs({}) == rs.ListRuns()
-    assert rs.parse_list_runs({"limit": ["5", "7"], "order": ["asc"], "x": "y"}) == rs.ListRuns(
-        limit=7, order="asc"
-    )
-    assert rs.parse_list_runs({"limit": "", "after": None, "before": []}) == rs.ListRuns()
-    assert rs.parse_list_runs({"limit": 100, "after": "run_1"}) == rs.ListRuns(
+    assert rs.parse_list_runs() == rs.toolkit.ListRuns(limit=20, order="desc")
+    assert rs.parse_list_runs({}) == rs.toolkit.ListRuns()
+    assert rs.parse_list_runs(
+        {"limit": ["5", "7"], "order": ["asc"], "x": "y"}
+    ) == rs.toolkit.ListRuns(limit=7, order="asc")
+    assert rs.parse_list_runs({"limit": "", "after": None, "before": []}) == rs.toolkit.ListRuns()
+    assert rs.parse_list_runs({"limit": 100, "after": "run_1"}) == rs.toolkit.ListRuns(
         limit=100, after="run_1"
     )
 

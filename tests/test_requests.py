@@ -116,7 +116,7 @@ ROWS: list[Any] = [
     ),
     pytest.param(
         # param and code are '?' in §10.2; by analogy with assistant_id (inferred)
-        lambda: rs.check_id("thread_id", "undefined"),
+        lambda: rs.toolkit.check_id("thread_id", "undefined"),
         (
             "Invalid 'thread_id': 'undefined'. Expected an ID that begins with 'thread'.",
             "thread_id",
@@ -267,7 +267,7 @@ ROWS: list[Any] = [
         id="list limit > 100",
     ),
     pytest.param(
-        lambda: rs.check_beta_header(None),
+        lambda: rs.toolkit.check_beta_header(None),
         (
             "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please "
             "try again by setting the header 'OpenAI-Beta: assistants=v2'.",
@@ -551,7 +551,7 @@ def err(call: Any, *args: Any, **kwargs: Any) -> tuple[str, str | None, str | No
     return info.value.message, info.value.param, info.value.code
 
 
-def create(**fields: Any) -> rs.CreateRun:
+def create(**fields: Any) -> rs.toolkit.CreateRun:
     return rs.parse_create_run({"assistant_id": "asst_1", **fields})
 
 
@@ -646,7 +646,7 @@ def test_server_bugs_are_argument_errors() -> None:
     with pytest.raises(rs.InvalidArgument):
         create(tools=[{"type": "function", "function": {"name": "f", "parameters": {"a": {1}}}}])
     with pytest.raises(rs.InvalidArgument):
-        rs.check_id("message_id", "msg_1")
+        rs.toolkit.check_id("message_id", "msg_1")
 
 
 def test_token_minimum_is_not_enforced_by_default() -> None:
@@ -775,10 +775,10 @@ def test_modify_run_bodies() -> None:
 
 
 def test_beta_header_values() -> None:
-    rs.check_beta_header("assistants=v2")
-    rs.check_beta_header("foo=1, assistants=v2")
+    rs.toolkit.check_beta_header("assistants=v2")
+    rs.toolkit.check_beta_header("foo=1, assistants=v2")
     with pytest.raises(InvalidRequest):
-        rs.check_beta_header("assistants=v1")
+        rs.toolkit.check_beta_header("assistants=v1")
 
 
 @pytest.mark.parametrize(
@@ -791,5 +791,5 @@ def test_beta_header_values() -> None:
     ],
 )
 def test_check_id(param: str, good: str, bad: str) -> None:
-    rs.check_id(param, good)
-    assert err(rs.check_id, param, bad)[1:] == (param, "invalid_value")
+    rs.toolkit.check_id(param, good)
+    assert err(rs.toolkit.check_id, param, bad)[1:] == (param, "invalid_value")

@@ -161,7 +161,7 @@ def _consume(result: Any) -> None:
 
 
 def _headers_ok(request: Any) -> None:
-    rs.check_beta_header(request.headers.get("openai-beta"))
+    rs.toolkit.check_beta_header(request.headers.get("openai-beta"))
 
 
 @pytest.mark.parametrize("args", CREATE_ARGS, ids=lambda a: ",".join(a) or "minimal")
@@ -238,5 +238,5 @@ def test_runs_list(sdk: tuple[Any, list[Any]], args: dict[str, Any]) -> None:
     client.beta.threads.runs.list("thread_1", **args)
     (request,) = sent
     query = rs.parse_list_runs(dict(request.url.params))
-    expected = rs.ListRuns(**args)
+    expected = rs.toolkit.ListRuns(**args)
     assert query == expected

@@ -184,7 +184,13 @@ def test_options_are_keyword_only() -> None:
 
 
 def test_public_names() -> None:
-    assert set(runstate.strategies.__all__) == {"statuses", "runs", "run_payloads", "traces"}
+    assert set(runstate.strategies.__all__) == {
+        "statuses",
+        "runs",
+        "run_payloads",
+        "traces",
+        "lives",
+    }
     for name in runstate.strategies.__all__:
         assert getattr(runstate.strategies, name).__doc__
 

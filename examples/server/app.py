@@ -93,7 +93,7 @@ class Call:
 
 def run_response(run: rs.Run, settings: Settings) -> Response:
     return Response(
-        rs.run_json(run),
+        rs.toolkit.run_json(run),
         media_type="application/json",
         headers={"openai-poll-after-ms": str(settings.poll_after_ms)},
     )
@@ -217,7 +217,7 @@ class RunsAPI:
 
     def retrieve_assistant(self, call: Call) -> Response:
         assistant_id = call.path["assistant_id"]
-        rs.check_id("assistant_id", assistant_id)
+        rs.toolkit.check_id("assistant_id", assistant_id)
         assistant = self.store.get_assistant(assistant_id)
         if assistant is None:
             raise rs.not_found("assistant", assistant_id)
@@ -256,7 +256,7 @@ class RunsAPI:
         return JSONResponse(self._find_thread(call.path["thread_id"]).body)
 
     def _find_thread(self, thread_id: str) -> Thread:
-        rs.check_id("thread_id", thread_id)
+        rs.toolkit.check_id("thread_id", thread_id)
         thread = self.store.get_thread(thread_id)
         if thread is None:
             raise rs.not_found("thread", thread_id)
@@ -264,7 +264,7 @@ class RunsAPI:
 
     # -- runs ---------------------------------------------------------------------------
 
-    def _new_run(self, request: rs.CreateRun, thread: Thread) -> Callable[[int], rs.Run]:
+    def _new_run(self, request: rs.toolkit.CreateRun, thread: Thread) -> Callable[[int], rs.Run]:
         assistant = self.store.get_assistant(request.assistant_id) or {
             "model": self.settings.default_model,
             "instructions": None,
@@ -312,8 +312,8 @@ class RunsAPI:
 
     def _ids(self, call: Call) -> tuple[str, str]:
         thread_id, run_id = call.path["thread_id"], call.path["run_id"]
-        rs.check_id("thread_id", thread_id)
-        rs.check_id("run_id", run_id)
+        rs.toolkit.check_id("thread_id", thread_id)
+        rs.toolkit.check_id("run_id", run_id)
         return thread_id, run_id
 
     def retrieve_run(self, call: Call) -> Response:
@@ -526,7 +526,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
 
         def answered(call: Call) -> Response:
             try:
-                rs.check_beta_header(call.headers.get("openai-beta"))
+                rs.toolkit.check_beta_header(call.headers.get("openai-beta"))
                 return handler(call)
             except rs.APIError as err:
                 return refusal(err)

@@ -108,7 +108,7 @@ def expire_if_due(run: rs.Run, now: int) -> rs.Run:
 
 
 def dumps(run: rs.Run) -> str:
-    return rs.run_json(run)
+    return rs.toolkit.run_json(run)
 
 
 # --------------------------------------------------------------------------------------
