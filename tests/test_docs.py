@@ -31,6 +31,7 @@ import pytest
 from docs_blocks import DOCS, ROOT, Block, blocks, pages
 
 import runstate as rs
+from runstate import steps, toolkit
 from runstate._diagram import dot, markdown_table, mermaid
 from runstate._table import OPERATION_FOR_TARGET
 
@@ -144,6 +145,34 @@ def test_the_refusals_are_what_the_operations_raise() -> None:
     assert {s for row in cancel_rows for s in re.findall(r"`(\w+)`", row)} == {
         s.value for s in refused
     }
+
+
+def test_the_steps_tables_are_the_code() -> None:
+    section = runstate_docs.page_sections()["runstate-steps"]
+    edges = re.findall(r"^\| `(\w+)` \| `(\w+)` \| ([HML]) \| (.*) \|$", section, re.M)
+    assert edges == [
+        (e.source.value, e.target.value, e.confidence, e.why) for e in steps.STEP_EDGES
+    ]
+    effects = re.findall(r"^\| `(\w+)` \| `(\w+)` \| `(\w+)`(?: \(`(\w+)`\))? \|", section, re.M)
+    assert effects == [
+        (e.operation, e.step_status.value, e.message_status, e.message_reason or "")
+        for e in steps.RUN_END_EFFECTS.values()
+    ]
+
+
+def test_the_reference_names_every_public_name() -> None:
+    text = (DOCS / "reference.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\.\. (?:auto\w+|py:data)::\s+([\w.]+)", text, re.M))
+    modules = {"runstate.models", "runstate.strategies", "runstate.testing"}
+    assert modules <= documented
+    top_level = {n for n in rs.__all__ if n not in {"models", "steps", "toolkit", "__version__"}}
+    assert {n for n in top_level if f"runstate.{n}" not in documented} == set()
+    for module in (toolkit, steps):
+        missing = {
+            n for n in module.__all__
+            if f"{module.__name__}.{n}" not in documented and f"runstate.{n}" not in documented
+        }  # fmt: skip
+        assert missing == set(), module.__name__
 
 
 def test_the_readme_shows_the_generated_diagram() -> None:

@@ -13,6 +13,9 @@ what it returns, so the built pages cannot disagree with the code.
     then the rules behind it.
 ``runstate-refusals``
     The refusal texts, got by calling the operations on a run in every status.
+``runstate-steps``
+    The run steps' transitions and what a run's end does to open steps and messages,
+    from ``runstate.steps.STEP_EDGES`` and ``RUN_END_EFFECTS``.
 
 The same text is available to tests through :func:`page_sections`; importing this module
 needs no Sphinx (only :func:`setup` does), so the tests run without the ``docs`` extra.
@@ -191,6 +194,38 @@ def refusals_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def steps_markdown() -> str:
+    """The run steps' tables, each row with its confidence and evidence.
+
+    ``STEP_EDGES``, then what a run's end does to open steps and messages
+    (``RUN_END_EFFECTS``).
+    """
+    from runstate import steps  # noqa: PLC0415 - one generator's own subject
+
+    lines = [
+        "| step from | to | confidence | why |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| `{e.source.value}` | `{e.target.value}` | {e.confidence} | {_cell(e.why)} |"
+            for e in steps.STEP_EDGES
+        ),
+        "",
+        "When the run ends, its open steps and messages end with it:",
+        "",
+        "| run operation | open step becomes | open message becomes | confidence | why |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for effect in steps.RUN_END_EFFECTS.values():
+        message = f"`{effect.message_status}`"
+        if effect.message_reason:
+            message += f" (`{effect.message_reason}`)"
+        lines.append(
+            f"| `{effect.operation}` | `{effect.step_status.value}` | {message} "
+            f"| {effect.confidence} | {_cell(effect.why)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def diagram_dot() -> str:
     """:func:`runstate._diagram.dot`, drawn top to bottom so that it fits a page's width."""
     source = dot()
@@ -215,6 +250,7 @@ DEPENDS_ON = (
     Path(__file__),
     *(Path(rs.__file__).parent / name for name in (
         "_table.py", "_diagram.py", "_invariants.py", "_status.py", "_ops.py", "_errors.py",
+        "_steps.py",
     )),
 )  # fmt: skip
 
@@ -223,6 +259,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "runstate-transitions": transitions_markdown,
     "runstate-presence": presence_markdown,
     "runstate-refusals": refusals_markdown,
+    "runstate-steps": steps_markdown,
 }
 
 
