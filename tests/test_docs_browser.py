@@ -68,6 +68,15 @@ def test_page_loads_cleanly_and_fits(browser: Browser, page: str, width: int) ->
     )
 
 
+def test_the_lifecycle_tables_fit_a_desktop_window(browser: Browser) -> None:
+    """At 1280 px no generated table needs its scroll bar (on a phone they may scroll)."""
+    _open(browser, "lifecycle", 1280)
+    overflow = browser.evaluate(
+        "[...document.querySelectorAll('.table-wrapper')].map(t => t.scrollWidth - t.clientWidth)"
+    )
+    assert len(overflow) >= 6 and max(overflow) <= 0, overflow
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_the_diagram_is_drawn(browser: Browser, width: int) -> None:
     _open(browser, "lifecycle", width)
