@@ -513,9 +513,10 @@ def test_diagram(fmt: str, expected: Any) -> None:
         assert run("diagram").stdout == done.stdout
 
 
-def test_docs_are_what_the_diagram_command_writes() -> None:
-    done = run("diagram", "--format", "markdown")
-    assert (ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8") == done.stdout
+def test_readme_diagram_is_what_the_diagram_command_writes() -> None:
+    done = run("diagram", "--format", "mermaid")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"```mermaid\n{done.stdout}```\n" in readme
 
 
 def test_main_writes_to_sys_streams_by_default(capsys: pytest.CaptureFixture[str]) -> None:
