@@ -56,7 +56,7 @@ from typing import Any, Final, Literal, TypeAlias
 import attrs
 
 from . import _model
-from ._frozen import EMPTY, FrozenDict
+from ._frozen import EMPTY, EMPTY_LIST, FrozenDict
 from ._jsonio import FAST_LOADS
 from ._model import NO_KEYS
 from ._schema import (
@@ -177,7 +177,11 @@ def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str)
         return
     em.lines.append("        for k, x in ex.items():")
     em.lines.append("            t = type(x)")
-    em.lines.append("            if t is dict or t is list: ex[k] = _freeze(x, 0)")
+    em.lines.append("            if t is dict or t is list:")
+    # An empty object or array (``tool_resources: {}``) is the shared one, without a call.
+    em.lines.append(
+        "                ex[k] = _freeze(x, 0) if x else _EMPTY if t is dict else _EMPTY_LIST"
+    )
     em.lines.append("            elif t is float and not -_BIG < x < _BIG: raise _Bad")
     em.lines.append("        ex = _FrozenDict(ex)")
     values = {key: f"v{i}" for i, key in enumerate(fields)}
@@ -407,6 +411,7 @@ def _namespace(swap: bool, guard_floats: bool = False, check_only: bool = False)
         "_Bad": Bad,
         "_MISSING": _MISSING,
         "_EMPTY": EMPTY,
+        "_EMPTY_LIST": EMPTY_LIST,
         "_NO_KEYS": NO_KEYS,
         "_STATUS": STATUS_BY_VALUE,
         "_freeze": freeze,

@@ -95,7 +95,8 @@ def _decode_stdlib(data: str | bytes) -> Any:
     """
     try:
         text: str = data.decode() if type(data) is bytes else data  # type: ignore[assignment]
-        if not _int_limit_is_ours():
+        # Inline _int_limit_is_ours(): this is the hot path.
+        if _get_int_limit is None or not 0 < _get_int_limit() <= MAX_INT_DIGITS:
             return loads(data)
         obj, end = scan_once(text, 0)
         if end == len(text) or not text[end:].strip(_WHITESPACE):  # at most a "\n" more
