@@ -1026,9 +1026,9 @@ def to_json_value(value: Any, path: str = "$") -> Any:
 _NORMALISE_DEPTH: Final = MAX_JSON_DEPTH + 10
 
 #: The most items (keys and array entries, at every level) one mapping input may hold:
-#: far more than any run (a run object a trace line may hold is at most 8 MiB), and a
-#: bound on a mapping whose iteration never ends.
-MAX_JSON_ITEMS: Final = 4 * 1024 * 1024
+#: a real run holds a few hundred, the largest generated ones a few thousand; the bound
+#: stops a mapping whose iteration never ends in well under a second.
+MAX_JSON_ITEMS: Final = 1024 * 1024
 
 
 def _render(where: Any) -> str:

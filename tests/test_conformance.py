@@ -105,8 +105,8 @@ class DocumentedCancelServer(ReferenceServer):
         super().__init__(documented_only=True)
 
 
-TestDocumentedCancelServer = conformance_test(
-    DocumentedCancelServer, settings=THOROUGH, documented_only=True
+TestDocumentedCancelServer = pytest.mark.kit_search(
+    conformance_test(DocumentedCancelServer, settings=THOROUGH, documented_only=True)
 )
 
 
@@ -249,6 +249,7 @@ def test_create_assistant_must_return_a_string() -> None:
 # One survey, every divergence
 
 
+@pytest.mark.kit_search
 def test_one_survey_reports_every_divergence_with_a_minimal_example() -> None:
     started = time.perf_counter()
     report = run_conformance(DivergentServer, settings=CI)
@@ -304,6 +305,7 @@ def test_a_failing_survey_raises_every_divergence(capsys: pytest.CaptureFixture[
     assert message in capsys.readouterr().out
 
 
+@pytest.mark.kit_search
 def test_warnings_alone_do_not_fail() -> None:
     report = run_conformance(
         DivergentServer, settings=CI, accept=ERRORS | {"cancel-keeps-required-action"}
@@ -390,6 +392,7 @@ class DropsUnknownFieldsServer(ReferenceServer):
         return super().create_run(thread_id, **{**kwargs, "extra": {}})
 
 
+@pytest.mark.kit_search
 def test_cancelling_a_completed_run_is_caught() -> None:
     divergence = first(run_conformance(CancelsCompletedServer, settings=FIND, max_divergences=1))
     assert divergence.rule.name == "cancel-accepted"
@@ -761,6 +764,12 @@ LONG_SEARCHES: frozenset[type] = frozenset(
         AcceptsUnknownIdServer,
         StaleSubmitServer,
         BackwardsClockServer,
+        TextServer,
+        LooseLockServer,
+        UnlockedWhileCancellingServer,
+        WrongMoveServer,
+        ReusesIdsServer,
+        NoExpiryServer,
     }
 )
 
