@@ -390,14 +390,6 @@ def _drop(d: dict[str, Any], absent: frozenset[str], dumped_defaults: dict[str, 
             del d[k]
 
 
-def _trim(
-    absent: frozenset[str], changes: dict[str, Any], defaults: dict[str, Any]
-) -> frozenset[str]:
-    """``absent`` without the changed fields that no longer hold their default."""
-    gone = {k for k, v in changes.items() if k in absent and v != defaults[k]}
-    return absent - gone if gone else absent
-
-
 def _namespace(swap: bool, guard_floats: bool = False, check_only: bool = False) -> dict[str, Any]:
     if check_only:
         freeze = _scan_guarded if guard_floats else _scan
@@ -419,7 +411,6 @@ def _namespace(swap: bool, guard_floats: bool = False, check_only: bool = False)
         "_thaw": _thaw,
         "_merge": _merge,
         "_drop": _drop,
-        "_trim": _trim,
     }
 
 
@@ -513,11 +504,20 @@ def _make_copier(cls: type, changed: tuple[str, ...], checked: bool) -> Callable
     if "absent" in fields and "absent" not in changed:
         # A key the input lacked stays left out only while it holds its default; a
         # field set to anything else is present again, so equality follows the dump.
-        defaults = em.bind(_defaults(cls), "defaults")
-        pairs = ", ".join(f"{name!r}: {name}" for name in changed if name in _defaults(cls))
+        # Straight-line, one membership test per changed optional field, and only for
+        # inputs that lacked keys: nothing for the usual run.
+        optional = [name for name in changed if name in _defaults(cls)]
         em.lines.append("    ab = o.absent")
-        if pairs:
-            em.lines.append(f"    if ab: ab = _trim(ab, {{{pairs}}}, {defaults})")
+        if optional:
+            em.lines.append("    if ab:")
+            for name in optional:
+                default = _defaults(cls)[name]
+                differs = (
+                    f"{name} is not None"
+                    if default is None
+                    else f"{name} != {em.bind(default, 'default')}"
+                )
+                em.lines.append(f"        if {name!r} in ab and {differs}: ab = ab - {{{name!r}}}")
         values["absent"] = "ab"
     emit_construct(em, cls, values, "    ")
     em.lines.append("    return r")
