@@ -82,7 +82,7 @@ _DIAGRAM_EXAMPLES: Final = """\
 examples:
   runstate diagram                                   Mermaid flowchart
   runstate diagram --format dot | dot -Tsvg > lifecycle.svg
-  runstate diagram --format markdown > docs/lifecycle.md
+  runstate diagram --format markdown > lifecycle.md
 """
 
 _MAIN_EXAMPLES: Final = """\

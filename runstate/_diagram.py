@@ -4,7 +4,7 @@ Nothing here is written by hand: every node, edge, label and style comes from
 :data:`runstate.EDGES` (with :data:`runstate.TRANSITIONS` behind it), the operation
 names from ``OPERATION_FOR_TARGET`` and the terminal set from
 :data:`runstate.TERMINAL_STATUSES`, like h11's ``make-state-diagrams.py``. The output is
-deterministic (table order), so the committed ``docs/lifecycle.md`` can be checked
+deterministic (table order), so a committed copy (the README's diagram) can be checked
 against it.
 
 Conventions in every format: an edge is labelled with the operation that takes it;
@@ -130,8 +130,8 @@ def markdown_table() -> str:
 def markdown() -> str:
     """A whole Markdown page: the diagram in a ``mermaid`` block, then the table.
 
-    This is ``docs/lifecycle.md``, written by ``python -m runstate diagram --format
-    markdown``.
+    A standalone page (``python -m runstate diagram --format markdown``); the docs site's
+    lifecycle page builds its own, richer one from the same table.
 
     Example:
         >>> page = markdown()
@@ -146,7 +146,7 @@ def markdown() -> str:
         "# The run lifecycle\n"
         "\n"
         f"<!-- {_GENERATED} Regenerate with:\n"
-        "     python -m runstate diagram --format markdown > docs/lifecycle.md -->\n"
+        "     python -m runstate diagram --format markdown > lifecycle.md -->\n"
         "\n"
         "Every status a run can be in, and every move between them.\n"
         "Each edge is labelled with the runstate operation that takes it;\n"
