@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 from pathlib import Path
@@ -35,20 +34,6 @@ def runs(count: int) -> list[rs.Run]:
         rs.new_run(id=f"run_{i}", thread_id="t", assistant_id="a", model="m", now=100 + i)
         for i in range(count)
     ]
-
-
-def test_page_of_follows_list_page(app: Any) -> None:
-    """Every query on 0 to 4 runs: the server's generic pages are list_page's."""
-    for count in range(5):
-        items = runs(count)
-        cursors = [None, "run_x", *(r.id for r in items)]
-        for limit, order, after, before in itertools.product(
-            (1, 2, 20), ("asc", "desc"), cursors, cursors
-        ):
-            query = rs.parse_list_runs(
-                {"limit": str(limit), "order": order, "after": after, "before": before}
-            )
-            assert app.page_of(items, query, rs.dump_run) == rs.list_page(items, query)
 
 
 def _life() -> rs.steps.RunLife:

@@ -205,44 +205,6 @@ def open_step(life: Life, kind: str) -> rs.RunStep | None:
     return None
 
 
-def page_of(
-    items: list[Any], query: rs.toolkit.ListRuns, dump: Callable[[Any], dict[str, Any]]
-) -> dict[str, Any]:
-    """``runstate.list_page``'s page, for any objects with an ``id`` in creation order.
-
-    ``list_page`` writes each item with ``dump_run``, so it serves runs only; this is its
-    rules (``tests/test_server_steps.py`` checks it against ``list_page`` on runs) with
-    the writer as a parameter.
-    """
-    ordered = items[::-1] if query.order == "desc" else items
-    start, stop = 0, len(ordered)
-    empty = {"object": "list", "data": [], "first_id": None, "last_id": None, "has_more": False}
-    index = {item.id: i for i, item in enumerate(ordered)}
-    if query.after is not None:
-        if query.after not in index:
-            return empty
-        start = index[query.after] + 1
-    if query.before is not None:
-        if query.before not in index:
-            return empty
-        stop = index[query.before]
-    if query.before is not None and query.after is None:
-        first = max(start, stop - query.limit)
-        page, has_more = ordered[first:stop], first > start
-    else:
-        last = min(stop, start + query.limit)
-        page, has_more = ordered[start:last], last < stop
-    if not page:
-        return empty
-    return {
-        "object": "list",
-        "data": [dump(item) for item in page],
-        "first_id": page[0].id,
-        "last_id": page[-1].id,
-        "has_more": has_more,
-    }
-
-
 def _compact(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
@@ -525,7 +487,7 @@ class RunsAPI:
     def list_steps(self, call: Call) -> Response:
         life = self._life(call)
         query = rs.parse_list_runs(call.query)
-        return JSONResponse(page_of(list(life.steps), query, rs.steps.dump_step))
+        return JSONResponse(rs.list_page(life.steps, query))
 
     def retrieve_step(self, call: Call) -> Response:
         step_id = call.path["step_id"]
