@@ -303,6 +303,8 @@ def encode_sse(events: Iterable[tuple[str, str | Mapping[str, Any]]]) -> bytes:
         >>> encode_sse([("done", "[DONE]")])
         b'event: done\ndata: [DONE]\n\n'
     """
+    if isinstance(events, str | bytes | Mapping) or not isinstance(events, Iterable):
+        raise InvalidArgument.expected("events", "an iterable of (event, data) pairs", events)
     parts: list[str] = []
     for item in events:
         if not (isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[0], str)):
@@ -311,11 +313,16 @@ def encode_sse(events: Iterable[tuple[str, str | Mapping[str, Any]]]) -> bytes:
         if "\n" in name or "\r" in name:
             raise InvalidArgument.expected("event name", "a single line", name)
         if isinstance(data, Mapping):
-            text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+            try:
+                text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError, RecursionError):
+                raise InvalidArgument.expected("data", "a JSON object", data) from None
         elif isinstance(data, str):
-            text = data
+            text = str.__str__(data)
         else:
             raise InvalidArgument.expected("data", "text or a mapping", data)
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         parts.append(f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines) + "\n")
-    return "".join(parts).encode("utf-8")
+    # A lone surrogate (JSON text may carry "\ud800", and the API echoes it) has no UTF-8
+    # form: it is written as the JSON escape it came as, which reads back the same.
+    return "".join(parts).encode("utf-8", "backslashreplace")

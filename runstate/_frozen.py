@@ -8,6 +8,10 @@ so they compare equal to plain JSON values, print like them and go straight into
 ``json.dumps``; every method that would change one raises ``TypeError``, as changing a
 ``tuple`` or a ``mappingproxy`` does. They pickle, copy and deep-copy (to themselves:
 they cannot change, so sharing them is safe).
+
+As for any Python object, the base class's methods called directly (``dict.update(d, ...)``,
+``d.__init__(...)``) bypass the refusal: "read-only" guards against changing a value by
+accident through its own interface, not against deliberate surgery.
 """
 
 from __future__ import annotations

@@ -84,6 +84,16 @@ def machine(model: Any, *, attribute: str = "run", **machine_kwargs: Any) -> Any
     current status raises ``transitions.MachineError``; an operation that refuses
     raises its runstate error. Either way the run and the state stay as they were.
 
+    Limits (``transitions``' own model of callbacks):
+
+    * a model added later with ``add_model`` must be given its run's status,
+      ``m.add_model(other, initial=other.run.status.value)``;
+    * with ``send_event=False`` the callbacks cannot tell models apart, so the operations
+      apply to the model the machine was made for: keep the default to bind several;
+    * the operation runs in the edge's ``before`` callback: an ``on_exit_<status>``
+      callback that raises after it leaves the new run stored and the state where it
+      was. Do side effects that may fail in ``on_enter_*`` or ``after_state_change``.
+
     Args:
         model: Any object with a ``Run`` in ``attribute``; ``transitions`` sets its
             ``state`` (the status's wire value) and adds the trigger methods.

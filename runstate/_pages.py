@@ -58,11 +58,20 @@ def _one(value: object) -> object:
     return value
 
 
+_LIMIT_DIGITS: Final = 18
+
+
 def _limit(value: object) -> int:
     if isinstance(value, str):
-        text = value.strip()
-        if text[1:].isdigit() if text[:1] in "+-" else text.isdigit():
+        text = str.__str__(value).strip()
+        digits = text[1:] if text[:1] in "+-" else text
+        # ASCII digits only (isdigit() also takes superscripts, which int() refuses), and
+        # no more than any limit needs: a 5000-digit "limit" is out of range, not an int.
+        if digits.isascii() and digits.isdecimal() and len(digits) <= _LIMIT_DIGITS:
             value = int(text)
+        elif digits.isascii() and digits.isdecimal():
+            # Shown as "an integer of 60 digits or more", as the text is.
+            raise wire.above_maximum("limit", MAX_LIMIT, 10**100, integer=True)
         else:
             # inferred: the API's type template, applied to the query parameter
             raise wire.invalid_type("limit", "an integer", value)

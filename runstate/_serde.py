@@ -204,6 +204,38 @@ def _structure_sequence(cl: Any) -> Callable[[Any, Any], Any]:
     return structure
 
 
+def _mapping_of_values(cl: Any) -> bool:
+    origin = typing.get_origin(cl)
+    if origin not in (dict, Mapping, typing.Dict):  # noqa: UP006
+        return False
+    args = typing.get_args(cl)
+    return len(args) == 2 and args[1] in HOOKS
+
+
+def _structure_mapping(cl: Any) -> Callable[[Any, Any], Any]:
+    """Objects of runstate values: every problem of every value, paths prefixed ``.key``."""
+    item_cls = typing.get_args(cl)[1]
+    what = f"object of {item_cls.__name__}"
+
+    def structure(data: Any, _: Any) -> Any:
+        if not isinstance(data, Mapping):
+            raise InvalidRun.one("$", "type", "expected an object", what=what)
+        out: dict[Any, Any] = {}
+        errors: list[FieldError] = []
+        for key, item in data.items():
+            try:
+                out[key] = parse_value(item_cls, item)
+            except InvalidRun as exc:
+                for e in exc.errors:
+                    path = f"{key}" if e.field == "$" else f"{key}.{e.field}"
+                    errors.append(FieldError(path, e.rule, e.message))
+        if errors:
+            raise InvalidRun(errors, what=what)
+        return out
+
+    return structure
+
+
 def configure_converter(converter: cattrs.BaseConverter) -> None:
     """Teach any cattrs converter runstate's values: its hooks, exactly as runstate's own.
 
@@ -232,6 +264,7 @@ def configure_converter(converter: cattrs.BaseConverter) -> None:
     converter.register_structure_hook_func(_runstate_class, _structure_value)
     converter.register_unstructure_hook_func(_runstate_class, dump_value)
     converter.register_structure_hook_factory(_sequence_of_values, _structure_sequence)
+    converter.register_structure_hook_factory(_mapping_of_values, _structure_mapping)
 
 
 def _structure_value(data: Any, cl: Any) -> Any:

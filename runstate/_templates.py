@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from ._errors import InvalidRequest
+from ._errors import MAX_ECHO, InvalidRequest, shorten
 
 __all__ = [
     "array_too_long",
@@ -85,7 +85,12 @@ def unknown_parameter(param: str) -> InvalidRequest:
 
 
 def _number(value: float) -> str:
-    return str(value) if type(value) is int else repr(value)
+    """A number as the API's messages show it, shortened (a 5000-digit int cannot be)."""
+    if type(value) is not int:
+        return shorten(repr(value))
+    if -(10**MAX_ECHO) < value < 10**MAX_ECHO:
+        return str(value)
+    return f"an integer of {MAX_ECHO} digits or more"
 
 
 def below_minimum(param: str, minimum: float, value: float, *, integer: bool) -> InvalidRequest:

@@ -100,3 +100,14 @@ def test_lists_of_generated_runs_round_trip(runs: list[rs.Run]) -> None:
     data: Any = rs.converter.unstructure(runs)
     assert json.loads(json.dumps(data)) == data
     assert rs.converter.structure(data, list[rs.Run]) == runs
+
+
+def test_objects_of_runs_name_the_key_and_refuse_non_objects() -> None:
+    good = rs.dump_run(RUNS[0])
+    assert rs.converter.structure({"a": good}, dict[str, rs.Run]) == {"a": RUNS[0]}
+    with pytest.raises(rs.InvalidRun) as info:
+        rs.converter.structure({"a": good, "b": {**good, "created_at": "x"}}, dict[str, rs.Run])
+    assert [e.field for e in info.value.errors] == ["b.created_at"]
+    for bad in ([1], "abc", 5):
+        with pytest.raises(rs.InvalidRun, match="expected an object"):
+            rs.converter.structure(bad, dict[str, rs.Run])

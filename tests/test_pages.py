@@ -146,3 +146,13 @@ def test_a_runs_steps_page_like_runs() -> None:
     assert (page["first_id"], page["last_id"], page["has_more"]) == ("step_2", "step_3", True)
     with pytest.raises(rs.InvalidArgument, match="runs or run steps"):
         rs.list_page([run, {"id": "x"}])
+
+
+def test_limits_no_int_can_hold_are_refused_as_the_api_does() -> None:
+    runs = [rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1)]
+    for query in ({"limit": 10**5000}, {"limit": "9" * 5000}):
+        with pytest.raises(rs.InvalidRequest, match="integer of 60 digits or more") as info:
+            rs.list_page(runs, query)
+        assert len(info.value.message) < 200
+    with pytest.raises(rs.InvalidRequest, match="expected an integer"):
+        rs.list_page(runs, {"limit": "\u00b2"})  # isdigit() says yes, int() says no

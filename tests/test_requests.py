@@ -793,3 +793,11 @@ def test_beta_header_values() -> None:
 def test_check_id(param: str, good: str, bad: str) -> None:
     rs.toolkit.check_id(param, good)
     assert err(rs.toolkit.check_id, param, bad)[1:] == (param, "invalid_value")
+
+
+def test_huge_numbers_are_refused_with_a_short_message() -> None:
+    for key in ("temperature", "top_p"):
+        with pytest.raises(rs.InvalidRequest) as info:
+            rs.parse_create_run({"assistant_id": "asst_1", key: 10**5000})
+        assert "an integer of 60 digits or more" in info.value.message
+        assert len(info.value.message) < 200
