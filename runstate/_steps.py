@@ -201,7 +201,11 @@ _ZERO_USAGE: Final = Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
 
 #: Why a step operation was refused (``StepTransitionError.reason``).
 StepRefusal: TypeAlias = Literal[
-    "step-terminal", "run-not-in-progress", "tool-output-missing", "wrong-step-type"
+    "step-terminal",
+    "run-not-in-progress",
+    "tool-output-missing",
+    "wrong-step-type",
+    "tool-step-open",
 ]
 
 
@@ -215,7 +219,9 @@ class StepTransitionError(Error):
         operation: The operation refused, such as ``"complete_step"``.
         reason: ``step-terminal`` (the step already ended), ``run-not-in-progress``
             (steps open only while the run is ``in_progress``), ``tool-output-missing``
-            (a function call of the step has no output yet) or ``wrong-step-type``.
+            (a function call of the step has no output yet), ``wrong-step-type``, or
+            ``tool-step-open`` (:func:`advance` opens a ``tool_calls`` step only when
+            none is open: the outputs of a submit complete the one that is).
 
     Example:
         >>> import runstate as rs
@@ -894,7 +900,8 @@ def advance(
     Step operations: ``open_message_step`` (``step_id``, ``message_id``: the step and its
     message), ``finish_message_step`` (``step_id``, optional ``usage`` and
     ``incomplete_reason``: the message completes, or becomes incomplete, then the step
-    completes), ``open_tool_calls_step`` (``step_id``, optional ``tool_calls``) and
+    completes), ``open_tool_calls_step`` (``step_id``, optional ``tool_calls``; refused
+    while another ``tool_calls`` step is open) and
     ``complete_tool_calls_step`` (``step_id``, optional ``usage``; every function call
     must have its output).
 
@@ -942,6 +949,11 @@ def advance(
         return _finish_message_step(life, now, **arguments)
     if operation == "open_tool_calls_step":
         step_id = arguments.pop("step_id")
+        i = _open_tool_step(life)
+        if i is not None:  # a submit completes one tool_calls step: keep it the only one
+            raise StepTransitionError(
+                operation, "tool-step-open", f"tool_calls step {life.steps[i].id!r} is open"
+            )
         step = open_tool_calls_step(run, id=step_id, now=now, **arguments)
         _unique(life, step_id, "step")
         return attrs.evolve(life, steps=(*life.steps, step))

@@ -386,6 +386,9 @@ def test_advance_refusals() -> None:
     with pytest.raises(rs.StepTransitionError):
         rs.advance(run, life.steps, "complete_tool_calls_step", now=13, step_id="s")
     tool = rs.advance(run, (), "open_tool_calls_step", now=12, step_id="t")
+    with pytest.raises(rs.StepTransitionError) as info:  # one open tool_calls step at most
+        rs.advance(run, tool.steps, "open_tool_calls_step", now=13, step_id="t2")
+    assert info.value.reason == "tool-step-open"
     with pytest.raises(rs.StepTransitionError):
         rs.advance(run, tool.steps, "finish_message_step", now=13, step_id="t")
     assert (
