@@ -119,7 +119,8 @@ def stream_events(
 
     Raises:
         InvalidArgument: when ``after`` is not a ``Run``; a new run that is not
-            ``queued``; a change between two different runs; or a status change that is
+            ``queued``; a change between two different runs (or one that changes the
+            run's ``thread_id``, ``assistant_id`` or ``created_at``); or a status change that is
             not one move of the table (a stream announces every status, so a server must
             report each move: spec-facts §1.5, the checker's ``status-skipped``). With
             steps: a step or message of another run, one that disappears, a new one that
@@ -178,6 +179,10 @@ def _by_id(items: Sequence[Any], cls: type, name: str, run: Run) -> dict[str, An
         if item.run_id != run.id:
             raise InvalidArgument(
                 name, f"{item.id!r} belongs to run {item.run_id!r}, not {run.id!r}"
+            )
+        if item.thread_id != run.thread_id:
+            raise InvalidArgument(
+                name, f"{item.id!r} is on thread {item.thread_id!r}, not {run.thread_id!r}"
             )
         found[item.id] = item
     return found
@@ -274,6 +279,13 @@ def _run_events(before: Run | None, after: Run) -> list[tuple[str, str]]:
         raise InvalidArgument.expected("before", "a runstate.Run or None", before)
     if before.id != after.id:
         raise InvalidArgument("after", f"run {after.id!r} is not run {before.id!r}")
+    for key in ("thread_id", "assistant_id", "created_at"):  # fixed for a run's life
+        if getattr(before, key) != getattr(after, key):
+            raise InvalidArgument(
+                "after",
+                f"run {after.id!r} changed its {key} from {getattr(before, key)!r}"
+                f" to {getattr(after, key)!r}",
+            )
     if before.status is after.status:
         return []
     if not can_transition(before.status, after.status):

@@ -185,9 +185,11 @@ def violations(run: Run) -> tuple[Violation, ...]:
     ``expires_at > created_at``), metadata limits (16 keys, keys up to 64 characters, values
     up to 512), ``temperature`` in 0..2, ``top_p`` in 0..1, function names
     ``^[a-zA-Z0-9_-]{1,64}$``, unique tool call ids, file_search ``max_num_results`` in
-    1..50 and ``score_threshold`` in 0..1, truncation ``last_messages >= 1``.
+    1..50 and ``score_threshold`` in 0..1, truncation ``last_messages >= 1``,
+    ``max_prompt_tokens``/``max_completion_tokens`` at least 1.
     Warnings: ``expires_at`` null exactly when terminal, ``usage`` set when terminal,
-    ``max_prompt_tokens``/``max_completion_tokens`` at least 256, at most 20 tools.
+    ``max_prompt_tokens``/``max_completion_tokens`` at least 256 (the spec's minimum,
+    which the real API did not enforce), at most 20 tools.
 
     Example:
         >>> from runstate import new_run, start, violations
@@ -256,7 +258,16 @@ def _check_limits(run: Run, found: list[Violation]) -> None:
     _range(found, "top_p", run.top_p, 0, 1, "top-p-range")
     for name in ("max_prompt_tokens", "max_completion_tokens"):
         limit = getattr(run, name)
-        if limit is not None and limit < _TOKEN_MINIMUM:
+        if limit is not None and limit < 1:
+            found.append(
+                Violation(
+                    name,
+                    "token-limit-positive",
+                    f"{limit} is below 1 (a create request with it is refused)",
+                    "error",
+                )
+            )
+        elif limit is not None and limit < _TOKEN_MINIMUM:
             found.append(
                 Violation(
                     name,

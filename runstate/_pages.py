@@ -156,7 +156,7 @@ def list_page(
 
     Raises:
         InvalidRequest: for a raw query the API refuses.
-        InvalidArgument: for an item that is neither a run nor a step.
+        InvalidArgument: for ``runs`` that is not an iterable of runs or of steps.
 
     Example:
         >>> from runstate import new_run
@@ -169,6 +169,8 @@ def list_page(
         'run_0'
     """
     q = query if isinstance(query, ListRuns) else parse_list_runs(query)
+    if isinstance(runs, str | bytes | Mapping) or not isinstance(runs, Iterable):
+        raise InvalidArgument.expected("runs", "an iterable of runs or run steps", runs)
     ordered: Sequence[Run | RunStep] = list(runs)
     for item in ordered:
         if type(item) is not Run and type(item) is not RunStep:

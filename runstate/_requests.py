@@ -642,6 +642,8 @@ def _include(include: Iterable[str] | None) -> tuple[str, ...]:
         return ()
     if isinstance(include, str):
         include = (include,)
+    if isinstance(include, bytes | Mapping) or not isinstance(include, Iterable):
+        raise InvalidArgument.expected("include", "a string or an iterable of strings", include)
     values = []
     for i, value in enumerate(include):
         path = f"include[{i}]"
@@ -670,8 +672,8 @@ def parse_create_run(
 
     Raises:
         InvalidRequest: with the API's exact message, ``param`` and ``code``.
-        InvalidArgument: ``body`` is of another type, or a mapping body holds values JSON
-            cannot carry (a server bug, not a client's).
+        InvalidArgument: ``body`` or ``include`` is of another type, or a mapping body
+            holds values JSON cannot carry (a server bug, not a client's).
 
     Example:
         >>> parse_create_run('{"assistant_id": "asst_1", "stream": true}').stream

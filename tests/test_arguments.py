@@ -84,6 +84,20 @@ CASES: list[tuple[str, Callable[..., Any], str, list[Any], type[Exception]]] = [
     ),
     (
         "new_run",
+        lambda v: rs.new_run(**NEW, max_prompt_tokens=v),
+        "max_prompt_tokens",
+        [0, -1, 2.5, True],
+        rs.InvalidRun,
+    ),
+    (
+        "new_run",
+        lambda v: rs.new_run(**NEW, max_completion_tokens=v),
+        "max_completion_tokens",
+        [0, "256"],
+        rs.InvalidRun,
+    ),
+    (
+        "new_run",
         lambda v: rs.new_run(**NEW, extra=v),
         "extra",
         [{"status": "completed"}, {"x": object()}],

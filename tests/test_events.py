@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from realworld import parse_sse as plain_parse_sse
@@ -135,6 +136,10 @@ def test_refusals() -> None:
         rs.stream_events(run, rs.start(other, now=2))
     with pytest.raises(rs.InvalidArgument, match="no single move"):
         rs.stream_events(run, rs.complete(started, now=3))
+    for key, value in (("thread_id", "t2"), ("assistant_id", "a2"), ("created_at", 0)):
+        moved = attrs.evolve(started, **{key: value})
+        with pytest.raises(rs.InvalidArgument, match=f"changed its {key}"):
+            rs.stream_events(run, moved)
     with pytest.raises(rs.InvalidArgument):
         rs.stream_events(None, rs.dump_run(run))  # type: ignore[arg-type]
     with pytest.raises(rs.InvalidArgument):

@@ -122,6 +122,16 @@ ACTION = SAMPLES[RunStatus.REQUIRES_ACTION][0].required_action
         ),
         (
             RunStatus.QUEUED,
+            {"max_completion_tokens": 0},
+            ("max_completion_tokens", "token-limit-positive", "error"),
+        ),
+        (
+            RunStatus.QUEUED,
+            {"max_prompt_tokens": -3},
+            ("max_prompt_tokens", "token-limit-positive", "error"),
+        ),
+        (
+            RunStatus.QUEUED,
             {"truncation_strategy": rsm.TruncationStrategy(type="last_messages", last_messages=0)},
             ("truncation_strategy.last_messages", "truncation-last-messages", "error"),
         ),

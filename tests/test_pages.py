@@ -146,6 +146,9 @@ def test_a_runs_steps_page_like_runs() -> None:
     assert (page["first_id"], page["last_id"], page["has_more"]) == ("step_2", "step_3", True)
     with pytest.raises(rs.InvalidArgument, match="runs or run steps"):
         rs.list_page([run, {"id": "x"}])
+    for wrong in (5, "run_1", {"run_1": run}):
+        with pytest.raises(rs.InvalidArgument, match="an iterable of runs or run steps"):
+            rs.list_page(wrong)  # type: ignore[arg-type]
 
 
 def test_limits_no_int_can_hold_are_refused_as_the_api_does() -> None:

@@ -647,6 +647,9 @@ def test_server_bugs_are_argument_errors() -> None:
         create(tools=[{"type": "function", "function": {"name": "f", "parameters": {"a": {1}}}}])
     with pytest.raises(rs.InvalidArgument):
         rs.toolkit.check_id("message_id", "msg_1")
+    for include in (5, b"x", {"a": 1}):
+        with pytest.raises(rs.InvalidArgument, match="^include: "):
+            rs.parse_create_run({"assistant_id": "asst_1"}, include=include)  # type: ignore[arg-type]
 
 
 def test_token_minimum_is_not_enforced_by_default() -> None:
