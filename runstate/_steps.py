@@ -772,6 +772,7 @@ _RUN_OPERATIONS: Final = (
     "fail",
     "mark_incomplete",
     "expire",
+    "update_metadata",
 )
 _STEP_OPERATIONS: Final = (
     "open_message_step",
@@ -883,7 +884,8 @@ def advance(
     """Apply one operation to a run *and* its steps and messages; return all of them.
 
     Run operations (``start``, ``require_action``, ``submit_tool_outputs``, ``cancel``,
-    ``finish_cancel``, ``complete``, ``fail``, ``mark_incomplete``, ``expire``) take
+    ``finish_cancel``, ``complete``, ``fail``, ``mark_incomplete``, ``expire``,
+    ``update_metadata``) take
     the same arguments as the functions of that name, and change the run exactly as
     they do. Then:
 
@@ -893,7 +895,8 @@ def advance(
       StreamingToolCall.1).
     * ``submit_tool_outputs``: the open ``tool_calls`` step receives the outputs and
       completes (``usage`` optional) before the run is queued (StreamingToolCall.2).
-    * ``cancel`` and ``start`` leave the steps as they are.
+    * ``cancel``, ``start`` and ``update_metadata`` (``metadata``; ``now`` is checked,
+      not used) leave the steps as they are.
     * ``finish_cancel``, ``complete``, ``fail``, ``mark_incomplete``, ``expire``: every
       open message and step ends as :data:`RUN_END_EFFECTS` says, at ``now``.
 
@@ -939,6 +942,9 @@ def advance(
         return _end_open(life, new_run, RUN_END_EFFECTS[operation], now)
     if operation in ("start", "cancel"):
         return attrs.evolve(life, run=getattr(_ops, operation)(run, now=now, **arguments))
+    if operation == "update_metadata":
+        _ops.check_now(now)
+        return attrs.evolve(life, run=_ops.update_metadata(run, **arguments))
     if operation == "require_action":
         return _require_action(life, now, **arguments)
     if operation == "submit_tool_outputs":

@@ -399,6 +399,16 @@ def test_advance_refusals() -> None:
     assert isinstance(ended.steps[0], RunStep)
     with pytest.raises(rs.TransitionError):  # the run refuses first; nothing changes
         rs.advance(ended.run, ended.steps, "start", now=14, messages=ended.messages)
+    edited = rs.advance(
+        ended.run, ended.steps, "update_metadata", now=14, messages=ended.messages,
+        metadata={"k": "v"},
+    )  # fmt: skip
+    assert edited.run.metadata == {"k": "v"} and edited.steps == ended.steps
+    assert edited.run == rs.update_metadata(ended.run, metadata={"k": "v"})
+    with pytest.raises(rs.RunNotModifiable):  # as update_metadata: only once terminal
+        rs.advance(run, (), "update_metadata", now=14, metadata={"k": "v"})
+    with pytest.raises(rs.InvalidArgument):
+        rs.advance(ended.run, ended.steps, "update_metadata", now=1.5, metadata={})
 
 
 def test_both_json_paths_parse_steps_alike(

@@ -26,6 +26,7 @@ MOVES: list[tuple[str, dict[str, Any]]] = [
     ("fail", {"error": {"code": "server_error", "message": "boom"}}),
     ("mark_incomplete", {"reason": "max_prompt_tokens"}),
     ("expire", {}),
+    ("update_metadata", {"metadata": {"k": "v"}}),
     ("open_message_step", {"step_id": "*", "message_id": "*"}),
     ("finish_message_step", {"step_id": "open message_creation"}),
     ("open_tool_calls_step", {"step_id": "*"}),
