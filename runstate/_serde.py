@@ -16,7 +16,7 @@ Structural only: types, literal values and required keys. Per-status rules live 
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import cattrs
@@ -34,6 +34,7 @@ __all__ = [
     "configure_converter",
     "dump_run",
     "dump_value",
+    "format_exception",
     "make_converter",
     "parse_run",
     "parse_value",
@@ -169,69 +170,88 @@ def _runstate_class(cl: Any) -> bool:
     return cl in HOOKS
 
 
-def _sequence_of_values(cl: Any) -> bool:
+_SEQUENCES: Final = (list, tuple, Sequence, typing.List, typing.Tuple)  # noqa: UP006
+_MAPPINGS: Final = (dict, Mapping, typing.Dict)  # noqa: UP006
+
+
+def _item_type(cl: Any) -> Any:
+    """The item type of an array or object type that holds runstate values, or None.
+
+    At any depth: ``list[Run]``, ``list[list[Run]]``, ``dict[str, tuple[Run, ...]]``.
+    """
     origin = typing.get_origin(cl)
-    if origin not in (list, tuple, Sequence, typing.List, typing.Tuple):  # noqa: UP006
-        return False
     args = typing.get_args(cl)
-    if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
-        return False
-    return bool(args) and args[0] in HOOKS
+    if origin in _SEQUENCES:
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            return None
+        item = args[0] if args else None
+    elif origin in _MAPPINGS and len(args) == 2:
+        item = args[1]
+    else:
+        return None
+    return item if item in HOOKS or _item_type(item) is not None else None
 
 
-def _structure_sequence(cl: Any) -> Callable[[Any, Any], Any]:
-    """Arrays of runstate values: every problem of every item, paths prefixed ``[i]``."""
-    item_cls = typing.get_args(cl)[0]
-    as_tuple = typing.get_origin(cl) is tuple
-    what = f"list of {item_cls.__name__}"
+def _holds_values(cl: Any) -> bool:
+    return _item_type(cl) is not None
+
+
+def _describe(cl: Any) -> str:
+    item = _item_type(cl)
+    if item is None:
+        return str(getattr(cl, "__name__", cl))
+    kind = "object" if typing.get_origin(cl) in _MAPPINGS else "list"
+    return f"{kind} of {_describe(item)}"
+
+
+def _under(prefix: str, field: str) -> str:
+    """``[2]`` + ``created_at`` -> ``[2].created_at``; + ``[1].x`` -> ``[2][1].x``."""
+    if field == "$":
+        return prefix
+    return f"{prefix}{field}" if field.startswith("[") else f"{prefix}.{field}"
+
+
+def _structure_container(cl: Any, converter: cattrs.BaseConverter) -> Callable[[Any, Any], Any]:
+    """Arrays and objects of runstate values, at any depth.
+
+    Every problem of every item is listed, its path prefixed with the item's place
+    (``[i]`` or the key).
+    """
+    item_cls = _item_type(cl)
+    origin = typing.get_origin(cl)
+    is_mapping = origin in _MAPPINGS
+    as_tuple = origin is tuple
+    what = _describe(cl)
+    leaf = item_cls in HOOKS
+
+    def one(value: Any) -> Any:
+        return parse_value(item_cls, value) if leaf else converter.structure(value, item_cls)
 
     def structure(data: Any, _: Any) -> Any:
-        if isinstance(data, str | bytes | Mapping) or not isinstance(data, Sequence):
-            raise InvalidRun.one("$", "type", "expected an array", what=what)
-        out: list[Any] = []
+        if is_mapping:
+            if not isinstance(data, Mapping):
+                raise InvalidRun.one("$", "type", "expected an object", what=what)
+            pairs: Iterable[tuple[Any, Any]] = data.items()
+        else:
+            if isinstance(data, str | bytes | Mapping) or not isinstance(data, Sequence):
+                raise InvalidRun.one("$", "type", "expected an array", what=what)
+            pairs = enumerate(data)
+        out: list[tuple[Any, Any]] = []
         errors: list[FieldError] = []
-        for i, item in enumerate(data):
+        for key, value in pairs:
             try:
-                out.append(parse_value(item_cls, item))
+                out.append((key, one(value)))
             except InvalidRun as exc:
-                for e in exc.errors:
-                    path = f"[{i}]" if e.field == "$" else f"[{i}].{e.field}"
-                    errors.append(FieldError(path, e.rule, e.message))
+                prefix = str(key) if is_mapping else f"[{key}]"
+                errors.extend(
+                    FieldError(_under(prefix, e.field), e.rule, e.message) for e in exc.errors
+                )
         if errors:
             raise InvalidRun(errors, what=what)
-        return tuple(out) if as_tuple else out
-
-    return structure
-
-
-def _mapping_of_values(cl: Any) -> bool:
-    origin = typing.get_origin(cl)
-    if origin not in (dict, Mapping, typing.Dict):  # noqa: UP006
-        return False
-    args = typing.get_args(cl)
-    return len(args) == 2 and args[1] in HOOKS
-
-
-def _structure_mapping(cl: Any) -> Callable[[Any, Any], Any]:
-    """Objects of runstate values: every problem of every value, paths prefixed ``.key``."""
-    item_cls = typing.get_args(cl)[1]
-    what = f"object of {item_cls.__name__}"
-
-    def structure(data: Any, _: Any) -> Any:
-        if not isinstance(data, Mapping):
-            raise InvalidRun.one("$", "type", "expected an object", what=what)
-        out: dict[Any, Any] = {}
-        errors: list[FieldError] = []
-        for key, item in data.items():
-            try:
-                out[key] = parse_value(item_cls, item)
-            except InvalidRun as exc:
-                for e in exc.errors:
-                    path = f"{key}" if e.field == "$" else f"{key}.{e.field}"
-                    errors.append(FieldError(path, e.rule, e.message))
-        if errors:
-            raise InvalidRun(errors, what=what)
-        return out
+        if is_mapping:
+            return dict(out)
+        items = [v for _, v in out]
+        return tuple(items) if as_tuple else items
 
     return structure
 
@@ -263,8 +283,36 @@ def configure_converter(converter: cattrs.BaseConverter) -> None:
     """
     converter.register_structure_hook_func(_runstate_class, _structure_value)
     converter.register_unstructure_hook_func(_runstate_class, dump_value)
-    converter.register_structure_hook_factory(_sequence_of_values, _structure_sequence)
-    converter.register_structure_hook_factory(_mapping_of_values, _structure_mapping)
+    converter.register_structure_hook_factory(_holds_values, _structure_container)
+
+
+def format_exception(exc: BaseException, type: Any) -> str:
+    """Render an error for ``cattrs.transform_error``, runstate's problems in full.
+
+    A converter with ``detailed_validation`` (cattrs' default) collects each refused
+    runstate value as an :class:`~runstate.InvalidRun` inside its exception groups;
+    ``cattrs.transform_error(exc, format_exception=format_exception)`` then lists each of
+    its problems with its path (anything else as cattrs' own formatter does).
+
+    Example:
+        >>> import attrs, cattrs, runstate
+        >>> from runstate import Run
+        >>> @attrs.frozen
+        ... class Row:
+        ...     runs: list[Run]
+        >>> conv = cattrs.Converter()  # detailed validation, cattrs' default
+        >>> runstate.configure_converter(conv)
+        >>> try:
+        ...     conv.structure({"runs": [{"id": 5}]}, Row)
+        ... except Exception as exc:
+        ...     print(cattrs.transform_error(exc, format_exception=format_exception)[0][:32])
+        [0].id: expected a string, got 5
+    """
+    if isinstance(exc, InvalidRun):
+        return "; ".join(
+            e.message if e.field == "$" else f"{e.field}: {e.message}" for e in exc.errors
+        )
+    return cattrs.v.format_exception(exc, type)
 
 
 def _structure_value(data: Any, cl: Any) -> Any:
@@ -277,7 +325,7 @@ def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
     Without ``detailed_validation`` (the default here), a refused runstate value raises
     :class:`~runstate.InvalidRun` itself, from any depth. With it, cattrs collects errors
     in its own exception groups, each runstate problem an ``InvalidRun`` inside
-    (``cattrs.transform_error`` renders them).
+    (``cattrs.transform_error(exc, format_exception=format_exception)`` lists them).
     """
     converter = cattrs.Converter(detailed_validation=detailed_validation)
     configure_converter(converter)

@@ -69,9 +69,10 @@ from ._model import (
     TruncationType,
     Usage,
 )
-from ._serde import MAX_JSON_DEPTH, dump_value, parse_value
+from ._serde import MAX_JSON_DEPTH, dump_value, format_exception, parse_value
 
 __all__ = [
+    "format_exception",
     "CodeInterpreterToolCall",
     "FileSearchToolCall",
     "FunctionToolCall",

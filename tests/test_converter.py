@@ -111,3 +111,66 @@ def test_objects_of_runs_name_the_key_and_refuse_non_objects() -> None:
     for bad in ([1], "abc", 5):
         with pytest.raises(rs.InvalidRun, match="expected an object"):
             rs.converter.structure(bad, dict[str, rs.Run])
+
+
+@pytest.mark.parametrize(
+    ("data", "cl", "fields", "what"),
+    [
+        ([[0], [0, 1]], list[list[rs.Run]], ["[1][1].created_at"], "list of list of Run"),
+        ({"a": [0, 1]}, dict[str, list[rs.Run]], ["a[1].created_at"], "object of list of Run"),
+        ({"a": {"b": 1}}, dict[str, dict[str, rs.Run]], ["a.b.created_at"], "object of object"),
+        (
+            [(1,), (0, 1)],
+            tuple[tuple[rs.Run, ...], ...],
+            ["[0][0].created_at", "[1][1].created_at"],
+            "list of list",
+        ),
+        ([[0], 5], list[list[rs.Run]], ["[1]"], "list of list of Run"),
+    ],
+)
+def test_nested_containers_name_every_level(
+    data: Any, cl: Any, fields: list[str], what: str
+) -> None:
+    good = rs.dump_run(RUNS[0])
+    items = [good, {**good, "created_at": "x"}]
+
+    def fill(value: Any) -> Any:  # 0 and 1 stand for the good and the bad run
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [fill(v) for v in value]
+        return items[value] if value in (0, 1) else value
+
+    with pytest.raises(rs.InvalidRun) as info:
+        rs.converter.structure(fill(data), cl)
+    assert [e.field for e in info.value.errors] == fields
+    assert str(info.value).startswith(f"invalid {what}")
+
+
+def test_nested_containers_keep_their_shape() -> None:
+    good = rs.dump_run(RUNS[0])
+    out = rs.converter.structure([[good], []], list[tuple[rs.Run, ...]])
+    assert out == [(RUNS[0],), ()] and type(out[0]) is tuple
+    assert rs.converter.structure({"a": {"b": good}}, dict[str, dict[str, rs.Run]]) == {
+        "a": {"b": RUNS[0]}
+    }
+    assert rs.converter.unstructure([[RUNS[0]]]) == [[good]]
+
+
+def test_transform_error_lists_runstate_problems_with_format_exception() -> None:
+    @attrs.frozen
+    class Rows:
+        runs: list[list[rs.Run]]
+        version: int
+
+    conv = cattrs.Converter()  # detailed validation
+    rs.configure_converter(conv)
+    good = rs.dump_run(RUNS[0])
+    with pytest.raises(Exception) as info:  # cattrs' exception group
+        conv.structure({"runs": [[good, {**good, "status": "x"}]], "version": "z"}, Rows)
+    lines = cattrs.transform_error(info.value, format_exception=rsm.format_exception)
+    assert lines[0].startswith("[0][1].status: unknown status 'x'")
+    assert lines[0].endswith("@ $.runs")
+    assert lines[1] == "invalid value for type, expected int @ $.version"
+    plain = cattrs.transform_error(info.value)
+    assert plain[0] == "invalid value for type, expected list @ $.runs"

@@ -648,7 +648,7 @@ def test_server_bugs_are_argument_errors() -> None:
     with pytest.raises(rs.InvalidArgument):
         rs.toolkit.check_id("message_id", "msg_1")
     for include in (5, b"x", {"a": 1}):
-        with pytest.raises(rs.InvalidArgument, match="^include: "):
+        with pytest.raises(rs.InvalidArgument, match=r"^include: "):
             rs.parse_create_run({"assistant_id": "asst_1"}, include=include)  # type: ignore[arg-type]
 
 
