@@ -327,10 +327,11 @@ def test_a_step_left_open_after_a_cancel_is_named_with_a_minimal_program() -> No
 
 @pytest.mark.kit_search
 def test_one_survey_reports_both_step_bugs() -> None:
-    report = run_conformance(StepDivergentServer, settings=FAST)
+    survey = settings(FIND, max_examples=400)
+    report = run_conformance(StepDivergentServer, settings=survey)
     assert {d.rule.name for d in report.divergences} == STEP_ERRORS, report.summary()
     assert not report.ok
-    accepted = run_conformance(StepDivergentServer, settings=FAST, accept=STEP_ERRORS)
+    accepted = run_conformance(StepDivergentServer, settings=survey, accept=STEP_ERRORS)
     assert accepted.ok and not accepted.divergences, accepted.summary()
     assert set(accepted.accepted) == STEP_ERRORS
 
