@@ -30,6 +30,7 @@ what is and is not checked.
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import re
 import time
@@ -50,19 +51,37 @@ from hypothesis.stateful import (
 
 from . import _ops as ops
 from ._copy import replace
-from ._errors import APIError, InvalidRun, ThreadBusy, TransitionError
+from ._errors import APIError, Error, InvalidRun, ThreadBusy, TransitionError
+from ._events import stream_events
 from ._invariants import violations
-from ._model import IncompleteReason, Run
+from ._model import (
+    FunctionToolCall,
+    IncompleteReason,
+    Run,
+    RunStep,
+    StepStatus,
+    ToolCallsDetails,
+)
 from ._serde import dump_run, parse_run
 from ._status import ACTIVE_STATUSES, RunStatus
-from ._table import EDGES
-from ._trace import check_trace
+from ._steps import (
+    RUN_END_EFFECTS,
+    STEP_TRANSITIONS,
+    RunLife,
+    advance,
+    dump_step,
+    parse_step,
+    step_violations,
+)
+from ._table import EDGES, OPERATION_FOR_TARGET, can_transition
+from ._trace import TraceChecker, check_trace
 
 __all__ = [
     "DEFAULT_ASSISTANT_ID",
     "REACH_OPERATIONS",
     "RULES",
     "STEP_KINDS",
+    "STEP_RULES",
     "ConformanceFailure",
     "ConformanceReport",
     "Divergence",
@@ -206,7 +225,8 @@ class Implementation(Protocol):
     run may become ``cancelled`` by itself. Two methods are optional: ``close()``, called
     when a test case ends, and ``create_assistant() -> str``, called once per test case
     for the assistant id to create runs with (otherwise the kit's ``assistant_id=``).
-    ``drive`` may be left out when the kit is told ``steps=()`` (no worker).
+    ``drive`` may be left out when the kit is told ``steps=()`` (no worker). A third,
+    :meth:`list_steps`, lets the kit check the run steps too (:data:`STEP_RULES`).
 
     Example:
         An HTTP server maps one method to one request (the ``drive`` hook is a test-only
@@ -251,6 +271,9 @@ class Implementation(Protocol):
                     return self._send(
                         "POST", f"/_test/threads/{thread_id}/runs/{run_id}/drive",
                         step.to_json())
+
+                def list_steps(self, thread_id, run_id):   # optional: steps checked
+                    return self._send("GET", f"/v1/threads/{thread_id}/runs/{run_id}/steps")
 
                 def close(self):
                     self.http.close()
@@ -306,6 +329,18 @@ class Implementation(Protocol):
         ``step.to_json()`` as the body. A step the run's status does not allow is refused
         with any 4xx status (no endpoint of the real API exposes worker moves, so there
         is no wire text to match); a successful step answers with the run as it now is.
+        """
+        ...
+
+    def list_steps(self, thread_id: str, run_id: str) -> Response:
+        """Optional: ``GET /threads/{thread_id}/runs/{run_id}/steps``, default query.
+
+        The body is the API's list page (``{"object": "list", "data": [...],
+        "first_id", "last_id", "has_more"}``), newest step first, 20 at most: what the
+        endpoint answers with no query (:func:`runstate.list_page` of the run's steps).
+        With this method the kit checks the run's steps after every request on the run
+        (see ``docs/conformance.md``); without it, steps are not checked, and the
+        report's summary says so.
         """
         ...
 
@@ -565,6 +600,115 @@ RULES: Final[Mapping[str, Rule]] = _rules(
         "runstate.check_trace(mode='poll')",
         "two responses for a run, read as polls, break the lifecycle",
     ),
+    # run steps (only when the implementation has list_steps)
+    (
+        "steps-list",
+        "H",
+        "spec ListRunStepsResponse: 200 with a list object",
+        "listing a run's steps did not answer 200 with a list page",
+    ),
+    (
+        "steps-list-order",
+        "M",
+        "spec listRunSteps: order defaults to desc",
+        "the default steps page is not newest first",
+    ),
+    (
+        "step-invalid",
+        "H",
+        "spec RunStepObject (runstate.steps.parse_step)",
+        "a listed step is not a valid step object",
+    ),
+    (
+        "step-per-status-rules",
+        "M",
+        "spec RunStepObject, spec-facts §11 (runstate.steps.step_violations)",
+        "a step breaks a per-status rule of steps",
+    ),
+    (
+        "step-foreign",
+        "H",
+        "spec-facts §11: every step carries its run's ids",
+        "a listed step names another run, thread or assistant",
+    ),
+    (
+        "step-disappeared",
+        "H",
+        "the kit is the only client; no endpoint deletes a step",
+        "a step listed before is no longer listed",
+    ),
+    (
+        "step-status-move",
+        "H",
+        "the step table (runstate.steps.STEP_TRANSITIONS): an ended step never moves",
+        "a step's status moved where the step table allows no move",
+    ),
+    (
+        "step-changed",
+        "M",
+        "spec-facts §11: a step keeps its type and creation time; an ended step is final",
+        "a step's type or creation time changed, or an ended step changed",
+    ),
+    (
+        "step-opened-not-in-progress",
+        "M",
+        "spec-facts §11: steps follow the run's in_progress (runstate.advance)",
+        "a step appeared while the run was not in_progress",
+    ),
+    (
+        "step-open-at-run-end",
+        "M",
+        "spec-facts §11 (H for completed); §1.6 for expired; the step statuses",
+        "a step is still in_progress once its run has ended",
+    ),
+    (
+        "step-end-status",
+        "M",
+        "RUN_END_EFFECTS rows H or M (complete, mark_incomplete)",
+        "an open step ended with its run in another status than RUN_END_EFFECTS says",
+    ),
+    (
+        "step-end-status-weak",
+        "L",
+        "RUN_END_EFFECTS rows L (finish_cancel, fail, expire): inferred",
+        "an open step ended with its run in another status than RUN_END_EFFECTS says",
+    ),
+    (
+        "step-tool-calls",
+        "H",
+        "spec-facts §11: the tool_calls step stays open through requires_action",
+        "at requires_action no tool_calls step is open holding the required calls",
+    ),
+    (
+        "step-tool-outputs",
+        "H",
+        "spec-facts §11: the submit completes the tool_calls step, outputs attached",
+        "after accepted tool outputs the tool_calls step is not completed with them",
+    ),
+    (
+        "step-moved",
+        "H",
+        "the kit is the only client; runstate.advance moves no step here",
+        "a step changed on a request or worker move that leaves steps as they are",
+    ),
+    (
+        "step-moved-on-cancel",
+        "L",
+        "RUN_END_EFFECTS: a cancel leaves steps open until it takes effect (inferred)",
+        "a step moved when the run became cancelling",
+    ),
+    (
+        "step-stream",
+        "H",
+        "runstate.check_trace(mode='stream') over the run's steps, replayed",
+        "the run's history with its steps, replayed as one stream, breaks the lifecycle",
+    ),
+)
+
+#: The names in :data:`RULES` about run steps: checked only when the implementation has
+#: :meth:`Implementation.list_steps`.
+STEP_RULES: Final[frozenset[str]] = frozenset(
+    name for name in RULES if name.startswith(("step-", "steps-"))
 )
 
 
@@ -655,6 +799,9 @@ class ConformanceReport:
         examples: Test cases run in the last round (the full ``max_examples``).
         rounds: Hypothesis searches made: one per divergence found, plus the last.
         seconds: Wall time of the whole survey.
+        steps_checked: Whether the implementation listed run steps (it has
+            :meth:`Implementation.list_steps`), so that the kit checked them
+            (:data:`STEP_RULES`); the summary says when it did not.
 
     Example:
         >>> report = ConformanceReport(label="Nothing", divergences=(), accepted={},
@@ -670,6 +817,7 @@ class ConformanceReport:
     examples: int
     rounds: int
     seconds: float
+    steps_checked: bool = True
 
     @property
     def errors(self) -> tuple[Divergence, ...]:
@@ -702,6 +850,8 @@ class ConformanceReport:
             f"{self.rounds} round{'s' * (self.rounds != 1)}, {self.seconds:.1f} s"
         ]
         lines += [f"  {d}" for d in self.divergences]
+        if not self.steps_checked:
+            lines.append("steps: not checked (the implementation has no list_steps)")
         if self.accepted:
             total = sum(self.accepted.values())
             names = ", ".join(f"{n} x{c}" for n, c in sorted(self.accepted.items()))
@@ -788,6 +938,7 @@ _CONFIDENCE: Final[Mapping[tuple[RunStatus, RunStatus], str]] = {
     (e.source, e.target): e.confidence for e in EDGES
 }
 _CANCELLING: Final = RunStatus.CANCELLING
+_IN_PROGRESS: Final = RunStatus.IN_PROGRESS
 
 
 def _reference_step(run: Run, step: Step, now: int) -> Run:
@@ -905,6 +1056,110 @@ def _success(status: int) -> bool:
 
 
 # --------------------------------------------------------------------------------------
+# Run steps: what the kit knows of a run's steps, and what runstate makes of a move
+
+
+@attrs.define
+class _StepView:
+    """A run's steps at the kit's last listing of them, with the run then.
+
+    ``steps`` are in creation order. ``hidden`` holds the steps first listed already
+    ended (opened and ended between two listings): the replayed stream leaves them out,
+    since it never saw them open. ``checker`` replays the run's history as one stream;
+    ``None`` once the history is no longer a lifecycle (a tolerated divergence).
+    """
+
+    run: Run
+    steps: tuple[RunStep, ...]
+    hidden: frozenset[str]
+    checker: TraceChecker | None
+
+
+_PLACEHOLDER_STEP: Final = "step_runstate_kit_expected"
+_OPEN: Final = StepStatus.IN_PROGRESS
+
+
+def _call_view(step: RunStep) -> list[tuple[object, ...]]:
+    """A ``tool_calls`` step's function calls as ``(id, name, arguments, output)``."""
+    details = step.step_details
+    if type(details) is not ToolCallsDetails:
+        return []
+    return [
+        (c.id, c.function.name, c.function.arguments, c.function.output)
+        for c in details.tool_calls
+        if type(c) is FunctionToolCall
+    ]
+
+
+def _expected_life(
+    before: _StepView, after: Run, new: Sequence[RunStep], outputs: object
+) -> tuple[str | None, RunLife | None]:
+    """The run operation between two listings, and what runstate makes of the steps.
+
+    The steps are what :func:`runstate.advance` makes of the earlier ones with the
+    operation (``None`` where runstate cannot say).
+
+    The operation is read from the run's move (:data:`runstate.OPERATION_FOR_TARGET`):
+    the kit lists steps after every request, so a run makes at most one move between
+    two listings. Its arguments are the ones the run itself shows (tool calls, error,
+    reason, usage) and, for a submit, the outputs the kit sent.
+    """
+    run = before.run
+    if run.status is after.status:
+        return None, RunLife(run=run, steps=before.steps)
+    if not can_transition(run.status, after.status):
+        return None, None  # pragma: no cover - listings follow every move
+    op = OPERATION_FOR_TARGET[after.status]
+    data = dump_run(after)
+    arguments: dict[str, Any] = {}
+    if op == "require_action":
+        opened = [s.id for s in new if s.type == "tool_calls" and s.status is _OPEN]
+        arguments = {
+            "tool_calls": data["required_action"]["submit_tool_outputs"]["tool_calls"],
+            "step_id": opened[0] if opened else _PLACEHOLDER_STEP,
+        }
+    elif op == "submit_tool_outputs":
+        if outputs is None:
+            return op, None  # pragma: no cover - the kit submits before it lists
+        arguments = {"tool_outputs": outputs}
+    elif op == "fail":
+        arguments = {"error": data["last_error"], "usage": data["usage"]}
+    elif op == "mark_incomplete":
+        arguments = {"reason": data["incomplete_details"]["reason"], "usage": data["usage"]}
+    elif op in ("complete", "finish_cancel"):
+        arguments = {"usage": data["usage"]}
+    stamps = [_latest(run), _latest(after), *(s.created_at for s in before.steps)]
+    if op == "expire" and run.expires_at is not None:
+        stamps.append(run.expires_at)
+    try:
+        return op, advance(run, before.steps, op, now=max(stamps), **arguments)
+    except Error:
+        return op, None  # steps runstate cannot move (after a tolerated divergence)
+
+
+def _step_diff(old: RunStep, new: RunStep) -> str:
+    diffs: list[tuple[str, str]] = []
+    _diff(dump_step(old), dump_step(new), "", diffs)
+    return f"{new.id}: " + "; ".join(line for _, line in diffs[:4])
+
+
+def _moved_rule(op: str | None, listed: RunStep) -> str:
+    """The rule a step breaks by not being what runstate's ``op`` made of it."""
+    if op is not None and op in RUN_END_EFFECTS:
+        if listed.status is _OPEN:
+            return "step-open-at-run-end"
+        weak = RUN_END_EFFECTS[op].confidence == "L"
+        return "step-end-status-weak" if weak else "step-end-status"
+    if op == "require_action":
+        return "step-tool-calls"
+    if op == "submit_tool_outputs":
+        return "step-tool-outputs"
+    if op == "cancel":
+        return "step-moved-on-cancel"
+    return "step-moved"
+
+
+# --------------------------------------------------------------------------------------
 # The state machine
 
 
@@ -915,6 +1170,8 @@ class _Tally:
         self.seen: collections.Counter[str] = collections.Counter()
         self.reach: dict[tuple[str, str], list[int]] = {}
         self.cases = 0
+        #: Whether the implementation lists steps (set by each test case).
+        self.steps_checked = False
 
     def reached(self, op: str, status: RunStatus, made: bool) -> None:
         cell = self.reach.setdefault((op, status.value), [0, 0])
@@ -995,6 +1252,14 @@ class _Conformance(RuleBasedStateMachine):
         #: Runs adopted after a tolerated divergence moved them off the table: their
         #: history is no longer a lifecycle, so it is not checked as a poll trace.
         self.off_table: set[str] = set()
+        list_steps = getattr(impl, "list_steps", None)
+        #: The implementation's ``list_steps``, or ``None``: steps are then not checked.
+        self.list_steps: Callable[[str, str], Response] | None = (
+            list_steps if callable(list_steps) else None
+        )
+        self.tally.steps_checked = self.list_steps is not None
+        #: run id -> its steps at the last listing.
+        self.views: dict[str, _StepView] = {}
 
     def teardown(self) -> None:
         close = getattr(self.impl, "close", None)
@@ -1068,12 +1333,14 @@ class _Conformance(RuleBasedStateMachine):
                 if run is not None and run.id not in self.ref:
                     self.ref[run.id] = run
                     self.latest = run.id
+                    self._observe_steps(run.id, what)
                 return
             self._expect_refusal(what, response, err, active.id)
             return
         run = self._expect_created(what, response, thread_id, extra)
         if run is not None:
             self.latest = run.id
+            self._observe_steps(run.id, what)
 
     @precondition(lambda self: self.latest is not None and self.ref[self.latest].status.is_terminal)
     @rule(thread=st.sampled_from((0, 1)))
@@ -1098,11 +1365,17 @@ class _Conformance(RuleBasedStateMachine):
                 continue  # the cancel took effect on its own, and was checked as such
             what = f"retrieve of {_a(before.status)} run ({run_id})"
             self._expect_run("retrieve", what, response, before, before)
+        latest = self._focus()
+        self._observe_steps(latest.id, f"retrieve of {_a(latest.status)} run ({latest.id})")
 
     @precondition(lambda self: self.latest is not None)
     @rule()
     def cancel(self) -> None:
         self._log("cancel()")
+        run_id = self._focus().id
+        self._observe_steps(run_id, self._cancel())
+
+    def _cancel(self) -> str:
         before = self._focus()
         documented = self.options.documented_only
         response = _unpack("cancel_run", self.impl.cancel_run(before.thread_id, before.id))
@@ -1122,8 +1395,9 @@ class _Conformance(RuleBasedStateMachine):
                 "cancel-accepted-cancelling" if before.status is _CANCELLING else "cancel-accepted"
             )
             self._expect_refusal(what, response, expected, before.id, accepted)
-            return
+            return what
         self._expect_run("cancel", what, response, expected, before)
+        return what
 
     @precondition(lambda self: self._focus_in(RunStatus.IN_PROGRESS, RunStatus.REQUIRES_ACTION))
     @rule()
@@ -1153,6 +1427,11 @@ class _Conformance(RuleBasedStateMachine):
         self._submit(how)
 
     def _submit(self, how: str) -> None:
+        run_id = self._focus().id
+        what, tool_outputs = self._submit_now(how)
+        self._observe_steps(run_id, what, tool_outputs)
+
+    def _submit_now(self, how: str) -> tuple[str, list[dict[str, str]]]:
         before = self._focus()
         pending = (
             [c.id for c in before.required_action.submit_tool_outputs.tool_calls]
@@ -1190,8 +1469,9 @@ class _Conformance(RuleBasedStateMachine):
             else:
                 accepted = "submit-ids-accepted"
             self._expect_refusal(what, response, expected, before.id, accepted)
-            return
+            return what, tool_outputs
         self._expect_run("submit", what, response, expected, before)
+        return what, tool_outputs
 
     # The worker's moves: one rule per usual move, drawn when the focused run's status
     # allows it; the unusual endings (fail, a token limit, expiry) share one, so that runs
@@ -1263,6 +1543,10 @@ class _Conformance(RuleBasedStateMachine):
         self._log(call or f"drive_{kind}()")
         if kind not in self.options.steps:
             return
+        run_id = self._focus().id
+        self._observe_steps(run_id, self._drive_now(kind))
+
+    def _drive_now(self, kind: StepKind) -> str:
         before = self._focus()
         payload = self._step(kind)
         response = _unpack("drive", self.impl.drive(before.thread_id, before.id, payload))
@@ -1290,13 +1574,13 @@ class _Conformance(RuleBasedStateMachine):
                 if run is not None and run.id == before.id:
                     self.ref[run.id] = run
                     self.off_table.add(run.id)
-                return
+                return what
             if not 400 <= status < 500:
                 self._diverge(
                     "refusal-status", what, f"expected a 4xx refusal, got {_describe(*response)}"
                 )
             self._check_unchanged(what, before.id)
-            return
+            return what
         if not _success(response[0]):
             weak = _CONFIDENCE.get((before.status, expected.status)) == "L"
             self._diverge(
@@ -1304,8 +1588,9 @@ class _Conformance(RuleBasedStateMachine):
                 what,
                 f"expected 200 status {expected.status.value!r}, got {_describe(*response)}",
             )
-            return
+            return what
         self._expect_step("drive", what, before, payload, response)
+        return what
 
     def _expect_step(
         self, op: str, what: str, before: Run, payload: Step, response: tuple[int, Any]
@@ -1328,6 +1613,254 @@ class _Conformance(RuleBasedStateMachine):
         self._expect_run(
             op, what, response, expected, before, ignore=stamp if late else None, late=late
         )
+
+    # -- run steps ------------------------------------------------------------------------
+
+    def _observe_steps(self, run_id: str | None, what: str, outputs: object = None) -> None:
+        """List the run's steps, if the implementation can, and check them.
+
+        Checked against the last listing (``self.views``): each step parses and keeps
+        its per-status rules and its run's ids; the page is newest first; no step
+        disappears or moves against the step table; what the run's move did to the
+        earlier steps is what :func:`runstate.advance` does; no step is open once the
+        run has ended; and, while nothing else diverged, the run's history with its
+        steps, replayed as one stream, passes :func:`runstate.check_trace`.
+        """
+        if self.list_steps is None or run_id is None or run_id not in self.ref:
+            return
+        run = self.ref[run_id]
+        what = f"list steps after {what}"
+        response = _unpack("list_steps", self.list_steps(run.thread_id, run_id))
+        page = self._read_page(what, response)
+        if page is None:
+            return
+        listed, has_more = page
+        view = self.views.get(run_id)
+        groups: dict[str, list[str]] = {}
+
+        def add(name: str, problem: str) -> None:
+            groups.setdefault(name, []).append(problem)
+
+        good: list[RunStep] = []
+        for step in listed:
+            broken = [v for v in step_violations(step) if v.severity == "error"]
+            for v in broken:
+                add("step-per-status-rules", f"{step.id}: {v.field}: {v.message} [{v.rule}]")
+            ids = (step.run_id, step.thread_id, step.assistant_id)
+            if ids != (run.id, run.thread_id, run.assistant_id):
+                add(
+                    "step-foreign",
+                    f"{step.id}: run_id, thread_id, assistant_id are {_json(list(ids))}, "
+                    f"expected {_json([run.id, run.thread_id, run.assistant_id])}",
+                )
+                continue
+            good.append(step)
+        known = {s.id: s for s in view.steps} if view is not None else {}
+        order = {s.id: i for i, s in enumerate(view.steps)} if view is not None else {}
+        self._check_order(listed, order, add)
+        by_id = {s.id: s for s in good}
+        gone = [i for i in known if i not in by_id and not has_more]
+        if gone:
+            add("step-disappeared", f"{gone} listed before, not now")
+        new = [s for s in good if s.id not in known]
+        flagged: set[str] = set()
+        before_status = view.run.status if view is not None else None
+        if new and _IN_PROGRESS not in (before_status, run.status):
+            moved = "was created" if before_status is None else f"went {before_status.value!r} ->"
+            add(
+                "step-opened-not-in-progress",
+                f"{[s.id for s in new]} appeared while the run {moved} {run.status.value!r}",
+            )
+        self._check_known(run, good, known, flagged, add)
+        if view is not None and run_id not in self.off_table:
+            self._check_move(view, run, new, by_id, outputs, flagged, add)
+        hidden = set(view.hidden) if view is not None else set()
+        hidden.update(s.id for s in new if s.status is not _OPEN)
+        steps = tuple(reversed(good))
+        if has_more and view is not None:
+            steps = tuple(s for s in view.steps if s.id not in by_id) + steps
+        checker = view.checker if view is not None else TraceChecker(mode="stream")
+        if groups or run_id in self.off_table:
+            checker = None
+        new_view = _StepView(run=run, steps=steps, hidden=frozenset(hidden), checker=checker)
+        self.views[run_id] = new_view
+        for name, problems in groups.items():
+            self._diverge(name, what, f"the run is now {run.status.value!r}:" + _lines(problems))
+        if checker is not None:
+            self._replay(what, view, new_view)
+
+    @staticmethod
+    def _check_known(
+        run: Run,
+        good: Sequence[RunStep],
+        known: Mapping[str, RunStep],
+        flagged: set[str],
+        add: Callable[[str, str], None],
+    ) -> None:
+        """Steps move by the step table, keep their identity, and end with the run."""
+        for step in good:
+            old = known.get(step.id)
+            if old is None:
+                continue
+            if step.status is not old.status and step.status not in STEP_TRANSITIONS[old.status]:
+                add(
+                    "step-status-move",
+                    f"{step.id}: {old.status.value!r} -> {step.status.value!r}",
+                )
+                flagged.add(step.id)
+            elif (step.type, step.created_at) != (old.type, old.created_at) or (
+                old.status is not _OPEN and step != old
+            ):
+                add("step-changed", _step_diff(old, step))
+                flagged.add(step.id)
+        if run.status.is_terminal:
+            for step in good:
+                if step.status is _OPEN:
+                    add(
+                        "step-open-at-run-end",
+                        f"{step.id} ({step.type}) is 'in_progress' on {_a(run.status)} run",
+                    )
+                    flagged.add(step.id)
+
+    def _read_page(self, what: str, response: tuple[int, Any]) -> tuple[list[RunStep], bool] | None:
+        """The page's steps (newest first) and ``has_more``, or ``None`` after reporting."""
+        status, body = response
+        wanted = "200 with a list page of steps"
+        if status != 200 or not isinstance(body, Mapping):
+            self._diverge("steps-list", what, f"expected {wanted}, got {status} {_json(body)}")
+            return None
+        data = body.get("data")
+        has_more = body.get("has_more")
+        problems: list[str] = []
+        if body.get("object") != "list":
+            problems.append(f"object: expected 'list', got {_json(body.get('object'))}")
+        if not isinstance(data, list):
+            problems.append(f"data: expected an array, got {_json(data)}")
+            data = []
+        if type(has_more) is not bool:
+            problems.append(f"has_more: expected true or false, got {_json(has_more)}")
+        ids = [d.get("id") if isinstance(d, Mapping) else None for d in data]
+        for key, value in (
+            ("first_id", ids[0] if ids else None),
+            ("last_id", ids[-1] if ids else None),
+        ):
+            if body.get(key) != value:
+                problems.append(f"{key}: expected {_json(value)}, got {_json(body.get(key))}")
+        if problems:
+            self._diverge("steps-list", what, f"expected {wanted}, got:" + _lines(problems))
+        steps: list[RunStep] = []
+        invalid: list[str] = []
+        for i, item in enumerate(data):
+            try:
+                steps.append(parse_step(item))
+            except InvalidRun as exc:
+                invalid.append(f"data[{i}]: " + "; ".join(str(e) for e in exc.errors))
+        if invalid:
+            self._diverge("step-invalid", what, "not a valid step:" + _lines(invalid))
+        return steps, has_more is True
+
+    def _check_order(
+        self,
+        listed: Sequence[RunStep],
+        order: Mapping[str, int],
+        add: Callable[[str, str], None],
+    ) -> None:
+        """Newest first: ``created_at`` never rises, new steps first, known ones reversed."""
+        problems: list[str] = []
+        for a, b in itertools.pairwise(listed):
+            if a.created_at < b.created_at:
+                problems.append(f"{a.id} (created {a.created_at}) before {b.id} ({b.created_at})")
+            elif b.id not in order:
+                if a.id in order:
+                    problems.append(f"{b.id}, new, after {a.id}, listed before")
+            elif a.id in order and order[a.id] < order[b.id]:
+                problems.append(f"{a.id}, older, before {b.id}")
+        if problems:
+            add("steps-list-order", "the page is not newest first: " + "; ".join(problems))
+
+    def _check_move(
+        self,
+        view: _StepView,
+        run: Run,
+        new: Sequence[RunStep],
+        listed: Mapping[str, RunStep],
+        outputs: object,
+        flagged: Collection[str],
+        add: Callable[[str, str], None],
+    ) -> None:
+        """What the run's move did to the earlier steps is what runstate.advance does."""
+        op, life = _expected_life(view, run, new, outputs)
+        if life is None:
+            return
+        before = {s.id: s for s in view.steps}
+        for expected in life.steps:
+            got = listed.get(expected.id)
+            if expected.id in flagged:
+                continue
+            if got is None:
+                if expected.id not in before:  # the tool_calls step advance opened
+                    add(
+                        "step-tool-calls",
+                        "no tool_calls step is open (runstate.advance opens one holding "
+                        f"the required calls {[c[0] for c in _call_view(expected)]})",
+                    )
+                continue
+            if got.status is not expected.status:
+                add(
+                    _moved_rule(op, got),
+                    f"{got.id} ({got.type}): expected {expected.status.value!r} "
+                    f"(runstate.advance {op or 'no move'!s}), got {got.status.value!r}",
+                )
+            elif _call_view(got) != _call_view(expected):
+                rule = _moved_rule(op, got)
+                if rule in ("step-open-at-run-end", "step-end-status", "step-end-status-weak"):
+                    rule = "step-changed"
+                add(
+                    rule,
+                    f"{got.id}: function calls (id, name, arguments, output) expected "
+                    f"{_json(_call_view(expected), 300)}, got {_json(_call_view(got), 300)}",
+                )
+
+    def _replay(self, what: str, before: _StepView | None, after: _StepView) -> None:
+        """Feed this change, as stream events, to the run's replayed stream."""
+        checker = after.checker
+        assert checker is not None
+        hidden = after.hidden
+        run = after.run
+        shown = [s for s in after.steps if s.id not in hidden]
+        try:
+            if before is None:
+                events = stream_events(None, run, steps_after=shown)
+                known: set[str] = set()
+            else:
+                events = stream_events(
+                    before.run,
+                    run,
+                    steps_before=[s for s in before.steps if s.id not in hidden],
+                    steps_after=shown,
+                )
+                poll = check_trace([before.run, run], mode="poll").problems
+                known = {p.rule for p in poll} | {v.rule for v in violations(before.run)}
+        except Error as exc:
+            after.checker = None
+            self._diverge("step-stream", what, f"not one change of the run: {exc}")
+            return
+        known |= {v.rule for v in violations(run)}
+        problems: list[str] = []
+        for event in events:
+            if event[0] == "done":
+                continue  # one stream over the run's whole life: no pause
+            for p in checker.feed(event):
+                if p.severity == "error" and p.rule not in known:
+                    problems.append(f"{p.rule} at {event[0]}: {p.message}")
+        if problems:
+            after.checker = None
+            self._diverge(
+                "step-stream",
+                what,
+                "the run's history with its steps, replayed as one stream, breaks "
+                "the lifecycle:" + _lines(problems),
+            )
 
     # -- a cancel that finished on its own -------------------------------------------------
 
@@ -1804,6 +2337,7 @@ def run_conformance(
         examples=tally.cases,
         rounds=rounds,
         seconds=time.perf_counter() - started,
+        steps_checked=tally.steps_checked,
     )
 
 

@@ -26,7 +26,7 @@ from reference_server import ReferenceServer
 
 import runstate as rs
 from runstate import RunStatus
-from runstate.testing import HttpResponse
+from runstate.testing import HttpResponse, Step
 
 #: The rules the survey must report, errors and warnings.
 ERRORS = frozenset(
@@ -85,4 +85,34 @@ class DivergentServer(ReferenceServer):
         if response.status == 400:
             body = {"error": {**response.body["error"], "message": "Bad request."}}
             return HttpResponse(400, body)
+        return response
+
+
+#: The rules the step-divergent server must be reported under.
+STEP_ERRORS = frozenset({"step-open-at-run-end", "step-tool-outputs"})
+
+
+class StepDivergentServer(ReferenceServer):
+    """The reference server, with two bugs in its run steps (the runs are right).
+
+    - ``step-open-at-run-end``: a cancel that takes effect leaves the open steps
+      ``in_progress`` (runstate ends them ``cancelled``, RUN_END_EFFECTS);
+    - ``step-tool-outputs``: accepted tool outputs leave the ``tool_calls`` step open,
+      without its outputs (spec-facts §11: it completes, outputs attached, first).
+    """
+
+    def submit_tool_outputs(
+        self, thread_id: str, run_id: str, tool_outputs: Sequence[Mapping[str, str]]
+    ) -> HttpResponse:
+        steps = self.steps.get(run_id, ())
+        response = super().submit_tool_outputs(thread_id, run_id, tool_outputs)
+        if response.status == 200:
+            self.steps[run_id] = steps  # the run moved; its steps did not
+        return response
+
+    def drive(self, thread_id: str, run_id: str, step: Step) -> HttpResponse:
+        steps = self.steps.get(run_id, ())
+        response = super().drive(thread_id, run_id, step)
+        if step.kind == "finish_cancel" and response.status == 200:
+            self.steps[run_id] = steps
         return response

@@ -3,8 +3,9 @@
 :func:`serve` wraps a :class:`~reference_server.ReferenceServer` in a tiny threaded
 ``http.server`` listening on ``127.0.0.1`` port 0 (the OS picks a free port) and returns
 the running server; the caller stops it with ``shutdown()`` and ``server_close()`` (the
-fixture in ``test_conformance_http.py`` does). Routes are the API's, under ``/v1``, plus
-the kit's worker hook ``POST /_test/threads/{thread_id}/runs/{run_id}/drive``.
+fixture in ``test_conformance_http.py`` does). Routes are the API's, under ``/v1`` (list
+steps included), plus the kit's worker hook
+``POST /_test/threads/{thread_id}/runs/{run_id}/drive``.
 
 :class:`HttpAdapter` is the :class:`runstate.testing.Implementation` a conformance test
 uses: it only needs the server's base URL, which a factory closure takes from a fixture.
@@ -30,6 +31,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(r"/v1/threads"), "create_thread"),
     ("POST", re.compile(r"/v1/threads/(?P<thread>[^/]+)/runs"), "create_run"),
     ("GET", re.compile(_RUN), "retrieve_run"),
+    ("GET", re.compile(_RUN + "/steps"), "list_steps"),
     ("POST", re.compile(_RUN + "/cancel"), "cancel_run"),
     ("POST", re.compile(_RUN + "/submit_tool_outputs"), "submit_tool_outputs"),
     (
@@ -138,6 +140,9 @@ class HttpAdapter:
 
     def cancel_run(self, thread_id: str, run_id: str) -> HttpResponse:
         return self._send("POST", f"/v1/threads/{thread_id}/runs/{run_id}/cancel")
+
+    def list_steps(self, thread_id: str, run_id: str) -> HttpResponse:
+        return self._send("GET", f"/v1/threads/{thread_id}/runs/{run_id}/steps")
 
     def submit_tool_outputs(
         self, thread_id: str, run_id: str, tool_outputs: Sequence[Mapping[str, str]]

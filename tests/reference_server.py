@@ -5,8 +5,11 @@ status change itself: every request and every worker step is one runstate call, 
 refusal is answered with the error's own status and body
 (``err.http_status, err.to_api_error()``). Responses are ``dump_run`` of the stored run,
 so unknown fields (the request's ``extra``, unknown keys in tool calls) are kept at every
-level. Its clock is its own (a different epoch from any client's, ticking unevenly, with
-same-second steps), as a real server's would be.
+level. Each run's steps are kept beside it: every change is one :func:`runstate.advance`
+(the run and its steps together), and ``list_steps`` answers
+``GET .../runs/{run_id}/steps`` with :func:`runstate.list_page` (newest first). Its clock
+is its own (a different epoch from any client's, ticking unevenly, with same-second
+steps), as a real server's would be.
 
 It implements :class:`runstate.testing.Implementation` structurally (no base class) and
 is the implementation the conformance kit is shown passing against.
@@ -15,7 +18,7 @@ is the implementation the conformance kit is shown passing against.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import runstate as rs
@@ -57,7 +60,8 @@ def invalid(exc: rs.InvalidRun) -> HttpResponse:
     )
 
 
-Op = Callable[[rs.Run, int], rs.Run]
+#: A change of a run: the :func:`runstate.advance` operation and its arguments.
+Op = tuple[str, dict[str, Any]]
 
 
 class ReferenceServer:
@@ -66,6 +70,8 @@ class ReferenceServer:
     def __init__(self, *, documented_only: bool = False) -> None:
         self.documented_only = documented_only
         self.runs: dict[str, rs.Run] = {}
+        #: run id -> its steps, in creation order.
+        self.steps: dict[str, tuple[rs.RunStep, ...]] = {}
         self.threads: set[str] = set()
         self.clock = EPOCH
         self._ticks = itertools.cycle(TICKS)
@@ -119,24 +125,30 @@ class ReferenceServer:
         return HttpResponse(200, rs.dump_run(run))
 
     def cancel_run(self, thread_id: str, run_id: str) -> HttpResponse:
-        documented = self.documented_only
-        return self._apply(
-            thread_id, run_id, lambda run, now: rs.cancel(run, now=now, documented_only=documented)
-        )
+        return self._apply(thread_id, run_id, ("cancel", {"documented_only": self.documented_only}))
 
     def submit_tool_outputs(
         self, thread_id: str, run_id: str, tool_outputs: Sequence[Mapping[str, str]]
     ) -> HttpResponse:
         return self._apply(
-            thread_id,
-            run_id,
-            lambda run, now: rs.submit_tool_outputs(run, tool_outputs, now=now),
+            thread_id, run_id, ("submit_tool_outputs", {"tool_outputs": list(tool_outputs)})
         )
+
+    def list_steps(self, thread_id: str, run_id: str) -> HttpResponse:
+        """``GET .../runs/{run_id}/steps`` with the default query: newest first, 20."""
+        if self._find(thread_id, run_id) is None:
+            return not_found("run", run_id)
+        return HttpResponse(200, rs.list_page(self.steps.get(run_id, ())))
 
     # -- the worker ---------------------------------------------------------------------
 
     def drive(self, thread_id: str, run_id: str, step: Step) -> HttpResponse:
-        return self._apply(thread_id, run_id, worker(step), at_least_expiry=step.kind == "expire")
+        operation, arguments = worker(step)
+        if operation == "require_action":
+            arguments["step_id"] = f"step_{next(self._ids)}"
+        return self._apply(
+            thread_id, run_id, (operation, arguments), at_least_expiry=step.kind == "expire"
+        )
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -154,36 +166,33 @@ class ReferenceServer:
         if at_least_expiry and run.expires_at is not None and now < run.expires_at:
             # Time passes until the run's deadline (the worker would wait for it).
             self.clock = now = run.expires_at
+        operation, arguments = op
         try:
-            new = op(run, now)
+            life = rs.advance(run, self.steps.get(run_id, ()), operation, now=now, **arguments)
         except rs.APIError as err:
             return HttpResponse(err.http_status, err.to_api_error())
-        except rs.TransitionError as err:
+        except (rs.TransitionError, rs.StepTransitionError) as err:
             # The drive hook is not the API: its refusals are this server's own.
             return HttpResponse(409, {"error": {"message": str(err), "reason": err.reason}})
         except rs.InvalidRun as exc:
             return invalid(exc)
-        self.runs[run_id] = new
-        return HttpResponse(200, rs.dump_run(new))
+        self.runs[run_id] = life.run
+        self.steps[run_id] = life.steps
+        return HttpResponse(200, rs.dump_run(life.run))
 
 
 def worker(step: Step) -> Op:
-    """The runstate operation a worker step is."""
+    """The :func:`runstate.advance` operation a worker step is, with its arguments."""
     kind = step.kind
-    if kind == "start":
-        return lambda run, now: rs.start(run, now=now)
+    if kind in ("start", "expire"):
+        return kind, {}
     if kind == "require_action":
-        return lambda run, now: rs.require_action(run, step.tool_calls, now=now)
-    if kind == "complete":
-        return lambda run, now: rs.complete(run, now=now, usage=step.usage)
+        return kind, {"tool_calls": list(step.tool_calls)}
     if kind == "fail":
         error = step.last_error or {"code": "server_error", "message": "failed"}
-        return lambda run, now: rs.fail(run, now=now, error=error, usage=step.usage)
+        return kind, {"error": error, "usage": step.usage}
     if kind == "mark_incomplete":
-        reason = step.reason or "max_completion_tokens"
-        return lambda run, now: rs.mark_incomplete(run, now=now, reason=reason, usage=step.usage)
-    if kind == "finish_cancel":
-        return lambda run, now: rs.finish_cancel(run, now=now, usage=step.usage)
-    if kind == "expire":
-        return lambda run, now: rs.expire(run, now=now)
+        return kind, {"reason": step.reason or "max_completion_tokens", "usage": step.usage}
+    if kind in ("complete", "finish_cancel"):
+        return kind, {"usage": step.usage}
     raise ValueError(f"unknown step {kind!r}")

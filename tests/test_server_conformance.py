@@ -4,6 +4,9 @@ One server per backend, started on first use and stopped when the module ends; e
 test case works on threads it creates, so the server needs no reset. The worker stays
 paused (no ``--auto``): the kit plays it through the server's ``/advance`` hook.
 
+The kit lists each run's steps (``GET .../steps``) after every request and checks them:
+the server moves steps with ``runstate.advance``, so they must pass too.
+
 The server's create-run body is closed, as the API's is (``Unknown parameter``), so the
 kit's unknown-field probe is off (``probe_unknown_fields=False``).
 """
@@ -90,6 +93,9 @@ class HttpAdapter:
 
     def cancel_run(self, thread_id: str, run_id: str) -> HttpResponse:
         return self._send(f"/threads/{thread_id}/runs/{run_id}/cancel")
+
+    def list_steps(self, thread_id: str, run_id: str) -> HttpResponse:
+        return self._send(f"/threads/{thread_id}/runs/{run_id}/steps", method="GET")
 
     def submit_tool_outputs(
         self, thread_id: str, run_id: str, tool_outputs: Sequence[Mapping[str, str]]
