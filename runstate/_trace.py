@@ -188,8 +188,11 @@ _QUIET: Final = frozenset({f"{_STEP_PREFIX}delta", f"{_MESSAGE_PREFIX}delta"})
 
 #: Events that carry a whole step or message object -> its class (the usual text of
 #: these takes :meth:`TraceChecker.feed`'s shortest way).
-_OBJECT_EVENTS: Final[dict[str, type]] = dict.fromkeys(_STEP_WITH_RUN_ID, RunStep) | dict.fromkeys(
-    _MESSAGE_EVENT_STATUS, Message
+#: Deltas map to :data:`_QUIET` itself.
+_OBJECT_EVENTS: Final[dict[str, object]] = (
+    dict.fromkeys(_STEP_WITH_RUN_ID, RunStep)
+    | dict.fromkeys(_MESSAGE_EVENT_STATUS, Message)
+    | dict.fromkeys(_QUIET, _QUIET)
 )
 
 #: Events whose data may repeat the previous event's object unchanged: the ``created``
@@ -408,11 +411,13 @@ class TraceChecker:
             event, data = item
             position = self.position
             self.position += 1
-            if event in _QUIET:
+            kind = _OBJECT_EVENTS.get(event)  # one look-up for the usual events
+            if kind is None:
+                pass
+            elif kind is _QUIET:
                 self._last_object = None  # a delta between them: no repeat
                 return ()
-            kind = _OBJECT_EVENTS.get(event)
-            if kind is not None and self._stream and (type(data) is str or type(data) is bytes):
+            elif self._stream and (type(data) is str or type(data) is bytes):
                 # a step or message object as text, as parse_sse gives it: the usual case
                 last = self._last_object
                 if last is not None:

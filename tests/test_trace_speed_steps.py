@@ -347,13 +347,19 @@ def test_a_step_completing_without_outputs_is_judged_alike_on_every_path() -> No
     opened = rs.advance(started.run, (), "open_tool_calls_step", now=12, step_id="step_1")
     call = {"id": "call_null", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     waiting = rs.advance(opened.run, opened.steps, "require_action", now=13, tool_calls=[call])
-    events = [
-        *rs.stream_events(None, run), *rs.stream_events(run, started.run),
-        ("thread.run.step.created", json.dumps(rs.dump_step(opened.steps[0]))),
+    runs = [
+        *rs.stream_events(None, run),
+        *rs.stream_events(run, started.run),
         *rs.stream_events(started.run, waiting.run),
+    ]
+    runs = [p for p in runs if p[0] != "done"]
+    events = [
+        *runs[:-1],
+        ("thread.run.step.created", json.dumps(rs.dump_step(opened.steps[0]))),
+        runs[-1],
         ("thread.run.step.completed", json.dumps(tool_step(FUNCTION_CALLS))),
         ("done", "[DONE]"),
-    ]  # fmt: skip
+    ]
     expected = judged(as_bytearrays(events))
     assert [p.split(": ")[1] for p in expected] == ["error tool-output-missing"]
     assert "call_null, call_absent" in expected[0]
@@ -372,7 +378,25 @@ def test_object_text_in_the_fast_path_that_cannot_be_read_is_reported() -> None:
 
 def test_partial_message_text_is_not_judged_on_any_path() -> None:
     partial = '{"id": "msg_1", "object": "thread.message"}'
-    for data in (partial, partial.encode(), bytearray(partial.encode())):
-        assert judged([("thread.message.created", data)]) == [
-            "0: error no-run: the trace holds no run (no run event in 1 item)"
-        ]
+    found = [judged([("thread.message.created", data)]) for data in (partial, partial.encode())]
+    assert found[0] == found[1] == judged([("thread.message.created", bytearray(partial.encode()))])
+    assert [p.split(": ")[1] for p in found[0]] == ["error no-run", "warning truncated-stream"]
+
+
+class Unreadable(dict):  # type: ignore[type-arg]
+    """A mapping that raises when read."""
+
+    def __contains__(self, key: object) -> bool:
+        raise KeyError(key)
+
+    def get(self, key: object, default: object = None) -> object:
+        raise KeyError(key)
+
+
+def test_object_data_that_raises_when_read_is_reported() -> None:
+    for event in ("thread.run.step.created", "thread.message.created"):
+        found = judged([(event, Unreadable())])
+        assert (
+            found[0]
+            == f"0: error invalid-item: the data of {event!r} cannot be read: it raised KeyError"
+        )
