@@ -186,6 +186,15 @@ _MESSAGE_EVENT_STATUS: Final[dict[str, str]] = {
 _QUIET: Final = frozenset({f"{_STEP_PREFIX}delta", f"{_MESSAGE_PREFIX}delta"})
 
 
+#: Events that carry a whole step or message object -> its class (the usual text of
+#: these takes :meth:`TraceChecker.feed`'s shortest way).
+#: Deltas map to :data:`_QUIET` itself.
+_OBJECT_EVENTS: Final[dict[str, object]] = (
+    dict.fromkeys(_STEP_WITH_RUN_ID, RunStep)
+    | dict.fromkeys(_MESSAGE_EVENT_STATUS, Message)
+    | dict.fromkeys(_QUIET, _QUIET)
+)
+
 #: Events whose data may repeat the previous event's object unchanged: the ``created``
 #: and ``in_progress`` events of a step or a message carry the same object (spec-facts
 #: §11). Such a repeat, with nothing between them, is checked once.
@@ -402,9 +411,28 @@ class TraceChecker:
             event, data = item
             position = self.position
             self.position += 1
-            if event in _QUIET:
+            kind = _OBJECT_EVENTS.get(event)  # one look-up for the usual events
+            if kind is None:
+                pass
+            elif kind is _QUIET:
                 self._last_object = None  # a delta between them: no repeat
                 return ()
+            elif self._stream and (type(data) is str or type(data) is bytes):
+                # a step or message object as text, as parse_sse gives it: the usual case
+                last = self._last_object
+                if last is not None:
+                    if _REPEATS.get(event) == last[1] and last[0] == data:
+                        return ()  # the same object again, announcing the same status
+                    self._last_object = None
+                out: list[TraceProblem] = []
+                try:
+                    if kind is RunStep:
+                        self._step_text(position, event, data, out)
+                    else:
+                        self._message_text(position, event, data, out)
+                except Exception as exc:  # an object too deep to read
+                    self._unreadable_data(position, event, exc, out)
+                return tuple(out) if out else ()
             return self._event(position, event, data)
         if self._closed:
             raise RuntimeError("feed() after close()")
@@ -599,14 +627,19 @@ class TraceChecker:
     def _check_step(
         self, position: int, event: str, data: object, found: list[TraceProblem]
     ) -> None:
-        if not (self._stream and (type(data) is str or type(data) is bytes)):
+        if self._stream and (type(data) is str or type(data) is bytes):
+            self._step_text(position, event, data, found)
+        else:
             self._check_step_slowly(position, event, data, found)
-            return
+
+    def _step_text(
+        self, position: int, event: str, data: str | bytes, found: list[TraceProblem]
+    ) -> None:
+        """A step event's text (stream mode): judged from the decoded object if valid."""
         obj = _checked(RunStep, data)
         if obj is None:
             self._check_step_slowly(position, event, data, found)
             return
-        # A whole, valid step (text as parse_sse gives it): judged from the decoded object.
         run_id = obj["run_id"]
         prev = self._prev
         if (prev is None or run_id != prev.id) and not self._check_run_id(
@@ -616,24 +649,30 @@ class TraceChecker:
         details = obj["step_details"]
         status = _STEP_STATUS[obj["status"]]
         get = obj.get
-        problems = _step_rules(
+        details_type = details["type"]
+        self._judge_step(
+            position,
+            event,
+            obj["id"],
             status,
             obj["type"],
-            details["type"],
-            obj["created_at"],
-            (get("completed_at"), get("cancelled_at"), get("failed_at")),
-            get("last_error") is not None,
-            get("usage") is not None,
-        )
-        message_id = (
             details["message_creation"]["message_id"]
-            if details["type"] == "message_creation"
-            else None
+            if details_type == "message_creation"
+            else None,
+            _step_rules(
+                status,
+                obj["type"],
+                details_type,
+                obj["created_at"],
+                (get("completed_at"), get("cancelled_at"), get("failed_at")),
+                get("last_error") is not None,
+                get("usage") is not None,
+            ),
+            obj,
+            found,
         )
-        self._judge_step(
-            position, event, obj["id"], status, obj["type"], message_id, problems, data, found
-        )
-        self._remember(event, data, found)
+        if not found and type(data) is str and event in _REPEATS:
+            self._last_object = (data, "step")
 
     def _check_step_slowly(
         self, position: int, event: str, data: object, found: list[TraceProblem]
@@ -741,13 +780,13 @@ class TraceChecker:
         step_type: str,
         message_id: str | None,
         problems: tuple[Violation, ...],
-        source: RunStep | str | bytes,
+        source: RunStep | dict[str, Any],
         found: list[TraceProblem],
     ) -> None:
         """The step rules, given what they read of one valid step object.
 
         ``problems`` are its own :func:`~runstate.steps.step_violations`; ``source`` is
-        the step, or its text (parsed again only if a rule needs more of it).
+        the step, or its decoded JSON (checked valid), read only if a rule needs more.
         """
         self._steps_judged = True
         expected = _STEP_EVENT_STATUS[event]
@@ -805,9 +844,7 @@ class TraceChecker:
             and prev is not None
             and prev.status is RunStatus.REQUIRES_ACTION
         ):
-            missing = _missing_outputs(
-                source if isinstance(source, RunStep) else parse_step(source)
-            )
+            missing = _missing_outputs(source)
             if missing:
                 found.append(
                     TraceProblem(
@@ -850,39 +887,54 @@ class TraceChecker:
     def _check_message(
         self, position: int, event: str, data: object, found: list[TraceProblem]
     ) -> None:
+        if type(data) is str or type(data) is bytes:
+            self._message_text(position, event, data, found)
+            return
         if isinstance(data, str | bytes | bytearray):
             text = _plain(data)
             if b'"status"' not in text if isinstance(text, bytes) else '"status"' not in text:
                 return
-            kind = type(data)
-            obj = _checked(Message, text) if kind is str or kind is bytes else None
-            if obj is not None:  # a valid message: judged from the decoded object
-                get = obj.get
-                status = obj["status"]
-                problems = _message_rules(
-                    status,
-                    obj["created_at"],
-                    get("completed_at"),
-                    get("incomplete_at"),
-                    get("incomplete_details") is not None,
-                )
-                self._judge_message(
-                    position, event, data, obj["id"], get("run_id"), status, problems, found
-                )
-                return
-            try:
-                message = parse_message(text)
-            except InvalidRun as exc:
-                found.append(TraceProblem(position, "error", "invalid-message", _describe(exc)))
-                return
+            self._parse_message(position, event, text, found)
         elif isinstance(data, Mapping) and "status" in data:
-            try:
-                message = parse_message(data)
-            except InvalidRun as exc:
-                found.append(TraceProblem(position, "error", "invalid-message", _describe(exc)))
-                return
-        else:
+            self._parse_message(position, event, data, found)
+        # else a partial message object: not judged
+
+    def _message_text(
+        self, position: int, event: str, data: str | bytes, found: list[TraceProblem]
+    ) -> None:
+        """A message event's text (stream mode): judged from the decoded object if valid."""
+        if (b'"status"' if type(data) is bytes else '"status"') not in data:  # type: ignore[operator]
             return  # a partial message object: not judged
+        obj = _checked(Message, data)
+        if obj is None:
+            self._parse_message(position, event, data, found)
+            return
+        get = obj.get
+        status = obj["status"]
+        self._judge_message(
+            position, event, data, obj["id"], get("run_id"), status,
+            _message_rules(
+                status,
+                obj["created_at"],
+                get("completed_at"),
+                get("incomplete_at"),
+                get("incomplete_details") is not None,
+            ),
+            found,
+        )  # fmt: skip
+
+    def _parse_message(
+        self,
+        position: int,
+        event: str,
+        data: str | bytes | Mapping[str, Any],
+        found: list[TraceProblem],
+    ) -> None:
+        try:
+            message = parse_message(data)
+        except InvalidRun as exc:
+            found.append(TraceProblem(position, "error", "invalid-message", _describe(exc)))
+            return
         self._judge_message(
             position, event, data, message.id, message.run_id, message.status,
             message_violations(message), found,
@@ -1139,13 +1191,24 @@ def _checked(cls: type, text: str | bytes) -> dict[str, Any] | None:
     return obj  # type: ignore[no-any-return]
 
 
-def _missing_outputs(step: RunStep) -> list[str]:
-    details = step.step_details
-    return [
-        c.id
-        for c in getattr(details, "tool_calls", ())
-        if type(c) is FunctionToolCall and c.function.output is None
-    ]
+def _missing_outputs(step: RunStep | dict[str, Any]) -> list[str]:
+    """The ids of a step's function calls whose ``output`` is null.
+
+    From the step, or from its decoded JSON once checked valid: there each call's
+    ``type`` tells its class (the parse dispatches on it) and a missing ``output`` reads
+    as the model's default (null).
+    """
+    if type(step) is dict:
+        details = step["step_details"]
+        if details["type"] != "tool_calls":
+            return []
+        return [
+            c["id"]
+            for c in details["tool_calls"]
+            if c["type"] == "function" and c["function"].get("output") is None
+        ]
+    calls = getattr(step.step_details, "tool_calls", ())  # type: ignore[union-attr]
+    return [c.id for c in calls if type(c) is FunctionToolCall and c.function.output is None]
 
 
 def _rewritten(position: int, name: str, old: int, new: int | None, why: str = "") -> TraceProblem:

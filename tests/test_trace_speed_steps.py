@@ -20,7 +20,7 @@ import runstate as rs
 from runstate._codegen import GUARDED_HOOKS, HOOKS, SWAP, generate
 from runstate._model import Message, Run, RunStep
 from runstate._schema import _freeze, _freeze_guarded, _scan, _scan_guarded
-from runstate._trace import _checks
+from runstate._trace import _checks, _missing_outputs
 from runstate.strategies import traces
 
 DELTAS = [
@@ -302,3 +302,101 @@ def test_memory_stays_bounded_on_a_long_stream_of_steps() -> None:
         tracemalloc.stop()
         assert not checker._open_steps and not checker._open_messages
     assert peaks[1] < peaks[0] * 1.5 + 64 * 1024, peaks
+
+
+# -- tool-output-missing read from the decoded step --------------------------------------
+
+FUNCTION_CALLS = [
+    {"id": "call_null", "type": "function",
+     "function": {"name": "f", "arguments": "{}", "output": None}},
+    {"id": "call_absent", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+    {"id": "call_done", "type": "function",
+     "function": {"name": "f", "arguments": "{}", "output": "ok"}},
+    {"id": "call_code", "type": "code_interpreter",
+     "code_interpreter": {"input": "", "outputs": []}},
+]  # fmt: skip
+
+
+def tool_step(calls: Any, status: str = "completed", **details: Any) -> dict[str, Any]:
+    step_details: dict[str, Any] = {"type": "tool_calls", "tool_calls": calls, **details}
+    return {
+        "id": "step_1", "object": "thread.run.step", "created_at": 10, "run_id": "run_1",
+        "assistant_id": "a", "thread_id": "t", "type": "tool_calls", "status": status,
+        "completed_at": 12 if status == "completed" else None, "step_details": step_details,
+    }  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(FUNCTION_CALLS), max_size=5))
+def test_missing_outputs_read_from_json_as_from_the_step(calls: Any) -> None:
+    obj = tool_step(calls, extra_key=1)
+    text = json.dumps(obj)
+    assert _checks(False)[RunStep](json.loads(text)) is not None
+    assert _missing_outputs(json.loads(text)) == _missing_outputs(rs.parse_step(text))
+    message_step = {
+        **obj, "type": "message_creation",
+        "step_details": {"type": "message_creation", "message_creation": {"message_id": "m"},
+                         "tool_calls": calls},
+    }  # fmt: skip
+    assert _missing_outputs(message_step) == []
+    assert _missing_outputs(rs.parse_step(message_step)) == []
+
+
+def test_a_step_completing_without_outputs_is_judged_alike_on_every_path() -> None:
+    run = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
+    started = rs.advance(run, (), "start", now=11)
+    opened = rs.advance(started.run, (), "open_tool_calls_step", now=12, step_id="step_1")
+    call = {"id": "call_null", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    waiting = rs.advance(opened.run, opened.steps, "require_action", now=13, tool_calls=[call])
+    runs = [
+        *rs.stream_events(None, run),
+        *rs.stream_events(run, started.run),
+        *rs.stream_events(started.run, waiting.run),
+    ]
+    runs = [p for p in runs if p[0] != "done"]
+    events = [
+        *runs[:-1],
+        ("thread.run.step.created", json.dumps(rs.dump_step(opened.steps[0]))),
+        runs[-1],
+        ("thread.run.step.completed", json.dumps(tool_step(FUNCTION_CALLS))),
+        ("done", "[DONE]"),
+    ]
+    expected = judged(as_bytearrays(events))
+    assert [p.split(": ")[1] for p in expected] == ["error tool-output-missing"]
+    assert "call_null, call_absent" in expected[0]
+    assert judged(events) == expected
+    assert judged([(e, d.encode()) for e, d in events]) == expected
+    assert judged(as_lists(events)) == expected
+
+
+def test_object_text_in_the_fast_path_that_cannot_be_read_is_reported() -> None:
+    deep = '{"status": "in_progress", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    for event in ("thread.run.step.created", "thread.message.created"):
+        found = judged([(event, deep)])
+        assert any("invalid-item" in p or "invalid-" in p for p in found), found
+        assert found == judged([[event, deep]])
+
+
+def test_partial_message_text_is_not_judged_on_any_path() -> None:
+    partial = '{"id": "msg_1", "object": "thread.message"}'
+    found = [judged([("thread.message.created", data)]) for data in (partial, partial.encode())]
+    assert found[0] == found[1] == judged([("thread.message.created", bytearray(partial.encode()))])
+    assert [p.split(": ")[1] for p in found[0]] == ["error no-run", "warning truncated-stream"]
+
+
+class Unreadable(dict):  # type: ignore[type-arg]
+    """A mapping that raises when read."""
+
+    def __contains__(self, key: object) -> bool:
+        raise KeyError(key)
+
+    def get(self, key: object, default: object = None) -> object:
+        raise KeyError(key)
+
+
+def test_object_data_that_raises_when_read_is_reported() -> None:
+    for event in ("thread.run.step.created", "thread.message.created"):
+        found = judged([(event, Unreadable())])
+        assert (
+            found[0]
+            == f"0: error invalid-item: the data of {event!r} cannot be read: it raised KeyError"
+        )
