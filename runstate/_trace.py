@@ -195,14 +195,13 @@ _OBJECT_EVENTS: Final[dict[str, object]] = (
     | dict.fromkeys(_QUIET, _QUIET)
 )
 
-#: Events whose data may repeat the previous event's object unchanged: the ``created``
-#: and ``in_progress`` events of a step or a message carry the same object (spec-facts
-#: §11). Such a repeat, with nothing between them, is checked once.
+#: A ``created`` event -> the event that may repeat its object unchanged: a step's or a
+#: message's ``in_progress`` carries the same object as its ``created`` (spec-facts §11).
+#: Such a repeat, right after (no delta between), is checked once: judging it again could
+#: find nothing new. Any other repeat (``created`` twice) is judged in full.
 _REPEATS: Final[dict[str, str]] = {
-    f"{_STEP_PREFIX}created": "step",
-    f"{_STEP_PREFIX}in_progress": "step",
-    f"{_MESSAGE_PREFIX}created": "message",
-    f"{_MESSAGE_PREFIX}in_progress": "message",
+    f"{_STEP_PREFIX}created": f"{_STEP_PREFIX}in_progress",
+    f"{_MESSAGE_PREFIX}created": f"{_MESSAGE_PREFIX}in_progress",
 }
 
 
@@ -421,7 +420,7 @@ class TraceChecker:
                 # a step or message object as text, as parse_sse gives it: the usual case
                 last = self._last_object
                 if last is not None:
-                    if _REPEATS.get(event) == last[1] and last[0] == data:
+                    if last[1] == event and last[0] == data:
                         return ()  # the same object again, announcing the same status
                     self._last_object = None
                 out: list[TraceProblem] = []
@@ -538,7 +537,7 @@ class TraceChecker:
         last = self._last_object
         if last is None:
             return False
-        if _REPEATS.get(event) == last[1] and last[0] == data:
+        if last[1] == event and last[0] == data:
             return True
         self._last_object = None
         return False
@@ -672,7 +671,7 @@ class TraceChecker:
             found,
         )
         if not found and type(data) is str and event in _REPEATS:
-            self._last_object = (data, "step")
+            self._last_object = (data, _REPEATS[event])
 
     def _check_step_slowly(
         self, position: int, event: str, data: object, found: list[TraceProblem]
@@ -722,11 +721,11 @@ class TraceChecker:
         self._remember(event, data, found)
 
     def _remember(self, event: str, data: object, found: list[TraceProblem]) -> None:
-        """Keep the text of a ``created`` or ``in_progress`` object judged clean."""
+        """Keep the text of a ``created`` object judged clean: its ``in_progress`` may repeat it."""
         if not found and type(data) is str:
-            repeats = _REPEATS.get(event)
-            if repeats is not None:
-                self._last_object = (data, repeats)
+            follows = _REPEATS.get(event)
+            if follows is not None:
+                self._last_object = (data, follows)
 
     def _check_run_id(
         self, position: int, event: str, run_id: str, found: list[TraceProblem]

@@ -76,10 +76,13 @@ def opened_step() -> tuple[list[tuple[str, str]], str, rs.steps.RunLife]:
 def test_a_delta_between_created_and_created_breaks_the_repeat() -> None:
     events, text, _ = opened_step()
     n = len(events)
-    twice = [*events, ("thread.run.step.created", text), ("thread.run.step.created", text)]
-    assert judged(twice)[:-1] == []  # a repeat of the same object: judged once
-    apart = [*twice[:-1], DELTAS[0], twice[-1]]
+    twice = [*events, ("thread.run.step.created", text), ("thread.run.step.in_progress", text)]
+    assert judged(twice)[:-1] == []  # in_progress repeats created's object: judged once
+    apart = [*twice[:-1], DELTAS[0], ("thread.run.step.created", text)]
     assert judged(apart)[0].startswith(f"{n + 2}: error step-status-illegal")
+    created_twice = [*twice[:-1], ("thread.run.step.created", text)]  # no repeat: judged
+    assert judged(created_twice)[0].startswith(f"{n + 1}: error step-status-illegal")
+    assert judged(created_twice) == judged(as_bytearrays(created_twice))
 
 
 def test_only_created_and_in_progress_can_repeat() -> None:
