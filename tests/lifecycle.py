@@ -150,3 +150,22 @@ def changed_fields(before: rs.Run, after: rs.Run) -> set[str]:
 
 def wire(err: rs.APIError) -> dict[str, Any]:
     return err.to_api_error()
+
+
+def life_changes(life: list[rs.steps.RunLife]) -> list[list[tuple[str, str]]]:
+    """The ``stream_events`` of each change of a life (its first entry announced as new)."""
+    out = []
+    before: rs.steps.RunLife | None = None
+    for now in life:
+        out.append(
+            rs.stream_events(
+                None if before is None else before.run,
+                now.run,
+                steps_before=() if before is None else before.steps,
+                steps_after=now.steps,
+                messages_before=() if before is None else before.messages,
+                messages_after=now.messages,
+            )
+        )
+        before = now
+    return out

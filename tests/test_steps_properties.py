@@ -9,29 +9,12 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis.errors import InvalidArgument
+from lifecycle import life_changes
 from realworld import parse_sse as plain_parse_sse
 
 import runstate as rs
 from runstate._trace import MAX_OPEN
 from runstate.strategies import lives, traces
-
-
-def changes(life: list[rs.steps.RunLife]) -> list[list[tuple[str, str]]]:
-    out = []
-    before: rs.steps.RunLife | None = None
-    for now in life:
-        out.append(
-            rs.stream_events(
-                None if before is None else before.run,
-                now.run,
-                steps_before=() if before is None else before.steps,
-                steps_after=now.steps,
-                messages_before=() if before is None else before.messages,
-                messages_after=now.messages,
-            )
-        )
-        before = now
-    return out
 
 
 def run_end(run: rs.Run) -> int | None:
@@ -67,7 +50,7 @@ def test_every_step_ends_with_its_run(life: list[rs.steps.RunLife]) -> None:
 @given(lives())
 def test_every_legal_life_encoded_as_sse_passes_the_checker(life: list[rs.steps.RunLife]) -> None:
     streams: list[list[tuple[str, str]]] = [[]]
-    for events in changes(life):
+    for events in life_changes(life):
         for pair in events:
             streams[-1].append(pair)
             if pair == ("done", "[DONE]"):

@@ -8,6 +8,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lifecycle import life_changes
 
 import runstate as rs
 
@@ -47,18 +48,8 @@ def arguments(life: rs.steps.RunLife, given: dict[str, Any], n: int) -> dict[str
 
 
 def replay(lives: list[rs.steps.RunLife]) -> list[tuple[str, str]]:
-    events: list[tuple[str, str]] = []
-    before: rs.steps.RunLife | None = None
-    for life in lives:
-        events += rs.stream_events(
-            None if before is None else before.run,
-            life.run,
-            steps_before=() if before is None else before.steps,
-            steps_after=life.steps,
-            messages_before=() if before is None else before.messages,
-            messages_after=life.messages,
-        )
-        before = life
+    """One stream over the whole life: each pause's ``done`` left out but the last."""
+    events = [e for change in life_changes(lives) for e in change]
     return [e for i, e in enumerate(events) if e[0] != "done" or i == len(events) - 1]
 
 
