@@ -524,3 +524,60 @@ def test_the_tests_delta_arithmetic_is_the_sdks() -> None:
         mine = merge(mine, delta)
         theirs = deltas.accumulate_delta(theirs, json.loads(json.dumps(delta)))
     assert mine == theirs
+
+
+def sdk_callbacks(lives_: list[RunLife], deltas: bool = True) -> list[tuple[str, ...]]:
+    """What the official SDK's ``AssistantEventHandler`` calls back for the stream of
+    these changes (read from its ``text/event-stream`` bytes, as from a server)."""
+    openai = pytest.importorskip("openai")
+    httpx = pytest.importorskip("httpx")
+    from openai.types.beta import AssistantStreamEvent  # noqa: PLC0415
+
+    body = b"".join(
+        rs.encode_sse(events(before, after, deltas=deltas))
+        for before, after in itertools.pairwise([None, *lives_])
+    )
+    seen: list[tuple[str, ...]] = []
+
+    class Handler(openai.AssistantEventHandler):  # type: ignore[misc]
+        def on_tool_call_created(self, call: Any) -> None:
+            seen.append(("tool_call_created", call.id, call.function.arguments))
+
+        def on_tool_call_done(self, call: Any) -> None:
+            seen.append(("tool_call_done", call.id, call.function.arguments))
+
+        def on_text_delta(self, delta: Any, snapshot: Any) -> None:
+            seen.append(("text_delta", delta.value, snapshot.value))
+
+        def on_message_done(self, message: Any) -> None:
+            seen.append(("message_done", *(p.text.value for p in message.content)))
+
+    client = openai.OpenAI(api_key="unused", base_url="http://localhost")
+    request = httpx.Request("POST", "http://localhost/v1/threads/t/runs")
+    response = httpx.Response(200, content=body, request=request)
+    handler = Handler()
+    handler._init(openai.Stream(cast_to=AssistantStreamEvent, response=response, client=client))
+    handler.until_done()
+    return seen
+
+
+def test_the_sdks_event_handler_sees_the_calls_and_the_text() -> None:
+    life = started()
+    run = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=10)
+    waiting = rs.advance(life.run, (), "require_action", now=12, step_id="s", tool_calls=[CALL])
+    assert sdk_callbacks([RunLife(run=run), life, waiting]) == [
+        ("tool_call_created", "call_A", "{}"),  # once: not "{}{}"
+        ("tool_call_done", "call_A", "{}"),
+    ]
+    assert sdk_callbacks([RunLife(run=run), life, waiting], deltas=False) == []
+    opened = rs.advance(life.run, (), "open_message_step", now=12, step_id="m", message_id="msg")
+    hel = with_message(opened, write_message_text(opened.messages[0], "Hel"))
+    hello = with_message(opened, write_message_text(hel.messages[0], "lo"))
+    done = rs.advance(hello.run, hello.steps, "finish_message_step", now=13,
+                      messages=hello.messages, step_id="m", text="!")  # fmt: skip
+    assert sdk_callbacks([RunLife(run=run), life, opened, hel, hello, done]) == [
+        ("text_delta", "Hel", "Hel"),
+        ("text_delta", "lo", "Hello"),
+        ("text_delta", "!", "Hello!"),
+        ("message_done", "Hello!"),
+    ]
