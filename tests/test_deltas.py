@@ -285,6 +285,26 @@ def test_added_annotations_and_parts_come_with_their_index() -> None:
     ] == data["content"]
 
 
+def test_only_the_parts_that_grew_are_in_the_delta() -> None:
+    life = opened_message()
+    data = rs.steps.dump_message(life.messages[0])
+    note = {"type": "file_path", "text": "x", "file_path": {"file_id": "f"}}
+    data["content"] = [
+        {"type": "text", "text": {"value": "One", "annotations": []}},
+        {"type": "text", "text": {"value": "Two", "annotations": []}},
+    ]
+    before = with_message(life, rs.steps.parse_message(data))
+    data["content"] = [
+        {"type": "text", "text": {"value": "One", "annotations": []}},  # unchanged
+        {"type": "text", "text": {"value": "Two", "annotations": [note]}},  # a note, no text
+    ]
+    after = with_message(life, rs.steps.parse_message(data))
+    (delta,) = events(before, after)
+    assert json.loads(delta[1])["delta"]["content"] == [
+        {"index": 1, "type": "text", "text": {"annotations": [{"index": 0, **note}]}}
+    ]
+
+
 @pytest.mark.parametrize(
     "content",
     [
