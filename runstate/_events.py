@@ -23,8 +23,26 @@ the recorded order (spec-facts §11): a new step's ``thread.run.step.created`` a
 step's own end (``thread.run.step.completed``...). They come after the run's event when
 the run starts (``in_progress``), and **before** it otherwise: a ``tool_calls`` step opens
 before ``requires_action``, the step completed on submission opens the submit stream,
-and a run's terminal event follows every step's. Deltas (``*.delta``) carry partial
-content and are not produced.
+and a run's terminal event follows every step's.
+
+What a change adds to a step or a message is announced as a delta, as the API streams
+it (the official SDK's ``AssistantEventHandler`` learns of tool calls and text only from
+these: ``on_tool_call_created``, ``on_text_delta``...):
+
+* tool calls added to a ``tool_calls`` step: a ``thread.run.step.delta`` right after the
+  step's opening events (or first, for a step already open), so before the step's end
+  and before the run's next event (``requires_action``: dotnet StreamingToolCall.1);
+* content added to a message (a text part, or text appended to one, as
+  :func:`runstate.steps.write_message_text` writes it): a ``thread.message.delta``
+  before the message's ``completed`` / ``incomplete`` (every recording).
+
+A step or message that opens with calls or content already in it is announced as the
+API opens them, empty (``"tool_calls": []``, ``"content": []``), followed by the delta
+that adds them: the SDK adds each delta to the object its ``created`` event carried, so
+carrying them twice would write them twice. One change gives at most one delta per
+step or message (the API sends a token at a time). Other changes (outputs attached to a
+call, calls replaced, content rewritten) have no delta: the object's next event carries
+them.
 """
 
 from __future__ import annotations
@@ -43,6 +61,8 @@ from ._table import can_transition
 __all__ = ["DONE", "encode_sse", "run_json", "stream_events"]
 
 _STEP_CREATED: Final = "thread.run.step.created"
+_STEP_DELTA: Final = "thread.run.step.delta"
+_MESSAGE_DELTA: Final = "thread.message.delta"
 _MESSAGE_EVENTS: Final = {
     "in_progress": "thread.message.in_progress",
     "completed": "thread.message.completed",
@@ -98,6 +118,7 @@ def stream_events(
     steps_after: Sequence[RunStep] | None = None,
     messages_before: Sequence[Message] = (),
     messages_after: Sequence[Message] | None = None,
+    deltas: bool = True,
 ) -> list[tuple[str, str]]:
     """The ``(event, data)`` pairs a stream carries for one change of a run.
 
@@ -109,13 +130,20 @@ def stream_events(
             alone, as before steps were modelled.
         messages_before: The messages the run's steps write, before the change.
         messages_after: Those messages after it; ``None`` announces none.
+        deltas: With steps or messages, announce the tool calls and content the change
+            added as ``thread.run.step.delta`` / ``thread.message.delta`` events (see
+            the module's description). ``False`` leaves them out, and a step or message
+            opened with calls or content then carries them in its ``created`` event, as
+            before deltas were produced.
 
     Returns:
         ``[("thread.run.created", ...), ("thread.run.queued", ...)]`` for a new run; one
         ``("thread.run.<status>", ...)`` for a status change; nothing when the status did
         not change (a metadata edit is not announced). ``("done", "[DONE]")`` follows when
-        ``after`` is ``requires_action`` or terminal. The pairs are what
-        :func:`runstate.parse_sse` reads back from :func:`encode_sse` of them.
+        ``after`` is ``requires_action`` or terminal. With steps and messages, their
+        events and deltas come before the run's (after it, when the run starts). The
+        pairs are what :func:`runstate.parse_sse` reads back from :func:`encode_sse` of
+        them.
 
     Raises:
         InvalidArgument: when ``after`` is not a ``Run``; a new run that is not
@@ -124,7 +152,8 @@ def stream_events(
             not one move of the table (a stream announces every status, so a server must
             report each move: spec-facts §1.5, the checker's ``status-skipped``). With
             steps: a step or message of another run, one that disappears, a new one that
-            is not ``in_progress``, or a status change the step table does not allow.
+            is not ``in_progress``, or a status change the step table does not allow;
+            a ``deltas`` that is not a ``bool``.
 
     Example:
         >>> from runstate import new_run, start
@@ -144,12 +173,26 @@ def stream_events(
         ...     steps_before=life.steps, steps_after=end.steps,
         ...     messages_before=life.messages, messages_after=end.messages)]
         ['thread.message.completed', 'thread.run.step.completed', 'thread.run.completed', 'done']
+
+        Text written into the message is announced as a delta before the message ends:
+
+        >>> done = advance(life.run, life.steps, "finish_message_step", now=4,
+        ...                messages=life.messages, step_id="step_1", text="Hi!")
+        >>> events = stream_events(life.run, done.run, steps_before=life.steps,
+        ...     steps_after=done.steps, messages_before=life.messages,
+        ...     messages_after=done.messages)
+        >>> [event for event, _ in events]
+        ['thread.message.delta', 'thread.message.completed', 'thread.run.step.completed']
+        >>> events[0][1]
+        '{"id":"msg_1","object":"thread.message.delta","delta":{"content":[{"index":0,"type":"text","text":{"value":"Hi!","annotations":[]}}]}}'
     """
+    if type(deltas) is not bool:
+        raise InvalidArgument.expected("deltas", "True or False", deltas)
     events = _run_events(before, after)
     if steps_after is None and messages_after is None:
         return events
     objects = _object_events(
-        after, steps_before, steps_after or (), messages_before, messages_after or ()
+        after, steps_before, steps_after or (), messages_before, messages_after or (), deltas
     )
     if not objects:
         return events
@@ -188,25 +231,150 @@ def _by_id(items: Sequence[Any], cls: type, name: str, run: Run) -> dict[str, An
     return found
 
 
-def _message_events(old: Message | None, new: Message) -> list[tuple[str, str]]:
+def _array(value: object) -> list[Mapping[str, Any]] | None:
+    """``value`` if it is an array of JSON objects (content parts, tool calls), else None."""
+    if isinstance(value, list) and all(isinstance(item, Mapping) for item in value):
+        return value
+    return None
+
+
+def _added(
+    old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The delta entries (``index`` first) of the items ``new`` adds after ``old``'s."""
+    if len(new) <= len(old) or new[: len(old)] != old:
+        return []
+    return [{"index": i, **new[i]} for i in range(len(old), len(new))]
+
+
+def _new_part(index: int, part: Mapping[str, Any]) -> dict[str, Any]:
+    """The delta entry of a content part added whole.
+
+    Its ``index`` first, and an index on each of a text part's annotations (the API's
+    deltas carry both).
+    """
+    entry: dict[str, Any] = {"index": index, **part}
+    text = part.get("text")
+    notes = _array(text.get("annotations")) if isinstance(text, Mapping) else None
+    if notes and isinstance(text, Mapping):
+        indexed = [{"index": i, **note} for i, note in enumerate(notes)]
+        entry["text"] = {**text, "annotations": indexed}
+    return entry
+
+
+def _grown_text(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``text`` of a delta that extends text part ``old`` into ``new``, if it does.
+
+    The value may only grow at its end and the annotations only be added to (each with
+    its ``index``, as the API's deltas carry them); nothing else may differ.
+    """
+    old_text, new_text = old.get("text"), new.get("text")
+    if not (
+        old.get("type") == new.get("type") == "text"
+        and isinstance(old_text, Mapping)
+        and isinstance(new_text, Mapping)
+        and {k: v for k, v in old.items() if k != "text"}
+        == {k: v for k, v in new.items() if k != "text"}
+    ):
+        return None
+    rest = ("value", "annotations")
+    if {k: v for k, v in old_text.items() if k not in rest} != {
+        k: v for k, v in new_text.items() if k not in rest
+    }:
+        return None
+    value, grown = old_text.get("value"), new_text.get("value")
+    if not (isinstance(value, str) and isinstance(grown, str) and grown.startswith(value)):
+        return None
+    notes = _array(old_text.get("annotations", []))
+    more = _array(new_text.get("annotations", []))
+    if notes is None or more is None or more[: len(notes)] != notes:
+        return None
+    text: dict[str, Any] = {}
+    if len(grown) > len(value):
+        text["value"] = grown[len(value) :]
+    added = [{"index": len(notes) + i, **a} for i, a in enumerate(more[len(notes) :])]
+    if added:
+        text["annotations"] = added
+    return text
+
+
+def _content_added(
+    old: list[Mapping[str, Any]], new: list[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The delta entries of the content ``new`` adds to ``old``.
+
+    New parts, and text appended to existing ones; none when the change is not only
+    additions.
+    """
+    if len(new) < len(old):
+        return []
+    entries: list[dict[str, Any]] = []
+    for i, part in enumerate(old):
+        if new[i] == part:
+            continue
+        text = _grown_text(part, new[i])
+        if text is None:
+            return []
+        entries.append({"index": i, "type": "text", "text": text})
+    return entries + [_new_part(i, new[i]) for i in range(len(old), len(new))]
+
+
+def _message_delta(id: str, entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    if not entries:
+        return []
+    data = {"id": id, "object": "thread.message.delta", "delta": {"content": entries}}
+    return [(_MESSAGE_DELTA, _compact(data))]
+
+
+def _step_delta(id: str, entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    if not entries:
+        return []
+    details = {"type": "tool_calls", "tool_calls": entries}
+    data = {"id": id, "object": "thread.run.step.delta", "delta": {"step_details": details}}
+    return [(_STEP_DELTA, _compact(data))]
+
+
+def _message_events(old: Message | None, new: Message, deltas: bool) -> list[tuple[str, str]]:
+    """The message's opening events, the delta of the content added, its end event."""
     if old is None:
         if new.status != "in_progress":
             raise InvalidArgument(
                 "messages_after", f"new message {new.id!r} is {new.status!r}, not 'in_progress'"
             )
-        data = _compact(dump_message(new))
-        return [("thread.message.created", data), (_MESSAGE_EVENTS["in_progress"], data)]
+        data = dump_message(new)
+        content = _array(data.get("content")) if deltas else None
+        added = _message_delta(new.id, _content_added([], content)) if content else []
+        if added:  # opened empty, as the API opens it; the delta brings the content
+            data["content"] = []
+        text = _compact(data)
+        return [("thread.message.created", text), (_MESSAGE_EVENTS["in_progress"], text), *added]
+    delta: list[tuple[str, str]] = []
+    if deltas and old.extra.get("content") != new.extra.get("content"):
+        was, now = _array(old.extra.get("content", [])), _array(new.extra.get("content", []))
+        if was is not None and now is not None:
+            delta = _message_delta(new.id, _content_added(was, now))
     if old.status == new.status:
-        return []
+        return delta
     if old.status != "in_progress":
         raise InvalidArgument(
             "messages_after", f"message {new.id!r} cannot go from {old.status!r} to {new.status!r}"
         )
-    return [(_MESSAGE_EVENTS[new.status], _compact(dump_message(new)))]
+    return [*delta, (_MESSAGE_EVENTS[new.status], _compact(dump_message(new)))]
 
 
-def _step_events(old: RunStep | None, new: RunStep) -> tuple[list[tuple[str, str]], bool]:
-    """The step's opening events, its end event, and whether it just ended."""
+def _calls(step: RunStep) -> list[dict[str, Any]]:
+    """A ``tool_calls`` step's calls as JSON (none for a ``message_creation`` step)."""
+    details = dump_step(step)["step_details"]
+    return details["tool_calls"] if details["type"] == "tool_calls" else []
+
+
+def _step_events(
+    old: RunStep | None, new: RunStep, deltas: bool
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The step's events before its message's, and its end event.
+
+    Before: its opening events (a new step) and the delta of the calls it gained.
+    """
     if old is None:
         if new.status is not StepStatus.IN_PROGRESS:
             raise InvalidArgument(
@@ -214,16 +382,25 @@ def _step_events(old: RunStep | None, new: RunStep) -> tuple[list[tuple[str, str
                 f"new step {new.id!r} is {new.status.value!r}, not 'in_progress';"
                 " announce each step change",
             )
-        data = _compact(dump_step(new))
-        return [(_STEP_CREATED, data), (new.status.event, data)], False
+        data = dump_step(new)
+        details = data["step_details"]
+        calls = details["tool_calls"] if deltas and details["type"] == "tool_calls" else []
+        delta = _step_delta(new.id, _added([], calls))
+        if delta:  # opened empty, as the API opens it; the delta brings the calls
+            data["step_details"] = {**details, "tool_calls": []}
+        text = _compact(data)
+        return [(_STEP_CREATED, text), (new.status.event, text), *delta], []
+    delta = []
+    if deltas and new.type == "tool_calls" and old.step_details != new.step_details:
+        delta = _step_delta(new.id, _added(_calls(old), _calls(new)))
     if old.status is new.status:
-        return [], False
+        return delta, []
     if new.status not in STEP_TRANSITIONS[old.status]:
         raise InvalidArgument(
             "steps_after",
             f"step {new.id!r} cannot go from {old.status.value!r} to {new.status.value!r}",
         )
-    return [(new.status.event, _compact(dump_step(new)))], True
+    return delta, [(new.status.event, _compact(dump_step(new)))]
 
 
 def _object_events(
@@ -232,6 +409,7 @@ def _object_events(
     steps_after: Sequence[RunStep],
     messages_before: Sequence[Message],
     messages_after: Sequence[Message],
+    deltas: bool,
 ) -> list[tuple[str, str]]:
     """Step and message events of one change, in the recorded order (spec-facts §11)."""
     old_steps = _by_id(steps_before, RunStep, "steps_before", run)
@@ -248,20 +426,18 @@ def _object_events(
     events: list[tuple[str, str]] = []
     placed: set[str] = set()
     for step in new_steps.values():
-        opening, ended = _step_events(old_steps.get(step.id), step)
-        if not ended:
-            events.extend(opening)
+        head, end = _step_events(old_steps.get(step.id), step, deltas)
+        events.extend(head)
         details = step.step_details
         if type(details) is MessageCreationDetails:
             message = new_messages.get(details.message_creation.message_id)
             if message is not None:
                 placed.add(message.id)
-                events.extend(_message_events(old_messages.get(message.id), message))
-        if ended:
-            events.extend(opening)
+                events.extend(_message_events(old_messages.get(message.id), message, deltas))
+        events.extend(end)
     for message in new_messages.values():
         if message.id not in placed:
-            events.extend(_message_events(old_messages.get(message.id), message))
+            events.extend(_message_events(old_messages.get(message.id), message, deltas))
     return events
 
 

@@ -75,6 +75,7 @@ __all__ = [
     "parse_message",
     "parse_step",
     "step_violations",
+    "write_message_text",
 ]
 
 Confidence: TypeAlias = Literal["H", "M", "L"]
@@ -711,6 +712,64 @@ def _check_message(message: object, operation: str) -> Message:
     return message
 
 
+def write_message_text(message: Message, text: str) -> Message:
+    """Write ``text`` into an ``in_progress`` message, as the model writes its answer.
+
+    The text is appended to the message's last ``content`` part when that part is
+    ``text``, and otherwise becomes a new part ``{"type": "text", "text": {"value": text,
+    "annotations": []}}``: the first write into a new message (whose ``content`` is
+    empty) gives it one text part, and further writes extend it, as the real API's
+    ``thread.message.delta`` events do. :func:`runstate.stream_events` announces what was
+    written as a ``thread.message.delta``, whether it was written at once or in pieces.
+
+    Args:
+        message: An ``in_progress`` message.
+        text: The text to write (any string, empty included).
+
+    Returns:
+        The message with its ``content`` (kept in ``extra``) extended; it round-trips
+        through :func:`dump_message` and :func:`parse_message`.
+
+    Raises:
+        StepTransitionError: for a message no longer ``in_progress`` (``step-terminal``,
+            as :func:`complete_message` refuses it).
+        InvalidArgument: for a ``text`` that is not a string, a ``message`` that is not
+            a :class:`~runstate.models.Message`, or a ``content`` that is not an array of
+            content parts.
+
+    Example:
+        >>> import runstate as rs
+        >>> run = rs.start(rs.new_run(id="run_1", thread_id="t", assistant_id="a",
+        ...                           model="m", now=10), now=11)
+        >>> message = write_message_text(open_message(run, id="msg_1", now=12), "Hello")
+        >>> message = write_message_text(message, ", world.")
+        >>> dump_message(message)["content"]
+        [{'type': 'text', 'text': {'value': 'Hello, world.', 'annotations': []}}]
+        >>> try:
+        ...     write_message_text(complete_message(message, now=13), "More")
+        ... except rs.StepTransitionError as exc:
+        ...     print(exc.reason, "|", exc)
+        step-terminal | write_message_text: message 'msg_1' is already 'completed'
+    """
+    _check_message(message, "write_message_text")
+    if not isinstance(text, str):
+        raise InvalidArgument.expected("text", "a string", text)
+    text = str.__str__(text)
+    content = message.extra.get("content", EMPTY_LIST)
+    if not isinstance(content, list) or not all(isinstance(p, Mapping) for p in content):
+        raise InvalidArgument.expected(
+            "message", "a message whose content is an array of content parts", content
+        )
+    last = content[-1] if content else None
+    inner = last.get("text") if last is not None and last.get("type") == "text" else None
+    if isinstance(inner, Mapping) and isinstance(inner.get("value"), str):
+        part = {**last, "text": {**inner, "value": inner["value"] + text}}  # type: ignore[dict-item]
+        parts = [*content[:-1], part]
+    else:
+        parts = [*content, {"type": "text", "text": {"value": text, "annotations": []}}]
+    return replace(message, extra={**message.extra, "content": parts})
+
+
 def complete_message(message: Message, *, now: int) -> Message:
     """``in_progress -> completed``: ``completed_at = now``.
 
@@ -901,9 +960,10 @@ def advance(
       open message and step ends as :data:`RUN_END_EFFECTS` says, at ``now``.
 
     Step operations: ``open_message_step`` (``step_id``, ``message_id``: the step and its
-    message), ``finish_message_step`` (``step_id``, optional ``usage`` and
-    ``incomplete_reason``: the message completes, or becomes incomplete, then the step
-    completes), ``open_tool_calls_step`` (``step_id``, optional ``tool_calls``; refused
+    message), ``finish_message_step`` (``step_id``, optional ``usage``,
+    ``incomplete_reason`` and ``text``: the message receives the text as
+    :func:`write_message_text` writes it, then completes, or becomes incomplete, then the
+    step completes), ``open_tool_calls_step`` (``step_id``, optional ``tool_calls``; refused
     while another ``tool_calls`` step is open) and
     ``complete_tool_calls_step`` (``step_id``, optional ``usage``; every function call
     must have its output).
@@ -1040,6 +1100,7 @@ def _finish_message_step(
     step_id: str,
     usage: Any = None,
     incomplete_reason: MessageIncompleteReason | None = None,
+    text: str | None = None,
 ) -> RunLife:
     i = _index(life.steps, step_id, "step")
     step = life.steps[i]
@@ -1051,6 +1112,8 @@ def _finish_message_step(
     messages = life.messages
     j = _index(messages, details.message_creation.message_id, "message")
     message = messages[j]
+    if text is not None:
+        message = write_message_text(message, text)
     if message.status == "in_progress":
         if incomplete_reason is None:
             message = complete_message(message, now=now)

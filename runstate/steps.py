@@ -30,6 +30,7 @@ from ._steps import (
     parse_message,
     parse_step,
     step_violations,
+    write_message_text,
 )
 
 __all__ = [
@@ -57,4 +58,5 @@ __all__ = [
     "open_message",
     "complete_message",
     "mark_message_incomplete",
+    "write_message_text",
 ]

@@ -762,6 +762,8 @@ def _life_step(draw: DrawFn, life: Any, now: int, n: int) -> tuple[Any, int]:
         args = {"step_id": opened[0].id, "usage": usage}
         if op == "finish_message_step" and draw(st.booleans(), label="cut"):
             args["incomplete_reason"] = draw(st.sampled_from(["max_tokens", "content_filter"]))
+        if op == "finish_message_step" and draw(st.booleans(), label="written"):
+            args["text"] = draw(st.sampled_from(["Hello!", "", "Ünïcode ✓ \u2028 line"]))
     elif op == "require_action":
         args = {"tool_calls": _tool_calls(draw, run), "step_id": f"step_{n}"}
     elif op == "submit_tool_outputs":
@@ -851,9 +853,10 @@ def lives(*, max_steps: int = 12, broken: bool = False) -> SearchStrategy[list[A
 
     A life is a list of :class:`runstate.steps.RunLife` snapshots, one per operation of
     :func:`runstate.advance` from a freshly created run: steps that write messages
-    (completed, or cut short), ``tool_calls`` steps, tool-output rounds whose step stays
-    open through ``requires_action``, cancels, failures, expiry and token limits, each
-    ending the open steps and messages as :data:`runstate.steps.RUN_END_EFFECTS` says.
+    (some with text, completed or cut short), ``tool_calls`` steps, tool-output rounds
+    whose step stays open through ``requires_action``, cancels, failures, expiry and
+    token limits, each ending the open steps and messages as
+    :data:`runstate.steps.RUN_END_EFFECTS` says.
 
     Args:
         max_steps: The most operations one life takes.

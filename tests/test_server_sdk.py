@@ -294,9 +294,13 @@ def test_streams_pass_the_stream_checker(server: Server) -> None:
             "thread.run.in_progress",
             "thread.run.step.created",  # the tool_calls step opens before requires_action
             "thread.run.step.in_progress",
+            "thread.run.step.delta",  # opened empty, as recorded; its call comes in a delta
             "thread.run.requires_action",
             "done",
         ]
+        assert json.loads(events[3][1])["step_details"]["tool_calls"] == []
+        delta = json.loads(events[5][1])["delta"]["step_details"]["tool_calls"]
+        assert [(c["index"], c["id"], c["function"]["name"]) for c in delta] == [(0, "call_1", "f")]
         assert rs.check_trace(events, mode="stream").ok
         with h.stream(
             "POST",

@@ -1,6 +1,6 @@
 """The example server's step helpers, in process (no server): its pages follow
-``runstate.list_page``'s rules, its stream events add only deltas to
-``runstate.stream_events``, and the race tests' step check catches what it must."""
+``runstate.list_page``'s rules, its stream events are ``runstate.stream_events``'s
+(deltas included), and the race tests' step check catches what it must."""
 
 from __future__ import annotations
 
@@ -41,12 +41,12 @@ def _life() -> rs.steps.RunLife:
     return rs.advance(run, (), "open_message_step", now=102, step_id="step_1", message_id="msg_1")
 
 
-def test_life_events_add_a_message_delta_before_its_completion(app: Any) -> None:
+def test_life_events_are_the_librarys_with_steps_messages_and_deltas(app: Any) -> None:
     life = _life()
     done = rs.advance(life.run, life.steps, "finish_message_step", now=103,
-                      messages=life.messages, step_id="step_1")  # fmt: skip
-    done = app.with_text(done, "msg_1", "Hi")
-    plain = rs.stream_events(
+                      messages=life.messages, step_id="step_1", text="Hi")  # fmt: skip
+    events = app.life_events(life, done)
+    assert events == rs.stream_events(
         life.run,
         done.run,
         steps_before=life.steps,
@@ -54,8 +54,6 @@ def test_life_events_add_a_message_delta_before_its_completion(app: Any) -> None
         messages_before=life.messages,
         messages_after=done.messages,
     )
-    events = app.life_events(life, done)
-    assert [e for e in events if e[0] != "thread.message.delta"] == plain
     assert [name for name, _ in events] == [
         "thread.message.delta",
         "thread.message.completed",
@@ -64,6 +62,11 @@ def test_life_events_add_a_message_delta_before_its_completion(app: Any) -> None
     delta = json.loads(events[0][1])
     assert delta["delta"]["content"] == [
         {"index": 0, "type": "text", "text": {"value": "Hi", "annotations": []}}
+    ]
+    new = rs.steps.RunLife(run=runs(1)[0])
+    assert [name for name, _ in app.life_events(None, new)] == [
+        "thread.run.created",
+        "thread.run.queued",
     ]
 
 

@@ -178,25 +178,6 @@ def op(operation: str, **arguments: Any) -> Decide:
     return decide
 
 
-def text_content(text: str) -> list[dict[str, Any]]:
-    return [{"type": "text", "text": {"value": text, "annotations": []}}]
-
-
-def with_text(life: Life, message_id: str, text: str) -> Life:
-    """The life with the message's ``content`` set to ``text``.
-
-    runstate models a message's status, not its content (deltas are not modelled): the
-    server writes the content itself, through ``dump_message``/``parse_message``.
-    """
-    messages = list(life.messages)
-    for i, message in enumerate(messages):
-        if message.id == message_id:
-            data = rs.steps.dump_message(message)
-            data["content"] = text_content(text)
-            messages[i] = rs.steps.parse_message(data)
-    return Life(run=life.run, steps=life.steps, messages=tuple(messages))
-
-
 def open_step(life: Life, kind: str) -> rs.RunStep | None:
     """The latest open step of type ``kind``."""
     for step in reversed(life.steps):
@@ -205,26 +186,14 @@ def open_step(life: Life, kind: str) -> rs.RunStep | None:
     return None
 
 
-def _compact(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-
-
-def _is_object_event(name: str) -> bool:
-    return name.startswith(("thread.run.step.", "thread.message."))
-
-
 def life_events(before: Life | None, after: Life) -> list[tuple[str, str]]:
-    """The stream events of one change: ``runstate.stream_events`` with the steps and
-    messages, plus the deltas it does not produce.
+    """The stream events of one change: the run's, its steps' and its messages'.
 
-    The SDK's ``AssistantEventHandler`` learns of tool calls and message text only from
-    deltas (``on_tool_call_created``/``on_tool_call_done``, ``on_text_delta``...). So a
-    tool call added to an open step gets a ``thread.run.step.delta`` and text written
-    into a message a ``thread.message.delta``, placed as recorded (spec-facts §11): a
-    step's delta before the run's next event (``requires_action``), a message's before
-    its ``thread.message.completed``. The stream checker skips deltas.
+    ``runstate.stream_events`` places them as the API does and adds the deltas the SDK's
+    ``AssistantEventHandler`` reads (``on_tool_call_created``, ``on_text_delta``...): the
+    calls put on a step and the text written into a message.
     """
-    events = rs.stream_events(
+    return rs.stream_events(
         before.run if before is not None else None,
         after.run,
         steps_before=before.steps if before is not None else (),
@@ -232,43 +201,6 @@ def life_events(before: Life | None, after: Life) -> list[tuple[str, str]]:
         messages_before=before.messages if before is not None else (),
         messages_after=after.messages,
     )
-    if before is None:
-        return events
-    old_steps = {s.id: s for s in before.steps}
-    for step in after.steps:
-        old = old_steps.get(step.id)
-        if old is None or step.type != "tool_calls" or old.step_details == step.step_details:
-            continue
-        calls = rs.steps.dump_step(step)["step_details"]["tool_calls"]
-        known = rs.steps.dump_step(old)["step_details"]["tool_calls"]
-        if calls[: len(known)] != known or len(calls) == len(known):
-            continue  # not calls added (outputs attached, calls replaced): no delta
-        added = [{"index": i, **calls[i]} for i in range(len(known), len(calls))]
-        delta = {
-            "id": step.id,
-            "object": "thread.run.step.delta",
-            "delta": {"step_details": {"type": "tool_calls", "tool_calls": added}},
-        }
-        at = next((i for i, (n, _) in enumerate(events) if not _is_object_event(n)), len(events))
-        events.insert(at, ("thread.run.step.delta", _compact(delta)))
-    old_messages = {m.id: m for m in before.messages}
-    for message in after.messages:
-        old_message = old_messages.get(message.id)
-        if old_message is None:
-            continue
-        content = rs.steps.dump_message(message).get("content") or []
-        known = rs.steps.dump_message(old_message).get("content") or []
-        if content[: len(known)] != known or len(content) == len(known):
-            continue
-        added = [{"index": i, **content[i]} for i in range(len(known), len(content))]
-        delta = {"id": message.id, "object": "thread.message.delta", "delta": {"content": added}}
-        ends = ("thread.message.completed", "thread.message.incomplete")
-        at = next(
-            (i for i, (n, d) in enumerate(events) if n in ends and message.id in d),
-            len(events),
-        )
-        events.insert(at, ("thread.message.delta", _compact(delta)))
-    return events
 
 
 # --------------------------------------------------------------------------------------
@@ -617,13 +549,8 @@ def step_operation(name: str, obj: Mapping[str, Any]) -> tuple[Decide, list[str]
         if name == "complete_tool_calls_step":
             return op(name, step_id=target, usage=usage)(life, now)
         reason = obj.get("incomplete_reason")
-        after = op(name, step_id=target, usage=usage, incomplete_reason=reason)(life, now)
-        if text is None:
-            return after
-        step = next(s for s in after.steps if s.id == target)
-        details = step.step_details
-        assert isinstance(details, rs.models.MessageCreationDetails)
-        return with_text(after, details.message_creation.message_id, text)
+        finish = op(name, step_id=target, usage=usage, incomplete_reason=reason, text=text)
+        return finish(life, now)
 
     return finish, touched
 
@@ -661,10 +588,7 @@ def auto_step(life: Life, now: int) -> Life:
         return op("open_message_step", step_id=new_id("step"), message_id=new_id("msg"))(life, now)
     if last.status is rs.StepStatus.IN_PROGRESS:
         usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-        after = op("finish_message_step", step_id=last.id, usage=usage)(life, now)
-        details = last.step_details
-        assert isinstance(details, rs.models.MessageCreationDetails)
-        return with_text(after, details.message_creation.message_id, AUTO_TEXT)
+        return op("finish_message_step", step_id=last.id, usage=usage, text=AUTO_TEXT)(life, now)
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
     return op("complete", usage=usage)(life, now)
 
