@@ -85,6 +85,25 @@ def test_a_delta_between_created_and_created_breaks_the_repeat() -> None:
     assert judged(created_twice) == judged(as_bytearrays(created_twice))
 
 
+def test_a_str_subclass_never_passes_for_a_repeat() -> None:
+    """A repeat is judged by the text itself: a str subclass whose ``==`` lies is judged."""
+
+    class Liar(str):
+        __slots__ = ()
+
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = str.__hash__
+
+    events, text, _ = opened_step()
+    other = {**json.loads(text), "id": "step_other", "status": "failed"}
+    lying = [*events, ("thread.run.step.created", text)]
+    lying.append(("thread.run.step.in_progress", Liar(json.dumps(other))))
+    plain = [*lying[:-1], ("thread.run.step.in_progress", json.dumps(other))]
+    assert judged(lying) == judged(plain) != []
+
+
 def test_only_created_and_in_progress_can_repeat() -> None:
     """An object judged under an end event is no repeat for the next event's same data."""
     events, _, opened = opened_step()
