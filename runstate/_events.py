@@ -227,6 +227,11 @@ def _by_id(items: Sequence[Any], cls: type, name: str, run: Run) -> dict[str, An
             raise InvalidArgument(
                 name, f"{item.id!r} is on thread {item.thread_id!r}, not {run.thread_id!r}"
             )
+        if item.assistant_id is not None and item.assistant_id != run.assistant_id:
+            raise InvalidArgument(
+                name,
+                f"{item.id!r} is by assistant {item.assistant_id!r}, not {run.assistant_id!r}",
+            )
         found[item.id] = item
     return found
 

@@ -19,6 +19,7 @@ bullet): those rows are inferences from the schema's statuses, marked ``L``.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple, TypeAlias
@@ -980,8 +981,10 @@ def advance(
         The new :class:`RunLife`; nothing given is changed.
 
     Raises:
-        InvalidArgument: for an unknown operation, steps or messages of another run, or
-            an unknown ``step_id``; and everything the operations themselves raise.
+        InvalidArgument: for an unknown operation, an argument it requires left out or
+            one it does not take (the message lists what it takes), steps or messages of
+            another run, or an unknown ``step_id``; and everything the operations
+            themselves raise.
 
     Example:
         >>> import runstate as rs
@@ -996,6 +999,7 @@ def advance(
         'run_expired'
     """
     life = _checked_life(run, steps, messages)
+    _check_arguments(operation, arguments)
     if operation in RUN_END_EFFECTS:
         _ends(life, now)
         new_run = getattr(_ops, operation)(run, now=now, **arguments)
@@ -1014,26 +1018,39 @@ def advance(
     if operation == "finish_message_step":
         return _finish_message_step(life, now, **arguments)
     if operation == "open_tool_calls_step":
-        step_id = arguments.pop("step_id")
-        i = _open_tool_step(life)
-        if i is not None:  # a submit completes one tool_calls step: keep it the only one
-            raise StepTransitionError(
-                operation, "tool-step-open", f"tool_calls step {life.steps[i].id!r} is open"
-            )
-        step = open_tool_calls_step(run, id=step_id, now=now, **arguments)
-        _unique(life, step_id, "step")
-        return attrs.evolve(life, steps=(*life.steps, step))
+        return _open_tool_calls_step(life, now, **arguments)
     if operation == "complete_tool_calls_step":
-        i = _index(life.steps, arguments.pop("step_id"), "step")
-        if life.steps[i].type != "tool_calls":
-            raise StepTransitionError(
-                operation, "wrong-step-type", f"step {life.steps[i].id!r} is not a tool_calls step"
-            )
-        step = complete_step(life.steps[i], now=now, require_outputs=True, **arguments)
-        return attrs.evolve(life, steps=_with(life.steps, i, step))
-    raise InvalidArgument(
-        "operation", f"expected one of {', '.join(OPERATIONS)}, got {operation!r}"
-    )
+        return _complete_tool_calls_step(life, now, **arguments)
+    raise AssertionError(operation)  # pragma: no cover - _check_arguments knows them all
+
+
+def _open_tool_calls_step(
+    life: RunLife, now: int, *, step_id: str, tool_calls: Any = ()
+) -> RunLife:
+    i = _open_tool_step(life)
+    if i is not None:  # a submit completes one tool_calls step: keep it the only one
+        raise StepTransitionError(
+            "open_tool_calls_step",
+            "tool-step-open",
+            f"tool_calls step {life.steps[i].id!r} is open",
+        )
+    step = open_tool_calls_step(life.run, id=step_id, now=now, tool_calls=tool_calls)
+    _unique(life, step_id, "step")
+    return attrs.evolve(life, steps=(*life.steps, step))
+
+
+def _complete_tool_calls_step(
+    life: RunLife, now: int, *, step_id: str, usage: Any = None
+) -> RunLife:
+    i = _index(life.steps, step_id, "step")
+    if life.steps[i].type != "tool_calls":
+        raise StepTransitionError(
+            "complete_tool_calls_step",
+            "wrong-step-type",
+            f"step {life.steps[i].id!r} is not a tool_calls step",
+        )
+    step = complete_step(life.steps[i], now=now, require_outputs=True, usage=usage)
+    return attrs.evolve(life, steps=_with(life.steps, i, step))
 
 
 def _unique(life: RunLife, id: str, what: str) -> None:
@@ -1123,3 +1140,43 @@ def _finish_message_step(
     return RunLife(
         run=life.run, steps=_with(life.steps, i, step), messages=_with(messages, j, message)
     )
+
+
+def _keywords(function: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The keyword arguments ``function`` requires, and all it takes (``now`` aside)."""
+    params = [
+        p for p in inspect.signature(function).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "now"
+    ]  # fmt: skip
+    required = frozenset(p.name for p in params if p.default is inspect.Parameter.empty)
+    return required, frozenset(p.name for p in params)
+
+
+#: operation -> (the arguments it requires, all it takes), read from the functions that
+#: apply it: the run operations of the same name, and this module's own.
+_ARGUMENTS: Final[Mapping[str, tuple[frozenset[str], frozenset[str]]]] = MappingProxyType(
+    {
+        **{op: _keywords(getattr(_ops, op)) for op in _RUN_OPERATIONS},
+        "require_action": _keywords(_require_action),
+        "submit_tool_outputs": _keywords(_submit),
+        "open_message_step": _keywords(_open_message_step),
+        "finish_message_step": _keywords(_finish_message_step),
+        "open_tool_calls_step": _keywords(_open_tool_calls_step),
+        "complete_tool_calls_step": _keywords(_complete_tool_calls_step),
+    }
+)
+
+
+def _check_arguments(operation: object, arguments: Mapping[str, Any]) -> None:
+    try:
+        required, allowed = _ARGUMENTS[operation]  # type: ignore[index]
+    except (KeyError, TypeError):
+        raise InvalidArgument(
+            "operation", f"expected one of {', '.join(OPERATIONS)}, got {operation!r}"
+        ) from None
+    missing = sorted(required - arguments.keys())
+    unknown = sorted(arguments.keys() - allowed)
+    if missing or unknown:
+        takes = ", ".join(sorted(allowed)) or "no arguments"
+        problem = f"missing {missing}" if missing else f"unknown {unknown}"
+        raise InvalidArgument("arguments", f"{operation} takes {takes} (besides now); {problem}")

@@ -420,7 +420,7 @@ class TraceChecker:
                 # a step or message object as text, as parse_sse gives it: the usual case
                 last = self._last_object
                 if last is not None:
-                    if last[1] == event and type(data) is str and last[0] == data:  # no str subclass
+                    if last[1] == event and type(data) is str and last[0] == data:
                         return ()  # the same object again, announcing the same status
                     self._last_object = None
                 out: list[TraceProblem] = []

@@ -363,6 +363,20 @@ def test_advance_refusals() -> None:
     life = rs.advance(run, (), "open_message_step", now=12, step_id="s", message_id="m")
     with pytest.raises(rs.InvalidArgument):
         rs.advance(run, (), "teleport", now=12)
+    for operation, arguments, problem in (
+        ("open_tool_calls_step", {}, "missing ['step_id']"),
+        ("complete_tool_calls_step", {}, "missing ['step_id']"),
+        ("open_message_step", {"step_id": "s"}, "missing ['message_id']"),
+        ("start", {"usage": None}, "unknown ['usage']"),
+        ("fail", {}, "missing ['error']"),
+        ("complete", {"reason": "x"}, "unknown ['reason']"),
+    ):
+        with pytest.raises(
+            rs.InvalidArgument, match=rf"^arguments: {operation} takes .*{re.escape(problem)}$"
+        ):
+            rs.advance(run, (), operation, now=12, **arguments)
+    with pytest.raises(rs.InvalidArgument, match=r"^operation: "):
+        rs.advance(run, (), ["start"], now=12)  # type: ignore[arg-type]
     with pytest.raises(rs.InvalidArgument):
         rs.advance(rs.dump_run(run), (), "start", now=12)  # type: ignore[arg-type]
     with pytest.raises(rs.InvalidArgument):

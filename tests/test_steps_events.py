@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from deltas import indexed, merge, unindexed
 from realworld import parse_sse as plain_parse_sse
@@ -273,3 +274,15 @@ def test_step_event_refusals() -> None:
             rs.stream_events(run, run, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(rs.InvalidArgument):
         rs.stream_events(other, other, steps_after=life.steps)
+    for key, value, what in (
+        ("thread_id", "t2", "is on thread 't2'"),
+        ("assistant_id", "a2", "is by assistant 'a2'"),
+    ):
+        step = attrs.evolve(life.steps[0], **{key: value})
+        message = attrs.evolve(life.messages[0], **{key: value})
+        with pytest.raises(rs.InvalidArgument, match=f"^steps_after: 's' {what}"):
+            rs.stream_events(run, run, steps_after=[step])
+        with pytest.raises(rs.InvalidArgument, match=f"^messages_before: 'm' {what}"):
+            rs.stream_events(run, run, messages_before=[message], messages_after=life.messages)
+    user = attrs.evolve(life.messages[0], assistant_id=None)  # a message of no assistant
+    assert rs.stream_events(run, run, messages_before=[user], messages_after=[user]) == []
