@@ -642,11 +642,15 @@ def _include(include: Iterable[str] | None) -> tuple[str, ...]:
         return ()
     if isinstance(include, str):
         include = (include,)
-    if isinstance(include, bytes | Mapping) or not isinstance(include, Iterable):
+    if isinstance(include, bytes | bytearray | memoryview | Mapping) or not isinstance(
+        include, Iterable
+    ):
         raise InvalidArgument.expected("include", "a string or an iterable of strings", include)
     values = []
     for i, value in enumerate(include):
         path = f"include[{i}]"
+        if type(value) is not str:  # a query value is text: anything else is a server bug
+            raise InvalidArgument.expected(path, "a string", value)
         values.append(_choice(value, path, (INCLUDE_FILE_SEARCH_CONTENT,)))
     return tuple(values)
 

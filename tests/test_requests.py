@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import collections
+import copy
 import json
 import re
 from typing import Any
@@ -457,7 +459,9 @@ junk = st.one_of(
 @st.composite
 def broken_bodies(draw: st.DrawFn) -> dict[str, Any]:
     """A valid body with one thing broken somewhere: a key added, replaced or removed."""
-    body = draw(valid_bodies())
+    # A copy: st.just() and sampled_from() hand out the same objects to every example,
+    # and breaking them in place made later "valid" bodies invalid.
+    body = copy.deepcopy(draw(valid_bodies()))
     spots = _containers(body, "")
     _, target = draw(st.sampled_from(spots))
     how = draw(st.sampled_from(["add", "replace", "remove"]))
@@ -647,9 +651,12 @@ def test_server_bugs_are_argument_errors() -> None:
         create(tools=[{"type": "function", "function": {"name": "f", "parameters": {"a": {1}}}}])
     with pytest.raises(rs.InvalidArgument):
         rs.toolkit.check_id("message_id", "msg_1")
-    for include in (5, b"x", {"a": 1}):
+    for include in (5, b"x", {"a": 1}, bytearray(b"x"), memoryview(b"x")):
         with pytest.raises(rs.InvalidArgument, match=r"^include: "):
             rs.parse_create_run({"assistant_id": "asst_1"}, include=include)  # type: ignore[arg-type]
+    for item in (b"x", 5, collections.UserString("x")):
+        with pytest.raises(rs.InvalidArgument, match=r"^include\[0\]: expected a string"):
+            rs.parse_create_run({"assistant_id": "asst_1"}, include=[item])  # type: ignore[list-item]
 
 
 def test_token_minimum_is_not_enforced_by_default() -> None:
