@@ -15,6 +15,8 @@ Structural only: types, literal values and required keys. Per-status rules live 
 
 from __future__ import annotations
 
+import re
+import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, TypeVar
@@ -174,10 +176,21 @@ _SEQUENCES: Final = (list, tuple, Sequence, typing.List, typing.Tuple)  # noqa: 
 _MAPPINGS: Final = (dict, Mapping, typing.Dict)  # noqa: UP006
 
 
+def _value_like(cl: Any) -> bool:
+    """A runstate value class, an optional one, or a container of them."""
+    if cl in HOOKS:
+        return True
+    if typing.get_origin(cl) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(cl) if a is not type(None)]
+        return len(args) == 1 and _value_like(args[0])
+    return _item_type(cl) is not None
+
+
 def _item_type(cl: Any) -> Any:
     """The item type of an array or object type that holds runstate values, or None.
 
-    At any depth: ``list[Run]``, ``list[list[Run]]``, ``dict[str, tuple[Run, ...]]``.
+    At any depth: ``list[Run]``, ``list[list[Run]]``, ``dict[str, tuple[Run, ...]]``,
+    ``list[Run | None]``.
     """
     origin = typing.get_origin(cl)
     args = typing.get_args(cl)
@@ -189,7 +202,7 @@ def _item_type(cl: Any) -> Any:
         item = args[1]
     else:
         return None
-    return item if item in HOOKS or _item_type(item) is not None else None
+    return item if _value_like(item) else None
 
 
 def _holds_values(cl: Any) -> bool:
@@ -199,6 +212,9 @@ def _holds_values(cl: Any) -> bool:
 def _describe(cl: Any) -> str:
     item = _item_type(cl)
     if item is None:
+        if typing.get_origin(cl) in (typing.Union, types.UnionType):
+            (value,) = (a for a in typing.get_args(cl) if a is not type(None))
+            return f"{_describe(value)} or null"
         return str(getattr(cl, "__name__", cl))
     kind = "object" if typing.get_origin(cl) in _MAPPINGS else "list"
     return f"{kind} of {_describe(item)}"
@@ -211,15 +227,27 @@ def _under(prefix: str, field: str) -> str:
     return f"{prefix}{field}" if field.startswith("[") else f"{prefix}.{field}"
 
 
+_PLAIN_KEY: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _key_path(key: object) -> str:
+    """A key as a path: ``runs`` as is, anything else (``a.b``, ``1``) as ``['a.b']``."""
+    if type(key) is str and _PLAIN_KEY.fullmatch(key):
+        return key
+    return f"[{key!r}]"
+
+
 def _structure_container(cl: Any, converter: cattrs.BaseConverter) -> Callable[[Any, Any], Any]:
     """Arrays and objects of runstate values, at any depth.
 
     Every problem of every item is listed, its path prefixed with the item's place
-    (``[i]`` or the key).
+    (``[i]`` or the key). An object's keys are structured to the key type, as cattrs
+    does.
     """
     item_cls = _item_type(cl)
     origin = typing.get_origin(cl)
     is_mapping = origin in _MAPPINGS
+    key_cls: Any = typing.get_args(cl)[0] if is_mapping else None
     as_tuple = origin is tuple
     what = _describe(cl)
     leaf = item_cls in HOOKS
@@ -242,14 +270,16 @@ def _structure_container(cl: Any, converter: cattrs.BaseConverter) -> Callable[[
             try:
                 out.append((key, one(value)))
             except InvalidRun as exc:
-                prefix = str(key) if is_mapping else f"[{key}]"
+                prefix = _key_path(key) if is_mapping else f"[{key}]"
                 errors.extend(
                     FieldError(_under(prefix, e.field), e.rule, e.message) for e in exc.errors
                 )
         if errors:
             raise InvalidRun(errors, what=what)
         if is_mapping:
-            return dict(out)
+            if key_cls is Any:
+                return dict(out)
+            return {converter.structure(k, key_cls): v for k, v in out}
         items = [v for _, v in out]
         return tuple(items) if as_tuple else items
 

@@ -174,3 +174,22 @@ def test_transform_error_lists_runstate_problems_with_format_exception() -> None
     assert lines[1] == "invalid value for type, expected int @ $.version"
     plain = cattrs.transform_error(info.value)
     assert plain[0] == "invalid value for type, expected list @ $.runs"
+
+
+def test_optional_items_keys_and_odd_keys() -> None:
+    good = rs.dump_run(RUNS[0])
+    bad = {**good, "status": "nope"}
+    assert rs.converter.structure([good, None], list[rs.Run | None]) == [RUNS[0], None]
+    with pytest.raises(rs.InvalidRun) as info:
+        rs.converter.structure([good, None, bad], list[rs.Run | None])
+    assert [e.field for e in info.value.errors] == ["[2].status"]
+    assert str(info.value).startswith("invalid list of Run or null")
+    # keys are structured to the key type, as cattrs does for other dicts
+    assert rs.converter.structure({"1": good}, dict[int, rs.Run]) == {1: RUNS[0]}
+    assert rs.converter.structure({1: good}, dict[str, rs.Run]) == {"1": RUNS[0]}
+    assert rs.converter.structure({1: good}, dict[Any, rs.Run]) == {1: RUNS[0]}
+    # a key that is not a plain name is quoted in the path, so paths stay unambiguous
+    for key, path in (("a.b", "['a.b'].status"), ("runs", "runs.status"), ("", "[''].status")):
+        with pytest.raises(rs.InvalidRun) as info:
+            rs.converter.structure({key: bad}, dict[str, rs.Run])
+        assert [e.field for e in info.value.errors] == [path]
