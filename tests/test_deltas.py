@@ -39,6 +39,14 @@ def opened_message() -> RunLife:
     return rs.advance(life.run, (), "open_message_step", now=12, step_id="s", message_id="m")
 
 
+def finish(life: RunLife, **kwargs: Any) -> RunLife:
+    """``finish_message_step`` of the step ``s`` at 13."""
+    return rs.advance(
+        life.run, life.steps, "finish_message_step", now=13, messages=life.messages,
+        step_id="s", **kwargs,
+    )  # fmt: skip
+
+
 def events(before: RunLife | None, after: RunLife, **kwargs: Any) -> list[tuple[str, str]]:
     return rs.stream_events(
         None if before is None else before.run,
@@ -121,15 +129,7 @@ class Text(str):
 def test_write_message_text_refusals() -> None:
     life = opened_message()
     message = life.messages[0]
-    ended = rs.advance(
-        life.run,
-        life.steps,
-        "finish_message_step",
-        now=13,
-        messages=life.messages,
-        step_id="s",
-        incomplete_reason="max_tokens",
-    )
+    ended = finish(life, incomplete_reason="max_tokens")
     with pytest.raises(rs.StepTransitionError) as caught:
         write_message_text(ended.messages[0], "late")
     assert caught.value.reason == "step-terminal"
@@ -153,39 +153,14 @@ def test_write_message_text_refusals() -> None:
 
 def test_advance_finish_message_step_writes_text() -> None:
     life = opened_message()
-    done = rs.advance(
-        life.run,
-        life.steps,
-        "finish_message_step",
-        now=13,
-        messages=life.messages,
-        step_id="s",
-        text="Hi",
-    )
+    done = finish(life, text="Hi")
     assert done.messages[0].status == "completed"
     assert done.messages[0].extra["content"][0]["text"]["value"] == "Hi"
-    cut = rs.advance(
-        life.run,
-        life.steps,
-        "finish_message_step",
-        now=13,
-        messages=life.messages,
-        step_id="s",
-        text="H",
-        incomplete_reason="max_tokens",
-    )
+    cut = finish(life, text="H", incomplete_reason="max_tokens")
     assert cut.messages[0].status == "incomplete"
     assert cut.messages[0].extra["content"][0]["text"]["value"] == "H"
     with pytest.raises(rs.InvalidArgument):
-        rs.advance(
-            life.run,
-            life.steps,
-            "finish_message_step",
-            now=13,
-            messages=life.messages,
-            step_id="s",
-            text=1,
-        )
+        finish(life, text=1)
 
 
 # -- message deltas ---------------------------------------------------------------------
@@ -193,15 +168,7 @@ def test_advance_finish_message_step_writes_text() -> None:
 
 def test_text_written_at_the_end_comes_in_a_delta_before_the_message_ends() -> None:
     life = opened_message()
-    done = rs.advance(
-        life.run,
-        life.steps,
-        "finish_message_step",
-        now=13,
-        messages=life.messages,
-        step_id="s",
-        text="Hi ✓",
-    )
+    done = finish(life, text="Hi ✓")
     got = events(life, done)
     assert [name for name, _ in got] == [
         "thread.message.delta",
