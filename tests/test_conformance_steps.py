@@ -677,7 +677,9 @@ def test_a_page_nested_too_deep_is_reported_not_a_crash(
 
 def test_a_run_body_nested_too_deep_is_described_briefly() -> None:
     deep = {"object": DEEP, "status": "queued"}
-    assert kit._describe(400, deep).startswith("400 {'object': [[[[")
+    described = kit._describe(400, deep)  # as JSON, or (too deep for json) as a repr
+    assert described.startswith(("400 {'object': [[[[", '400 {"object": [[[['))
+    assert len(described) <= 420
     assert len(kit._json(deep)) <= 400
     text = b"[" * 100_000 + b"]" * 100_000
     status, body = kit._unpack("retrieve_run", (200, text))
