@@ -9,9 +9,9 @@ Profiles (pick one with ``HYPOTHESIS_PROFILE``, default ``dev``):
     Deterministic and quick: derandomized, no example database, no deadline, fewer
     examples, and a reproduction blob printed on failure.
 ``dev``
-    Hypothesis' defaults (random, with the local example database), but no deadline:
-    the README's test command runs on any machine, busy ones included, and a test that
-    is merely slow there is not a failure.
+    Hypothesis' defaults (random, with the local example database), but no deadline and
+    no too-slow health check: the README's test command runs on any machine, busy ones
+    included, and a test that is merely slow there is not a failure.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ settings.register_profile(
     # slow to generate examples (attrs' "patience" profile does the same).
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", deadline=None)
+settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 # RUNSTATE_TEST_DECODER=json runs the tests on the standard library's JSON path even where
