@@ -195,7 +195,7 @@ def _sub(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _body(body: object) -> dict[str, Any]:
+def _body(body: object, *, typed: bool = True) -> dict[str, Any]:
     if isinstance(body, Mapping):
         obj: object = body
     elif isinstance(body, str | bytes | bytearray | memoryview):
@@ -207,7 +207,7 @@ def _body(body: object) -> dict[str, Any]:
         raise InvalidArgument.expected("body", "JSON text, bytes or a mapping", body)
     if not isinstance(obj, Mapping):
         raise wire.bad_json_body()  # a JSON value that is not an object: inferred
-    return _plain(obj)
+    return _plain(obj, typed)
 
 
 def _text(value: str) -> str:
@@ -218,11 +218,13 @@ def _text(value: str) -> str:
     return value
 
 
-def _plain(root: Mapping[str, Any]) -> dict[str, Any]:
+def _plain(root: Mapping[str, Any], typed: bool) -> dict[str, Any]:
     """The body as plain JSON values (a fresh copy), or the front end's refusal.
 
     Iterative, so no input nests deep enough to exhaust the stack; see the module's
-    notes for what is refused, and how.
+    notes for what is refused, and how. Unless ``typed`` (the fields are read next, and
+    over-wide integers judged there, by the field's range), an integer wider than JSON
+    text may carry is refused here, as its text would be.
     """
     budget = MAX_JSON_ITEMS
     out: dict[str, Any] = {}
@@ -248,6 +250,8 @@ def _plain(root: Mapping[str, Any]) -> dict[str, Any]:
             else:
                 where = f"{path}[{key}]"
             item = _item(value, where)
+            if not typed and type(item) is int and not -_INT_BOUND < item < _INT_BOUND:
+                raise wire.bad_json_body()
             if item is _CONTAINER:
                 if level >= MAX_JSON_DEPTH:
                     raise wire.bad_json_body()  # the one depth rule (module notes)
@@ -304,8 +308,9 @@ def parse_json_body(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
 
     Raises:
         InvalidRequest: the API's malformed-JSON 400 (param and code null) for text that
-            is not a JSON object, a lone surrogate, a non-finite number or nesting deeper
-            than :data:`~runstate._schema.MAX_JSON_DEPTH` levels.
+            is not a JSON object, a lone surrogate, a non-finite number, an integer of
+            more than 4,300 digits or nesting deeper than
+            :data:`~runstate._schema.MAX_JSON_DEPTH` levels.
         InvalidArgument: ``body`` of another type, or a mapping holding what JSON cannot.
 
     Example:
@@ -316,7 +321,7 @@ def parse_json_body(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
         ...
         runstate._errors.InvalidRequest: We could not parse the JSON body of your request. ...
     """
-    return _body(body)
+    return _body(body, typed=False)
 
 
 def _keys(obj: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
