@@ -54,7 +54,9 @@ from ._ops import (
 )
 from ._pages import list_page, parse_list_runs
 from ._requests import (
+    parse_create_assistant,
     parse_create_run,
+    parse_create_thread,
     parse_create_thread_and_run,
     parse_modify_run,
     parse_submit_tool_outputs,
@@ -145,6 +147,8 @@ __all__ = (
     # server toolkit
     "parse_create_run",
     "parse_create_thread_and_run",
+    "parse_create_assistant",
+    "parse_create_thread",
     "parse_submit_tool_outputs",
     "parse_modify_run",
     "parse_list_runs",

@@ -51,7 +51,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
-from ._errors import InvalidArgument
+from ._errors import APIError, InvalidArgument
+from ._jsonio import dumps
 from ._model import Message, MessageCreationDetails, Run, RunStep, StepStatus
 from ._serde import dump_run
 from ._status import TERMINAL_STATUSES, RunStatus
@@ -81,10 +82,15 @@ _PLACED_AFTER: Final = {"tools": "tool_resources", "top_p": "reasoning_effort"}
 
 
 def run_json(run: Run) -> str:
-    """The run as the real API writes it in a stream's ``data:`` line.
+    r"""The run as the real API writes it in a stream's ``data:`` line.
 
     Compact JSON, non-ASCII kept as UTF-8 text, keys in the real API's order with the
-    extras it sends in their recorded places.
+    extras it sends in their recorded places. A lone surrogate (JSON text may carry
+    ``"\ud800"``, and :func:`runstate.parse_run` keeps it) is written as that
+    ``\uXXXX`` escape, so ``.encode("utf-8")`` always works and parsing the text gives
+    the same run back. One limit: a ``str`` holding a surrogate *pair* as two code points
+    (possible only in a run built from a mapping) comes back as the one character JSON
+    text makes of the pair.
 
     Example:
         >>> from runstate import new_run
@@ -107,7 +113,26 @@ def run_json(run: Run) -> str:
                 ordered[extra] = moved.pop(extra)
         ordered.update(moved)  # an anchor the run lacks: keep the extra at the end
         data = ordered
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return dumps(data)
+
+
+def error_json(error: APIError) -> str:
+    r"""An API refusal's wire body (:meth:`~runstate.APIError.to_api_error`) as JSON text.
+
+    Compact, and like :func:`run_json` never holding a raw lone surrogate, so the
+    answer always encodes as UTF-8 (send it with ``error.http_status``).
+
+    Raises:
+        InvalidArgument: for ``error`` that is not an :class:`~runstate.APIError`.
+
+    Example:
+        >>> from runstate import not_found
+        >>> print(error_json(not_found("run", "run_\ud800"))[:56])
+        {"error":{"message":"No run found with id 'run_\ud800'."
+    """
+    if not isinstance(error, APIError):
+        raise InvalidArgument.expected("error", "an APIError", error)
+    return dumps(error.to_api_error())
 
 
 def stream_events(
@@ -208,7 +233,7 @@ def stream_events(
 
 
 def _compact(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return dumps(data)
 
 
 def _by_id(items: Sequence[Any], cls: type, name: str, run: Run) -> dict[str, Any]:

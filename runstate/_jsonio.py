@@ -1,4 +1,4 @@
-"""The JSON front end: text in, decoded values out, every failure as :class:`InvalidRun`.
+r"""The JSON front end: text in, decoded values out, every failure as :class:`InvalidRun`.
 
 The standard library's C scanner decodes text, called directly (``scan_once``) to skip
 ``json.loads``' wrappers. ``NaN`` and ``Infinity`` constants are refused (JSON has no
@@ -6,18 +6,35 @@ such numbers); numbers that overflow (``1e400``) decode to infinity and are refu
 the schema. When :mod:`orjson` is installed (the ``runstate[fast]`` extra), run text
 is decoded by it first (:data:`FAST_LOADS`), with the standard library as the judge of
 everything it cannot be trusted with; the accepted set and the results are the same.
+
+Output goes through :func:`dumps`: compact JSON, non-ASCII kept as UTF-8 text, and a lone
+surrogate (a code point U+D800..U+DFFF, which has no UTF-8 form) written as the
+``\uXXXX`` escape JSON text would carry it as, so the text always encodes as UTF-8 and
+reads back to the same ``str``. Two surrogate code points that form a pair are written as
+two escapes, which a JSON reader merges into one character: a ``str`` holding such a pair
+as two code points cannot survive JSON text (requests holding one are refused, see
+:mod:`runstate._requests`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, Final
 
 from ._errors import InvalidRun
 
-__all__ = ["FAST_LOADS", "decode", "loads", "scan_once"]
+__all__ = [
+    "FAST_LOADS",
+    "decode",
+    "dumps",
+    "escape_surrogates",
+    "has_surrogate",
+    "loads",
+    "scan_once",
+]
 
 
 def _reject_constant(name: str) -> float:
@@ -121,3 +138,36 @@ except ImportError:  # pragma: no cover - depends on the installation
 #: past 1024 levels, which the standard library path then judges; and it reads integers
 #: beyond 64 bits as floats, which the generated code for its output refuses.
 FAST_LOADS: Final[Callable[[str | bytes], Any] | None] = _orjson_loads
+
+
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a surrogate code point (U+D800..U+DFFF)."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def escape_surrogates(text: str) -> str:
+    r"""``text`` with each surrogate code point written as its JSON escape, the rest as is.
+
+    Example:
+        >>> print(escape_surrogates("a\ud800b\u00e9"))
+        a\ud800bé
+    """
+    if text.isascii():
+        return text
+    return _SURROGATE.sub(_escape, text)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text whose ``.encode("utf-8")`` always works (see the module's notes).
+
+    Inside JSON text a surrogate can only sit in a string (a key or a value), where its
+    escape reads back as the same code point; every other character keeps its bytes.
+    """
+    return escape_surrogates(json.dumps(value, separators=(",", ":"), ensure_ascii=False))

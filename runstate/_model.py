@@ -61,6 +61,7 @@ __all__ = [
     "MessageStatus",
     "RankingOptions",
     "Ranker",
+    "ReasoningEffort",
     "RequiredAction",
     "ResponseFormat",
     "ResponseFormatJsonObject",
@@ -103,6 +104,9 @@ ToolChoiceType: TypeAlias = Literal["function", "code_interpreter", "file_search
 ToolChoiceMode: TypeAlias = Literal["none", "auto", "required"]
 #: ``response_format`` as a string.
 ResponseFormatMode: TypeAlias = Literal["auto"]
+#: ``reasoning_effort`` values on requests and on real runs (spec ``ReasoningEffort``, as
+#: openai-python's generated ``types/shared/reasoning_effort.py`` lists them).
+ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 NO_KEYS: Final[frozenset[str]] = frozenset()
 

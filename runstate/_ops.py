@@ -26,7 +26,6 @@ import attrs
 from . import _templates as wire
 from ._copy import copier, replace
 from ._errors import (
-    MAX_ID_ECHO,
     MAX_LISTED,
     CancelNotAllowed,
     ClockWentBackwards,
@@ -39,7 +38,6 @@ from ._errors import (
     ToolOutputsRejected,
     TransitionError,
     TransitionReason,
-    shorten,
 )
 from ._invariants import violations
 from ._model import (
@@ -955,7 +953,7 @@ def update_metadata(run: Run, *, metadata: Mapping[str, str] | None = None) -> R
 
 def _id(value: str) -> str:
     """An id inside one of the API's messages: whole, unless hostile (see MAX_ID_ECHO)."""
-    return shorten(value, MAX_ID_ECHO)
+    return wire.echo(value)
 
 
 def _ids(values: list[str]) -> str:

@@ -14,6 +14,20 @@ API's exact message, ``param`` and ``code`` (spec-facts §10). The rules:
   parameters is not recorded; inferred.)
 * Body text that is not JSON, or JSON that is not an object, gets the API's JSON-body
   text (§10.2, observed on another endpoint; for a non-object, inferred).
+* One front end for every body, text or mapping (:func:`parse_json_body`), before any
+  field is read. It gives the same malformed-JSON 400 (param and code null) to what a
+  strict JSON reader refuses or JSON text cannot carry, wherever it sits: a lone
+  surrogate (a code point U+D800..U+DFFF) in a key or a string, at any depth (inferred:
+  a strict decoder rejects unpaired surrogates, and such a string has no UTF-8 form;
+  two surrogate code points given in a mapping count too, since JSON text would carry
+  them as one character); ``NaN`` and the infinities; nesting deeper than
+  :data:`~runstate._schema.MAX_JSON_DEPTH` levels, the body itself counted (one rule
+  for text and mappings; the API's own limit is not recorded, inferred); and an
+  integer of more than :data:`~runstate._schema.MAX_INT_DIGITS` digits where no range
+  template applies (in a field with a maximum it is "above maximum value"). What no
+  JSON text decodes to (a set, a non-string key, a mapping that fails when read) is the
+  server's bug: :class:`~runstate.InvalidArgument`.
+* Client input echoed in a refusal is bounded (see :func:`runstate._templates.echo`).
 
 The values hold exactly what the request said; filling what it left out (the model, the
 instructions and the tools come from the assistant) is the server's business:
@@ -22,29 +36,44 @@ instructions and the tools come from the assistant) is the server's business:
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import attrs
 
 from . import _templates as wire
 from ._errors import InvalidArgument, InvalidRequest, InvalidRun
+from ._jsonio import has_surrogate
 from ._jsonio import loads as _loads
-from ._model import Run, Tool, ToolChoiceMode
+from ._model import (
+    Ranker,
+    ReasoningEffort,
+    Run,
+    Tool,
+    ToolChoiceMode,
+    ToolChoiceType,
+    TruncationType,
+)
 from ._ops import DEFAULT_EXPIRES_IN, ToolOutput, _metadata_error, _outputs, new_run
-from ._schema import freeze_value
+from ._schema import MAX_INT_DIGITS, MAX_JSON_DEPTH, MAX_JSON_ITEMS, freeze_value
 
 __all__ = [
     "INCLUDE_FILE_SEARCH_CONTENT",
+    "CreateAssistant",
     "CreateRun",
+    "CreateThread",
     "ModifyRun",
     "SubmitToolOutputsRequest",
     "check_beta_header",
     "check_id",
+    "parse_create_assistant",
     "parse_create_run",
+    "parse_create_thread",
     "parse_create_thread_and_run",
+    "parse_json_body",
     "parse_modify_run",
     "parse_submit_tool_outputs",
 ]
@@ -54,6 +83,18 @@ INCLUDE_FILE_SEARCH_CONTENT: Final = "step_details.tool_calls[*].file_search.res
 
 #: ``tools`` holds at most 20 entries on the run request schemas (spec-facts §1.2).
 MAX_TOOLS: Final = 20
+#: ... and at most 128 on an assistant (spec ``CreateAssistantRequest.tools``).
+MAX_ASSISTANT_TOOLS: Final = 128
+#: ``tool_resources.code_interpreter.file_ids`` holds at most 20 ids (spec).
+MAX_CODE_FILES: Final = 20
+#: ``tool_resources.file_search.vector_stores[].file_ids`` holds at most 10000 ids (spec).
+MAX_VECTOR_STORE_FILES: Final = 10000
+#: ``maxLength`` of an assistant's ``name``, ``description`` and ``instructions`` (spec).
+ASSISTANT_TEXT_LIMITS: Final[Mapping[str, int]] = {
+    "name": 256,
+    "description": 512,
+    "instructions": 256_000,
+}
 #: The spec's ``minimum: 256`` for the token limits, which the real API did not enforce
 #: (spec-facts §8.4: ``max_completion_tokens: 16`` was accepted).
 TOKEN_MINIMUM: Final = 256
@@ -70,11 +111,15 @@ _TOOL_KEYS: Final[Mapping[str, frozenset[str]]] = {
     "function": frozenset({"type", "function"}),
 }
 _FORMAT_TYPES: Final = ("text", "json_object", "json_schema")
-_CHOICE_TYPES: Final = ("function", "code_interpreter", "file_search")
-_CHOICE_MODES: Final = ("none", "auto", "required")
-_TRUNCATION_TYPES: Final = ("auto", "last_messages")
-_RANKERS: Final = ("auto", "default_2024_08_21")
+# Enum values come from the model's Literal types, stated once (runstate._model).
+_CHOICE_TYPES: Final[tuple[str, ...]] = get_args(ToolChoiceType)
+_CHOICE_MODES: Final[tuple[str, ...]] = get_args(ToolChoiceMode)
+_TRUNCATION_TYPES: Final[tuple[str, ...]] = get_args(TruncationType)
+_RANKERS: Final[tuple[str, ...]] = get_args(Ranker)
+_REASONING_EFFORTS: Final[tuple[str, ...]] = get_args(ReasoningEffort)
 _ROLES: Final = ("user", "assistant")
+#: Integers JSON text may carry here (see runstate._jsonio.MAX_INT_DIGITS).
+_INT_BOUND: Final = 10**MAX_INT_DIGITS
 
 #: The body keys of ``POST /threads/{thread_id}/runs``, in the spec's order (§1.2).
 CREATE_RUN_KEYS: Final = (
@@ -115,8 +160,22 @@ CREATE_THREAD_AND_RUN_KEYS: Final = (
     "parallel_tool_calls",
     "response_format",
 )
-_CREATE_RUN: Final = frozenset(CREATE_RUN_KEYS)
-_CREATE_THREAD_AND_RUN: Final = frozenset(CREATE_THREAD_AND_RUN_KEYS)
+#: The body keys of ``POST /assistants`` (spec ``CreateAssistantRequest``, its order).
+CREATE_ASSISTANT_KEYS: Final = (
+    "model",
+    "name",
+    "description",
+    "instructions",
+    "reasoning_effort",
+    "tools",
+    "tool_resources",
+    "metadata",
+    "temperature",
+    "top_p",
+    "response_format",
+)
+#: The body keys of ``POST /threads`` (spec ``CreateThreadRequest``).
+CREATE_THREAD_KEYS: Final = ("messages", "tool_resources", "metadata")
 
 #: Id prefixes the API checks (``asst`` observed with param and code; ``thread`` observed
 #: as a message; ``run`` and ``step`` follow the template: inferred). spec-facts §10.2.
@@ -136,28 +195,140 @@ def _sub(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _body(body: object) -> Mapping[str, Any]:
+def _body(body: object, *, typed: bool = True) -> dict[str, Any]:
     if isinstance(body, Mapping):
         obj: object = body
     elif isinstance(body, str | bytes | bytearray | memoryview):
         try:
             obj = _loads(body, what="request body")
-        except InvalidRun:
+        except InvalidRun:  # not UTF-8, not JSON, NaN, too deep for the decoder
             raise wire.bad_json_body() from None  # spec-facts §10.2, OBS(other)
     else:
         raise InvalidArgument.expected("body", "JSON text, bytes or a mapping", body)
     if not isinstance(obj, Mapping):
         raise wire.bad_json_body()  # a JSON value that is not an object: inferred
-    return obj
+    return _plain(obj, typed)
+
+
+def _text(value: str) -> str:
+    # Inferred: a strict JSON decoder rejects unpaired surrogates (and a str holding one
+    # has no UTF-8 form), so the body is malformed JSON (spec-facts §10.2's text).
+    if has_surrogate(value):
+        raise wire.bad_json_body()
+    return value
+
+
+def _plain(root: Mapping[str, Any], typed: bool) -> dict[str, Any]:
+    """The body as plain JSON values (a fresh copy), or the front end's refusal.
+
+    Iterative, so no input nests deep enough to exhaust the stack; see the module's
+    notes for what is refused, and how. Unless ``typed`` (the fields are read next, and
+    over-wide integers judged there, by the field's range), an integer wider than JSON
+    text may carry is refused here, as its text would be.
+    """
+    budget = MAX_JSON_ITEMS
+    out: dict[str, Any] = {}
+    todo: list[tuple[Any, Any, int, str]] = [(root, out, 1, "")]
+    while todo:
+        source, target, level, path = todo.pop()
+        is_dict = type(target) is dict
+        if is_dict:
+            try:
+                pairs: Any = list(itertools.islice(source.items(), budget + 1))
+            except Exception as exc:  # a broken mapping: no JSON text gives one
+                message = f"the mapping could not be read ({type(exc).__name__})"
+                raise InvalidArgument(path or "body", message) from None
+        else:
+            pairs = list(enumerate(source))
+        budget -= len(pairs)
+        if budget < 0:
+            raise InvalidArgument(path or "body", f"more than {MAX_JSON_ITEMS} items")
+        for key, value in pairs:
+            if is_dict:
+                name = _key(key, path)
+                where = _sub(path, name)
+            else:
+                where = f"{path}[{key}]"
+            item = _item(value, where)
+            if not typed and type(item) is int and not -_INT_BOUND < item < _INT_BOUND:
+                raise wire.bad_json_body()
+            if item is _CONTAINER:
+                if level >= MAX_JSON_DEPTH:
+                    raise wire.bad_json_body()  # the one depth rule (module notes)
+                item = {} if isinstance(value, Mapping) else []
+                todo.append((value, item, level + 1, where))
+            if is_dict:
+                target[name] = item
+            else:
+                target.append(item)
+    return out
+
+
+_CONTAINER: Final = object()
+
+
+def _key(key: object, path: str) -> str:
+    if type(key) is not str:
+        if not isinstance(key, str):
+            raise InvalidArgument.expected(f"{path or 'body'} keys", "strings", key)
+        key = str.__str__(key)  # a subclass counts as its value
+    return _text(key)
+
+
+def _item(value: object, where: str) -> Any:
+    """A scalar as plain JSON, or :data:`_CONTAINER` for a mapping or an array."""
+    t = type(value)
+    if value is None or t is bool or t is int:
+        return value
+    if isinstance(value, str):
+        return _text(str.__str__(value))
+    if isinstance(value, Mapping | list | tuple):
+        return _CONTAINER
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise wire.bad_json_body()  # NaN and Infinity are not JSON
+        return float.__float__(value)
+    raise InvalidArgument.expected(where, "a JSON value", value)
+
+
+def parse_json_body(body: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    r"""Read a request body as a JSON object, through the same front end as every parser.
+
+    For endpoints runstate does not model (a server's own hooks): the body's keys are
+    the endpoint's business; what is refused is what every ``parse_*`` function refuses
+    before reading a field (see ``docs/server.md``).
+
+    Args:
+        body: JSON text, bytes, or a decoded mapping.
+
+    Returns:
+        A fresh, plain ``dict`` (lists for arrays, exact ``str``, ``int`` and ``float``).
+
+    Raises:
+        InvalidRequest: the API's malformed-JSON 400 (param and code null) for text that
+            is not a JSON object, a lone surrogate, a non-finite number, an integer of
+            more than 4,300 digits or nesting deeper than
+            :data:`~runstate._schema.MAX_JSON_DEPTH` levels.
+        InvalidArgument: ``body`` of another type, or a mapping holding what JSON cannot.
+
+    Example:
+        >>> parse_json_body(b'{"to": "completed", "usage": null}')
+        {'to': 'completed', 'usage': None}
+        >>> parse_json_body('{"to": "x\\ud800"}')
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: We could not parse the JSON body of your request. ...
+    """
+    return _body(body, typed=False)
 
 
 def _keys(obj: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
-    for key in obj:
+    for key in obj:  # exact strings: the front end (_plain) made them so
         if key not in allowed:
-            if not isinstance(key, str):
-                raise InvalidArgument.expected(f"{path or 'body'} keys", "strings", key)
             # spec-facts §10.2, OBS (top level); nested paths inferred.
-            raise wire.unknown_parameter(_sub(path, str.__str__(key)))
+            raise wire.unknown_parameter(_sub(path, key))
 
 
 def _required(obj: Mapping[str, Any], key: str, path: str) -> Any:
@@ -184,6 +355,10 @@ def _integer(
     if not isinstance(value, int) or isinstance(value, bool):
         raise wire.invalid_type(path, "an integer", value)
     number = int(value)
+    if not -_INT_BOUND < number < _INT_BOUND and (maximum if number > 0 else minimum) is None:
+        # Wider than JSON text may carry here, and no range template applies (where the
+        # field has that bound, the template below says so): what the text would get.
+        raise wire.bad_json_body()
     if minimum is not None and number < minimum:
         raise wire.below_minimum(path, minimum, number, integer=True)
     if maximum is not None and number > maximum:
@@ -194,8 +369,6 @@ def _integer(
 def _decimal(value: object, path: str, minimum: float, maximum: float) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise wire.invalid_type(path, "a number", value)
-    if isinstance(value, float) and not math.isfinite(value):
-        raise wire.bad_json_body()  # NaN and Infinity are not JSON: the text was not JSON
     if value < minimum:
         raise wire.below_minimum(path, minimum, value, integer=False)
     if value > maximum:
@@ -224,11 +397,15 @@ def _array(value: object, path: str) -> Sequence[Any]:
 
 
 def _json(value: object, path: str) -> Any:
-    """A JSON value kept as given, frozen; a mapping body holding non-JSON is a server bug."""
+    """A JSON value (from :func:`_plain`) kept as given, frozen.
+
+    The front end has checked everything freezing checks but the width of integers: an
+    integer wider than JSON text may carry gets what the text would (module notes).
+    """
     try:
         return freeze_value(value, path)
-    except InvalidRun as exc:
-        raise InvalidArgument(path, str(exc.errors[0].message)) from None
+    except InvalidRun:
+        raise wire.bad_json_body() from None
 
 
 def _metadata(value: object, path: str) -> Mapping[str, str]:
@@ -315,12 +492,32 @@ def _tool(value: object, path: str) -> None:
         _file_search(obj["file_search"], _sub(path, "file_search"))
 
 
-def _tools(value: object, path: str) -> None:
-    items = _array(value, path)
-    if len(items) > MAX_TOOLS:
-        raise wire.array_too_long(path, MAX_TOOLS, len(items))  # spec maxItems 20; INF text
-    for i, item in enumerate(items):
-        _tool(item, f"{path}[{i}]")
+def _list_of(read: Any, maximum: int | None = None) -> Any:
+    """A reader of an array whose items ``read`` reads, with the spec's ``maxItems``."""
+
+    def read_list(value: object, path: str) -> None:
+        items = _array(value, path)
+        if maximum is not None and len(items) > maximum:
+            raise wire.array_too_long(path, maximum, len(items))  # spec maxItems; INF text
+        for i, item in enumerate(items):
+            read(item, f"{path}[{i}]")
+
+    return read_list
+
+
+def _string_up_to(maximum: int) -> Any:
+    """A reader of a string with the spec's ``maxLength``."""
+
+    def read(value: object, path: str) -> str:
+        text = _string(value, path)
+        if len(text) > maximum:
+            raise wire.string_too_long(path, maximum, len(text))  # template OBS(other)
+        return text
+
+    return read
+
+
+_tools: Final = _list_of(_tool, MAX_TOOLS)
 
 
 def _tool_choice(value: object, path: str) -> None:
@@ -346,7 +543,8 @@ def _json_schema(value: object, path: str) -> None:
     _optional_fields(
         _object(value, path),
         path,
-        {"name": _string, "description": _string, "schema": _object, "strict": _boolean},
+        # The spec gives the format's name the function name's pattern and length.
+        {"name": _name, "description": _string, "schema": _object, "strict": _boolean},
         required=("name",),
     )
 
@@ -399,9 +597,57 @@ def _message(value: object, path: str) -> None:
     )
 
 
-def _messages(value: object, path: str) -> None:
-    for i, item in enumerate(_array(value, path)):
-        _message(item, f"{path}[{i}]")
+_messages: Final = _list_of(_message)
+
+
+def _vector_store(value: object, path: str) -> None:
+    _optional_fields(
+        _object(value, path),
+        path,
+        {
+            "file_ids": _list_of(_string, MAX_VECTOR_STORE_FILES),
+            "chunking_strategy": _object,
+            "metadata": _metadata,
+        },
+    )
+
+
+def _tool_resources(new_vector_stores: bool) -> Any:
+    """``tool_resources``: file ids for the tools.
+
+    Spec ``CreateAssistantRequest`` and ``CreateThreadRequest``; thread-and-run's run
+    part takes no ``vector_stores``.
+    """
+    file_search: dict[str, Any] = {"vector_store_ids": _list_of(_string, 1)}
+    if new_vector_stores:
+        file_search["vector_stores"] = _list_of(_vector_store, 1)
+
+    def read(value: object, path: str) -> None:
+        _optional_fields(
+            _object(value, path),
+            path,
+            {
+                "code_interpreter": lambda v, p: _optional_fields(
+                    _object(v, p), p, {"file_ids": _list_of(_string, MAX_CODE_FILES)}
+                ),
+                "file_search": lambda v, p: _optional_fields(_object(v, p), p, file_search),
+            },
+        )
+
+    return read
+
+
+#: The keys of a new thread (spec ``CreateThreadRequest``), for ``POST /threads`` and
+#: thread-and-run's ``thread``; ``tool_resources`` may create vector stores.
+_THREAD_READERS: Final[Mapping[str, Any]] = {
+    "messages": _messages,
+    "tool_resources": _tool_resources(new_vector_stores=True),
+    "metadata": _metadata,
+}
+
+
+def _thread(value: object, path: str) -> None:
+    _optional_fields(_object(value, path), path, _THREAD_READERS)
 
 
 # --------------------------------------------------------------------------------------
@@ -574,21 +820,33 @@ def _assistant_id(value: object, path: str) -> str:
     return text
 
 
+def _temperature(value: object, path: str) -> float:
+    return _decimal(value, path, 0, 2)  # spec-facts §1.2
+
+
+def _top_p(value: object, path: str) -> float:
+    return _decimal(value, path, 0, 1)  # spec-facts §1.2
+
+
+def _reasoning_effort(value: object, path: str) -> str:
+    return _choice(value, path, _REASONING_EFFORTS)  # enum text inferred (§10)
+
+
 def _readers(strict_token_minimum: bool) -> dict[str, Any]:
     tokens = _token_limit(strict_token_minimum)
     return {
         "assistant_id": _assistant_id,
-        "thread": _object,
+        "thread": _thread,
         "model": _string,
-        "reasoning_effort": _string,
+        "reasoning_effort": _reasoning_effort,
         "instructions": _string,
         "additional_instructions": _string,
         "additional_messages": _messages,
         "tools": _tools,
-        "tool_resources": _object,
+        "tool_resources": _tool_resources(new_vector_stores=False),
         "metadata": _metadata,
-        "temperature": lambda v, p: _decimal(v, p, 0, 2),
-        "top_p": lambda v, p: _decimal(v, p, 0, 1),
+        "temperature": _temperature,
+        "top_p": _top_p,
         "stream": _boolean,
         "max_prompt_tokens": tokens,
         "max_completion_tokens": tokens,
@@ -604,37 +862,43 @@ _READERS: Final = {False: _readers(False), True: _readers(True)}
 _AS_JSON: Final = frozenset(
     {"tool_resources", "truncation_strategy", "tool_choice", "response_format", "thread"}
 )
+#: Keys kept as a tuple of frozen JSON values.
+_AS_TUPLE: Final = frozenset({"tools", "additional_messages", "messages"})
 
 
-def _create(
-    body: object, order: tuple[str, ...], allowed: frozenset[str], strict: bool
+def _fields(
+    obj: Mapping[str, Any],
+    order: Iterable[str],
+    readers: Mapping[str, Any],
+    required: str | None = None,
 ) -> dict[str, Any]:
-    obj = _body(body)
-    _keys(obj, allowed, "")
-    readers = _READERS[strict]
+    """Read each key of ``order`` (the spec's order) from a body the front end passed.
+
+    Values are plain JSON (:func:`_plain`), so scalars are kept as they are.
+    """
+    _keys(obj, frozenset(order), "")
     fields: dict[str, Any] = {}
     for key in order:
-        if key == "assistant_id":
-            value = _required(obj, key, "")
-            fields[key] = _assistant_id(value, key)
-            continue
-        value = obj.get(key)
-        if value is None:
-            continue
+        if key == required:
+            value = _required(obj, key, "")  # null: a type error (spec-facts §10.2, OBS)
+        else:
+            value = obj.get(key)
+            if value is None:
+                continue
         readers[key](value, key)
-        if key in ("tools", "additional_messages"):
+        if key in _AS_TUPLE:
             fields[key] = tuple(_json(v, f"{key}[{i}]") for i, v in enumerate(value))
         elif key == "metadata":
             fields[key] = _metadata(value, key)
         elif key in _AS_JSON:
             fields[key] = _json(value, key)
-        elif key in ("max_prompt_tokens", "max_completion_tokens"):
-            fields[key] = int(value)
-        elif isinstance(value, str):
-            fields[key] = str.__str__(value)
         else:
             fields[key] = value
     return fields
+
+
+def _create(body: object, order: tuple[str, ...], strict: bool) -> dict[str, Any]:
+    return _fields(_body(body), order, _READERS[strict], required="assistant_id")
 
 
 def _include(include: Iterable[str] | None) -> tuple[str, ...]:
@@ -688,7 +952,7 @@ def parse_create_run(
         ...     print(exc.param, exc.code)
         temperature decimal_above_max_value
     """
-    fields = _create(body, CREATE_RUN_KEYS, _CREATE_RUN, strict_token_minimum)
+    fields = _create(body, CREATE_RUN_KEYS, strict_token_minimum)
     return CreateRun(**fields, include=_include(include))
 
 
@@ -699,8 +963,10 @@ def parse_create_thread_and_run(
 
     The run part is read as :func:`parse_create_run` reads it (without
     ``additional_*``, ``reasoning_effort`` and ``include``, which this endpoint does not
-    take); ``thread`` must be an object and is kept as given, for the server's thread
-    code; ``tool_resources`` becomes the run's.
+    take); ``thread`` is read as :func:`parse_create_thread` reads a body, its problems
+    named under ``thread.`` (``thread.metadata.a``), and kept as given, for the server's
+    thread code (``parse_create_thread(request.thread)``); ``tool_resources`` becomes
+    the run's.
 
     Raises:
         InvalidRequest: with the API's exact message, ``param`` and ``code``.
@@ -716,8 +982,132 @@ def parse_create_thread_and_run(
         ...
         runstate._errors.InvalidRequest: Unknown parameter: 'tool'.
     """
-    fields = _create(body, CREATE_THREAD_AND_RUN_KEYS, _CREATE_THREAD_AND_RUN, strict_token_minimum)
+    fields = _create(body, CREATE_THREAD_AND_RUN_KEYS, strict_token_minimum)
     return CreateRun(**fields)
+
+
+# --------------------------------------------------------------------------------------
+# Create assistant, create thread
+
+
+@attrs.frozen(kw_only=True, eq=True, unsafe_hash=False)  # unhashable: holds JSON objects
+class CreateAssistant:
+    """A create-assistant request (``POST /assistants``), as the client sent it.
+
+    Fields the request left out, or sent as null, are ``None``; JSON parts are kept as
+    given, frozen. Building the assistant object (its id, ``created_at`` and defaults)
+    is the server's business.
+
+    Attributes:
+        model: The model (required).
+        name: Up to 256 characters.
+        description: Up to 512 characters.
+        instructions: Up to 256,000 characters.
+        reasoning_effort: One of the spec's ``ReasoningEffort`` values.
+        tools: Up to 128 tools (JSON objects); ``()`` means "no tools".
+        tool_resources: File ids for ``code_interpreter`` and ``file_search``.
+        metadata: Up to 16 string pairs.
+        temperature: 0 to 2.
+        top_p: 0 to 1.
+        response_format: ``"auto"`` or a format object.
+    """
+
+    model: str
+    name: str | None = None
+    description: str | None = None
+    instructions: str | None = None
+    reasoning_effort: str | None = None
+    tools: tuple[Mapping[str, Any], ...] | None = None
+    tool_resources: Mapping[str, Any] | None = None
+    metadata: Mapping[str, str] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    response_format: Literal["auto"] | Mapping[str, Any] | None = None
+
+
+def _assistant_readers() -> dict[str, Any]:
+    readers = dict(_READERS[False])
+    readers.update({key: _string_up_to(n) for key, n in ASSISTANT_TEXT_LIMITS.items()})
+    readers["tools"] = _list_of(_tool, MAX_ASSISTANT_TOOLS)
+    readers["tool_resources"] = _tool_resources(new_vector_stores=True)
+    return readers
+
+
+_ASSISTANT_READERS: Final = _assistant_readers()
+
+
+def parse_create_assistant(body: bytes | str | Mapping[str, Any]) -> CreateAssistant:
+    """Read the body of ``POST /assistants``, or refuse it as the API does.
+
+    Every field of the spec's ``CreateAssistantRequest`` is read by the same rules (and
+    templates) as a run request's: ``tools``, ``response_format``, ``temperature``,
+    ``top_p``, ``metadata`` and ``reasoning_effort`` as on create run; ``name``,
+    ``description`` and ``instructions`` with the spec's lengths; ``tool_resources``
+    with its file ids.
+
+    Raises:
+        InvalidRequest: with the API's message, ``param`` and ``code`` (the templates of
+            spec-facts §10.1; for this endpoint, inferred).
+        InvalidArgument: ``body`` of another type, or a mapping holding what JSON cannot.
+
+    Example:
+        >>> parse_create_assistant(b'{"model": "gpt-4o", "temperature": 0.2}').temperature
+        0.2
+        >>> parse_create_assistant(b'{"model": "gpt-4o", "name": 7}')
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Invalid type for 'name': expected a string, but got \
+an integer instead.
+    """
+    fields = _fields(_body(body), CREATE_ASSISTANT_KEYS, _ASSISTANT_READERS, required="model")
+    return CreateAssistant(**fields)
+
+
+@attrs.frozen(kw_only=True, eq=True, unsafe_hash=False)  # unhashable: holds JSON objects
+class CreateThread:
+    """A create-thread request (``POST /threads``, or thread-and-run's ``thread``).
+
+    Attributes:
+        messages: The thread's first messages (JSON objects, as given).
+        tool_resources: File ids for ``code_interpreter`` and ``file_search``.
+        metadata: Up to 16 string pairs.
+    """
+
+    messages: tuple[Mapping[str, Any], ...] = ()
+    tool_resources: Mapping[str, Any] | None = None
+    metadata: Mapping[str, str] | None = None
+
+    @property
+    def has_user_message(self) -> bool:
+        """Whether one of the messages is the user's (see :meth:`CreateRun.new_run`)."""
+        return any(m["role"] == "user" for m in self.messages)
+
+
+def parse_create_thread(body: bytes | str | Mapping[str, Any]) -> CreateThread:
+    """Read the body of ``POST /threads``, or refuse it as the API does.
+
+    The keys of the spec's ``CreateThreadRequest``: ``messages`` (each read as
+    ``additional_messages`` are on create run), ``tool_resources`` and ``metadata``.
+    :func:`parse_create_thread_and_run` reads its ``thread`` by the same rules, with
+    ``thread.`` before each ``param``.
+
+    Raises:
+        InvalidRequest: with the API's message, ``param`` and ``code`` (inferred for this
+            endpoint, spec-facts §10).
+        InvalidArgument: ``body`` of another type, or a mapping holding what JSON cannot.
+
+    Example:
+        >>> parse_create_thread(b'{"messages": [{"role": "user", "content": "Hi"}]}'
+        ...                     ).has_user_message
+        True
+        >>> parse_create_thread(b'{"tool_resources": 5}')
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Invalid type for 'tool_resources': expected an \
+object, but got an integer instead.
+    """
+    fields = _fields(_body(body), CREATE_THREAD_KEYS, _THREAD_READERS)
+    return CreateThread(**fields)
 
 
 # --------------------------------------------------------------------------------------
@@ -810,15 +1200,26 @@ string, but got a boolean instead.
 # Headers and path ids
 
 
-def check_beta_header(value: str | None) -> None:
+def _header(value: object, name: str) -> str:
+    """A header or path value as text: ``str`` as is, bytes as ASGI gives them (latin-1)."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("latin-1")
+    raise InvalidArgument.expected(name, "a string or bytes", value)
+
+
+def check_beta_header(value: str | bytes | None) -> None:
     """Refuse a request without ``OpenAI-Beta: assistants=v2``, as the API does.
 
     Args:
-        value: The ``OpenAI-Beta`` header's value, or ``None`` when absent.
+        value: The ``OpenAI-Beta`` header's value (text, or bytes as raw ASGI headers
+            hold it), or ``None`` when absent.
 
     Raises:
         InvalidRequest: the observed message, code ``invalid_beta``, param null
             (spec-facts §10.2); also for a value without ``assistants=v2`` (inferred).
+        InvalidArgument: for a value of another type (a server bug).
 
     Example:
         >>> check_beta_header("assistants=v2")
@@ -828,21 +1229,27 @@ def check_beta_header(value: str | None) -> None:
         runstate._errors.InvalidRequest: You must provide the 'OpenAI-Beta' header to access \
 the Assistants API. Please try again by setting the header 'OpenAI-Beta: assistants=v2'.
     """
-    if value is None or "assistants=v2" not in [p.strip() for p in value.split(",")]:
+    if value is None:
+        raise wire.missing_beta_header()
+    text = _header(value, "OpenAI-Beta header")
+    if "assistants=v2" not in [p.strip() for p in text.split(",")]:
         raise wire.missing_beta_header()
 
 
-def check_id(param: str, value: str) -> None:
+def check_id(param: str, value: str | bytes) -> None:
     """Refuse an id with the wrong prefix: ``Invalid 'thread_id': 'x'. Expected an ID ...``.
 
     Args:
         param: ``"assistant_id"``, ``"thread_id"``, ``"run_id"`` or ``"step_id"``.
-        value: The id given (in the path, or the body for ``assistant_id``).
+        value: The id given (in the path, or the body for ``assistant_id``): text, or
+            bytes as raw ASGI paths hold them (read as latin-1).
 
     Raises:
         InvalidRequest: spec-facts §10.2 (``asst`` and ``thread`` observed; ``run`` and
-            ``step`` inferred), code ``invalid_value``, param the parameter's name.
-        InvalidArgument: for another ``param``.
+            ``step`` inferred), code ``invalid_value``, param the parameter's name; the
+            id is echoed up to ``MAX_ID_ECHO`` characters.
+        InvalidArgument: for another ``param``, or a ``value`` that is neither text nor
+            bytes (``None`` included): a server bug, not the client's.
 
     Example:
         >>> check_id("thread_id", "undefined")
@@ -851,8 +1258,9 @@ def check_id(param: str, value: str) -> None:
         runstate._errors.InvalidRequest: Invalid 'thread_id': 'undefined'. Expected an ID \
 that begins with 'thread'.
     """
-    prefix = ID_PREFIXES.get(param)
+    prefix = ID_PREFIXES.get(param) if type(param) is str else None
     if prefix is None:
         raise InvalidArgument.expected("param", f"one of {list(ID_PREFIXES)}", param)
-    if not value.startswith(prefix):
-        raise wire.invalid_id(param, value, prefix)
+    text = _header(value, param)
+    if not text.startswith(prefix):
+        raise wire.invalid_id(param, text, prefix)

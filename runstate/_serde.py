@@ -88,11 +88,17 @@ def parse_value(cls: type[_T], data: Any, *, what: str | None = None) -> _T:
 
 
 def parse_run(data: Mapping[str, Any] | str | bytes | bytearray) -> Run:
-    """Read a run from the API's JSON: text, bytes, or an already-decoded mapping.
+    r"""Read a run from the API's JSON: text, bytes, or an already-decoded mapping.
 
     This checks structure only (types, enumerated values, required keys); per-status
     rules are :func:`runstate.violations`' job. Unknown keys are kept, at every level, and
     keys an old object lacked read as null; :func:`dump_run` writes both back unchanged.
+
+    Strings are kept as given, lone surrogates included (a recording may hold the escape
+    ``\ud800``; :func:`runstate.toolkit.run_json` writes it back as that escape). A
+    ``str`` in a mapping that holds a surrogate pair as two code points is kept too, but
+    cannot survive JSON text: written and read back, JSON merges the pair into one
+    character. (Request parsers refuse both, as malformed JSON.)
 
     Args:
         data: One ``thread.run`` object, as JSON text, UTF-8 bytes or a mapping.

@@ -1,20 +1,28 @@
-"""The real API's request-validation messages, built from its templates (spec-facts §10.1).
+r"""The real API's request-validation messages, built from its templates (spec-facts §10.1).
 
 Every function returns an :class:`~runstate.InvalidRequest` carrying the exact message,
 ``param`` and ``code`` the API sends. The templates are recorded (§10.1 marks which were
 seen on these endpoints and which on sibling endpoints); the messages built for cases no
 recording covers follow the same templates and are inferred, as §10.2 says.
+
+Client input inside a message or a ``param`` (a key, a path, an enum value, an id) goes
+through :func:`echo`, the one rule for every refusal: at most :data:`MAX_ID_ECHO`
+characters (real ids and keys are far shorter, so no real message changes) and no raw
+lone surrogate (written as its ``\uXXXX`` escape), so every refusal body is short and
+encodes as UTF-8.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from ._errors import MAX_ECHO, InvalidRequest, shorten
+from ._errors import MAX_ECHO, MAX_ID_ECHO, InvalidRequest, shorten
+from ._jsonio import escape_surrogates
 
 __all__ = [
     "array_too_long",
     "bad_json_body",
+    "echo",
     "below_minimum",
     "above_maximum",
     "invalid_id",
@@ -40,6 +48,16 @@ _WORDS: Final[dict[type, str]] = {
 }
 
 
+def echo(text: str) -> str:
+    r"""Client input as a refusal shows it: bounded, and without a raw lone surrogate.
+
+    Example:
+        >>> len(echo("k" * 100_000)), echo("x\ud800")
+        (200, 'x\\ud800')
+    """
+    return escape_surrogates(shorten(str.__str__(text), MAX_ID_ECHO))
+
+
 def json_type(value: object) -> str:
     """How the API's validator names a JSON value's type (``a string``, ``null``...).
 
@@ -63,6 +81,7 @@ def invalid_type(param: str, expected: str, value: object) -> InvalidRequest:
         >>> invalid_type("metadata.modified", "a string", True).message
         "Invalid type for 'metadata.modified': expected a string, but got a boolean instead."
     """
+    param = echo(param)
     return InvalidRequest(
         f"Invalid type for '{param}': expected {expected}, but got {json_type(value)} instead.",
         param=param,
@@ -72,6 +91,7 @@ def invalid_type(param: str, expected: str, value: object) -> InvalidRequest:
 
 def missing_parameter(param: str) -> InvalidRequest:
     """``Missing required parameter: 'X'.`` (code ``missing_required_parameter``)."""
+    param = echo(param)
     return InvalidRequest(
         f"Missing required parameter: '{param}'.",
         param=param,
@@ -81,6 +101,7 @@ def missing_parameter(param: str) -> InvalidRequest:
 
 def unknown_parameter(param: str) -> InvalidRequest:
     """``Unknown parameter: 'X'.`` (code ``unknown_parameter``; seen on create thread-and-run)."""
+    param = echo(param)
     return InvalidRequest(f"Unknown parameter: '{param}'.", param=param, code="unknown_parameter")
 
 
@@ -105,6 +126,7 @@ def below_minimum(param: str, minimum: float, value: float, *, integer: bool) ->
         'integer_below_min_value'
     """
     word = "integer" if integer else "decimal"
+    param = echo(param)
     return InvalidRequest(
         f"Invalid '{param}': {word} below minimum value. Expected a value >= "
         f"{_number(minimum)}, but got {_number(value)} instead.",
@@ -121,6 +143,7 @@ def above_maximum(param: str, maximum: float, value: float, *, integer: bool) ->
         'Expected a value <= 2, but got 200 instead.'
     """
     word = "integer" if integer else "decimal"
+    param = echo(param)
     return InvalidRequest(
         f"Invalid '{param}': {word} above maximum value. Expected a value <= "
         f"{_number(maximum)}, but got {_number(value)} instead.",
@@ -131,6 +154,7 @@ def above_maximum(param: str, maximum: float, value: float, *, integer: bool) ->
 
 def _too_many(param: str, what: str, limit: str, got: str, code: str) -> InvalidRequest:
     """The shape ``Invalid 'X': <what>. Expected <limit>, but got <got> instead.``."""
+    param = echo(param)
     return InvalidRequest(
         f"Invalid '{param}': {what}. Expected {limit}, but got {got} instead.",
         param=param,
@@ -201,8 +225,9 @@ def invalid_value(param: str, value: str, supported: tuple[str, ...]) -> Invalid
         listed = " and ".join(quoted)
     else:
         listed = ", ".join(quoted[:-1]) + ", and " + quoted[-1]
+    param = echo(param)
     return InvalidRequest(
-        f"Invalid value: '{str.__str__(value)}'. Supported values are: {listed}.",
+        f"Invalid value: '{echo(value)}'. Supported values are: {listed}.",
         param=param,
         code="invalid_value",
     )
@@ -218,8 +243,9 @@ def invalid_id(param: str, value: str, prefix: str) -> InvalidRequest:
         >>> invalid_id("assistant_id", "wf_6927", "asst").message
         "Invalid 'assistant_id': 'wf_6927'. Expected an ID that begins with 'asst'."
     """
+    param = echo(param)
     return InvalidRequest(
-        f"Invalid '{param}': '{str.__str__(value)}'. Expected an ID that begins with '{prefix}'.",
+        f"Invalid '{param}': '{echo(value)}'. Expected an ID that begins with '{prefix}'.",
         param=param,
         code="invalid_value",
     )
@@ -234,6 +260,7 @@ def pattern_mismatch(param: str, pattern: str) -> InvalidRequest:
         Invalid 'tools[0].function.name': string does not match pattern
         Expected a string that matches the pattern '^[a-z]+$'.
     """
+    param = echo(param)
     return InvalidRequest(
         f"Invalid '{param}': string does not match pattern. Expected a string that matches "
         f"the pattern '{pattern}'.",

@@ -41,6 +41,8 @@ from realworld import REAL_WORLD, json_equal, real_runs
 import runstate as rs
 from runstate import dump_run, parse_run
 from runstate import strategies as rst
+from runstate._schema import MAX_JSON_DEPTH
+from runstate._templates import BAD_JSON_MESSAGE
 from runstate.models import (
     FrozenDict,
     FrozenList,
@@ -1433,3 +1435,183 @@ def test_dump_value_refuses_with_a_runstate_error(value: Any) -> None:
 
 def test_not_found_does_not_echo_the_id() -> None:
     assert_short_echo(rs.not_found("run", MEG))
+
+
+# --------------------------------------------------------------------------------------
+# Request bodies: the hostile values that found issue 17 (surrogates, depth, width, echo)
+
+#: A valid body per request parser, rich enough to hold every kind of nested value.
+_REQUEST_BODIES: dict[str, tuple[Callable[[Any], Any], dict[str, Any]]] = {
+    "create_run": (rs.parse_create_run, {
+        "assistant_id": "asst_1", "instructions": "i", "metadata": {"k": "v"},
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"a": {"type": "string"}}}}}],
+        "additional_messages": [{"role": "user", "content": [{"type": "text", "text": "t"}]}],
+        "truncation_strategy": {"type": "last_messages", "last_messages": 3},
+        "max_prompt_tokens": 500, "tool_choice": "auto", "reasoning_effort": "low",
+        "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": {}}},
+    }),
+    "thread_and_run": (rs.parse_create_thread_and_run, {
+        "assistant_id": "asst_1", "thread": {"messages": [{"role": "user", "content": "c"}],
+                                             "metadata": {"k": "v"}},
+        "tool_resources": {"code_interpreter": {"file_ids": ["f"]}},
+    }),
+    "create_assistant": (rs.parse_create_assistant, {
+        "model": "gpt-4o", "name": "n", "tools": [{"type": "file_search", "file_search": {
+            "max_num_results": 5}}], "metadata": {"k": "v"}, "top_p": 0.5,
+    }),
+    "create_thread": (rs.parse_create_thread, {
+        "messages": [{"role": "assistant", "content": "c", "metadata": {"a": "b"}}],
+        "tool_resources": {"file_search": {"vector_stores": [{"file_ids": ["f"]}]}},
+    }),
+    "modify_run": (rs.parse_modify_run, {"metadata": {"k": "v"}}),
+    "submit": (rs.parse_submit_tool_outputs, {
+        "tool_outputs": [{"tool_call_id": "call_1", "output": "o"}], "stream": True}),
+    "json_body": (rs.toolkit.parse_json_body, {"to": "completed", "usage": {"a": [1]}}),
+}  # fmt: skip
+
+_LONE_SURROGATES = st.sampled_from(["\ud800", "\udbff", "\udc00", "\udfff"])
+#: Never two surrogates side by side: JSON text would merge a pair into one character.
+_texts_with_surrogate = st.builds(
+    lambda a, s, b: f"{a}{s}{b}", st.text("ab", max_size=3), _LONE_SURROGATES,
+    st.text("cd", max_size=3),
+)  # fmt: skip
+_LONG = 100_000
+
+
+@st.composite
+def _hostile(draw: st.DrawFn) -> tuple[str, Any]:
+    """A hostile value (its kind, the value) of the kinds that found issue 17."""
+    kind = draw(st.sampled_from(
+        ["surrogate", "deep", "huge-int", "long-text", "non-finite", "harmless"]
+    ))  # fmt: skip
+    if kind == "surrogate":
+        return kind, draw(_texts_with_surrogate)
+    if kind == "deep":
+        levels = draw(st.integers(1, 1_200))
+        value: Any = {}
+        for _ in range(levels - 1):
+            value = [value] if draw(st.booleans()) else {"a": value}
+        return kind, value
+    if kind == "huge-int":
+        return kind, draw(st.sampled_from([1, -1])) * 10 ** draw(st.integers(4_300, 5_000))
+    if kind == "long-text":
+        return kind, draw(st.sampled_from("xy" + MARK)) * _LONG
+    if kind == "non-finite":
+        return kind, draw(st.sampled_from([math.inf, -math.inf, math.nan]))
+    return kind, draw(st.one_of(st.integers(-5, 5), st.text("ab", max_size=3), st.none()))
+
+
+def _spots(value: Any, out: list[Any]) -> list[Any]:
+    """Every container inside ``value``, ``value`` first."""
+    if isinstance(value, dict | list):
+        out.append(value)
+        for x in value.values() if isinstance(value, dict) else value:
+            _spots(x, out)
+    return out
+
+
+@st.composite
+def hostile_requests(draw: st.DrawFn) -> tuple[str, dict[str, Any], str]:
+    """(parser name, a valid body with one hostile value put in it somewhere, its kind).
+
+    The value replaces an entry, is added as a value, or (a string) as a key.
+    """
+    name = draw(st.sampled_from(sorted(_REQUEST_BODIES)))
+    body = copy.deepcopy(_REQUEST_BODIES[name][1])
+    kind, value = draw(_hostile())
+    target = draw(st.sampled_from(_spots(body, [])))
+    if isinstance(target, list):
+        i = draw(st.integers(0, len(target)))
+        target[i : i + 1] = [value]
+    elif isinstance(value, str) and draw(st.booleans()):
+        target[value] = draw(st.sampled_from(["v", 1, None]))
+    else:
+        keys = [*target, "extra"]
+        target[draw(st.sampled_from(keys))] = value
+    return name, body, kind
+
+
+def _depth(value: Any) -> int:
+    """Containers nested in ``value`` (the value itself counted), without recursion."""
+    best, todo = 0, [(value, 1)]
+    while todo:
+        x, level = todo.pop()
+        if isinstance(x, dict | list):
+            best = max(best, level)
+            todo.extend((y, level + 1) for y in (x.values() if isinstance(x, dict) else x))
+    return best
+
+
+def _outcome(parse: Callable[[Any], Any], body: Any) -> Any:
+    """The parse's result, or its refusal; anything but a runstate error fails the test."""
+    try:
+        return parse(body)
+    except rs.APIError as exc:
+        assert exc.http_status == 400, exc
+        text = rs.toolkit.error_json(exc)
+        text.encode("utf-8")  # never a raw lone surrogate
+        assert len(text) < 2_000, "a refusal echoes an unbounded value"
+        assert json.loads(text) == exc.to_api_error()
+        return exc
+
+
+def _as_text(body: dict[str, Any], kind: str) -> str | None:
+    """The body as JSON text (surrogates escaped), or None where there is none to compare.
+
+    None for nesting ``json.dumps`` cannot write, and for integers too wide for JSON text
+    here: the decoder refuses their text (bad JSON) where a mapping holding one gets the
+    field's range template.
+    """
+    if kind == "huge-int" or _depth(body) > 500:
+        return None
+    return json.dumps(body, allow_nan=True)
+
+
+@FUZZ
+@given(hostile_requests())
+def test_hostile_request_bodies_get_the_api_400_or_parse_whole(
+    case: tuple[str, dict[str, Any], str],
+) -> None:
+    name, body, kind = case
+    parse = _REQUEST_BODIES[name][0]
+    with time_limit(20):
+        result = _outcome(parse, body)
+        text = _as_text(body, kind)
+        if text is not None:
+            from_text = _outcome(parse, text)
+            assert type(from_text) is type(result), (kind, result, from_text)
+            if isinstance(result, rs.APIError):
+                assert (from_text.message, from_text.param) == (result.message, result.param)
+            else:
+                assert from_text == result
+    if kind in ("surrogate", "non-finite") and not isinstance(result, rs.APIError):
+        pytest.fail(f"{name} accepted a {kind} value")
+    if kind == "deep" and _depth(body) > MAX_JSON_DEPTH:
+        assert isinstance(result, rs.APIError) and result.message == BAD_JSON_MESSAGE
+    if isinstance(result, rs.APIError):
+        return
+    repr(result)  # holds nothing repr() cannot show (a 5000-digit integer)
+    if name in ("create_run", "thread_and_run"):
+        run = result.new_run(id="run_1", thread_id="thread_1", now=1, assistant_model="m")
+        out = rs.toolkit.run_json(run)
+        assert rs.parse_run(out.encode("utf-8")) == run
+
+
+@FUZZ
+@given(st.sampled_from(["assistant_id", "thread_id", "run_id", "step_id"]), st.one_of(
+    st.none(), st.integers(), st.floats(allow_nan=False), st.binary(max_size=30),
+    st.text(max_size=30), _texts_with_surrogate, st.lists(st.text(max_size=3), max_size=2),
+    st.just("z" * _LONG),
+))  # fmt: skip
+def test_id_and_header_checks_answer_any_value(param: str, value: Any) -> None:
+    for check, ok_types in (
+        (lambda: rs.toolkit.check_id(param, value), (str, bytes)),
+        (lambda: rs.toolkit.check_beta_header(value), (str, bytes, type(None))),
+    ):
+        try:
+            check()
+        except rs.APIError as exc:
+            assert len(rs.toolkit.error_json(exc).encode("utf-8")) < 1_000
+        except rs.InvalidArgument:
+            assert not isinstance(value, ok_types), value

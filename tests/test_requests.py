@@ -15,6 +15,7 @@ from realworld import json_equal
 
 import runstate as rs
 from runstate import InvalidRequest
+from runstate._schema import MAX_JSON_DEPTH
 
 
 def body_of(exc: rs.APIError) -> str:
@@ -811,3 +812,439 @@ def test_huge_numbers_are_refused_with_a_short_message() -> None:
             rs.parse_create_run({"assistant_id": "asst_1", key: 10**5000})
         assert "an integer of 60 digits or more" in info.value.message
         assert len(info.value.message) < 200
+
+
+# --------------------------------------------------------------------------------------
+# Hardening round 3 (issue 17): one JSON front end, bounded echoes, every body read whole
+
+#: Every body parser, with a minimal valid body and where a nested object may go.
+PARSERS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "create_run": (rs.parse_create_run, {"assistant_id": "asst_1"}),
+    "thread_and_run": (rs.parse_create_thread_and_run, {"assistant_id": "asst_1"}),
+    "create_assistant": (rs.parse_create_assistant, {"model": "gpt-4o"}),
+    "create_thread": (rs.parse_create_thread, {}),
+    "modify_run": (rs.parse_modify_run, {}),
+    "submit": (rs.parse_submit_tool_outputs, {"tool_outputs": []}),
+    "json_body": (rs.toolkit.parse_json_body, {}),
+}
+
+
+def _surrogate_bodies(s: str) -> list[tuple[str, dict[str, Any]]]:
+    """(parser, body) pairs holding ``s`` in a key or a value, at several depths."""
+    meta = {"metadata": {"k": s}}
+    return [
+        ("create_run", {"assistant_id": "asst_" + s}),
+        ("create_run", {"assistant_id": "asst_1", "instructions": s}),
+        ("create_run", {"assistant_id": "asst_1", "metadata": {s: "v"}}),
+        ("create_run", {"assistant_id": "asst_1", s: 1}),
+        ("create_run", {"assistant_id": "asst_1", "tools": [{"type": "function", "function": {
+            "name": "f", "parameters": {"type": "object", "description": [s]}}}]}),
+        ("thread_and_run", {"assistant_id": "asst_1", "thread": {"messages": [
+            {"role": "user", "content": s}]}}),
+        ("create_assistant", {"model": "gpt-4o", "name": s}),
+        ("create_assistant", {"model": "gpt-4o", **meta}),
+        ("create_thread", meta),
+        ("modify_run", meta),
+        ("submit", {"tool_outputs": [{"tool_call_id": "call_1", "output": s}]}),
+        ("json_body", {"to": {"x": [s]}}),
+    ]  # fmt: skip
+
+
+LONE = ["\ud800", "x\udfff", "\udc00\ud800", "\ud83d\ude00"]  # the last: a pair, two code points
+
+
+@pytest.mark.parametrize("s", LONE)
+@pytest.mark.parametrize("form", ["text", "mapping"])
+def test_lone_surrogates_anywhere_are_malformed_json(s: str, form: str) -> None:
+    for name, body in _surrogate_bodies(s):
+        parse = PARSERS[name][0]
+        given_body: Any = json.dumps(body) if form == "text" else body
+        if form == "text" and s == "\ud83d\ude00":
+            # As JSON text the pair's escapes make one valid character: read as such.
+            try:
+                parse(given_body)
+            except rs.InvalidRequest as exc:  # "Unknown parameter: '\U0001f600'.", ...
+                assert exc.message != BAD_JSON and "\U0001f600" in exc.message
+            continue
+        exc = refusal(parse, given_body)
+        assert (exc.message, exc.param, exc.code, exc.http_status) == (BAD_JSON, None, None, 400)
+
+
+def test_paired_escapes_are_one_character() -> None:
+    request = rs.parse_create_run('{"assistant_id": "asst_1", "instructions": "\\ud83d\\ude00"}')
+    assert request.instructions == "\U0001f600"
+    run = request.new_run(id="run_1", thread_id="t", now=1, assistant_model="m")
+    assert json.loads(rs.toolkit.run_json(run).encode("utf-8"))["instructions"] == "\U0001f600"
+
+
+def test_output_writes_a_lone_surrogate_as_its_escape() -> None:
+    base = rs.dump_run(rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1))
+    text = json.dumps({**base, "instructions": "a\ud800é", "metadata": {"\udfff": "\ud800"}})
+    run = rs.parse_run(text)  # a recording may hold the escape: kept, losslessly
+    assert run.instructions == "a\ud800é" and dict(run.metadata) == {"\udfff": "\ud800"}
+    out = rs.toolkit.run_json(run)
+    assert "\\ud800" in out and "é" in out  # escaped; every other character as it was
+    assert rs.parse_run(out.encode("utf-8")) == run
+    assert out == json.dumps(rs.dump_run(run), separators=(",", ":"), ensure_ascii=False).replace(
+        "\ud800", "\\ud800"
+    ).replace("\udfff", "\\udfff")
+    # error bodies: the escape too, never the raw code point
+    errors = [rs.not_found("run", "run_\ud800"), refusal(rs.toolkit.check_id, "run_id", "\ud800")]
+    for err in errors:
+        body = rs.toolkit.error_json(err)
+        body.encode("utf-8")
+        assert json.loads(body)["error"]["message"] == err.message
+    exc = refusal(rs.toolkit.check_id, "run_id", "x\ud800")
+    assert "\ud800" not in exc.message and "\\ud800" in exc.message
+    with pytest.raises(rs.InvalidArgument):
+        rs.toolkit.error_json(ValueError("x"))  # type: ignore[arg-type]
+
+
+def _nested(levels: int) -> Any:
+    """An object of ``levels`` nested containers (objects and arrays), without recursion."""
+    value: Any = {}
+    for i in range(levels - 1):
+        value = {"a": value} if (levels - i) % 2 == 0 else [value]
+    return value
+
+
+def _nested_text(levels: int) -> str:
+    """:func:`_nested` as JSON text, built as text (``json.dumps`` would recurse)."""
+    text = "{}"
+    for i in range(levels - 1):
+        text = '{"a":' + text + "}" if (levels - i) % 2 == 0 else "[" + text + "]"
+    return text
+
+
+def _placed(where: str, value: Any) -> dict[str, Any]:
+    """A valid create-run (or thread-and-run) body with ``value`` at ``where``."""
+    if where == "parameters":
+        tool = {"type": "function", "function": {"name": "f", "parameters": value}}
+        return {"assistant_id": "asst_1", "tools": [tool]}
+    if where == "thread":
+        return {"assistant_id": "asst_1", "thread": {"messages": [
+            {"role": "user", "content": "x", "attachments": [value]}]}}  # fmt: skip
+    return {"assistant_id": "asst_1", "response_format": {"type": "json_schema", "json_schema": {
+        "name": "n", "schema": value}}}  # fmt: skip
+
+
+#: How deep ``value`` sits in :func:`_placed`'s body (the body itself is level 1).
+_LEVELS_ABOVE = {"parameters": 4, "thread": 5, "schema": 3}
+
+
+@pytest.mark.parametrize("where", ["parameters", "thread", "schema"])
+@pytest.mark.parametrize("form", ["text", "mapping"])
+def test_one_depth_rule_for_every_body(where: str, form: str) -> None:
+    parse = rs.parse_create_thread_and_run if where == "thread" else rs.parse_create_run
+    limit = MAX_JSON_DEPTH
+
+    def body(total: int) -> Any:
+        levels = total - _LEVELS_ABOVE[where]
+        if form == "text":
+            return json.dumps(_placed(where, "@")).replace('"@"', _nested_text(levels))
+        return _placed(where, _nested(levels))
+
+    assert json.loads(body(limit)) if form == "text" else body(limit)
+    parse(body(limit))  # exactly at the limit: accepted, and kept
+    for total in (limit + 1, 500, 990, 1_100, 5_000):
+        exc = refusal(parse, body(total))
+        assert (exc.message, exc.param, exc.http_status) == (BAD_JSON, None, 400), total
+    deep = _nested(5_000)
+    for name, (parse_any, minimal) in PARSERS.items():
+        key = "metadata" if name in ("modify_run", "create_thread") else "x-deep"
+        exc = refusal(parse_any, {**minimal, key: deep})
+        assert exc.http_status == 400, name
+
+
+@pytest.mark.parametrize(
+    ("fields", "param", "code"),
+    [
+        ({"x" * 100_000: 1}, None, "unknown_parameter"),
+        ({"tool_choice": "x" * 100_000}, "tool_choice", "invalid_value"),
+        ({"metadata": {"k" * 100_000: 1}}, None, "invalid_type"),
+        ({"tools": [{"type": "x" * 100_000}]}, "tools[0].type", "invalid_value"),
+    ],
+)
+def test_refusals_echo_at_most_max_id_echo_characters(
+    fields: dict[str, Any], param: str | None, code: str
+) -> None:
+    exc = refusal(create, **fields)
+    assert exc.code == code and (param is None or exc.param == param)
+    assert len(exc.message) < 400 and len(exc.param or "") <= 200
+    assert len(rs.toolkit.error_json(exc)) < 800
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        lambda: rs.parse_create_run({"assistant_id": "x" * 100_000}),
+        lambda: rs.toolkit.check_id("thread_id", "x" * 100_000),
+        lambda: rs.toolkit.check_id("run_id", b"r" * 100_000),
+        lambda: rs.parse_list_runs({"order": "x" * 100_000}),
+        lambda: rs.parse_list_runs({"order": ["asc", "y" * 100_000]}),
+        lambda: rs.parse_create_assistant({"model": "m", "reasoning_effort": "x" * 100_000}),
+        lambda: rs.parse_create_thread({"messages": [{"role": "r" * 100_000, "content": ""}]}),
+    ],
+)
+def test_ids_and_enum_values_are_echoed_bounded(attempt: Any) -> None:
+    exc = refusal(attempt)
+    assert exc.http_status == 400
+    assert len(exc.message) < 400 and len(exc.param or "") <= 200
+    assert any(c * 190 in exc.message for c in "xry")  # the start of the value, as before
+
+
+HUGE = 10**5000
+
+
+@pytest.mark.parametrize(
+    ("fields", "expect"),
+    [
+        ({"max_prompt_tokens": HUGE}, (BAD_JSON, None, None)),
+        ({"max_completion_tokens": -HUGE}, "integer_below_min_value"),
+        ({"truncation_strategy": {"type": "last_messages", "last_messages": HUGE}},
+         (BAD_JSON, None, None)),
+        ({"tools": [{"type": "file_search", "file_search": {"max_num_results": HUGE}}]},
+         "integer_above_max_value"),
+        ({"temperature": HUGE}, "decimal_above_max_value"),
+        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"n": HUGE}}}]},
+         (BAD_JSON, None, None)),
+        ({"metadata": {"k": HUGE}}, "invalid_type"),
+        ({"additional_messages": [{"role": "user", "content": [{"n": -HUGE}]}]},
+         (BAD_JSON, None, None)),
+    ],
+)  # fmt: skip
+def test_integers_wider_than_json_text_are_api_errors(fields: dict[str, Any], expect: Any) -> None:
+    exc = refusal(create, **fields)
+    if isinstance(expect, tuple):
+        assert (exc.message, exc.param, exc.code) == expect
+    else:
+        assert exc.code == expect
+        assert "60 digits or more" in exc.message or exc.code == "invalid_type"
+    repr(exc)
+    assert len(exc.message) < 400
+
+
+def test_the_same_integers_as_text_get_the_same_answer() -> None:
+    text = '{"assistant_id": "asst_1", "max_prompt_tokens": 1' + "0" * 5000 + "}"
+    assert err(rs.parse_create_run, text) == err(create, max_prompt_tokens=HUGE)
+
+
+def test_json_schema_name_follows_the_function_name_rules() -> None:
+    def fmt(name: Any) -> Any:
+        return create(response_format={"type": "json_schema", "json_schema": {"name": name}})
+
+    assert fmt("ok_name-1").response_format["json_schema"]["name"] == "ok_name-1"
+    assert err(fmt, "a b")[1:] == ("response_format.json_schema.name", "invalid_value")
+    assert err(fmt, "n" * 65)[1:] == ("response_format.json_schema.name", "string_above_max_length")
+
+
+def test_reasoning_effort_takes_the_models_values_only() -> None:
+    from typing import get_args  # noqa: PLC0415
+
+    from runstate._model import ReasoningEffort  # noqa: PLC0415
+
+    for value in get_args(ReasoningEffort):
+        assert create(reasoning_effort=value).reasoning_effort == value
+        assert rs.parse_create_assistant({"model": "m", "reasoning_effort": value})
+    for bad in ("extreme", "LOW", ""):
+        assert err(create, reasoning_effort=bad)[1:] == ("reasoning_effort", "invalid_value")
+    assert err(create, reasoning_effort=1)[1:] == ("reasoning_effort", "invalid_type")
+
+
+@pytest.mark.parametrize("check", ["id", "beta"])
+@pytest.mark.parametrize("value", [5, 1.5, ["thread_1"], object()])
+def test_header_checks_refuse_wrong_types_as_server_bugs(check: str, value: Any) -> None:
+    def attempt() -> None:
+        if check == "id":
+            rs.toolkit.check_id("thread_id", value)
+        else:
+            rs.toolkit.check_beta_header(value)
+
+    with pytest.raises(rs.InvalidArgument):
+        attempt()
+
+
+def test_header_checks_take_bytes_as_asgi_gives_them() -> None:
+    rs.toolkit.check_id("thread_id", b"thread_1")
+    rs.toolkit.check_id("run_id", bytearray(b"run_1"))
+    rs.toolkit.check_beta_header(b"assistants=v2")
+    rs.toolkit.check_beta_header(b"foo, assistants=v2")
+    exc = refusal(rs.toolkit.check_id, "thread_id", b"t\xe9")
+    assert exc.message == "Invalid 'thread_id': 't\xe9'. Expected an ID that begins with 'thread'."
+    assert refusal(rs.toolkit.check_beta_header, b"assistants=v1").code == "invalid_beta"
+    with pytest.raises(rs.InvalidArgument):
+        rs.toolkit.check_id("thread_id", None)  # type: ignore[arg-type]
+    for param in (None, ["thread_id"], {"thread_id": 1}, b"thread_id"):
+        with pytest.raises(rs.InvalidArgument):
+            rs.toolkit.check_id(param, "thread_1")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("thread", "param", "code"),
+    [
+        ({"metadata": {"a": 1}}, "thread.metadata.a", "invalid_type"),
+        ({"metadata": []}, "thread.metadata", "invalid_type"),
+        ({"tool_resources": 5}, "thread.tool_resources", "invalid_type"),
+        ({"tool_resources": {"code_interpreter": {"file_ids": [1]}}},
+         "thread.tool_resources.code_interpreter.file_ids[0]", "invalid_type"),
+        ({"tool_resources": {"file_search": {"vector_store_ids": ["a", "b"]}}},
+         "thread.tool_resources.file_search.vector_store_ids", "array_above_max_length"),
+        ({"tool_resources": {"x": {}}}, "thread.tool_resources.x", "unknown_parameter"),
+        ({"messages": [{"role": "user"}]}, "thread.messages[0].content",
+         "missing_required_parameter"),
+        ({"messages": {}}, "thread.messages", "invalid_type"),
+        ({"message": []}, "thread.message", "unknown_parameter"),
+    ],
+)  # fmt: skip
+def test_thread_and_run_names_the_threads_params(
+    thread: dict[str, Any], param: str, code: str
+) -> None:
+    body = {"assistant_id": "asst_1", "thread": thread}
+    assert err(rs.parse_create_thread_and_run, body)[1:] == (param, code)
+    # The same thread as a create-thread body: the same problem, without the prefix.
+    assert err(rs.parse_create_thread, thread)[1:] == (param.removeprefix("thread."), code)
+
+
+def test_integer_type_words() -> None:
+    assert err(rs.parse_create_thread, {"messages": 5})[0] == (
+        "Invalid type for 'messages': expected an array, but got an integer instead."
+    )
+    assert err(rs.parse_create_assistant, {"model": 5})[0] == (
+        "Invalid type for 'model': expected a string, but got an integer instead."
+    )
+    assert err(create, max_prompt_tokens=2.5)[0] == (
+        "Invalid type for 'max_prompt_tokens': expected an integer, but got a number instead."
+    )
+
+
+def test_run_tool_resources_are_read() -> None:
+    parse = rs.parse_create_thread_and_run
+    ok = {"code_interpreter": {"file_ids": ["f"]}, "file_search": {"vector_store_ids": ["v"]}}
+    assert parse({"assistant_id": "asst_1", "tool_resources": ok}).tool_resources == ok
+    stores = {"file_search": {"vector_stores": [{}]}}  # only a new thread creates stores
+    assert err(parse, {"assistant_id": "asst_1", "tool_resources": stores})[1:] == (
+        "tool_resources.file_search.vector_stores", "unknown_parameter",
+    )  # fmt: skip
+    many = {"code_interpreter": {"file_ids": ["f"] * 21}}
+    assert err(parse, {"assistant_id": "asst_1", "tool_resources": many})[2] == (
+        "array_above_max_length"
+    )
+
+
+def test_create_assistant_reads_every_field() -> None:
+    body = {
+        "model": "gpt-4o", "name": "n", "description": "d", "instructions": "i",
+        "reasoning_effort": "low", "tools": [{"type": "code_interpreter"}],
+        "tool_resources": {"file_search": {"vector_stores": [
+            {"file_ids": ["f"], "chunking_strategy": {"type": "auto"}, "metadata": {"a": "b"}}]}},
+        "metadata": {"k": "v"}, "temperature": 0.5, "top_p": 0.5,
+        "response_format": {"type": "json_object"},
+    }  # fmt: skip
+    assistant = rs.parse_create_assistant(json.dumps(body).encode())
+    assert assistant == rs.parse_create_assistant(body)
+    assert {k: getattr(assistant, k) for k in body} == {**body, "tools": tuple(body["tools"])}
+    assert rs.parse_create_assistant(b'{"model": "m", "name": null}').name is None
+
+
+@pytest.mark.parametrize(
+    ("fields", "param", "code"),
+    [
+        ({}, "model", "missing_required_parameter"),
+        ({"model": None}, "model", "invalid_type"),
+        ({"model": "m", "temperature": 3}, "temperature", "decimal_above_max_value"),
+        ({"model": "m", "top_p": "1"}, "top_p", "invalid_type"),
+        ({"model": "m", "name": "n" * 257}, "name", "string_above_max_length"),
+        ({"model": "m", "description": "d" * 513}, "description", "string_above_max_length"),
+        ({"model": "m", "instructions": "i" * 256_001}, "instructions",
+         "string_above_max_length"),
+        ({"model": "m", "tools": [{"type": "code_interpreter"}] * 129}, "tools",
+         "array_above_max_length"),
+        ({"model": "m", "tools": [{"type": "function", "function": {"name": "a b"}}]},
+         "tools[0].function.name", "invalid_value"),
+        ({"model": "m", "response_format": "json"}, "response_format", "invalid_value"),
+        ({"model": "m", "tool_resources": []}, "tool_resources", "invalid_type"),
+        ({"model": "m", "tool_resources": {"file_search": {"vector_stores": [{}, {}]}}},
+         "tool_resources.file_search.vector_stores", "array_above_max_length"),
+        ({"model": "m", "metadata": {"a": True}}, "metadata.a", "invalid_type"),
+        ({"model": "m", "file_ids": []}, "file_ids", "unknown_parameter"),
+    ],
+)  # fmt: skip
+def test_create_assistant_refusals(fields: dict[str, Any], param: str, code: str) -> None:
+    assert err(rs.parse_create_assistant, fields)[1:] == (param, code)
+
+
+def test_create_assistant_tools_may_hold_128() -> None:
+    tools = [{"type": "code_interpreter"}] * 128
+    assert len(rs.parse_create_assistant({"model": "m", "tools": tools}).tools or ()) == 128
+    assert err(create, tools=tools)[2] == "array_above_max_length"  # runs: 20
+
+
+@pytest.mark.parametrize("body", [b'{"model": "m", "temperature": NaN}', b'{"model": Infinity}'])
+def test_create_assistant_refuses_non_json_numbers(body: bytes) -> None:
+    assert err(rs.parse_create_assistant, body) == (BAD_JSON, None, None)
+    assert err(rs.parse_create_thread, body.replace(b'"model"', b'"metadata"')) == (
+        BAD_JSON, None, None,
+    )  # fmt: skip
+
+
+def test_create_thread_bodies() -> None:
+    thread = rs.parse_create_thread(
+        b'{"messages": [{"role": "assistant", "content": [{"type": "text", "text": "x"}]}],'
+        b' "metadata": {"a": "b"}, "tool_resources": null}'
+    )
+    assert not thread.has_user_message and thread.tool_resources is None
+    assert thread.metadata == {"a": "b"} and thread.messages[0]["role"] == "assistant"
+    assert rs.parse_create_thread({}) == rs.toolkit.CreateThread()
+
+
+def test_parse_json_body() -> None:
+    assert rs.toolkit.parse_json_body(b' {"a": [1, 2.5, null]} ') == {"a": [1, 2.5, None]}
+    got = rs.toolkit.parse_json_body({"a": (1,), "b": collections.UserDict({"c": "d"})})
+    assert got == {"a": [1], "b": {"c": "d"}} and type(got["b"]) is dict
+    for bad in (b"[]", b"", b"{", b'{"a": NaN}', {"a": [HUGE]}, {"a": -HUGE}):
+        assert err(rs.toolkit.parse_json_body, bad) == (BAD_JSON, None, None)
+    for server_bug in ({"a": {1, 2}}, {"a": {1: 2}}, {"a": b"x"}, 5):
+        with pytest.raises(rs.InvalidArgument):
+            rs.toolkit.parse_json_body(server_bug)  # type: ignore[arg-type]
+
+
+class _IntSub(int):
+    pass
+
+
+class _FloatSub(float):
+    pass
+
+
+def test_number_and_string_subclasses_count_as_their_value() -> None:
+    got = rs.toolkit.parse_json_body(
+        {"i": _IntSub(3), "f": _FloatSub(0.5), "s": collections.UserString("x") and _Str("y")}
+    )
+    assert got == {"i": 3, "f": 0.5, "s": "y"}
+    assert [type(v) for v in got.values()] == [int, float, str]
+    assert err(rs.toolkit.parse_json_body, {"f": _FloatSub("nan")}) == (BAD_JSON, None, None)
+    assert rs.toolkit.parse_json_body({_Str("k"): 1}) == {"k": 1}
+
+
+class _Str(str):
+    def __str__(self) -> str:
+        return "lie"
+
+
+class _Broken(collections.abc.Mapping):  # type: ignore[type-arg]
+    def __getitem__(self, key: Any) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Any:
+        raise RuntimeError("broken")
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_broken_and_endless_mappings_are_server_bugs() -> None:
+    with pytest.raises(rs.InvalidArgument, match="could not be read"):
+        rs.toolkit.parse_json_body({"a": _Broken()})
+    wide = {"a": [0] * (2**20 + 1)}
+    with pytest.raises(rs.InvalidArgument, match="items"):
+        rs.toolkit.parse_json_body(wide)

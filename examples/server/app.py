@@ -112,8 +112,11 @@ def run_response(run: rs.Run, settings: Settings) -> Response:
     )
 
 
-def refusal(err: rs.APIError) -> JSONResponse:
-    return JSONResponse(err.to_api_error(), status_code=err.http_status)
+def refusal(err: rs.APIError) -> Response:
+    # error_json, not JSONResponse: the body never holds a raw lone surrogate.
+    return Response(
+        rs.toolkit.error_json(err), status_code=err.http_status, media_type="application/json"
+    )
 
 
 def worker_refusal(err: rs.TransitionError | rs.StepTransitionError) -> JSONResponse:
@@ -131,32 +134,19 @@ def bad_value(exc: rs.InvalidRun | rs.InvalidArgument) -> JSONResponse:
 
 
 def read_object(raw: bytes) -> dict[str, Any]:
-    """A JSON object body; an empty body is ``{}``.
+    """A JSON object body (for ``/advance``, which runstate does not model); empty is ``{}``.
 
-    Anything else is refused with the API's own JSON-body text: the toolkit's parsers
-    produce it for any body that is not a JSON object, so this reuses one of them.
+    Read by runstate's JSON front end, as every other body: anything else is refused
+    with the API's malformed-JSON 400.
     """
-    if not raw.strip():
-        return {}
-    try:
-        obj = json.loads(raw)
-    except ValueError:
-        obj = None
-    if isinstance(obj, dict):
-        return obj
-    rs.parse_modify_run(raw)  # raises the API's 400 for a body that is not an object
-    raise rs.InvalidRequest("We could not parse the JSON body of your request.")
-
-
-def unknown_parameter(name: str) -> rs.InvalidRequest:
-    # The API's template (spec-facts §10.1), as the toolkit's parsers answer it.
-    return rs.InvalidRequest(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
+    return rs.toolkit.parse_json_body(raw) if raw.strip() else {}
 
 
 def invalid_type(name: str, expected: str, value: object) -> rs.InvalidRequest:
-    got = {list: "an array", dict: "an object", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else "a number"
-    )
+    # The API's type words (spec-facts §10.1), as the toolkit's parsers use them.
+    words = {list: "an array", dict: "an object", str: "a string", bool: "a boolean"}
+    words.update({int: "an integer", float: "a number", type(None): "null"})
+    got = words.get(type(value), "a number")
     return rs.InvalidRequest(
         f"Invalid type for '{name}': expected {expected}, but got {got} instead.",
         param=name,
@@ -217,53 +207,25 @@ class RunsAPI:
     # -- assistants and threads ---------------------------------------------------------
 
     def create_assistant(self, call: Call) -> Response:
-        obj = read_object(call.body)
-        allowed = {
-            "model",
-            "name",
-            "description",
-            "instructions",
-            "tools",
-            "metadata",
-            "temperature",
-            "top_p",
-            "response_format",
-            "tool_resources",
-        }
-        for key in obj:
-            if key not in allowed:
-                raise unknown_parameter(key)
-        if not isinstance(obj.get("model"), str):
-            if "model" not in obj:
-                raise rs.InvalidRequest(
-                    "Missing required parameter: 'model'.",
-                    param="model",
-                    code="missing_required_parameter",
-                )
-            raise invalid_type("model", "a string", obj["model"])
-        # Tools and instructions are checked as a run request would carry them.
-        check = {
-            "assistant_id": "asst_check",
-            "tools": obj.get("tools"),
-            "instructions": obj.get("instructions"),
-            "metadata": obj.get("metadata"),
-        }
-        request = rs.parse_create_run(check)
+        # Read whole (every field of CreateAssistantRequest) before anything is stored.
+        request = rs.toolkit.parse_create_assistant(call.body or b"{}")
         assistant = {
             "id": new_id("asst"),
             "object": "assistant",
             "created_at": clock(),
-            "name": obj.get("name"),
-            "description": obj.get("description"),
-            "model": obj["model"],
+            "name": request.name,
+            "description": request.description,
+            "model": request.model,
             "instructions": request.instructions,
             "tools": [dict(t) for t in request.tools or ()],
-            "tool_resources": obj.get("tool_resources") or {},
+            "tool_resources": request.tool_resources or {},
             "metadata": dict(request.metadata or {}),
-            "temperature": obj.get("temperature", 1.0),
-            "top_p": obj.get("top_p", 1.0),
-            "response_format": obj.get("response_format", "auto"),
+            "temperature": 1.0 if request.temperature is None else request.temperature,
+            "top_p": 1.0 if request.top_p is None else request.top_p,
+            "response_format": request.response_format or "auto",
         }
+        if request.reasoning_effort is not None:
+            assistant["reasoning_effort"] = request.reasoning_effort
         self.store.create_assistant(assistant)
         return JSONResponse(assistant)
 
@@ -275,32 +237,21 @@ class RunsAPI:
             raise rs.not_found("assistant", assistant_id)
         return JSONResponse(assistant)
 
-    def _thread(self, obj: Mapping[str, Any]) -> Thread:
-        """A new thread from a create-thread body (or thread-and-run's ``thread``)."""
-        for key in obj:
-            if key not in ("messages", "metadata", "tool_resources"):
-                raise unknown_parameter(key)
-        metadata = rs.parse_modify_run({"metadata": obj.get("metadata")}).metadata
-        messages = obj.get("messages") or []
-        if not isinstance(messages, list):
-            raise invalid_type("messages", "an array", messages)
-        for i, message in enumerate(messages):
-            if not isinstance(message, dict):
-                raise invalid_type(f"messages[{i}]", "an object", message)
+    def _thread(self, request: rs.toolkit.CreateThread) -> Thread:
+        """A new thread from a create-thread request (or thread-and-run's ``thread``)."""
         thread_id = new_id("thread")
         now = clock()
         body = {
             "id": thread_id,
             "object": "thread",
             "created_at": now,
-            "metadata": dict(metadata or {}),
-            "tool_resources": obj.get("tool_resources") or {},
+            "metadata": dict(request.metadata or {}),
+            "tool_resources": request.tool_resources or {},
         }
-        has_user = any(m.get("role") == "user" for m in messages)
-        return Thread(thread_id, now, has_user, body)
+        return Thread(thread_id, now, request.has_user_message, body)
 
     def create_thread(self, call: Call) -> Response:
-        thread = self._thread(read_object(call.body))
+        thread = self._thread(rs.toolkit.parse_create_thread(call.body or b"{}"))
         self.store.create_thread(thread)
         return JSONResponse(thread.body)
 
@@ -348,7 +299,8 @@ class RunsAPI:
 
     def create_thread_and_run(self, call: Call) -> Response:
         request = rs.parse_create_thread_and_run(call.body)
-        thread = self._thread(request.thread or {})
+        # The thread was read with the request (its params named ``thread.…``).
+        thread = self._thread(rs.toolkit.parse_create_thread(request.thread or {}))
         make = self._new_run(request, thread)
         # The thread's messages count for "a thread with a user message"
         # (CreateRun.new_run reads them from the request itself).
