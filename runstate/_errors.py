@@ -81,11 +81,30 @@ class Error(Exception):
 
     Catch it to handle anything runstate refuses; catch a subclass to handle one kind.
 
+    Every error pickles, ``copy``-s and ``deepcopy``-s to an equal one (same message,
+    same attributes, same wire body), so it crosses a process boundary intact: a
+    :class:`TransitionError` raised in a ``ProcessPoolExecutor`` worker reaches the
+    parent as itself.
+
     Example:
-        >>> import runstate
+        >>> import pickle, runstate
         >>> issubclass(runstate.CancelNotAllowed, runstate.Error)
         True
+        >>> err = pickle.loads(pickle.dumps(runstate.InvalidArgument("now", "too late")))
+        >>> err.argument, str(err)
+        ('now', 'now: too late')
     """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default (``type(self)(*self.args)``, then the attributes) calls
+        # ``__init__`` with the message alone, which the subclasses' signatures do not
+        # take. Rebuild without ``__init__``: the message and the attributes as they are.
+        return (_rebuild, (type(self), self.args), self.__dict__.copy())
+
+
+def _rebuild(cls: type[Error], args: tuple[Any, ...]) -> Error:
+    """An error of class ``cls`` with ``args``, without calling its ``__init__``."""
+    return cls.__new__(cls, *args)
 
 
 @attrs.frozen
