@@ -195,6 +195,9 @@ class InvalidArgument(Error, ValueError):
 
 
 def _echo(value: object) -> str:
+    if isinstance(value, int) and not -(10**MAX_ECHO) < value < 10**MAX_ECHO:
+        # repr() of 5,000 digits raises (and would be cut anyway): say how big it is.
+        return f"an integer of {MAX_ECHO} digits or more (a {type(value).__name__})"
     try:
         text = shorten(repr(value))
     except Exception:  # a hostile __repr__

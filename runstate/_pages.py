@@ -104,9 +104,8 @@ def _query_int(text: str) -> int | None:
     if not (digits.isascii() and digits.isdecimal()):
         return None
     significant = digits.lstrip("0")
-    if len(significant) > MAX_ECHO:
-        return sign * 10**MAX_ECHO
-    return sign * int(significant or "0")
+    magnitude: int = 10**MAX_ECHO if len(significant) > MAX_ECHO else int(significant or "0")
+    return sign * magnitude
 
 
 def _limit(value: object) -> int:
