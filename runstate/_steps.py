@@ -287,7 +287,7 @@ def dump_step(step: RunStep) -> dict[str, Any]:
         >>> dump_step(step)["step_details"]
         {'type': 'tool_calls', 'tool_calls': []}
     """
-    return _DUMP_STEP(step)
+    return _DUMP_STEP(_check_step(step))
 
 
 def parse_message(data: Mapping[str, Any] | str | bytes | bytearray) -> Message:
@@ -315,7 +315,7 @@ def dump_message(message: Message) -> dict[str, Any]:
         >>> dump_message(m)
         {'id': 'm', 'object': 'thread.message', 'created_at': 1, 'thread_id': 't', 'status': 'completed', 'role': 'assistant'}
     """  # noqa: E501 - a doctest's output is one line
-    return _DUMP_MESSAGE(message)
+    return _DUMP_MESSAGE(_check_message_value(message))
 
 
 def _parse(cls: type, data: Any, what: str) -> Any:
@@ -371,6 +371,7 @@ def step_violations(step: RunStep) -> tuple[Violation, ...]:
         >>> [v.rule for v in step_violations(step)]
         ['step-timestamp-order']
     """
+    _check_step(step)
     return _step_rules(
         step.status,
         step.type,
@@ -434,6 +435,7 @@ def message_violations(message: Message) -> tuple[Violation, ...]:
         >>> [(v.field, v.rule) for v in message_violations(m)]
         [('completed_at', 'message-completed-at')]
     """
+    _check_message_value(message)
     return _message_rules(
         message.status,
         message.created_at,
@@ -472,6 +474,12 @@ def _message_rules(
 
 # --------------------------------------------------------------------------------------
 # Step and message operations
+
+
+def _check_message_value(message: object) -> Message:
+    if type(message) is not Message:
+        raise InvalidArgument.expected("message", "a runstate.models.Message", message)
+    return message
 
 
 def _check_step(step: object) -> RunStep:
@@ -721,8 +729,7 @@ def open_message(run: Run, *, id: str, now: int) -> Message:
 
 
 def _check_message(message: object, operation: str) -> Message:
-    if type(message) is not Message:
-        raise InvalidArgument.expected("message", "a runstate.models.Message", message)
+    message = _check_message_value(message)
     if message.status != "in_progress":
         raise StepTransitionError(
             operation,

@@ -130,3 +130,48 @@ def test_a_transition_error_in_a_worker_process_reaches_the_parent_as_itself() -
     _same(expected, info.value)
     assert info.value.current is RunStatus.COMPLETED
     assert info.value.reason == "run-terminal"
+
+
+# --------------------------------------------------------------------------------------
+# Wrong types raise a runstate.Error naming the argument (issue 17, item 12)
+
+
+@pytest.mark.parametrize(
+    ("attempt", "argument"),
+    [
+        (lambda: rs.dump_run(rs.dump_run(_queued_run())), "run"),  # a dict, not a Run
+        (lambda: rs.dump_step(None), "step"),
+        (lambda: rs.steps.dump_message(_queued_run()), "message"),
+        (lambda: rs.toolkit.run_json(object()), "run"),
+        (lambda: rs.steps.step_violations("step"), "step"),
+        (lambda: rs.steps.message_violations({}), "message"),
+        (lambda: rs.models.parse_value(int, {}), "cls"),
+        (lambda: rs.models.parse_value(None, "{}"), "cls"),
+        (lambda: rs.models.parse_value(rs.Run, "{}", what=5), "what"),
+        (lambda: rs.models.format_exception("not an exception", int), "exc"),
+        (lambda: rs.models.format_exception(ValueError("x"), 10**5000), "type"),
+        (lambda: rs.configure_converter(None), "converter"),
+        (lambda: rs.can_transition(None, RunStatus.QUEUED), "source"),
+        (lambda: rs.can_transition(RunStatus.QUEUED, "in_progress"), "target"),
+        (lambda: rs.can_reach([], RunStatus.QUEUED), "source"),
+        (lambda: rs.machine(object(), attribute=5), "attribute"),
+        (lambda: rs.check_trace([], mode="x"), "mode"),
+        (lambda: rs.TraceChecker(mode=None), "mode"),
+        (lambda: rs.parse_sse(5), "source"),
+        (lambda: list(rs.parse_sse([b"data: 1", 5])), "source"),
+    ],
+)
+def test_wrong_types_raise_invalid_argument_naming_it(
+    attempt: Callable[[], Any], argument: str
+) -> None:
+    with pytest.raises(rs.InvalidArgument) as info:
+        attempt()
+    assert info.value.argument == argument
+    assert len(str(info.value)) < 400
+
+
+def test_a_closed_trace_checker_refuses_more_items() -> None:
+    checker = rs.TraceChecker(mode="poll")
+    checker.close()
+    with pytest.raises(rs.InvalidArgument, match="closed"):
+        checker.feed(_queued_run())

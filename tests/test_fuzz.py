@@ -1433,3 +1433,225 @@ def test_dump_value_refuses_with_a_runstate_error(value: Any) -> None:
 
 def test_not_found_does_not_echo_the_id() -> None:
     assert_short_echo(rs.not_found("run", MEG))
+
+
+# ======================================================================================
+# Hardening round 3 (issue 17): wrong-typed arguments to every public function, errors
+# that survive pickling, query integers of any length, SSE round trips.
+# (Generators of the kinds that found items 6, 7, 8, 12 and 13.)
+
+import inspect  # noqa: E402 - this section's own imports
+
+import cattrs  # noqa: E402
+
+from runstate.models import Message as _Message  # noqa: E402
+
+
+def _started() -> rs.Run:
+    return rs.start(
+        rs.new_run(id="run_1", thread_id="thread_1", assistant_id="a", model="m", now=10), now=11
+    )
+
+
+def _step() -> rs.RunStep:
+    return rs.steps.open_message_step(_started(), id="step_1", message_id="msg_1", now=12)
+
+
+def _message() -> _Message:
+    return rs.steps.open_message(_started(), id="msg_1", now=12)
+
+
+class _Job:
+    """A model for ``runstate.machine``."""
+
+    def __init__(self, run: rs.Run) -> None:
+        self.run = run
+
+
+#: A valid value for each required parameter, by name, then (function, name) where one
+#: name means different things. Parameters with a default use their default.
+_VALID: dict[str, Callable[[], Any]] = {
+    "run": _started,
+    "now": lambda: 20,
+    "steps": tuple,
+    "step": _step,
+    "message": _message,
+    "id": lambda: "x_1",
+    "message_id": lambda: "msg_2",
+    "thread_id": lambda: "thread_1",
+    "assistant_id": lambda: "a",
+    "model": lambda: "m",
+    "data": lambda: json.dumps(dump_run(_started())),
+    "source": lambda: "event: thread.run.created\ndata: {}\n\n",
+    "target": lambda: rs.RunStatus.COMPLETED,
+    "events": lambda: [("thread.run.created", "{}")],
+    "items": list,
+    "mode": lambda: "stream",
+    "kind": lambda: "run",
+    "body": lambda: b"{}",
+    "runs": list,
+    "tool_calls": lambda: _calls("c"),
+    "tool_outputs": list,
+    "error": lambda: {"code": "server_error", "message": "boom"},
+    "reason": lambda: "max_tokens",
+    "text": lambda: "hello",
+    "exc": lambda: ValueError("x"),
+    "type": lambda: int,
+    "cls": lambda: rs.Run,
+    "value": lambda: "v",
+    "param": lambda: "run_id",
+    "converter": cattrs.Converter,
+    "operation": lambda: "complete",
+    "before": _started,
+    "after": _started,
+}
+_VALID_FOR: dict[tuple[str, str], Callable[[], Any]] = {
+    ("can_transition", "source"): lambda: rs.RunStatus.QUEUED,
+    ("can_reach", "source"): lambda: rs.RunStatus.QUEUED,
+    ("machine", "model"): lambda: _Job(_started()),
+    ("mark_incomplete", "reason"): lambda: "max_tokens",
+}
+
+#: Public functions that may raise something other than a runstate.Error for a wrong
+#: argument, on purpose (each with why). Everything else must raise only runstate.Error.
+_OTHER_RAISES: dict[str, str] = {
+    # Its **machine_kwargs go to transitions.Machine unread: transitions' own TypeErrors.
+    "machine": "transitions' keyword arguments are transitions' to check",
+    # Issue 17: owned by the concurrent request-parsing change (runstate/_requests.py:
+    # `include` of the wrong type, check_id, check_beta_header). The lead removes these
+    # three lines when merging it.
+    "parse_create_run": "issue 17, fixed in runstate/_requests.py by another change",
+    "parse_create_thread_and_run": "issue 17, fixed in runstate/_requests.py by another change",
+    "check_beta_header": "issue 17, fixed in runstate/_requests.py by another change",
+    "check_id": "issue 17, fixed in runstate/_requests.py by another change",
+}
+
+#: Wrong-typed values: JSON-ish, hostile, huge and plain objects.
+_wrong_values = st.one_of(
+    any_values,
+    st.sampled_from([None, True, 1.5, 10**5000, -(10**5000), b"x", (), object, len]),
+    st.builds(object),
+)
+
+
+def _public_functions() -> list[Any]:
+    seen: dict[int, Any] = {}
+    for module in (rs, rs.models, rs.toolkit, rs.steps):
+        for name in module.__all__:
+            fn = getattr(module, name)
+            if (inspect.isfunction(fn) or inspect.isbuiltin(fn)) and id(fn) not in seen:
+                seen[id(fn)] = pytest.param(fn, id=f"{module.__name__}.{name}")
+    return list(seen.values())
+
+
+def _consume(result: Any) -> Any:
+    """Read a lazy result (parse_sse's iterator), a bounded number of items."""
+    if isinstance(result, Iterator):
+        return [item for _, item in zip(range(1000), result, strict=False)]
+    return result
+
+
+@FUZZ
+@pytest.mark.parametrize("fn", _public_functions())
+@given(data=st.data())
+def test_every_public_function_refuses_wrong_types_with_a_runstate_error(
+    fn: Callable[..., Any], data: st.DataObject
+) -> None:
+    """Any subset of a function's parameters wrong-typed: only a runstate.Error escapes.
+
+    Every error raised also survives pickle and deepcopy (issue 17, item 7).
+    """
+    name = fn.__name__
+    params = [
+        p
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    wrong = data.draw(st.lists(st.sampled_from(params), min_size=1, unique=True), label="wrong")
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for p in params:
+        if p in wrong:
+            value = data.draw(_wrong_values, label=p.name)
+        elif p.default is not p.empty:
+            continue
+        else:
+            value = _VALID_FOR.get((name, p.name), _VALID[p.name])()
+        if p.kind is p.POSITIONAL_ONLY:
+            args.append(value)
+        else:
+            kwargs[p.name] = value
+    try:
+        with time_limit(60):  # a hang guard
+            _consume(fn(*args, **kwargs))
+    except rs.Error as exc:
+        assert_short_echo(exc)
+        for clone in (pickle.loads(pickle.dumps(exc)), copy.deepcopy(exc)):
+            assert type(clone) is type(exc)
+            assert str(clone) == str(exc)
+            assert clone.args == exc.args
+    except Exception:
+        if name not in _OTHER_RAISES:
+            raise
+
+
+_SSE_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)  # no surrogates
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(
+            _SSE_TEXT.filter(lambda n: n != "" and "\n" not in n and "\r" not in n),
+            st.one_of(
+                _SSE_TEXT.filter(lambda d: "\r" not in d),
+                st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+            ),
+        ),
+        max_size=5,
+    )
+)
+def test_encode_sse_reads_back_the_same_pairs(events: list[tuple[str, Any]]) -> None:
+    """encode_sse -> parse_sse gives back every pair: names and data, in order."""
+    body = rs.encode_sse(events)
+    expected = [
+        (name, data if isinstance(data, str) else json.dumps(data, separators=(",", ":"),
+                                                            ensure_ascii=False))
+        for name, data in events
+    ]  # fmt: skip
+    assert list(rs.parse_sse(body)) == expected
+
+
+@FUZZ
+@given(
+    st.text(max_size=10),
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=20),
+)
+def test_encode_sse_refuses_only_what_cannot_read_back(name: str, data: str) -> None:
+    """Anything encode_sse accepts reads back the same; the rest is an InvalidArgument."""
+    try:
+        body = rs.encode_sse([(name, data)])
+    except rs.InvalidArgument:
+        assert (
+            not name
+            or set(name) & {"\r", "\n"}
+            or "\r" in data
+            or any("\ud800" <= c <= "\udfff" for c in name)
+        )
+        return
+    assert list(rs.parse_sse(body)) == [(name, data)]
+
+
+@FUZZ
+@given(st.integers(-(10**100), 10**100), st.integers(0, 40), st.booleans())
+def test_query_limit_text_is_judged_by_its_value(value: int, zeros: int, plus: bool) -> None:
+    """Integer text of any length, leading zeros and sign (issue 17, item 8)."""
+    text = ("-" if value < 0 else "+" if plus else "") + "0" * zeros + str(abs(value))
+    result = call(rs.parse_list_runs, {"limit": text})
+    if 1 <= value <= 100:
+        assert result == rs.toolkit.ListRuns(limit=value)
+    else:
+        assert isinstance(result, rs.InvalidRequest)
+        assert result.code == (
+            "integer_below_min_value" if value < 1 else "integer_above_max_value"
+        )
