@@ -63,9 +63,18 @@ def _stable_id(value: object) -> str:
     return f"<{type(value).__name__}>" if type(value) is object else repr(value)
 
 
+#: The one bound of :func:`time_limit`: long enough that only a hung (endless) loop
+#: reaches it on the busiest CI machine. It stops a hang; it measures nothing (a test
+#: never asserts a duration; benchmarks/ measures). tests/test_timing.py keeps it so.
+HANG_GUARD = 300
+
+
 @contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Fail the block if it runs longer than ``seconds`` (POSIX main thread only)."""
+def time_limit(seconds: float = HANG_GUARD) -> Iterator[None]:
+    """Stop the block if it hangs: fail after ``seconds`` (POSIX main thread only).
+
+    A hang guard, not a measurement: pass nothing (:data:`HANG_GUARD`).
+    """
     if (
         not hasattr(signal, "setitimer")
         or threading.current_thread() is not threading.main_thread()
@@ -74,7 +83,7 @@ def time_limit(seconds: float) -> Iterator[None]:
         return
 
     def on_alarm(signum: int, frame: object) -> None:
-        raise _TimedOut(f"took longer than {seconds} s")
+        raise _TimedOut(f"hung: still running after {seconds} s")
 
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -491,7 +500,7 @@ def _wrong_argument_case(op: str, arg: str, value: str) -> None:
     kwargs = base()
     kwargs[arg] = WRONG_VALUES[value]()
     before = {name: snapshot(v) for name, v in kwargs.items()}
-    with time_limit(10):
+    with time_limit():
         result = call(fn, **kwargs)
     if type(result) is rs.Run:
         check_run(result)
@@ -609,7 +618,7 @@ def test_huge_int_text_refused_whatever_the_interpreter_limit() -> None:
 
 @pytest.mark.parametrize("depth", [10**4, 10**5])
 @pytest.mark.parametrize("where", ["x-unknown", "metadata", "tools", "parameters"])
-def test_deep_nesting_is_refused_quickly(depth: int, where: str) -> None:
+def test_deep_nesting_is_refused(depth: int, where: str) -> None:
     def nest(leaf: Any) -> Any:
         for _ in range(depth):
             leaf = [leaf]
@@ -622,7 +631,7 @@ def test_deep_nesting_is_refused_quickly(depth: int, where: str) -> None:
         return with_(**{where: value})
 
     text = json.dumps(place("LEAF")).replace('"LEAF"', "[" * depth + "]" * depth)
-    with time_limit(10):
+    with time_limit():
         refused(text)
         refused(text.encode())
         refused(place(nest([])))
@@ -654,7 +663,7 @@ def test_broken_mappings_are_refused_or_read(broken: str, where: str) -> None:
         data = with_(usage=BrokenMapping(usage, broken))
     else:
         data = with_(**{where: BrokenMapping({"a": "b"}, broken)})
-    with time_limit(10):
+    with time_limit():
         result = call(parse_run, data)
     if isinstance(result, rs.Run):  # a mapping read without the broken method is fine
         check_run(result)
@@ -674,7 +683,7 @@ def test_keys_whose_hash_raises_are_refused_or_read(where: str) -> None:
 
 
 @pytest.mark.parametrize("where", ["x-unknown"])  # the item budget is 1 Mi items
-def test_endless_mapping_is_refused_in_bounded_time(where: str) -> None:
+def test_endless_mapping_is_refused(where: str) -> None:
     # Wide values spend the item budget fast; an endless mapping of small values takes
     # the same path (about 2 s on a CI core for 1 Mi items).
     endless = EndlessMapping(width=200_000)
@@ -683,7 +692,7 @@ def test_endless_mapping_is_refused_in_bounded_time(where: str) -> None:
         data = with_(metadata=endless)
     elif where == "x-unknown":
         data = with_(x=endless)
-    with time_limit(15):
+    with time_limit():
         refused(data)
 
 
@@ -949,8 +958,8 @@ def test_update_metadata_refuses_a_broken_mapping(broken: str) -> None:
     call(rs.update_metadata, COMPLETED, metadata=BrokenMapping({"k": "v"}, broken))
 
 
-def test_update_metadata_refuses_an_endless_mapping_quickly() -> None:
-    with time_limit(1):
+def test_update_metadata_refuses_an_endless_mapping() -> None:
+    with time_limit():
         call(rs.update_metadata, COMPLETED, metadata=EndlessMapping())
 
 
@@ -1248,7 +1257,7 @@ def _only_plain_keys_and_numbers(value: Any) -> bool:
 
 def check_parse_everything(data: Any) -> None:
     """Oracles (a), (b), (e), (f), (g) for one input, and text/mapping agreement."""
-    with time_limit(10):
+    with time_limit():
         result = call(parse_run, data)
     if type(result) is rs.Run:
         check_run(result)
@@ -1396,7 +1405,7 @@ def test_operations_on_any_run(
         assume((op, name) not in KNOWN_DEFECTS)
         kwargs[name] = wrong[1]
     before = {name: snapshot(v) for name, v in kwargs.items()}
-    with time_limit(10):
+    with time_limit():
         result = call(fn, **kwargs)
     if type(result) is rs.Run:
         check_run(result)
@@ -1582,7 +1591,7 @@ def test_every_public_function_refuses_wrong_types_with_a_runstate_error(
         else:
             kwargs[p.name] = value
     try:
-        with time_limit(60):  # a hang guard
+        with time_limit():  # a hang guard
             _consume(fn(*args, **kwargs))
     except rs.Error as exc:
         assert_short_echo(exc)
