@@ -96,14 +96,21 @@ class Error(Exception):
     """
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # The default (``type(self)(*self.args)``, then the attributes) calls
-        # ``__init__`` with the message alone, which the subclasses' signatures do not
-        # take. Rebuild without ``__init__``: the message and the attributes as they are.
-        return (_rebuild, (type(self), self.args), self.__dict__.copy())
+        return reduce_exception(self)
 
 
-def _rebuild(cls: type[Error], args: tuple[Any, ...]) -> Error:
-    """An error of class ``cls`` with ``args``, without calling its ``__init__``."""
+def reduce_exception(exc: BaseException) -> tuple[Any, ...]:
+    """``__reduce__`` for an exception whose ``__init__`` takes fields, not the message.
+
+    The default (``type(exc)(*exc.args)``, then the attributes) calls ``__init__`` with
+    the message alone, which such signatures do not take. This rebuilds without
+    ``__init__``: the message and the attributes as they are.
+    """
+    return (_rebuild, (type(exc), exc.args), exc.__dict__.copy())
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    """An exception of class ``cls`` with ``args``, without calling its ``__init__``."""
     return cls.__new__(cls, *args)
 
 

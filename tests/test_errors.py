@@ -175,3 +175,38 @@ def test_a_closed_trace_checker_refuses_more_items() -> None:
     checker.close()
     with pytest.raises(rs.InvalidArgument, match="closed"):
         checker.feed(_queued_run())
+
+
+def _report() -> Any:
+    from runstate.testing import RULES, ConformanceReport, Divergence  # noqa: PLC0415
+
+    divergence = Divergence(
+        rule=RULES["cancel-accepted"],
+        operation="cancel on a 'completed' run (run_1)",
+        problem="expected 400, got 200",
+        steps=("state.create_run(thread=0)",),
+        count=3,
+    )
+    return ConformanceReport(
+        label="Server", divergences=(divergence,), accepted={}, reach={}, examples=1,
+        rounds=2, seconds=0.0,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("how", _copies())
+@pytest.mark.parametrize("kind", ["ConformanceFailure", "DivergencesFound"])
+def test_the_kits_failures_round_trip_too(how: Callable[[Any], Any], kind: str) -> None:
+    """The conformance kit's failures (AssertionErrors) share the errors' __reduce__."""
+    from runstate.testing import RULES, ConformanceFailure, DivergencesFound  # noqa: PLC0415
+
+    if kind == "ConformanceFailure":
+        original: Any = ConformanceFailure(
+            "cancel", "expected 400", rule=RULES["cancel-accepted"], steps=["a"]
+        )
+    else:
+        original = DivergencesFound(_report())
+    clone = how(original)
+    assert type(clone) is type(original)
+    assert str(clone) == str(original)
+    assert clone.args == original.args
+    assert vars(clone) == vars(original)
