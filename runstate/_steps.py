@@ -1033,7 +1033,7 @@ def advance(
     """
     _ops.check_now(now)
     life = _checked_life(run, steps, messages)
-    _check_arguments(operation, arguments)
+    arguments = _check_arguments(operation, arguments)
     if operation in RUN_END_EFFECTS:
         _ends(life, now)
         new_run = getattr(_ops, operation)(run, now=now, **arguments)
@@ -1235,7 +1235,11 @@ _OWN_ARGUMENTS: Final[Mapping[str, tuple[str, Callable[[object], bool]]]] = Mapp
 )
 
 
-def _check_arguments(operation: object, arguments: Mapping[str, Any]) -> None:
+def _check_arguments(operation: object, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Check the operation and its arguments; return them, ids and text as plain ``str``.
+
+    A ``str`` subclass counts as its value (whatever its ``__eq__`` says).
+    """
     try:
         required, allowed = _ARGUMENTS[operation]  # type: ignore[index]
     except (KeyError, TypeError):
@@ -1254,3 +1258,5 @@ def _check_arguments(operation: object, arguments: Mapping[str, Any]) -> None:
             expected, check = _OWN_ARGUMENTS[name]
             if not check(value):
                 raise InvalidArgument.expected(name, expected, value)
+            arguments[name] = str.__str__(value)
+    return arguments

@@ -94,7 +94,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias, cast
 
 import attrs
 
@@ -331,6 +331,14 @@ def _describe(exc: InvalidRun) -> str:
     return f"{text} (and {more} more)" if more > 0 else text
 
 
+def _checked_mode(mode: object) -> Mode:
+    """``mode`` as a plain ``"poll"`` or ``"stream"`` (a str subclass read as its value)."""
+    text = str.__str__(mode) if isinstance(mode, str) else None
+    if text in _MODES:
+        return cast("Mode", text)
+    raise InvalidArgument.expected("mode", "'poll' or 'stream'", mode)
+
+
 class TraceChecker:
     """An incremental trace checker: feed it items one by one, then close it.
 
@@ -361,8 +369,7 @@ class TraceChecker:
     """
 
     def __init__(self, *, mode: Mode) -> None:
-        if mode not in _MODES:  # a tuple: an unhashable mode is compared, not hashed
-            raise InvalidArgument.expected("mode", "'poll' or 'stream'", mode)
+        mode = _checked_mode(mode)
         self.mode: Mode = mode
         self._stream = mode == "stream"
         self._resets = _RESETS[mode]

@@ -513,3 +513,29 @@ def test_advance_messages_echo_ids_briefly() -> None:
     with pytest.raises(rs.InvalidArgument) as info:
         rs.advance(life.run, life.steps, "finish_message_step", now=13, step_id=long_id)
     assert len(str(info.value)) < 300
+
+
+class _Liar(str):
+    """A str that says it equals anything."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+
+def test_advance_reads_a_str_subclass_id_as_its_value() -> None:
+    life = _opened()
+    with pytest.raises(rs.InvalidArgument, match="no step 'zzz'"):
+        rs.advance(life.run, life.steps, "finish_message_step", now=13, step_id=_Liar("zzz"))
+    done = rs.advance(
+        life.run, life.steps, "finish_message_step", now=13, messages=life.messages,
+        step_id=_Liar("s"), text=_Liar("hi"),
+    )  # fmt: skip
+    assert type(done.steps[0].id) is str

@@ -851,3 +851,24 @@ def test_a_run_its_checks_cannot_handle_is_a_problem() -> None:
     report = check_trace(items, mode="poll")
     # parse_run refuses it, naming the field (text input could never carry it either).
     assert report.problems[0].message == "created_at: integer of more than 4300 digits"
+
+
+class _Liar(str):
+    """A str that says it equals anything."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+
+def test_mode_is_read_by_its_value() -> None:
+    with pytest.raises(rs.InvalidArgument):
+        check_trace([], mode=_Liar("queued"))  # type: ignore[arg-type]
+    assert check_trace([], mode=_Liar("poll")).checked == 0  # type: ignore[arg-type]
