@@ -21,13 +21,14 @@ import argparse
 import codecs
 import contextlib
 import errno
+import io
 import itertools
 import json
 import os
 import re
 import stat
 import sys
-from typing import IO, TYPE_CHECKING, Final, NoReturn, TextIO
+from typing import IO, TYPE_CHECKING, Final, NoReturn, TextIO, cast
 
 import attrs
 
@@ -38,6 +39,8 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
+
+    from _typeshed import SupportsWrite
 
 __all__ = ["main"]
 
@@ -622,17 +625,44 @@ class _OutputError(Exception):
         self.error = error
 
 
+def _output_error(exc: OSError | ValueError) -> _OutputError:
+    """A failed write as an :class:`_OutputError`: a closed file's ``ValueError`` too."""
+    if isinstance(exc, OSError):
+        return _OutputError(exc)
+    return _OutputError(OSError(errno.EBADF, str(exc) or "the stream is closed"))
+
+
 def _write(out: TextIO, text: str) -> None:
     try:
         out.write(text)
-    except OSError as exc:
-        raise _OutputError(exc) from exc
+    except (OSError, ValueError) as exc:  # a full disk, a closed pipe, a closed file
+        raise _output_error(exc) from exc
 
 
 def _note(err: TextIO, text: str) -> None:
     """Write to stderr; if even that fails there is no one left to tell."""
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(Exception):
         err.write(text)
+
+
+def _stream(stream: TextIO | None) -> TextIO:
+    """The stream, or a closed stand-in for ``None``.
+
+    A process started with its stdout or stderr closed has ``None`` there.
+    """
+    return cast("TextIO", _Closed()) if stream is None else stream
+
+
+class _Closed(io.TextIOBase):
+    """Stands in for a stream that is ``None`` (closed when the process started).
+
+    Writing to it fails as writing to a closed descriptor does, so a missing stdout is
+    a report that cannot be written (exit status 2) and a missing stderr a note that is
+    lost, never an ``AttributeError``.
+    """
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, "the stream is closed")
 
 
 #: The longest input text echoed (a message, a reason); longer is cut, and says so.
@@ -950,6 +980,13 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(EXIT_UNREADABLE, f"{self.prog}: error: {_safe(message)}\n")
 
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        # argparse passes over a missing stream and OSError, but not a closed file's
+        # ValueError: usage, help and version that cannot be written are simply lost
+        # (the exit status says what happened).
+        with contextlib.suppress(OSError, ValueError):
+            super()._print_message(message, file)
+
 
 def _parser() -> argparse.ArgumentParser:
     formatter = argparse.RawDescriptionHelpFormatter
@@ -1027,7 +1064,10 @@ def main(
     Returns:
         0 when everything checked is clean, 1 when problems were found, 2 when a file
         could not be read as a trace, the command line is wrong, or the report could not
-        be written (a full disk: ``runstate: error: cannot write the report: ...``).
+        be written (a full disk, a closed or missing stdout: ``runstate: error: cannot
+        write the report: ...``); 141 when the reader of stdout went away (a broken
+        pipe). These hold whatever state stdout and stderr are in (``None``, closed,
+        failing): a note that cannot reach stderr is lost, never a traceback.
 
     Example:
         >>> main(["diagram", "--format", "dot"])  # doctest: +ELLIPSIS
@@ -1035,12 +1075,12 @@ def main(
         ...
         0
     """
-    out = sys.stdout if stdout is None else stdout
-    err = sys.stderr if stderr is None else stderr
+    out = _stream(sys.stdout if stdout is None else stdout)
+    err = _stream(sys.stderr if stderr is None else stderr)
     for stream in (out, err):
         if stream is sys.stdout or stream is sys.stderr:
             with contextlib.suppress(AttributeError, ValueError, OSError):
-                stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+                stream.reconfigure(errors="backslashreplace")  # type: ignore[attr-defined]
     parser = _parser()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -1055,8 +1095,8 @@ def main(
         status: int = args.handler(args, out, err)
         try:
             out.flush()
-        except OSError as exc:
-            raise _OutputError(exc) from exc
+        except (OSError, ValueError) as exc:
+            raise _output_error(exc) from exc
     except KeyboardInterrupt:
         _note(err, "runstate: interrupted\n")
         return 130

@@ -81,11 +81,37 @@ class Error(Exception):
 
     Catch it to handle anything runstate refuses; catch a subclass to handle one kind.
 
+    Every error pickles, ``copy``-s and ``deepcopy``-s to an equal one (same message,
+    same attributes, same wire body), so it crosses a process boundary intact: a
+    :class:`TransitionError` raised in a ``ProcessPoolExecutor`` worker reaches the
+    parent as itself.
+
     Example:
-        >>> import runstate
+        >>> import pickle, runstate
         >>> issubclass(runstate.CancelNotAllowed, runstate.Error)
         True
+        >>> err = pickle.loads(pickle.dumps(runstate.InvalidArgument("now", "too late")))
+        >>> err.argument, str(err)
+        ('now', 'now: too late')
     """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return reduce_exception(self)
+
+
+def reduce_exception(exc: BaseException) -> tuple[Any, ...]:
+    """``__reduce__`` for an exception whose ``__init__`` takes fields, not the message.
+
+    The default (``type(exc)(*exc.args)``, then the attributes) calls ``__init__`` with
+    the message alone, which such signatures do not take. This rebuilds without
+    ``__init__``: the message and the attributes as they are.
+    """
+    return (_rebuild, (type(exc), exc.args), exc.__dict__.copy())
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...]) -> BaseException:
+    """An exception of class ``cls`` with ``args``, without calling its ``__init__``."""
+    return cls.__new__(cls, *args)
 
 
 @attrs.frozen
@@ -176,6 +202,9 @@ class InvalidArgument(Error, ValueError):
 
 
 def _echo(value: object) -> str:
+    if isinstance(value, int) and not -(10**MAX_ECHO) < value < 10**MAX_ECHO:
+        # repr() of 5,000 digits raises (and would be cut anyway): say how big it is.
+        return f"an integer of {MAX_ECHO} digits or more (a {type(value).__name__})"
     try:
         text = shorten(repr(value))
     except Exception:  # a hostile __repr__

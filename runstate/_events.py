@@ -48,6 +48,7 @@ them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
@@ -506,6 +507,10 @@ def _run_events(before: Run | None, after: Run) -> list[tuple[str, str]]:
     return events
 
 
+#: A lone surrogate: text with no UTF-8 form.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
 def encode_sse(events: Iterable[tuple[str, str | Mapping[str, Any]]]) -> bytes:
     r"""Write ``(event, data)`` pairs as ``text/event-stream`` bytes, as the API frames them.
 
@@ -513,13 +518,31 @@ def encode_sse(events: Iterable[tuple[str, str | Mapping[str, Any]]]) -> bytes:
     then a blank line (the recordings' framing; ``done`` included). A mapping as data is
     written as compact JSON.
 
+    What is written reads back the same through :func:`~runstate.parse_sse`: the pairs,
+    in order, name for name and data for data. What the format cannot carry is refused
+    rather than changed (WHATWG server-sent events: a line ends at ``\r\n``, ``\r`` or
+    ``\n``, and an empty ``event`` field means ``message``):
+
+    * an empty event name, or one holding a line break;
+    * text data holding ``\r``: ``\n`` separates data lines, but a carriage return
+      would read back as ``\n`` (a mapping's JSON escapes it, so mapping data may hold
+      any text).
+
+    A lone surrogate (JSON text may carry ``"\ud800"``, and the API echoes it) has no
+    UTF-8 form: it is written as its JSON escape, which JSON data reads back as the same
+    value; it is refused in an event name.
+
     Raises:
-        InvalidArgument: for an event name holding a line break or an item that is not a
-            pair of a name and text or a mapping.
+        InvalidArgument: for an item that is not a pair of a name and text or a mapping,
+            an event name that is empty or holds a line break or a lone surrogate, or
+            text data holding ``\r``.
 
     Example:
         >>> encode_sse([("done", "[DONE]")])
         b'event: done\ndata: [DONE]\n\n'
+        >>> from runstate import parse_sse
+        >>> list(parse_sse(encode_sse([("x", "two\nlines"), ("y", {"k": "a\rb"})])))
+        [('x', 'two\nlines'), ('y', '{"k":"a\\rb"}')]
     """
     if isinstance(events, str | bytes | Mapping) or not isinstance(events, Iterable):
         raise InvalidArgument.expected("events", "an iterable of (event, data) pairs", events)
@@ -527,9 +550,11 @@ def encode_sse(events: Iterable[tuple[str, str | Mapping[str, Any]]]) -> bytes:
     for item in events:
         if not (isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[0], str)):
             raise InvalidArgument.expected("events", "(event, data) pairs", item)
-        name, data = item
-        if "\n" in name or "\r" in name:
-            raise InvalidArgument.expected("event name", "a single line", name)
+        name, data = str.__str__(item[0]), item[1]
+        if not name or "\n" in name or "\r" in name or _SURROGATE.search(name):
+            raise InvalidArgument.expected(
+                "event name", "a non-empty single line of text (no lone surrogate)", name
+            )
         if isinstance(data, Mapping):
             try:
                 text = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
@@ -537,10 +562,12 @@ def encode_sse(events: Iterable[tuple[str, str | Mapping[str, Any]]]) -> bytes:
                 raise InvalidArgument.expected("data", "a JSON object", data) from None
         elif isinstance(data, str):
             text = str.__str__(data)
+            if "\r" in text:
+                raise InvalidArgument.expected(
+                    "data", "text without a carriage return (it reads back as \\n)", data
+                )
         else:
             raise InvalidArgument.expected("data", "text or a mapping", data)
-        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines = text.split("\n")
         parts.append(f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines) + "\n")
-    # A lone surrogate (JSON text may carry "\ud800", and the API echoes it) has no UTF-8
-    # form: it is written as the JSON escape it came as, which reads back the same.
     return "".join(parts).encode("utf-8", "backslashreplace")

@@ -134,6 +134,8 @@ def machine(model: Any, *, attribute: str = "run", **machine_kwargs: Any) -> Any
     clash = sorted({"states", "transitions", "initial"} & machine_kwargs.keys())
     if clash:
         raise InvalidArgument("machine_kwargs", f"{clash} come from the table and the run")
+    if not isinstance(attribute, str):
+        raise InvalidArgument.expected("attribute", "an attribute name (a string)", attribute)
     run = getattr(model, attribute, None)
     if type(run) is not Run:
         raise InvalidArgument.expected(f"model.{attribute}", "a runstate.Run", run)

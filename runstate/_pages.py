@@ -21,7 +21,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from . import _templates as wire
-from ._errors import InvalidArgument
+from ._errors import MAX_ECHO, InvalidArgument
 from ._model import Run, RunStep
 from ._serde import dump_run
 from ._steps import dump_step
@@ -34,21 +34,52 @@ MAX_LIMIT: Final = 100
 _ORDERS: Final = ("asc", "desc")
 
 
+def _check_limit(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidArgument.expected("limit", "an int", value)
+    if not 1 <= value <= MAX_LIMIT:
+        raise InvalidArgument.expected("limit", f"1 to {MAX_LIMIT}", value)
+
+
+def _check_order(_: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if type(value) is not str or value not in _ORDERS:
+        raise InvalidArgument.expected("order", "'asc' or 'desc'", value)
+
+
+def _check_cursor(_: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidArgument.expected(attribute.name, "a run id (a string) or None", value)
+
+
 @attrs.frozen(kw_only=True)
 class ListRuns:
     """The query of ``GET /threads/{thread_id}/runs``.
+
+    Built by :func:`parse_list_runs` from a request, or by hand; either way its fields
+    are checked on construction.
 
     Attributes:
         limit: 1 to 100 (default 20).
         order: ``"asc"`` (oldest first) or ``"desc"`` (newest first, the default).
         after: A run id: the page starts after it.
         before: A run id: the page ends before it.
+
+    Raises:
+        InvalidArgument: naming the field, for a value of the wrong type or out of range
+            (a hand-built query is the caller's own; the API's refusals of a request's
+            query are :func:`parse_list_runs`'s).
+
+    Example:
+        >>> ListRuns(limit=0)
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidArgument: limit: expected 1 to 100, got 0 (a int)
     """
 
-    limit: int = DEFAULT_LIMIT
-    order: Literal["asc", "desc"] = "desc"
-    after: str | None = None
-    before: str | None = None
+    limit: int = attrs.field(default=DEFAULT_LIMIT, validator=_check_limit)
+    order: Literal["asc", "desc"] = attrs.field(default="desc", validator=_check_order)
+    after: str | None = attrs.field(default=None, validator=_check_cursor)
+    before: str | None = attrs.field(default=None, validator=_check_cursor)
 
 
 def _one(value: object) -> object:
@@ -58,23 +89,32 @@ def _one(value: object) -> object:
     return value
 
 
-_LIMIT_DIGITS: Final = 18
+def _query_int(text: str) -> int | None:
+    """An integer query value read exactly, whatever its length; ``None`` if it is not one.
+
+    An optional sign, then ASCII digits (``isdigit()`` also takes superscripts, which
+    ``int()`` refuses; no ``_`` separators), leading zeros allowed. A value of more than
+    :data:`~runstate._errors.MAX_ECHO` significant digits is returned as ``±10**MAX_ECHO``:
+    the same side of every bound as the value itself, and shown bounded in a message
+    ("an integer of 60 digits or more"), without converting 5,000 digits.
+    """
+    text = text.strip()
+    sign = -1 if text[:1] == "-" else 1
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not (digits.isascii() and digits.isdecimal()):
+        return None
+    significant = digits.lstrip("0")
+    magnitude: int = 10**MAX_ECHO if len(significant) > MAX_ECHO else int(significant or "0")
+    return sign * magnitude
 
 
 def _limit(value: object) -> int:
     if isinstance(value, str):
-        text = str.__str__(value).strip()
-        digits = text[1:] if text[:1] in "+-" else text
-        # ASCII digits only (isdigit() also takes superscripts, which int() refuses), and
-        # no more than any limit needs: a 5000-digit "limit" is out of range, not an int.
-        if digits.isascii() and digits.isdecimal() and len(digits) <= _LIMIT_DIGITS:
-            value = int(text)
-        elif digits.isascii() and digits.isdecimal():
-            # Shown as "an integer of 60 digits or more", as the text is.
-            raise wire.above_maximum("limit", MAX_LIMIT, 10**100, integer=True)
-        else:
+        number = _query_int(str.__str__(value))
+        if number is None:
             # inferred: the API's type template, applied to the query parameter
             raise wire.invalid_type("limit", "an integer", value)
+        value = number
     if not isinstance(value, int) or isinstance(value, bool):
         raise wire.invalid_type("limit", "an integer", value)
     if value < 1:

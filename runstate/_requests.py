@@ -898,6 +898,8 @@ def _fields(
 
 
 def _create(body: object, order: tuple[str, ...], strict: bool) -> dict[str, Any]:
+    if type(strict) is not bool:  # a server's own argument: its bug, not the client's
+        raise InvalidArgument.expected("strict_token_minimum", "True or False", strict)
     return _fields(_body(body), order, _READERS[strict], required="assistant_id")
 
 
@@ -940,8 +942,9 @@ def parse_create_run(
 
     Raises:
         InvalidRequest: with the API's exact message, ``param`` and ``code``.
-        InvalidArgument: ``body`` or ``include`` is of another type, or a mapping body
-            holds values JSON cannot carry (a server bug, not a client's).
+        InvalidArgument: ``body``, ``include`` or ``strict_token_minimum`` is of another
+            type, or a mapping body holds values JSON cannot carry (a server bug, not a
+            client's).
 
     Example:
         >>> parse_create_run('{"assistant_id": "asst_1", "stream": true}').stream
@@ -970,6 +973,8 @@ def parse_create_thread_and_run(
 
     Raises:
         InvalidRequest: with the API's exact message, ``param`` and ``code``.
+        InvalidArgument: ``body`` or ``strict_token_minimum`` is of another type, or a
+            mapping body holds values JSON cannot carry (a server bug, not a client's).
 
     Example:
         >>> req = parse_create_thread_and_run(

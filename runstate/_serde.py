@@ -56,6 +56,8 @@ def parse_value(cls: type[_T], data: Any, *, what: str | None = None) -> _T:
 
     Raises:
         InvalidRun: listing every structural problem by path.
+        InvalidArgument: for a ``cls`` that is not one of runstate's value classes, or
+            a ``what`` that is not a string.
 
     Example:
         >>> from runstate.models import ToolCall
@@ -64,6 +66,12 @@ def parse_value(cls: type[_T], data: Any, *, what: str | None = None) -> _T:
         >>> call.function.name
         'f'
     """
+    try:
+        hook = HOOKS[cls]
+    except (KeyError, TypeError):
+        raise InvalidArgument.expected("cls", "a runstate value class", cls) from None
+    if what is not None and not isinstance(what, str):
+        raise InvalidArgument.expected("what", "a string or None", what)
     name = what if what is not None else cls.__name__
     if isinstance(data, str | bytes | bytearray | memoryview):
         obj = loads(data, name)
@@ -76,10 +84,6 @@ def parse_value(cls: type[_T], data: Any, *, what: str | None = None) -> _T:
             f"expected a JSON object, str or bytes, got a {type(data).__name__}",
             what=name,
         )
-    try:
-        hook = HOOKS[cls]
-    except (KeyError, TypeError):
-        raise TypeError(f"not a runstate value class: {cls!r}") from None
     try:
         return hook(obj)  # type: ignore[no-any-return]
     except Exception:
@@ -150,6 +154,8 @@ def dump_run(run: Run) -> dict[str, Any]:
         ...                  model="gpt-4o", now=100))["expires_at"]
         700
     """
+    if type(run) is not Run:
+        raise InvalidArgument.expected("run", "a runstate.Run", run)
     return _dump_run(run)
 
 
@@ -317,6 +323,8 @@ def configure_converter(converter: cattrs.BaseConverter) -> None:
         >>> conv.unstructure(conv.structure(row, Stored)) == row
         True
     """
+    if not isinstance(converter, cattrs.BaseConverter):
+        raise InvalidArgument.expected("converter", "a cattrs converter", converter)
     converter.register_structure_hook_func(_runstate_class, _structure_value)
     converter.register_unstructure_hook_func(_runstate_class, dump_value)
     converter.register_structure_hook_factory(_holds_values, _structure_container)
@@ -344,11 +352,16 @@ def format_exception(exc: BaseException, type: Any) -> str:
         ...     print(cattrs.transform_error(exc, format_exception=format_exception)[0][:32])
         [0].id: expected a string, got 5
     """
+    if not isinstance(exc, BaseException):
+        raise InvalidArgument.expected("exc", "an exception", exc)
     if isinstance(exc, InvalidRun):
         return "; ".join(
             e.message if e.field == "$" else f"{e.field}: {e.message}" for e in exc.errors
         )
-    return cattrs.v.format_exception(exc, type)
+    try:
+        return cattrs.v.format_exception(exc, type)
+    except Exception:  # cattrs shows the type: one whose repr raises, say
+        raise InvalidArgument.expected("type", "the type cattrs was structuring", type) from None
 
 
 def _structure_value(data: Any, cl: Any) -> Any:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
 
+from ._errors import InvalidArgument
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
 
@@ -76,8 +78,8 @@ def _pieces(
     try:
         return cast("Iterable[str | bytes]", iter(source))
     except TypeError:
-        raise TypeError(
-            f"expected str, bytes or an iterable of str or bytes lines, got {type(source).__name__}"
+        raise InvalidArgument.expected(
+            "source", "str, bytes or an iterable of str or bytes lines", source
         ) from None
 
 
@@ -154,7 +156,7 @@ def _lines(pieces: Iterable[str | bytes | bytearray | memoryview]) -> Iterator[s
         elif isinstance(raw, bytes | bytearray | memoryview):
             text = bytes(raw).decode("utf-8", "replace")
         else:
-            raise TypeError(f"expected str or bytes lines, got {type(raw).__name__}")
+            raise InvalidArgument.expected("source", "str or bytes lines", raw)
         if first:
             first = False
             if text.startswith(_BOM):
@@ -233,7 +235,8 @@ def parse_sse(
         A generator of ``(event_name, data)`` pairs.
 
     Raises:
-        TypeError: ``source`` is neither text, bytes nor an iterable of them.
+        InvalidArgument: ``source`` is neither text, bytes nor an iterable of them (at
+            once), or a line it yields is neither ``str`` nor bytes (when it is read).
 
     Example:
         >>> body = b"event: thread.run.queued\r\ndata: {\"status\":\r\ndata:  \"queued\"}\r\n\r\n"
@@ -241,7 +244,7 @@ def parse_sse(
         >>> list(parse_sse(body))
         [('thread.run.queued', '{"status":\n "queued"}'), ('done', '[DONE]')]
     """
-    return _pairs(_pieces(source))  # _pieces raises TypeError now, not at the first next()
+    return _pairs(_pieces(source))  # _pieces refuses a non-iterable now, not at next()
 
 
 def _pairs(pieces: Iterable[str | bytes | bytearray | memoryview]) -> Iterator[tuple[str, str]]:

@@ -20,16 +20,24 @@ bullet): those rows are inferences from the schema's statuses, marked ``L``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Final, Literal, NamedTuple, TypeAlias
+from typing import Any, Final, Literal, NamedTuple, TypeAlias, get_args
 
 import attrs
 
 from . import _ops, _serde
 from ._codegen import GUARDED_HOOKS, HOOKS
 from ._copy import replace
-from ._errors import ClockWentBackwards, Error, InvalidArgument, InvalidRun, InvalidTable
+from ._errors import (
+    MAX_ID_ECHO,
+    ClockWentBackwards,
+    Error,
+    InvalidArgument,
+    InvalidRun,
+    InvalidTable,
+    shorten,
+)
 from ._frozen import EMPTY, EMPTY_LIST
 from ._invariants import Violation
 from ._model import (
@@ -211,6 +219,11 @@ StepRefusal: TypeAlias = Literal[
 ]
 
 
+def _quote(id: str | None) -> str:
+    """An id as a message shows it: quoted, and at most ``MAX_ID_ECHO`` characters."""
+    return "None" if id is None else repr(shorten(str.__str__(id), MAX_ID_ECHO))
+
+
 class StepTransitionError(Error):
     """A step operation the step table or the run's status forbids.
 
@@ -274,7 +287,7 @@ def dump_step(step: RunStep) -> dict[str, Any]:
         >>> dump_step(step)["step_details"]
         {'type': 'tool_calls', 'tool_calls': []}
     """
-    return _DUMP_STEP(step)
+    return _DUMP_STEP(_check_step(step))
 
 
 def parse_message(data: Mapping[str, Any] | str | bytes | bytearray) -> Message:
@@ -302,7 +315,7 @@ def dump_message(message: Message) -> dict[str, Any]:
         >>> dump_message(m)
         {'id': 'm', 'object': 'thread.message', 'created_at': 1, 'thread_id': 't', 'status': 'completed', 'role': 'assistant'}
     """  # noqa: E501 - a doctest's output is one line
-    return _DUMP_MESSAGE(message)
+    return _DUMP_MESSAGE(_check_message_value(message))
 
 
 def _parse(cls: type, data: Any, what: str) -> Any:
@@ -358,6 +371,7 @@ def step_violations(step: RunStep) -> tuple[Violation, ...]:
         >>> [v.rule for v in step_violations(step)]
         ['step-timestamp-order']
     """
+    _check_step(step)
     return _step_rules(
         step.status,
         step.type,
@@ -421,6 +435,7 @@ def message_violations(message: Message) -> tuple[Violation, ...]:
         >>> [(v.field, v.rule) for v in message_violations(m)]
         [('completed_at', 'message-completed-at')]
     """
+    _check_message_value(message)
     return _message_rules(
         message.status,
         message.created_at,
@@ -461,6 +476,12 @@ def _message_rules(
 # Step and message operations
 
 
+def _check_message_value(message: object) -> Message:
+    if type(message) is not Message:
+        raise InvalidArgument.expected("message", "a runstate.models.Message", message)
+    return message
+
+
 def _check_step(step: object) -> RunStep:
     if type(step) is not RunStep:
         raise InvalidArgument.expected("step", "a runstate.RunStep", step)
@@ -470,7 +491,7 @@ def _check_step(step: object) -> RunStep:
 def _open(operation: str, step: RunStep) -> None:
     if step.status is not SP:
         raise StepTransitionError(
-            operation, "step-terminal", f"step {step.id!r} is already {step.status.value!r}"
+            operation, "step-terminal", f"step {_quote(step.id)} is already {step.status.value!r}"
         )
 
 
@@ -654,7 +675,9 @@ def attach_tool_outputs(
     details = step.step_details
     if type(details) is not ToolCallsDetails:
         raise StepTransitionError(
-            "attach_tool_outputs", "wrong-step-type", f"step {step.id!r} is not a tool_calls step"
+            "attach_tool_outputs",
+            "wrong-step-type",
+            f"step {_quote(step.id)} is not a tool_calls step",
         )
     given = {o.tool_call_id: o.output for o in _ops._outputs(tool_outputs)}
     calls: list[StepToolCall] = []
@@ -662,7 +685,7 @@ def attach_tool_outputs(
         if type(call) is FunctionToolCall and call.id in given:
             if call.function.output is not None:
                 raise InvalidArgument(
-                    "tool_outputs", f"tool call {call.id!r} already has its output"
+                    "tool_outputs", f"tool call {_quote(call.id)} already has its output"
                 )
             output = given.pop(call.id)
             calls.append(replace(call, function=replace(call.function, output=output)))
@@ -670,7 +693,9 @@ def attach_tool_outputs(
             calls.append(call)
     if given:
         raise InvalidArgument(
-            "tool_outputs", f"no function call {sorted(given)} in step {step.id!r}"
+            "tool_outputs",
+            f"no function call {shorten(repr(sorted(given)), MAX_ID_ECHO)}"
+            f" in step {_quote(step.id)}",
         )
     return replace(step, step_details=replace(details, tool_calls=tuple(calls)))
 
@@ -704,11 +729,12 @@ def open_message(run: Run, *, id: str, now: int) -> Message:
 
 
 def _check_message(message: object, operation: str) -> Message:
-    if type(message) is not Message:
-        raise InvalidArgument.expected("message", "a runstate.models.Message", message)
+    message = _check_message_value(message)
     if message.status != "in_progress":
         raise StepTransitionError(
-            operation, "step-terminal", f"message {message.id!r} is already {message.status!r}"
+            operation,
+            "step-terminal",
+            f"message {_quote(message.id)} is already {message.status!r}",
         )
     return message
 
@@ -848,7 +874,7 @@ def _index(items: tuple[Any, ...], id: str, what: str) -> int:
     for i, item in enumerate(items):
         if item.id == id:
             return i
-    raise InvalidArgument(f"{what}_id", f"no {what} {id!r} in this run")
+    raise InvalidArgument(f"{what}_id", f"no {what} {_quote(id)} in this run")
 
 
 def _checked_life(run: object, steps: object, messages: object) -> RunLife:
@@ -861,13 +887,15 @@ def _checked_life(run: object, steps: object, messages: object) -> RunLife:
     for step in life.steps:
         _check_step(step)
         if step.run_id != run.id:
-            raise InvalidArgument("steps", f"step {step.id!r} belongs to run {step.run_id!r}")
+            raise InvalidArgument(
+                "steps", f"step {_quote(step.id)} belongs to run {_quote(step.run_id)}"
+            )
     for message in life.messages:
         if type(message) is not Message:
             raise InvalidArgument.expected("messages", "runstate.models.Message values", message)
         if message.run_id != run.id:
             raise InvalidArgument(
-                "messages", f"message {message.id!r} belongs to run {message.run_id!r}"
+                "messages", f"message {_quote(message.id)} belongs to run {_quote(message.run_id)}"
             )
     return life
 
@@ -981,10 +1009,15 @@ def advance(
         The new :class:`RunLife`; nothing given is changed.
 
     Raises:
-        InvalidArgument: for an unknown operation, an argument it requires left out or
-            one it does not take (the message lists what it takes), steps or messages of
-            another run, or an unknown ``step_id``; and everything the operations
-            themselves raise.
+        InvalidArgument: naming the argument: a ``now`` that is not an ``int`` (checked
+            first, whatever the operation), an unknown operation, an argument it requires
+            left out or one it does not take (the message lists what it takes), a
+            ``step_id`` or ``message_id`` that is not a string, a ``text`` that is not a
+            string, an ``incomplete_reason`` that is not a message incomplete reason
+            (``None`` is "not given" where the argument is optional), steps or messages
+            of another run, or an unknown ``step_id``; and everything the operations
+            themselves raise (``tool_calls``, ``tool_outputs``, ``usage``, ``metadata``
+            and ``error`` are run data, checked by them: :class:`InvalidRun`).
 
     Example:
         >>> import runstate as rs
@@ -998,8 +1031,9 @@ def advance(
         >>> life.messages[0].incomplete_details.reason
         'run_expired'
     """
+    _ops.check_now(now)
     life = _checked_life(run, steps, messages)
-    _check_arguments(operation, arguments)
+    arguments = _check_arguments(operation, arguments)
     if operation in RUN_END_EFFECTS:
         _ends(life, now)
         new_run = getattr(_ops, operation)(run, now=now, **arguments)
@@ -1032,7 +1066,7 @@ def _open_tool_calls_step(
         raise StepTransitionError(
             "open_tool_calls_step",
             "tool-step-open",
-            f"tool_calls step {life.steps[i].id!r} is open",
+            f"tool_calls step {_quote(life.steps[i].id)} is open",
         )
     step = open_tool_calls_step(life.run, id=step_id, now=now, tool_calls=tool_calls)
     _unique(life, step_id, "step")
@@ -1047,7 +1081,7 @@ def _complete_tool_calls_step(
         raise StepTransitionError(
             "complete_tool_calls_step",
             "wrong-step-type",
-            f"step {life.steps[i].id!r} is not a tool_calls step",
+            f"step {_quote(life.steps[i].id)} is not a tool_calls step",
         )
     step = complete_step(life.steps[i], now=now, require_outputs=True, usage=usage)
     return attrs.evolve(life, steps=_with(life.steps, i, step))
@@ -1056,7 +1090,7 @@ def _complete_tool_calls_step(
 def _unique(life: RunLife, id: str, what: str) -> None:
     items = life.steps if what == "step" else life.messages
     if any(item.id == id for item in items):
-        raise InvalidArgument(f"{what}_id", f"the run already has a {what} {id!r}")
+        raise InvalidArgument(f"{what}_id", f"the run already has a {what} {_quote(id)}")
 
 
 def _require_action(
@@ -1124,7 +1158,9 @@ def _finish_message_step(
     details = step.step_details
     if type(details) is not MessageCreationDetails:
         raise StepTransitionError(
-            "finish_message_step", "wrong-step-type", f"step {step_id!r} is not message_creation"
+            "finish_message_step",
+            "wrong-step-type",
+            f"step {_quote(step_id)} is not message_creation",
         )
     messages = life.messages
     j = _index(messages, details.message_creation.message_id, "message")
@@ -1142,37 +1178,73 @@ def _finish_message_step(
     )
 
 
-def _keywords(function: Any) -> tuple[frozenset[str], frozenset[str]]:
-    """The keyword arguments ``function`` requires, and all it takes (``now`` aside)."""
-    params = [
+def _parameters(function: Any) -> list[inspect.Parameter]:
+    """The keyword-only parameters of ``function``, ``now`` aside."""
+    return [
         p for p in inspect.signature(function).parameters.values()
         if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "now"
     ]  # fmt: skip
+
+
+def _keywords(function: Any) -> tuple[frozenset[str], frozenset[str]]:
+    """The keyword arguments ``function`` requires, and all it takes (``now`` aside)."""
+    params = _parameters(function)
     required = frozenset(p.name for p in params if p.default is inspect.Parameter.empty)
     return required, frozenset(p.name for p in params)
 
 
-#: operation -> (the arguments it requires, all it takes), read from the functions that
-#: apply it: the run operations of the same name, and this module's own.
-_ARGUMENTS: Final[Mapping[str, tuple[frozenset[str], frozenset[str]]]] = MappingProxyType(
+#: operation -> the function whose keyword arguments it takes: the run operation of the
+#: same name, or this module's own.
+_APPLY: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
     {
-        **{op: _keywords(getattr(_ops, op)) for op in _RUN_OPERATIONS},
-        "require_action": _keywords(_require_action),
-        "submit_tool_outputs": _keywords(_submit),
-        "open_message_step": _keywords(_open_message_step),
-        "finish_message_step": _keywords(_finish_message_step),
-        "open_tool_calls_step": _keywords(_open_tool_calls_step),
-        "complete_tool_calls_step": _keywords(_complete_tool_calls_step),
+        **{op: getattr(_ops, op) for op in _RUN_OPERATIONS},
+        "require_action": _require_action,
+        "submit_tool_outputs": _submit,
+        "open_message_step": _open_message_step,
+        "finish_message_step": _finish_message_step,
+        "open_tool_calls_step": _open_tool_calls_step,
+        "complete_tool_calls_step": _complete_tool_calls_step,
+    }
+)
+#: operation -> (the arguments it requires, all it takes).
+_ARGUMENTS: Final[Mapping[str, tuple[frozenset[str], frozenset[str]]]] = MappingProxyType(
+    {op: _keywords(function) for op, function in _APPLY.items()}
+)
+#: operation -> the arguments whose default is ``None`` (``None`` means "not given").
+_OPTIONAL: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+    {
+        op: frozenset(p.name for p in _parameters(function) if p.default is None)
+        for op, function in _APPLY.items()
+    }
+)
+_INCOMPLETE_REASONS: Final[tuple[str, ...]] = get_args(MessageIncompleteReason)
+
+#: advance's own arguments (the rest go to the run and step operations, which check
+#: them as run data): name -> (what it must be, the check). ``None`` is allowed where
+#: the operation's default is ``None`` (``require_action``'s ``step_id``, ``text``...).
+_OWN_ARGUMENTS: Final[Mapping[str, tuple[str, Callable[[object], bool]]]] = MappingProxyType(
+    {
+        "step_id": ("a step id (a string)", lambda v: isinstance(v, str)),
+        "message_id": ("a message id (a string)", lambda v: isinstance(v, str)),
+        "text": ("a string", lambda v: isinstance(v, str)),
+        "incomplete_reason": (
+            f"one of {', '.join(_INCOMPLETE_REASONS)}",
+            lambda v: type(v) is str and v in _INCOMPLETE_REASONS,
+        ),
     }
 )
 
 
-def _check_arguments(operation: object, arguments: Mapping[str, Any]) -> None:
+def _check_arguments(operation: object, arguments: dict[str, Any]) -> dict[str, Any]:
+    """Check the operation and its arguments; return them, ids and text as plain ``str``.
+
+    A ``str`` subclass counts as its value (whatever its ``__eq__`` says).
+    """
     try:
         required, allowed = _ARGUMENTS[operation]  # type: ignore[index]
     except (KeyError, TypeError):
-        raise InvalidArgument(
-            "operation", f"expected one of {', '.join(OPERATIONS)}, got {operation!r}"
+        raise InvalidArgument.expected(
+            "operation", f"one of {', '.join(OPERATIONS)}", operation
         ) from None
     missing = sorted(required - arguments.keys())
     unknown = sorted(arguments.keys() - allowed)
@@ -1180,3 +1252,11 @@ def _check_arguments(operation: object, arguments: Mapping[str, Any]) -> None:
         takes = ", ".join(sorted(allowed)) or "no arguments"
         problem = f"missing {missing}" if missing else f"unknown {unknown}"
         raise InvalidArgument("arguments", f"{operation} takes {takes} (besides now); {problem}")
+    optional = _OPTIONAL[operation]  # type: ignore[index]
+    for name, value in arguments.items():
+        if name in _OWN_ARGUMENTS and not (value is None and name in optional):
+            expected, check = _OWN_ARGUMENTS[name]
+            if not check(value):
+                raise InvalidArgument.expected(name, expected, value)
+            arguments[name] = str.__str__(value)
+    return arguments

@@ -17,10 +17,11 @@ fails at import time rather than at the first unlucky request.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from types import MappingProxyType
 from typing import Final, Literal, NamedTuple, TypeAlias
 
-from ._errors import InvalidTable
+from ._errors import InvalidArgument, InvalidTable
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 
 __all__ = [
@@ -197,7 +198,7 @@ def can_transition(source: RunStatus, target: RunStatus) -> bool:
         >>> can_transition(RunStatus.COMPLETED, RunStatus.CANCELLING)
         False
     """
-    return target in TRANSITIONS[source]
+    return target in _exits(source, target, TRANSITIONS)
 
 
 def can_reach(source: RunStatus, target: RunStatus) -> bool:
@@ -212,4 +213,18 @@ def can_reach(source: RunStatus, target: RunStatus) -> bool:
         >>> can_reach(RunStatus.COMPLETED, RunStatus.QUEUED)
         False
     """
-    return target in _REACHABLE[source]
+    return target in _exits(source, target, _REACHABLE)
+
+
+def _exits(
+    source: object, target: object, table: Mapping[RunStatus, AbstractSet[RunStatus]]
+) -> AbstractSet[RunStatus]:
+    """``table[source]``, once ``source`` and ``target`` are known to be statuses."""
+    for argument, value in (("source", source), ("target", target)):
+        try:
+            if value in table:
+                continue
+        except TypeError:  # unhashable
+            pass
+        raise InvalidArgument.expected(argument, "a RunStatus", value)
+    return table[source]  # type: ignore[index]

@@ -94,13 +94,13 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias, cast
 
 import attrs
 
 from . import _serde
 from ._codegen import generate
-from ._errors import InvalidRun
+from ._errors import InvalidArgument, InvalidRun
 from ._invariants import Violation, violations
 from ._jsonio import decode
 from ._model import FunctionToolCall, Message, MessageCreationDetails, Run, RunStep, StepStatus
@@ -331,6 +331,14 @@ def _describe(exc: InvalidRun) -> str:
     return f"{text} (and {more} more)" if more > 0 else text
 
 
+def _checked_mode(mode: object) -> Mode:
+    """``mode`` as a plain ``"poll"`` or ``"stream"`` (a str subclass read as its value)."""
+    text = str.__str__(mode) if isinstance(mode, str) else None
+    if text in _MODES:
+        return cast("Mode", text)
+    raise InvalidArgument.expected("mode", "'poll' or 'stream'", mode)
+
+
 class TraceChecker:
     """An incremental trace checker: feed it items one by one, then close it.
 
@@ -344,7 +352,7 @@ class TraceChecker:
         mode: ``"poll"`` or ``"stream"``; see :func:`check_trace`.
 
     Raises:
-        ValueError: for an unknown mode.
+        InvalidArgument: for an unknown mode (``mode``).
 
     Example:
         >>> checker = TraceChecker(mode="stream")
@@ -361,8 +369,7 @@ class TraceChecker:
     """
 
     def __init__(self, *, mode: Mode) -> None:
-        if mode not in _MODES:
-            raise ValueError(f"mode must be 'poll' or 'stream', not {mode!r}")
+        mode = _checked_mode(mode)
         self.mode: Mode = mode
         self._stream = mode == "stream"
         self._resets = _RESETS[mode]
@@ -398,7 +405,8 @@ class TraceChecker:
                 any of those (or, for ``done``, the text ``[DONE]``).
 
         Raises:
-            RuntimeError: after :meth:`close`. Bad items never raise: they are reported.
+            InvalidArgument: after :meth:`close` (a ``ValueError``, as writing to a
+                closed file is). Bad items never raise: they are reported.
         """
         if (
             type(item) is tuple
@@ -434,7 +442,7 @@ class TraceChecker:
                 return tuple(out) if out else ()
             return self._event(position, event, data)
         if self._closed:
-            raise RuntimeError("feed() after close()")
+            raise InvalidArgument("checker", "feed() after close(): the checker is closed")
         position = self.position
         self.position += 1
         if self._done:
@@ -1286,8 +1294,9 @@ def check_trace(
         A :class:`TraceReport`: ``ok`` when no problem is an error.
 
     Raises:
-        ValueError: for an unknown mode, or a ``max_problems`` that is not ``None`` or a
-            non-negative integer. Bad data never raises: it is reported.
+        InvalidArgument: for an unknown ``mode``, ``items`` that are not iterable, or a
+            ``max_problems`` that is not ``None`` or a non-negative integer. Bad data
+            never raises: it is reported.
 
     Example:
         >>> def snap(status, **fields):
@@ -1311,8 +1320,11 @@ def check_trace(
     if max_problems is not None and (
         type(max_problems) is not int or max_problems < 0  # bool is no count
     ):
-        raise ValueError(f"max_problems must be None or an int >= 0, not {max_problems!r}")
+        raise InvalidArgument.expected("max_problems", "None or an int >= 0", max_problems)
     checker = TraceChecker(mode=mode)
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
+        # a str, bytes or mapping would be read as its characters or keys, one per item
+        raise InvalidArgument.expected("items", "an iterable of runs or events", items)
     problems: list[TraceProblem] = []
     kept = {"error": 0, "warning": 0}
     omitted = {"error": 0, "warning": 0}

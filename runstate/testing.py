@@ -52,7 +52,7 @@ from hypothesis.stateful import (
 
 from . import _ops as ops
 from ._copy import replace
-from ._errors import APIError, Error, InvalidRun, ThreadBusy, TransitionError
+from ._errors import APIError, Error, InvalidRun, ThreadBusy, TransitionError, reduce_exception
 from ._events import stream_events
 from ._invariants import violations
 from ._model import (
@@ -761,6 +761,10 @@ class ConformanceFailure(AssertionError):
         self.steps = tuple(steps)
         text = f"{operation}: {problem}"
         super().__init__(f"{rule.tag}: {text}" if rule is not None else text)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # pickle, copy and deepcopy rebuild it as it is (its __init__ takes fields).
+        return reduce_exception(self)
 
 
 @attrs.frozen

@@ -353,6 +353,7 @@ def hammer(
     requests: int = 3000,
     stop: threading.Event | None = None,
     seed: int = 0,
+    load: Load | None = None,
 ) -> Load:
     """``clients`` threads fire ``requests`` requests in all at the runs in ``slots``.
 
@@ -360,9 +361,10 @@ def hammer(
     worker step (``advance``), a tool output submission (right or wrong ids), a metadata
     modify or a new run on the thread (the thread lock decides). Requests go to the
     servers in ``bases`` in turn. It stops after ``requests``, when ``stop`` is set, or
-    at the first transport error of a client (the server died).
+    at the first transport error of a client (the server died). Pass ``load`` to watch
+    the records grow while it runs.
     """
-    load = Load()
+    load = Load() if load is None else load
     latest = dict(slots)
     threads = list(slots)
     counter = iter(range(requests))

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import runpy
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -1055,3 +1056,93 @@ def test_an_unforeseen_failure_is_one_line_not_a_traceback(
     out, err = io.StringIO(), io.StringIO()
     assert main(["check", str(tmp_path)], stdout=out, stderr=err) == 2
     assert err.getvalue() == "runstate: internal error: LookupError: bad\\nthing\n"
+
+
+# --------------------------------------------------------------------------------------
+# Closed, missing or broken output streams: the documented exit statuses hold
+# (issue 17, item 10)
+
+
+def _closed() -> io.StringIO:
+    stream = io.StringIO()
+    stream.close()
+    return stream
+
+
+def _streams(kind: str) -> Any:
+    """A stream in one of the states a process's stdout or stderr can be in."""
+    return {
+        "none": None,
+        "closed": _closed(),
+        "full": FullDisk(),
+        "broken-pipe": ClosedPipe(),
+    }[kind]
+
+
+#: (arguments, what they need) -> the exit status when the report reaches stdout.
+_CASES = {
+    "clean": (lambda d: ["check", str(d / "a.jsonl")], 0),
+    "problems": (lambda d: ["check", str(d / "bad.jsonl")], 1),
+    "unreadable": (lambda d: ["check", str(d / "missing.jsonl")], 2),
+    "usage": (lambda d: ["check", "--bogus"], 2),
+    "diagram": (lambda d: ["diagram"], 0),
+}
+
+
+def _traces(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text(GOOD)
+    (tmp_path / "bad.jsonl").write_text(line(snap("completed")) + line(snap("queued")))
+
+
+@pytest.mark.parametrize("stderr", ["none", "closed", "full", "broken-pipe"])
+@pytest.mark.parametrize("case", sorted(_CASES))
+def test_a_missing_or_closed_stderr_changes_no_exit_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, stderr: str
+) -> None:
+    _traces(tmp_path)
+    args, expected = _CASES[case]
+    monkeypatch.setattr(sys, "stderr", _streams(stderr))  # what stderr=None stands for
+    out = io.StringIO()
+    assert main(args(tmp_path), stdout=out, stderr=_streams(stderr)) == expected
+    assert main(args(tmp_path), stdout=out) == expected
+
+
+@pytest.mark.parametrize("stdout", ["none", "closed", "full"])
+@pytest.mark.parametrize("case", sorted(set(_CASES) - {"usage"}))
+def test_a_missing_or_closed_stdout_is_a_report_that_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, stdout: str
+) -> None:
+    _traces(tmp_path)
+    args, _ = _CASES[case]
+    monkeypatch.setattr(sys, "stdout", _streams(stdout))  # what stdout=None stands for
+    err = io.StringIO()
+    assert main(args(tmp_path), stdout=_streams(stdout), stderr=err) == 2
+    last = err.getvalue().splitlines()[-1]
+    assert last.startswith("runstate: error: cannot write the report: "), err.getvalue()
+    assert len(last) > len("runstate: error: cannot write the report: ")  # and says why
+    assert "internal error" not in err.getvalue()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell closes the descriptors")
+@pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
+@pytest.mark.parametrize("case", sorted(_CASES))
+def test_process_started_with_closed_streams_keeps_its_exit_statuses(
+    tmp_path: Path, case: str, closed: str
+) -> None:
+    """A real process whose stdout or stderr was closed at start (``sys.stdout is None``)."""
+    _traces(tmp_path)
+    args, expected = _CASES[case]
+    if ">&-" in closed.split() and case != "usage":  # stdout closed: no report
+        expected = 2
+    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "runstate", *args(tmp_path)])
+    done = subprocess.run(
+        ["/bin/sh", "-c", f"{command} {closed}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,  # a hang guard
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == expected, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "internal error" not in done.stderr

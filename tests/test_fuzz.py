@@ -65,9 +65,18 @@ def _stable_id(value: object) -> str:
     return f"<{type(value).__name__}>" if type(value) is object else repr(value)
 
 
+#: The one bound of :func:`time_limit`: long enough that only a hung (endless) loop
+#: reaches it on the busiest CI machine. It stops a hang; it measures nothing (a test
+#: never asserts a duration; benchmarks/ measures). tests/test_timing.py keeps it so.
+HANG_GUARD = 300
+
+
 @contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Fail the block if it runs longer than ``seconds`` (POSIX main thread only)."""
+def time_limit(seconds: float = HANG_GUARD) -> Iterator[None]:
+    """Stop the block if it hangs: fail after ``seconds`` (POSIX main thread only).
+
+    A hang guard, not a measurement: pass nothing (:data:`HANG_GUARD`).
+    """
     if (
         not hasattr(signal, "setitimer")
         or threading.current_thread() is not threading.main_thread()
@@ -76,7 +85,7 @@ def time_limit(seconds: float) -> Iterator[None]:
         return
 
     def on_alarm(signum: int, frame: object) -> None:
-        raise _TimedOut(f"took longer than {seconds} s")
+        raise _TimedOut(f"hung: still running after {seconds} s")
 
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -493,7 +502,7 @@ def _wrong_argument_case(op: str, arg: str, value: str) -> None:
     kwargs = base()
     kwargs[arg] = WRONG_VALUES[value]()
     before = {name: snapshot(v) for name, v in kwargs.items()}
-    with time_limit(10):
+    with time_limit():
         result = call(fn, **kwargs)
     if type(result) is rs.Run:
         check_run(result)
@@ -611,7 +620,7 @@ def test_huge_int_text_refused_whatever_the_interpreter_limit() -> None:
 
 @pytest.mark.parametrize("depth", [10**4, 10**5])
 @pytest.mark.parametrize("where", ["x-unknown", "metadata", "tools", "parameters"])
-def test_deep_nesting_is_refused_quickly(depth: int, where: str) -> None:
+def test_deep_nesting_is_refused(depth: int, where: str) -> None:
     def nest(leaf: Any) -> Any:
         for _ in range(depth):
             leaf = [leaf]
@@ -624,7 +633,7 @@ def test_deep_nesting_is_refused_quickly(depth: int, where: str) -> None:
         return with_(**{where: value})
 
     text = json.dumps(place("LEAF")).replace('"LEAF"', "[" * depth + "]" * depth)
-    with time_limit(10):
+    with time_limit():
         refused(text)
         refused(text.encode())
         refused(place(nest([])))
@@ -656,7 +665,7 @@ def test_broken_mappings_are_refused_or_read(broken: str, where: str) -> None:
         data = with_(usage=BrokenMapping(usage, broken))
     else:
         data = with_(**{where: BrokenMapping({"a": "b"}, broken)})
-    with time_limit(10):
+    with time_limit():
         result = call(parse_run, data)
     if isinstance(result, rs.Run):  # a mapping read without the broken method is fine
         check_run(result)
@@ -676,7 +685,7 @@ def test_keys_whose_hash_raises_are_refused_or_read(where: str) -> None:
 
 
 @pytest.mark.parametrize("where", ["x-unknown"])  # the item budget is 1 Mi items
-def test_endless_mapping_is_refused_in_bounded_time(where: str) -> None:
+def test_endless_mapping_is_refused(where: str) -> None:
     # Wide values spend the item budget fast; an endless mapping of small values takes
     # the same path (about 2 s on a CI core for 1 Mi items).
     endless = EndlessMapping(width=200_000)
@@ -685,7 +694,7 @@ def test_endless_mapping_is_refused_in_bounded_time(where: str) -> None:
         data = with_(metadata=endless)
     elif where == "x-unknown":
         data = with_(x=endless)
-    with time_limit(15):
+    with time_limit():
         refused(data)
 
 
@@ -951,8 +960,8 @@ def test_update_metadata_refuses_a_broken_mapping(broken: str) -> None:
     call(rs.update_metadata, COMPLETED, metadata=BrokenMapping({"k": "v"}, broken))
 
 
-def test_update_metadata_refuses_an_endless_mapping_quickly() -> None:
-    with time_limit(1):
+def test_update_metadata_refuses_an_endless_mapping() -> None:
+    with time_limit():
         call(rs.update_metadata, COMPLETED, metadata=EndlessMapping())
 
 
@@ -1250,7 +1259,7 @@ def _only_plain_keys_and_numbers(value: Any) -> bool:
 
 def check_parse_everything(data: Any) -> None:
     """Oracles (a), (b), (e), (f), (g) for one input, and text/mapping agreement."""
-    with time_limit(10):
+    with time_limit():
         result = call(parse_run, data)
     if type(result) is rs.Run:
         check_run(result)
@@ -1398,7 +1407,7 @@ def test_operations_on_any_run(
         assume((op, name) not in KNOWN_DEFECTS)
         kwargs[name] = wrong[1]
     before = {name: snapshot(v) for name, v in kwargs.items()}
-    with time_limit(10):
+    with time_limit():
         result = call(fn, **kwargs)
     if type(result) is rs.Run:
         check_run(result)
@@ -1575,7 +1584,7 @@ def test_hostile_request_bodies_get_the_api_400_or_parse_whole(
 ) -> None:
     name, body, kind = case
     parse = _REQUEST_BODIES[name][0]
-    with time_limit(20):
+    with time_limit():
         result = _outcome(parse, body)
         text = _as_text(body, kind)
         if text is not None:
@@ -1615,3 +1624,218 @@ def test_id_and_header_checks_answer_any_value(param: str, value: Any) -> None:
             assert len(rs.toolkit.error_json(exc).encode("utf-8")) < 1_000
         except rs.InvalidArgument:
             assert not isinstance(value, ok_types), value
+
+
+# ======================================================================================
+# Hardening round 3 (issue 17): wrong-typed arguments to every public function, errors
+# that survive pickling, query integers of any length, SSE round trips.
+# (Generators of the kinds that found items 6, 7, 8, 12 and 13.)
+
+import inspect  # noqa: E402 - this section's own imports
+
+import cattrs  # noqa: E402
+
+from runstate.models import Message as _Message  # noqa: E402
+
+
+def _started() -> rs.Run:
+    return rs.start(
+        rs.new_run(id="run_1", thread_id="thread_1", assistant_id="a", model="m", now=10), now=11
+    )
+
+
+def _step() -> rs.RunStep:
+    return rs.steps.open_message_step(_started(), id="step_1", message_id="msg_1", now=12)
+
+
+def _message() -> _Message:
+    return rs.steps.open_message(_started(), id="msg_1", now=12)
+
+
+class _Job:
+    """A model for ``runstate.machine``."""
+
+    def __init__(self, run: rs.Run) -> None:
+        self.run = run
+
+
+#: A valid value for each required parameter, by name, then (function, name) where one
+#: name means different things. Parameters with a default use their default.
+_VALID: dict[str, Callable[[], Any]] = {
+    "run": _started,
+    "now": lambda: 20,
+    "steps": tuple,
+    "step": _step,
+    "message": _message,
+    "id": lambda: "x_1",
+    "message_id": lambda: "msg_2",
+    "thread_id": lambda: "thread_1",
+    "assistant_id": lambda: "a",
+    "model": lambda: "m",
+    "data": lambda: json.dumps(dump_run(_started())),
+    "source": lambda: "event: thread.run.created\ndata: {}\n\n",
+    "target": lambda: rs.RunStatus.COMPLETED,
+    "events": lambda: [("thread.run.created", "{}")],
+    "items": list,
+    "mode": lambda: "stream",
+    "kind": lambda: "run",
+    "body": lambda: b"{}",
+    "runs": list,
+    "tool_calls": lambda: _calls("c"),
+    "tool_outputs": list,
+    "error": lambda: {"code": "server_error", "message": "boom"},
+    "reason": lambda: "max_tokens",
+    "text": lambda: "hello",
+    "exc": lambda: ValueError("x"),
+    "type": lambda: int,
+    "cls": lambda: rs.Run,
+    "value": lambda: "v",
+    "param": lambda: "run_id",
+    "converter": cattrs.Converter,
+    "operation": lambda: "complete",
+    "before": _started,
+    "after": _started,
+}
+_VALID_FOR: dict[tuple[str, str], Callable[[], Any]] = {
+    ("can_transition", "source"): lambda: rs.RunStatus.QUEUED,
+    ("can_reach", "source"): lambda: rs.RunStatus.QUEUED,
+    ("machine", "model"): lambda: _Job(_started()),
+    ("mark_incomplete", "reason"): lambda: "max_tokens",
+}
+
+#: Public functions that may raise something other than a runstate.Error for a wrong
+#: argument, on purpose (each with why). Everything else must raise only runstate.Error.
+_OTHER_RAISES: dict[str, str] = {
+    # Its **machine_kwargs go to transitions.Machine unread: transitions' own TypeErrors.
+    "machine": "transitions' keyword arguments are transitions' to check",
+}
+
+#: Wrong-typed values: JSON-ish, hostile, huge and plain objects.
+_wrong_values = st.one_of(
+    any_values,
+    st.sampled_from([None, True, 1.5, 10**5000, -(10**5000), b"x", (), object, len]),
+    st.builds(object),
+)
+
+
+def _public_functions() -> list[Any]:
+    seen: dict[int, Any] = {}
+    for module in (rs, rs.models, rs.toolkit, rs.steps):
+        for name in module.__all__:
+            fn = getattr(module, name)
+            if (inspect.isfunction(fn) or inspect.isbuiltin(fn)) and id(fn) not in seen:
+                seen[id(fn)] = pytest.param(fn, id=f"{module.__name__}.{name}")
+    return list(seen.values())
+
+
+def _consume(result: Any) -> Any:
+    """Read a lazy result (parse_sse's iterator), a bounded number of items."""
+    if isinstance(result, Iterator):
+        return [item for _, item in zip(range(1000), result, strict=False)]
+    return result
+
+
+@FUZZ
+@pytest.mark.parametrize("fn", _public_functions())
+@given(data=st.data())
+def test_every_public_function_refuses_wrong_types_with_a_runstate_error(
+    fn: Callable[..., Any], data: st.DataObject
+) -> None:
+    """Any subset of a function's parameters wrong-typed: only a runstate.Error escapes.
+
+    Every error raised also survives pickle and deepcopy (issue 17, item 7).
+    """
+    name = fn.__name__
+    params = [
+        p
+        for p in inspect.signature(fn).parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    wrong = data.draw(st.lists(st.sampled_from(params), min_size=1, unique=True), label="wrong")
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for p in params:
+        if p in wrong:
+            value = data.draw(_wrong_values, label=p.name)
+        elif p.default is not p.empty:
+            continue
+        else:
+            value = _VALID_FOR.get((name, p.name), _VALID[p.name])()
+        if p.kind is p.POSITIONAL_ONLY:
+            args.append(value)
+        else:
+            kwargs[p.name] = value
+    try:
+        with time_limit():  # a hang guard
+            _consume(fn(*args, **kwargs))
+    except rs.Error as exc:
+        assert_short_echo(exc)
+        for clone in (pickle.loads(pickle.dumps(exc)), copy.deepcopy(exc)):
+            assert type(clone) is type(exc)
+            assert str(clone) == str(exc)
+            assert clone.args == exc.args
+    except Exception:
+        if name not in _OTHER_RAISES:
+            raise
+
+
+_SSE_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)  # no surrogates
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(
+            _SSE_TEXT.filter(lambda n: n != "" and "\n" not in n and "\r" not in n),
+            st.one_of(
+                _SSE_TEXT.filter(lambda d: "\r" not in d),
+                st.dictionaries(st.text(max_size=5), json_values, max_size=3),
+            ),
+        ),
+        max_size=5,
+    )
+)
+def test_encode_sse_reads_back_the_same_pairs(events: list[tuple[str, Any]]) -> None:
+    """encode_sse -> parse_sse gives back every pair: names and data, in order."""
+    body = rs.encode_sse(events)
+    expected = [
+        (name, data if isinstance(data, str) else json.dumps(data, separators=(",", ":"),
+                                                            ensure_ascii=False))
+        for name, data in events
+    ]  # fmt: skip
+    assert list(rs.parse_sse(body)) == expected
+
+
+@FUZZ
+@given(
+    st.text(max_size=10),
+    st.text(st.characters(blacklist_categories=("Cs",)), max_size=20),
+)
+def test_encode_sse_refuses_only_what_cannot_read_back(name: str, data: str) -> None:
+    """Anything encode_sse accepts reads back the same; the rest is an InvalidArgument."""
+    try:
+        body = rs.encode_sse([(name, data)])
+    except rs.InvalidArgument:
+        assert (
+            not name
+            or set(name) & {"\r", "\n"}
+            or "\r" in data
+            or any("\ud800" <= c <= "\udfff" for c in name)
+        )
+        return
+    assert list(rs.parse_sse(body)) == [(name, data)]
+
+
+@FUZZ
+@given(st.integers(-(10**100), 10**100), st.integers(0, 40), st.booleans())
+def test_query_limit_text_is_judged_by_its_value(value: int, zeros: int, plus: bool) -> None:
+    """Integer text of any length, leading zeros and sign (issue 17, item 8)."""
+    text = ("-" if value < 0 else "+" if plus else "") + "0" * zeros + str(abs(value))
+    result = call(rs.parse_list_runs, {"limit": text})
+    if 1 <= value <= 100:
+        assert result == rs.toolkit.ListRuns(limit=value)
+    else:
+        assert isinstance(result, rs.InvalidRequest)
+        assert result.code == (
+            "integer_below_min_value" if value < 1 else "integer_above_max_value"
+        )

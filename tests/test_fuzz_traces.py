@@ -32,6 +32,7 @@ if os.environ.get("RUNSTATE_FUZZ_EXAMPLES"):
     )
     settings.load_profile("fuzz")
 
+import runstate as rs
 from runstate import RunStatus
 from runstate._cli import main
 from runstate._sse import iter_events, iter_lines, parse_sse
@@ -316,9 +317,10 @@ def test_parse_sse_reads_any_lines(lines: list[str | bytes]) -> None:
 
 
 @given(st.sampled_from([None, 1, 1.5, object(), [1], [None], [b"a", 2]]))
-def test_parse_sse_refuses_what_is_no_text_with_type_error(source: Any) -> None:
-    with pytest.raises(TypeError):
+def test_parse_sse_refuses_what_is_no_text_with_invalid_argument(source: Any) -> None:
+    with pytest.raises(rs.InvalidArgument) as info:
         list(parse_sse(source))
+    assert info.value.argument == "source"
 
 
 # --------------------------------------------------------------------------------------

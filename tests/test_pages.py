@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -159,3 +160,76 @@ def test_limits_no_int_can_hold_are_refused_as_the_api_does() -> None:
         assert len(info.value.message) < 200
     with pytest.raises(rs.InvalidRequest, match="expected an integer"):
         rs.list_page(runs, {"limit": "\u00b2"})  # isdigit() says yes, int() says no
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("00000000000000000000001", 1),  # 23 digits, most of them leading zeros
+        ("0" * 5000 + "42", 42),
+        ("+0000000000000000000100", 100),
+        (" 7 ", 7),
+    ],
+)
+def test_limit_text_is_read_exactly_whatever_its_length(text: str, expected: int) -> None:
+    assert rs.parse_list_runs({"limit": text}).limit == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "side"),
+    [
+        ("-9999999999999999999", "below_min"),  # 19 digits: was reported above the maximum
+        ("-" + "9" * 5000, "below_min"),
+        ("-" + "0" * 30, "below_min"),
+        ("0" * 30, "below_min"),
+        ("9999999999999999999", "above_max"),
+        ("0" * 30 + "101", "above_max"),
+        ("9" * 5000, "above_max"),
+    ],
+    ids=lambda v: v if len(v) < 25 else f"{v[:3]}...({len(v)} chars)",
+)
+def test_limit_text_is_compared_by_value(text: str, side: str) -> None:
+    with pytest.raises(rs.InvalidRequest) as info:
+        rs.parse_list_runs({"limit": text})
+    assert info.value.code == f"integer_{side}_value"
+    assert len(info.value.message) < 200  # the echo is bounded
+
+
+@given(st.integers(-(10**80), 10**80), st.integers(0, 30), st.booleans())
+def test_limit_text_agrees_with_its_integer(value: int, zeros: int, plus: bool) -> None:
+    """Any decimal text, any length, leading zeros and sign: judged by its value."""
+    sign = "-" if value < 0 else "+" if plus else ""
+    text = sign + "0" * zeros + str(abs(value))
+    if 1 <= value <= 100:
+        assert rs.parse_list_runs({"limit": text}).limit == value
+        return
+    with pytest.raises(rs.InvalidRequest) as from_text:
+        rs.parse_list_runs({"limit": text})
+    with pytest.raises(rs.InvalidRequest) as from_int:
+        rs.parse_list_runs({"limit": value})
+    side = "below_min" if value < 1 else "above_max"
+    assert from_text.value.code == from_int.value.code == f"integer_{side}_value"
+    if abs(value) < 10**60:  # beyond, both say "an integer of 60 digits or more"
+        assert from_text.value.message == from_int.value.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("limit", "3"),
+        ("limit", 0),
+        ("limit", 101),
+        ("limit", True),
+        ("limit", 2.0),
+        ("order", "up"),
+        ("order", None),
+        ("after", 5),
+        ("before", b"run_1"),
+    ],
+)
+def test_a_hand_built_query_is_checked_on_construction(field: str, value: Any) -> None:
+    with pytest.raises(rs.InvalidArgument) as info:
+        rs.toolkit.ListRuns(**{field: value})
+    assert info.value.argument == field
+    with pytest.raises(rs.InvalidArgument):  # and on evolve
+        attrs.evolve(rs.toolkit.ListRuns(), **{field: value})

@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 from server_helpers import (
+    Load,
     Server,
     check_acknowledged,
     check_database,
@@ -86,13 +87,23 @@ def _crash_and_restart(db: str, processes: int) -> None:
         slots = setup_runs(started[0].base, RUNS)
         stop = threading.Event()
         result = []
+        watched = Load()
         loader = threading.Thread(
             target=lambda: result.append(
-                hammer([s.base for s in started], slots, clients=CLIENTS, requests=10**6, stop=stop)
+                hammer(
+                    [s.base for s in started], slots, clients=CLIENTS, requests=10**6,
+                    stop=stop, load=watched,
+                )
             )
-        )
+        )  # fmt: skip
         loader.start()
-        time.sleep(2.0)
+        # In the middle of the load: once 100 answers came back, however long that takes
+        # on a busy machine (a fixed 2 s once saw 4 answers). The bound stops a hang.
+        hang_guard = time.monotonic() + 300
+        while len(watched.records) <= 100 and loader.is_alive():
+            if time.monotonic() > hang_guard:
+                pytest.fail("the load hung")
+            time.sleep(0.05)
         for s in started:
             s.kill()  # SIGKILL, in the middle of the load
         stop.set()

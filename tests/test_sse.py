@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import realworld
 
+import runstate as rs
 from runstate._sse import SseEvent, iter_events, iter_lines, parse_sse
 
 if TYPE_CHECKING:
@@ -141,10 +142,11 @@ def test_nothing_is_read_before_the_first_pair_is_asked_for() -> None:
     assert next(pairs) == ("message", "x")
 
 
-def test_bad_source_type_raises_type_error_at_once() -> None:
-    with pytest.raises(TypeError, match="expected str, bytes or an iterable"):
+def test_bad_source_type_raises_invalid_argument_at_once() -> None:
+    with pytest.raises(rs.InvalidArgument, match="expected str, bytes or an iterable") as info:
         parse_sse(42)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="expected str or bytes lines"):
+    assert info.value.argument == "source"
+    with pytest.raises(rs.InvalidArgument, match="expected str or bytes lines"):
         list(parse_sse([1, 2]))  # type: ignore[list-item]
 
 

@@ -435,3 +435,107 @@ def test_both_json_paths_parse_steps_alike(
     assert fast == slow
     with pytest.raises(rs.InvalidRun):
         rs.parse_step('{"id": 1}')
+
+
+HUGE = 10**5000  # repr() of it raises ValueError
+
+
+def _opened() -> rs.steps.RunLife:
+    return rs.advance(started(), (), "open_message_step", now=12, step_id="s", message_id="m")
+
+
+@pytest.mark.parametrize(
+    ("operation", "arguments", "wrong"),
+    [
+        ("open_message_step", {"step_id": HUGE, "message_id": "m"}, "step_id"),
+        ("open_message_step", {"step_id": None, "message_id": "m"}, "step_id"),
+        ("open_message_step", {"step_id": "s2", "message_id": ["m"]}, "message_id"),
+        ("open_tool_calls_step", {"step_id": 5}, "step_id"),
+        ("complete_tool_calls_step", {"step_id": HUGE}, "step_id"),
+        ("finish_message_step", {"step_id": b"s"}, "step_id"),
+        ("finish_message_step", {"step_id": "s", "text": 5}, "text"),
+        (
+            "finish_message_step",
+            {"step_id": "s", "incomplete_reason": "bogus"},
+            "incomplete_reason",
+        ),
+        ("finish_message_step", {"step_id": "s", "incomplete_reason": HUGE}, "incomplete_reason"),
+        ("require_action", {"tool_calls": [CALL], "step_id": 7}, "step_id"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "-",
+)
+def test_advance_checks_its_own_arguments_types(
+    operation: str, arguments: dict[str, Any], wrong: str
+) -> None:
+    """Each argument advance takes is checked against its documented type, by name."""
+    life = _opened()
+    with pytest.raises(rs.InvalidArgument) as info:
+        rs.advance(life.run, life.steps, operation, now=13, messages=life.messages, **arguments)
+    assert info.value.argument == wrong
+    assert len(str(info.value)) < 300
+
+
+def test_advance_takes_none_where_an_argument_is_optional() -> None:
+    life = _opened()
+    done = rs.advance(
+        life.run, life.steps, "finish_message_step", now=13, messages=life.messages,
+        step_id="s", text=None, incomplete_reason=None, usage=None,
+    )  # fmt: skip
+    assert done.messages[0].status == "completed"
+    acting = rs.advance(started(), (), "require_action", now=12, tool_calls=[CALL], step_id="t")
+    assert acting.run.status.value == "requires_action"
+
+
+@pytest.mark.parametrize("operation", [HUGE, "x" * 10_000, object()], ids=["huge", "long", "obj"])
+def test_advance_names_a_wrong_operation_briefly(operation: Any) -> None:
+    with pytest.raises(rs.InvalidArgument) as info:
+        rs.advance(started(), (), operation, now=12)
+    assert info.value.argument == "operation"
+    assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize(
+    "now", [HUGE, "13", None, 13.0, True], ids=["huge", "str", "none", "float", "bool"]
+)
+def test_advance_checks_now_first_whatever_the_operation(now: Any) -> None:
+    life = _opened()
+    for operation, arguments in (("complete", {}), ("finish_message_step", {"step_id": "s"})):
+        with pytest.raises(rs.InvalidArgument) as info:
+            rs.advance(
+                life.run, life.steps, operation, now=now, messages=life.messages, **arguments
+            )
+        assert info.value.argument == "now"
+
+
+def test_advance_messages_echo_ids_briefly() -> None:
+    life = _opened()
+    long_id = "s" * 10_000
+    with pytest.raises(rs.InvalidArgument) as info:
+        rs.advance(life.run, life.steps, "finish_message_step", now=13, step_id=long_id)
+    assert len(str(info.value)) < 300
+
+
+class _Liar(str):
+    """A str that says it equals anything."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+
+def test_advance_reads_a_str_subclass_id_as_its_value() -> None:
+    life = _opened()
+    with pytest.raises(rs.InvalidArgument, match="no step 'zzz'"):
+        rs.advance(life.run, life.steps, "finish_message_step", now=13, step_id=_Liar("zzz"))
+    done = rs.advance(
+        life.run, life.steps, "finish_message_step", now=13, messages=life.messages,
+        step_id=_Liar("s"), text=_Liar("hi"),
+    )  # fmt: skip
+    assert type(done.steps[0].id) is str

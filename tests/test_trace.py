@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import runstate as rs
 from runstate import (
     RunStatus,
     can_reach,
@@ -528,9 +529,26 @@ def test_violations_are_reported_at_their_position() -> None:
 # The checker object
 
 
-def test_mode_is_checked() -> None:
-    with pytest.raises(ValueError, match="mode must be 'poll' or 'stream'"):
-        check_trace([], mode="polling")  # type: ignore[arg-type]
+@pytest.mark.parametrize("mode", ["polling", "x", None, ["poll"], 5])
+def test_mode_is_checked(mode: Any) -> None:
+    for attempt in (lambda: check_trace([], mode=mode), lambda: TraceChecker(mode=mode)):
+        with pytest.raises(rs.InvalidArgument, match="expected 'poll' or 'stream'") as info:
+            attempt()
+        assert info.value.argument == "mode"
+
+
+@pytest.mark.parametrize("max_problems", [-1, True, 1.5, "3"])
+def test_max_problems_is_checked(max_problems: Any) -> None:
+    with pytest.raises(rs.InvalidArgument) as info:
+        check_trace([], mode="poll", max_problems=max_problems)
+    assert info.value.argument == "max_problems"
+
+
+@pytest.mark.parametrize("items", [5, None, "a run", b"{}", {"id": "run_1"}], ids=repr)
+def test_items_must_be_an_iterable_of_items(items: Any) -> None:
+    with pytest.raises(rs.InvalidArgument) as info:
+        check_trace(items, mode="poll")
+    assert info.value.argument == "items"
 
 
 def test_checker_feed_and_close() -> None:
@@ -542,8 +560,9 @@ def test_checker_feed_and_close() -> None:
     assert checker.position == 2
     assert checker.close() == ()
     assert checker.close() == ()
-    with pytest.raises(RuntimeError):
-        checker.feed(event(C))
+    for item in (event(C), ("thread.run.created", "{}"), "x"):  # both paths of feed()
+        with pytest.raises(rs.InvalidArgument, match="the checker is closed"):
+            checker.feed(item)
 
 
 def checker_message(status: RunStatus) -> str:
@@ -832,3 +851,24 @@ def test_a_run_its_checks_cannot_handle_is_a_problem() -> None:
     report = check_trace(items, mode="poll")
     # parse_run refuses it, naming the field (text input could never carry it either).
     assert report.problems[0].message == "created_at: integer of more than 4300 digits"
+
+
+class _Liar(str):
+    """A str that says it equals anything."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+
+def test_mode_is_read_by_its_value() -> None:
+    with pytest.raises(rs.InvalidArgument):
+        check_trace([], mode=_Liar("queued"))  # type: ignore[arg-type]
+    assert check_trace([], mode=_Liar("poll")).checked == 0  # type: ignore[arg-type]

@@ -61,7 +61,7 @@ def test_a_delta_after_done_is_reported_and_after_close_raises() -> None:
     assert judged(items) == ["2: error after-done: an item follows the 'done' event"]
     checker = rs.TraceChecker(mode="stream")
     checker.close()
-    with pytest.raises(RuntimeError):
+    with pytest.raises(rs.InvalidArgument, match="closed"):
         checker.feed(DELTAS[1])
 
 
