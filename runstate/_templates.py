@@ -111,7 +111,8 @@ def _number(value: float) -> str:
         return shorten(repr(value))
     if -(10**MAX_ECHO) < value < 10**MAX_ECHO:
         return str(value)
-    return f"an integer of {MAX_ECHO} digits or more"
+    sign = "a negative" if value < 0 else "an"
+    return f"{sign} integer of {MAX_ECHO} digits or more"
 
 
 def below_minimum(param: str, minimum: float, value: float, *, integer: bool) -> InvalidRequest:

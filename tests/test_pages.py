@@ -158,6 +158,10 @@ def test_limits_no_int_can_hold_are_refused_as_the_api_does() -> None:
         with pytest.raises(rs.InvalidRequest, match="integer of 60 digits or more") as info:
             rs.list_page(runs, query)
         assert len(info.value.message) < 200
+    for query in ({"limit": -(10**5000)}, {"limit": "-" + "9" * 5000}):
+        with pytest.raises(rs.InvalidRequest, match="a negative integer of 60 digits") as info:
+            rs.list_page(runs, query)
+        assert info.value.code == "integer_below_min_value"
     with pytest.raises(rs.InvalidRequest, match="expected an integer"):
         rs.list_page(runs, {"limit": "\u00b2"})  # isdigit() says yes, int() says no
 
