@@ -573,6 +573,19 @@ class Store:
         ).fetchall()
         return [(v, parse_life(rs.parse_run(b), life)) for v, b, life in rows]
 
+    def versions(self, run_ids: list[str]) -> dict[str, int]:
+        """The stored version of each of these runs (the streams' poller), in one query
+        per 500 ids."""
+        found: dict[str, int] = {}
+        for i in range(0, len(run_ids), 500):
+            chunk = run_ids[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.execute(
+                f"SELECT id, version FROM runs WHERE id IN ({marks})", tuple(chunk)
+            ).fetchall()
+            found.update((r, int(v)) for r, v in rows)
+        return found
+
     def version(self, run_id: str) -> int:
         row = self.execute("SELECT version FROM runs WHERE id = ?", (run_id,)).fetchone()
         return 0 if row is None else int(row[0])
