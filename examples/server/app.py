@@ -121,6 +121,18 @@ def refusal(err: rs.APIError) -> JSONResponse:
     return JSONResponse(err.to_api_error(), status_code=err.http_status)
 
 
+def server_error() -> JSONResponse:
+    """The answer to anything unexpected, a storage fault included (the database away,
+    a lost connection): nothing was written (every change is one transaction)."""
+    body = {
+        "message": "The server had an error while processing your request.",
+        "type": "server_error",
+        "param": None,
+        "code": None,
+    }
+    return JSONResponse({"error": body}, status_code=500)
+
+
 def worker_refusal(err: rs.TransitionError | rs.StepTransitionError) -> JSONResponse:
     """A worker move the run or step table forbids. Not an API answer (the API has no
     such endpoint): this server's own 409, with runstate's message and reason."""
@@ -659,7 +671,14 @@ class RunsAPI:
             while last.run.status not in STREAM_ENDS:
                 if not await self.streams.wait(watch):
                     return  # shutting down
-                later_versions = await run_in_threadpool(self.store.history, last.run.id, version)
+                try:
+                    later_versions = await run_in_threadpool(
+                        self.store.history, last.run.id, version
+                    )
+                except Exception:
+                    # The database is away: the poller wakes this stream again.
+                    log.exception("stream read failed")
+                    continue
                 for v, later in later_versions:
                     yield rs.encode_sse(life_events(last, later))
                     last, version = later, v
@@ -791,13 +810,18 @@ class AutoWorker:
 
     def _loop(self) -> None:
         while not self.stopping.wait(self.delay):
-            try:
-                for thread_id, run_id in self.store.runs_to_work_on():
-                    # Another process may have moved it first; the next sweep sees it.
-                    with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
-                        self.store.change(thread_id, run_id, auto_step)
-            except Exception:
-                log.exception("auto worker sweep failed")
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Each run waiting for the worker, one step on. A run whose change fails (the
+        database away) stays as it was, for the next sweep."""
+        try:
+            for thread_id, run_id in self.store.runs_to_work_on():
+                # Another process may have moved it first; the next sweep sees it.
+                with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
+                    self.store.change(thread_id, run_id, auto_step)
+        except Exception:
+            log.exception("auto worker sweep failed")
 
 
 # --------------------------------------------------------------------------------------
@@ -869,6 +893,9 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
                 return bad_value(exc)
             except TooManyStreams:
                 return too_many_streams(settings.max_streams)
+            except Exception:
+                log.exception("internal error in %s", handler.__name__)
+                return server_error()
 
         async def asgi(request: Request) -> Response:
             query = {k: request.query_params.getlist(k) for k in request.query_params}
@@ -908,13 +935,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
 
     async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("internal error", exc_info=exc)
-        body = {
-            "message": "The server had an error while processing your request.",
-            "type": "server_error",
-            "param": None,
-            "code": None,
-        }
-        return JSONResponse({"error": body}, status_code=500)
+        return server_error()
 
     worker = AutoWorker(store, settings.auto_delay) if settings.auto else None
 
