@@ -286,10 +286,6 @@ class Streams:
         self._watches: set[Watch] = set()
         self._poller: asyncio.Task[None] | None = None
 
-    @property
-    def open(self) -> int:
-        return self._open
-
     @contextmanager
     def opening(self, stream: bool) -> Iterator[Slot | None]:
         """A slot for a streaming request, taken before it changes anything.
