@@ -335,6 +335,7 @@ class Streams:
         return not self.draining
 
     async def _poll(self) -> None:
+        failing = False
         while self._watches and not self.draining:
             await anyio.sleep(self.poll)
             watches = list(self._watches)
@@ -342,8 +343,11 @@ class Streams:
                 versions = await run_in_threadpool(self._versions, watches)
             except Exception:
                 # The database is away; the streams wait (their clients may leave).
-                log.exception("stream poll failed")
+                if not failing:
+                    log.exception("stream poll failed (retrying every %s s)", self.poll)
+                failing = True
                 continue
+            failing = False
             for watch in watches:
                 if versions.get(watch.run_id, 0) > watch.version:
                     watch.changed.set()
