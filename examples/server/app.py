@@ -24,21 +24,23 @@ write move together, as the library's tables say.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from store import Decide, Life, Store, Thread, clock, new_id
 
 import runstate as rs
@@ -84,8 +86,11 @@ class Settings:
     auto: bool = False
     #: Seconds between the worker's sweeps (each moves every run one step).
     auto_delay: float = 0.2
-    #: How often a stream looks for the run's next change.
+    #: How often the streams' poller looks for changes of the runs being streamed.
     stream_poll: float = 0.05
+    #: How many streams may be open at once; past it, a streaming request is refused
+    #: with this server's own 503 (see :class:`Streams`).
+    max_streams: int = 100
     #: Write cProfile stats of the request handlers here at shutdown (benchmarks).
     profile: str | None = None
 
@@ -117,6 +122,18 @@ def refusal(err: rs.APIError) -> Response:
     return Response(
         rs.toolkit.error_json(err), status_code=err.http_status, media_type="application/json"
     )
+
+
+def server_error() -> JSONResponse:
+    """The answer to anything unexpected, a storage fault included (the database away,
+    a lost connection): nothing was written (every change is one transaction)."""
+    body = {
+        "message": "The server had an error while processing your request.",
+        "type": "server_error",
+        "param": None,
+        "code": None,
+    }
+    return JSONResponse({"error": body}, status_code=500)
 
 
 def worker_refusal(err: rs.TransitionError | rs.StepTransitionError) -> JSONResponse:
@@ -194,6 +211,173 @@ def life_events(before: Life | None, after: Life) -> list[tuple[str, str]]:
 
 
 # --------------------------------------------------------------------------------------
+# Streams
+
+
+class TooManyStreams(Exception):
+    """Every stream slot is taken (or the server is shutting down)."""
+
+
+def too_many_streams(limit: int) -> JSONResponse:
+    """This server's own answer past ``--max-streams`` (the API has no such limit to
+    copy): a 503 in the API's error shape, retried by the SDK like any 5xx."""
+    body = {
+        "message": f"The example server has {limit} streams open (its --max-streams); "
+        "try again when one ends.",
+        "type": "server_busy",
+        "param": None,
+        "code": "too_many_streams",
+    }
+    return JSONResponse({"error": body}, status_code=503, headers={"retry-after": "1"})
+
+
+@dataclass(eq=False)
+class Watch:
+    """One open stream's run: the version it has sent, and how it is woken."""
+
+    thread_id: str
+    run_id: str
+    expires_at: int | None
+    version: int
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(eq=False)
+class Slot:
+    """A reserved stream slot; released once, by whoever holds it last."""
+
+    streams: Streams
+    kept: bool = False
+    released: bool = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.streams._release()
+
+
+class Streams:
+    """The open streams of one process: counted, woken by one poller, ended on shutdown.
+
+    A stream costs no thread while it waits: it waits on an event. One poller task (alive
+    while any stream waits) reads the versions of every streamed run in one query each
+    ``stream_poll`` seconds, on the thread pool, and wakes the streams whose run moved
+    (whichever process moved it), expiring runs that are due first. A stream whose client
+    goes away is cancelled (:class:`EventStream`); at most ``limit`` are open at once.
+    """
+
+    def __init__(self, store: Store, poll: float, limit: int) -> None:
+        self.store = store
+        self.poll = poll
+        self.limit = limit
+        self.draining = False
+        self._lock = threading.Lock()
+        self._open = 0
+        self._watches: set[Watch] = set()
+        self._poller: asyncio.Task[None] | None = None
+
+    @contextmanager
+    def opening(self, stream: bool) -> Iterator[Slot | None]:
+        """A slot for a streaming request, taken before it changes anything.
+
+        Raises:
+            TooManyStreams: all ``limit`` slots are taken, or the server is draining.
+        """
+        if not stream:
+            yield None
+            return
+        with self._lock:
+            if self.draining or self._open >= self.limit:
+                raise TooManyStreams
+            self._open += 1
+        slot = Slot(self)
+        try:
+            yield slot
+        finally:
+            if not slot.kept:
+                slot.release()
+
+    def _release(self) -> None:
+        with self._lock:
+            self._open -= 1
+
+    def drain(self) -> None:
+        """Shutting down: refuse new streams and end the open ones (from the loop)."""
+        self.draining = True
+        for watch in self._watches:
+            watch.changed.set()
+
+    @contextmanager
+    def watching(self, run: rs.Run, version: int) -> Iterator[Watch]:
+        watch = Watch(run.thread_id, run.id, run.expires_at, version)
+        self._watches.add(watch)
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll())
+        try:
+            yield watch
+        finally:
+            self._watches.discard(watch)
+
+    async def wait(self, watch: Watch) -> bool:
+        """Wait until the run moves past ``watch.version``; False when draining."""
+        await watch.changed.wait()
+        watch.changed.clear()
+        return not self.draining
+
+    async def _poll(self) -> None:
+        failing = False
+        while self._watches and not self.draining:
+            await anyio.sleep(self.poll)
+            watches = list(self._watches)
+            try:
+                versions = await run_in_threadpool(self._versions, watches)
+            except Exception:
+                # The database is away; the streams wait (their clients may leave).
+                if not failing:
+                    log.exception("stream poll failed (retrying every %s s)", self.poll)
+                failing = True
+                continue
+            failing = False
+            for watch in watches:
+                if versions.get(watch.run_id, 0) > watch.version:
+                    watch.changed.set()
+
+    def _versions(self, watches: list[Watch]) -> dict[str, int]:
+        now = clock()
+        for watch in watches:
+            if watch.expires_at is not None and now >= watch.expires_at:
+                self.store.get_run(watch.thread_id, watch.run_id)  # lazy expiry, stored
+        return self.store.versions([w.run_id for w in watches])
+
+
+class EventStream(StreamingResponse):
+    """A ``text/event-stream`` answer that ends when its client disconnects (always
+    listening for it, whatever ASGI version the server speaks) and gives its slot back."""
+
+    def __init__(self, events: AsyncIterator[bytes], slot: Slot) -> None:
+        super().__init__(events, media_type="text/event-stream")
+        self.events = events
+        self.slot = slot
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def stream() -> None:
+                    with suppress(OSError):  # the client left while we wrote
+                        await self.stream_response(send)
+                    group.cancel_scope.cancel()
+
+                group.start_soon(stream)
+                await self.listen_for_disconnect(receive)
+                group.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.events.aclose()  # type: ignore[attr-defined]
+            self.slot.release()
+
+
+# --------------------------------------------------------------------------------------
 # The application
 
 
@@ -203,6 +387,7 @@ class RunsAPI:
     def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        self.streams = Streams(store, settings.stream_poll, settings.max_streams)
 
     # -- assistants and threads ---------------------------------------------------------
 
@@ -292,9 +477,10 @@ class RunsAPI:
     def create_run(self, call: Call) -> Response:
         thread = self._find_thread(call.path["thread_id"])
         request = rs.parse_create_run(call.body, include=call.query.get("include[]"))
-        run = self.store.create_run(thread.id, self._new_run(request, thread))
-        if request.stream:
-            return self._stream(None, Life(run=run), 1)
+        with self.streams.opening(request.stream) as slot:
+            run = self.store.create_run(thread.id, self._new_run(request, thread))
+            if slot is not None:
+                return self._stream(None, Life(run=run), 1, slot)
         return run_response(run, self.settings)
 
     def create_thread_and_run(self, call: Call) -> Response:
@@ -304,9 +490,10 @@ class RunsAPI:
         make = self._new_run(request, thread)
         # The thread's messages count for "a thread with a user message"
         # (CreateRun.new_run reads them from the request itself).
-        run = self.store.create_run(thread.id, make, new_thread=thread)
-        if request.stream:
-            return self._stream(None, Life(run=run), 1)
+        with self.streams.opening(request.stream) as slot:
+            run = self.store.create_run(thread.id, make, new_thread=thread)
+            if slot is not None:
+                return self._stream(None, Life(run=run), 1, slot)
         return run_response(run, self.settings)
 
     def list_runs(self, call: Call) -> Response:
@@ -354,9 +541,10 @@ class RunsAPI:
             before[:] = [life]
             return submit(life, now)
 
-        life, version = self.store.change_versioned(thread_id, run_id, decide)
-        if request.stream:
-            return self._stream(before[0], life, version)
+        with self.streams.opening(request.stream) as slot:
+            life, version = self.store.change_versioned(thread_id, run_id, decide)
+            if slot is not None:
+                return self._stream(before[0], life, version, slot)
         return run_response(life.run, self.settings)
 
     # -- steps --------------------------------------------------------------------------
@@ -414,28 +602,39 @@ class RunsAPI:
 
     # -- streams ------------------------------------------------------------------------
 
-    def _stream(self, before: Life | None, life: Life, version: int) -> Response:
-        return StreamingResponse(
-            self._events(before, life, version), media_type="text/event-stream"
-        )
+    def _stream(self, before: Life | None, life: Life, version: int, slot: Slot) -> Response:
+        slot.kept = True
+        return EventStream(self._events(before, life, version), slot)
 
-    def _events(self, before: Life | None, life: Life, version: int) -> Iterator[bytes]:
+    async def _events(self, before: Life | None, life: Life, version: int) -> AsyncIterator[bytes]:
         """This change's events, then every later change of the run until it stops.
 
         Later changes are read from the run's history (run, steps and messages at each
         version), so the stream announces each status the run went through and each
         step and message it opened and ended, whichever process (or worker) made the
         change. It ends at ``requires_action`` or at the end of the run, expiry included
-        (a read expires the run when it is due).
+        (the poller expires the run when it is due), or when the server shuts down.
         """
         yield rs.encode_sse(life_events(before, life))
         last = life
-        while last.run.status not in STREAM_ENDS:
-            time.sleep(self.settings.stream_poll)
-            self.store.get_run(last.run.thread_id, last.run.id)  # lazy expiry
-            for v, later in self.store.history(last.run.id, version):
-                yield rs.encode_sse(life_events(last, later))
-                last, version = later, v
+        if last.run.status in STREAM_ENDS:
+            return
+        with self.streams.watching(last.run, version) as watch:
+            while last.run.status not in STREAM_ENDS:
+                if not await self.streams.wait(watch):
+                    return  # shutting down
+                try:
+                    later_versions = await run_in_threadpool(
+                        self.store.history, last.run.id, version
+                    )
+                except Exception:
+                    # The database is away: the poller wakes this stream again.
+                    log.exception("stream read failed")
+                    continue
+                for v, later in later_versions:
+                    yield rs.encode_sse(life_events(last, later))
+                    last, version = later, v
+                watch.version = version
 
 
 def worker_step(target: str, obj: Mapping[str, Any]) -> Decide:
@@ -563,13 +762,18 @@ class AutoWorker:
 
     def _loop(self) -> None:
         while not self.stopping.wait(self.delay):
-            try:
-                for thread_id, run_id in self.store.runs_to_work_on():
-                    # Another process may have moved it first; the next sweep sees it.
-                    with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
-                        self.store.change(thread_id, run_id, auto_step)
-            except Exception:
-                log.exception("auto worker sweep failed")
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Each run waiting for the worker, one step on. A run whose change fails (the
+        database away) stays as it was, for the next sweep."""
+        try:
+            for thread_id, run_id in self.store.runs_to_work_on():
+                # Another process may have moved it first; the next sweep sees it.
+                with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
+                    self.store.change(thread_id, run_id, auto_step)
+        except Exception:
+            log.exception("auto worker sweep failed")
 
 
 # --------------------------------------------------------------------------------------
@@ -639,6 +843,11 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
                 return worker_refusal(err)
             except (rs.InvalidRun, rs.InvalidArgument) as exc:
                 return bad_value(exc)
+            except TooManyStreams:
+                return too_many_streams(settings.max_streams)
+            except Exception:
+                log.exception("internal error in %s", handler.__name__)
+                return server_error()
 
         async def asgi(request: Request) -> Response:
             query = {k: request.query_params.getlist(k) for k in request.query_params}
@@ -678,13 +887,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
 
     async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("internal error", exc_info=exc)
-        body = {
-            "message": "The server had an error while processing your request.",
-            "type": "server_error",
-            "param": None,
-            "code": None,
-        }
-        return JSONResponse({"error": body}, status_code=500)
+        return server_error()
 
     worker = AutoWorker(store, settings.auto_delay) if settings.auto else None
 
@@ -693,13 +896,16 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         if worker is not None:
             worker.start()
         yield
+        api.streams.drain()
         if worker is not None:
             worker.stop()
         if profiler is not None:
             profiler.save()
 
-    return Starlette(
+    app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: no_route, Exception: crashed},
         lifespan=lifespan,
     )
+    app.state.streams = api.streams  # serve.py drains them first on shutdown
+    return app

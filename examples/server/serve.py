@@ -7,6 +7,9 @@ The database URL is ``sqlite:///FILE`` (relative path; ``sqlite:////abs/path`` f
 absolute one) or ``postgresql://...`` (psycopg 3). Several processes may share one
 PostgreSQL database, on one machine or many. ``--port 0`` picks a free port; the server
 prints ``listening on http://HOST:PORT`` once it accepts connections.
+
+SIGTERM or SIGINT shuts it down: it stops accepting connections, ends the open streams,
+lets requests in progress finish (at most ``--shutdown-timeout`` seconds) and exits.
 """
 
 from __future__ import annotations
@@ -38,6 +41,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--poll-after-ms", type=int, default=200)
     parser.add_argument("--log-level", default="warning")
     parser.add_argument("--profile", help="write cProfile stats of the handlers here at exit")
+    parser.add_argument(
+        "--max-streams",
+        type=int,
+        default=100,
+        help="streams open at once; past it a streaming request gets a 503 (default 100)",
+    )
+    parser.add_argument(
+        "--shutdown-timeout",
+        type=int,
+        default=3,
+        help="seconds requests in progress get to finish on SIGTERM/SIGINT (default 3)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=args.log_level.upper())
@@ -51,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         auto=args.auto,
         auto_delay=args.auto_delay,
         profile=args.profile,
+        max_streams=args.max_streams,
     )
     app = create_app(store, settings)
 
@@ -62,16 +78,32 @@ def main(argv: list[str] | None = None) -> None:
     sock.bind((args.host, args.port))
     host, port = sock.getsockname()[:2]
 
-    config = uvicorn.Config(app, log_level=args.log_level, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        log_level=args.log_level,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=args.shutdown_timeout,
+    )
     server = uvicorn.Server(config)
     original_startup = server.startup
+    original_shutdown = server.shutdown
 
     async def startup(sockets: list[socket.socket] | None = None) -> None:
         await original_startup(sockets=sockets)
         print(f"listening on http://{host}:{port}", flush=True)
 
+    async def shutdown(sockets: list[socket.socket] | None = None) -> None:
+        # End the open streams first: uvicorn waits for every response to finish.
+        app.state.streams.drain()
+        await original_shutdown(sockets=sockets)
+
     server.startup = startup  # type: ignore[method-assign]
-    server.run(sockets=[sock])
+    server.shutdown = shutdown  # type: ignore[method-assign]
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn raises the SIGINT again once it has shut down
+        sys.exit(130)
 
 
 if __name__ == "__main__":

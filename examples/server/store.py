@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -175,6 +175,14 @@ class Dialect:
     def connect(self) -> Any:
         raise NotImplementedError
 
+    def usable(self, conn: Any) -> bool:
+        """False for a connection that is closed or lost (the store makes a new one)."""
+        raise NotImplementedError
+
+    def is_retryable(self, exc: BaseException) -> bool:
+        """A lost race (lock, serialization): the transaction rolled back; try again."""
+        return isinstance(exc, self.retry_errors)
+
     def sql(self, text: str) -> str:
         return text
 
@@ -192,7 +200,7 @@ class SQLite(Dialect):
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.retry_errors = (sqlite3.OperationalError,)  # "database is locked"
+        self.retry_errors = (sqlite3.OperationalError,)
 
     def connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -201,16 +209,39 @@ class SQLite(Dialect):
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
+    def usable(self, conn: sqlite3.Connection) -> bool:
+        try:
+            conn.in_transaction  # noqa: B018 - raises on a closed connection
+        except sqlite3.ProgrammingError:
+            return False
+        return True
+
+    def is_retryable(self, exc: BaseException) -> bool:
+        # "database is locked" / "busy"; not a disk I/O error or a closed file.
+        text = str(exc).lower()
+        return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
     @contextmanager
     def write(self, conn: sqlite3.Connection) -> Iterator[None]:
         # IMMEDIATE takes the write lock up front: no lock upgrade, no deadlock.
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield
+            conn.execute("COMMIT")  # a failed COMMIT leaves the transaction open: roll back
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._roll_back(conn)
             raise
-        conn.execute("COMMIT")
+
+    @staticmethod
+    def _roll_back(conn: sqlite3.Connection) -> None:
+        """End the transaction, whatever it takes: a connection left in one would hold
+        the write lock and commit its half-done writes with a later request's."""
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            with suppress(sqlite3.Error):
+                conn.close()  # rolls back; the store makes a new connection
 
     def is_unique_violation(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc)
@@ -233,6 +264,9 @@ class PostgreSQL(Dialect):
 
     def connect(self) -> Any:
         return self.psycopg.connect(self.url, autocommit=True)
+
+    def usable(self, conn: Any) -> bool:
+        return not (conn.closed or conn.broken)
 
     def sql(self, text: str) -> str:
         return text.replace("?", "%s")
@@ -292,8 +326,13 @@ class Store:
 
     @property
     def conn(self) -> Any:
+        """This thread's connection; a new one when the last was closed or lost (a
+        failed request leaves no transaction open: see ``Dialect.write``)."""
         conn = getattr(self._local, "conn", None)
-        if conn is None:
+        if conn is None or not self.dialect.usable(conn):
+            if conn is not None:
+                with suppress(Exception):
+                    conn.close()
             conn = self._local.conn = self.dialect.connect()
         return conn
 
@@ -314,11 +353,12 @@ class Store:
                 return attempt()
             except Conflict:
                 pass
-            except self.dialect.retry_errors:
-                pass
+            except _Answer:
+                raise
             except Exception as exc:
-                if not self.dialect.is_unique_violation(exc):
-                    raise
+                retry = self.dialect.is_retryable(exc) or self.dialect.is_unique_violation(exc)
+                if not retry:
+                    raise  # a storage fault: the transaction was rolled back
             time.sleep(min(0.001 * (i + 1), 0.05))
         raise RuntimeError("gave up after too many concurrent writers")
 
@@ -572,6 +612,19 @@ class Store:
             (run_id, after_version),
         ).fetchall()
         return [(v, parse_life(rs.parse_run(b), life)) for v, b, life in rows]
+
+    def versions(self, run_ids: list[str]) -> dict[str, int]:
+        """The stored version of each of these runs (the streams' poller), in one query
+        per 500 ids."""
+        found: dict[str, int] = {}
+        for i in range(0, len(run_ids), 500):
+            chunk = run_ids[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.execute(
+                f"SELECT id, version FROM runs WHERE id IN ({marks})", tuple(chunk)
+            ).fetchall()
+            found.update((r, int(v)) for r, v in rows)
+        return found
 
     def version(self, run_id: str) -> int:
         row = self.execute("SELECT version FROM runs WHERE id = ?", (run_id,)).fetchone()
