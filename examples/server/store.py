@@ -511,6 +511,7 @@ class Store:
             return
         pooled = isinstance(self.dialect, PostgreSQL)
         real: Any = None
+        began = time.monotonic()
         try:
             if pooled:
                 real = self.dialect.lend()
@@ -526,7 +527,7 @@ class Store:
                 raise Unavailable(f"the database connection was lost: {one_line(exc)}") from exc
             raise
         else:
-            self._came_back()
+            self._came_back(began)
         finally:
             self._local.depth = 0
             self._local.lent = None
@@ -550,13 +551,18 @@ class Store:
                 with suppress(Exception):
                     self.dialect.pool.check()  # drop the other dead connections now
 
-    def _came_back(self) -> None:
+    def _came_back(self, began: float) -> None:
+        """A session that began at ``began`` worked: the outage is over if it began after
+        the outage did (one that began before may have finished on a connection the
+        database had not ended yet, while it ended the others)."""
         if self.down_since is None:
             return
         with self._outage_lock:
-            since, self.down_since = self.down_since, None
-        if since is not None:
-            log.warning("database available again after %.1f s", time.monotonic() - since)
+            since = self.down_since
+            if since is None or began <= since:
+                return
+            self.down_since = None
+        log.warning("database available again after %.1f s", time.monotonic() - since)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return self.conn.execute(self.dialect.sql(sql), params)
