@@ -265,12 +265,17 @@ def own_cluster() -> Iterator[tuple[str, str]]:
         assert not Path(folder).exists()
 
 
-def test_the_throwaway_script_says_what_failed() -> None:
+def test_the_throwaway_script_says_what_failed(tmp_path: Path) -> None:
     done = throwaway("up", "/nonexistent-runstate-dir")
     assert done.returncode == 2
     assert done.stderr.strip() == (
         "throwaway_pg.py: error: /nonexistent-runstate-dir is not a directory made by this script"
     )
+    if pg_bin() is not None:
+        (tmp_path / "taken").write_text("")
+        done = throwaway("start", "--dir", str(tmp_path))
+        assert (done.returncode, done.stdout) == (2, "")
+        assert done.stderr.strip() == f"throwaway_pg.py: error: {tmp_path} is not empty"
 
 
 @pytest.mark.server_slow

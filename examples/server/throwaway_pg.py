@@ -5,10 +5,11 @@
     python examples/server/serve.py --db "$db" --auto --port 8001 &
     python examples/server/throwaway_pg.py stop DIR       # stop it and delete DIR
 
-``start`` makes a cluster in a new temporary directory (``initdb``, trust authentication,
-user ``postgres``), starts it on a free port of 127.0.0.1 (no Unix socket in /tmp, no
-other address), prints ``postgresql://postgres@127.0.0.1:PORT/postgres`` on stdout and,
-on stderr, the directory and the command that stops it. It is for tests and trying
+``start`` makes a cluster (``initdb``, trust authentication, user ``postgres``) in a new
+temporary directory, or in ``--dir DIR`` (empty or new), and starts it on a free port of
+127.0.0.1 (``--port`` to choose; its Unix socket is in that directory, it listens on no
+other address). It prints ``postgresql://postgres@127.0.0.1:PORT/postgres`` on stdout
+and, on stderr, the directory and the command that stops it. It is for tests and trying
 things: ``fsync`` is off, so a crash of the machine may lose its data.
 
 Run as root, it runs PostgreSQL's programs as the ``postgres`` user (``runuser``), since
@@ -91,14 +92,27 @@ def pg_ctl_stop(folder: Path, state: dict[str, object]) -> None:
     run([pg_ctl, "-D", str(folder / "data"), "-m", "fast", "-w", "stop"], "pg_ctl stop")
 
 
+def running(folder: Path, state: dict[str, object]) -> bool:
+    pg_ctl = str(Path(str(state["bin"])) / "pg_ctl")
+    status = as_owner([pg_ctl, "-D", str(folder / "data"), "status"])
+    return subprocess.run(status, capture_output=True, timeout=60, check=False).returncode == 0
+
+
 def url(state: dict[str, object]) -> str:
     return f"postgresql://postgres@127.0.0.1:{state['port']}/postgres"
 
 
-def start(port: int | None) -> tuple[Path, str]:
-    """A new cluster, started: (its directory, its URL)."""
+def start(port: int | None, where: str | None = None) -> tuple[Path, str]:
+    """A new cluster, started: (its directory, its URL). ``where`` is an empty (or new)
+    directory for it; by default a new temporary one."""
     bindir = binaries()
-    folder = Path(tempfile.mkdtemp(prefix="runstate-pg-"))
+    if where is None:
+        folder = Path(tempfile.mkdtemp(prefix="runstate-pg-"))
+    else:
+        folder = Path(where).resolve()
+        if folder.exists() and any(folder.iterdir()):
+            raise Failed(f"{folder} is not empty")
+        folder.mkdir(parents=True, exist_ok=True)
     try:
         if os.geteuid() == 0:
             shutil.chown(folder, "postgres", "postgres")
@@ -126,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     begin = commands.add_parser("start", help="start a new cluster (the default)")
     begin.add_argument("--port", type=int, help="its port (default: a free one)")
+    begin.add_argument("--dir", help="an empty directory for it (default: a new one in TMPDIR)")
     for name, what in (
         ("stop", "stop it and delete its directory"),
         ("down", "stop it, keep its data"),
@@ -135,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command in (None, "start"):
-            folder, db = start(getattr(args, "port", None))
+            folder, db = start(getattr(args, "port", None), getattr(args, "dir", None))
             print(db, flush=True)
             me = f"python {sys.argv[0]}" if sys.argv[0].endswith(".py") else "throwaway_pg.py"
             print(f"PostgreSQL in {folder}; stop it with: {me} stop {folder}", file=sys.stderr)
@@ -147,7 +162,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "down":
             pg_ctl_stop(folder, state)
         else:
-            pg_ctl_stop(folder, state)
+            try:
+                pg_ctl_stop(folder, state)
+            except Failed:
+                if running(folder, state):
+                    raise
             shutil.rmtree(folder, ignore_errors=True)
     except (Failed, OSError, subprocess.TimeoutExpired) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
