@@ -509,12 +509,12 @@ class Store:
             finally:
                 self._local.depth -= 1
             return
-        pooled = isinstance(self.dialect, PostgreSQL)
+        pool = self.dialect if isinstance(self.dialect, PostgreSQL) else None
         real: Any = None
         began = time.monotonic()
         try:
-            if pooled:
-                real = self.dialect.lend()
+            if pool is not None:
+                real = pool.lend()
                 self._local.lent = real if self.wrap is None else self.wrap(real)
             self._local.depth = 1
             yield
@@ -522,7 +522,7 @@ class Store:
             self._went_away(exc)
             raise
         except Exception as exc:
-            if pooled and real is not None and self.dialect.lost(exc, real):
+            if real is not None and self.dialect.lost(exc, real):
                 self._went_away(exc)
                 raise Unavailable(f"the database connection was lost: {one_line(exc)}") from exc
             raise
@@ -531,9 +531,9 @@ class Store:
         finally:
             self._local.depth = 0
             self._local.lent = None
-            if real is not None:
+            if pool is not None and real is not None:
                 with suppress(Exception):
-                    self.dialect.give_back(real)
+                    pool.give_back(real)
 
     def in_session(self, function: Callable[..., Any], *args: Any) -> Any:
         """``function(*args)`` in a :meth:`session` (for a call off a request's thread)."""
