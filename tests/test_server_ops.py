@@ -320,6 +320,8 @@ def test_a_database_restart_under_load(own_cluster: tuple[str, str]) -> None:
         log = server.stderr()
         assert log.count("database unavailable") == 1, log
         assert log.count("database available again") >= 1, log
+        # Nothing else: no traceback per request, per sweep of the worker, per reconnection.
+        assert "Traceback" not in log and "auto worker" not in log, log
         with client(server.base) as http:
             assert http.post("/threads", json={}).status_code == 200
     snapshot = read_database(db)
