@@ -59,7 +59,9 @@ def require_server_deps() -> None:
     import importlib.util  # noqa: PLC0415
 
     missing = [
-        m for m in ("starlette", "uvicorn", "psycopg") if importlib.util.find_spec(m) is None
+        m
+        for m in ("starlette", "uvicorn", "psycopg", "psycopg_pool")
+        if importlib.util.find_spec(m) is None
     ]
     if missing:
         skip_or_fail(f"the example server needs {missing}: pip install -e '.[test,server]'")

@@ -15,9 +15,10 @@ once per call with a fault injected at exactly that call:
 
 Every request must then either succeed, or answer a 5xx with the API's error shape
 (``{"error": {"message", "type", "param", "code"}}``, JSON) and leave every table as it
-was. Afterwards the server must still answer (a connection left mid-transaction, or a
-dead one kept, would fail the next requests), and the database must pass the race
-tests' consistency check.
+was; a lost PostgreSQL connection is the server's 503 (``database_unavailable``).
+Afterwards the server must still answer (a connection left mid-transaction, or a dead
+one kept, would fail the next requests), and the database must pass the race tests'
+consistency check.
 
 A fault at ``COMMIT`` is injected before the commit reaches the database: a commit whose
 answer is lost after the database applied it cannot be told from one that failed, by
@@ -210,8 +211,7 @@ def backend(request: Any, modules: Any, tmp_path_factory: Any) -> Iterator[Harne
     store = store_module.Store(db)
     store.create_schema()
     store.close()
-    connect = store.dialect.connect
-    store.dialect.connect = lambda: FaultyConnection(connect(), faults)
+    store.wrap = lambda conn: FaultyConnection(conn, faults)
     settings = app_module.Settings(max_streams=4)
     app = app_module.create_app(store, settings)
     with TestClient(app, headers=HEADERS) as client:
@@ -392,6 +392,10 @@ def test_a_fault_at_any_storage_call_changes_nothing_or_succeeds(
             tried += 1
             if not check_answer(name, r):
                 assert h.snapshot() == before, (name, kind, at, r.text)
+                if kind == "lost" and h.db.startswith("postgresql"):
+                    # The database went away: the server's 503, not a 500.
+                    assert r.status_code == 503, (name, at, r.text)
+                    assert r.json()["error"]["code"] == "database_unavailable"
             still_answers(h)
     assert tried == 2 * calls
     assert check_database(read_database(h.db)) == []

@@ -41,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
-from store import Decide, Life, Store, Thread, clock, new_id
+from store import Decide, Life, Store, Thread, Unavailable, clock, new_id
 
 import runstate as rs
 
@@ -93,6 +93,9 @@ class Settings:
     max_streams: int = 100
     #: Write cProfile stats of the request handlers here at shutdown (benchmarks).
     profile: str | None = None
+    #: The largest request body read; a larger one is refused with this server's own 413
+    #: (see :func:`read_body`) without being read into memory.
+    max_body_bytes: int = 8 * 1024 * 1024
 
 
 @dataclass
@@ -134,6 +137,60 @@ def server_error() -> JSONResponse:
         "code": None,
     }
     return JSONResponse({"error": body}, status_code=500)
+
+
+def database_unavailable() -> JSONResponse:
+    """This server's answer while its database is away (restarting, unreachable): a 503
+    in the API's error shape, which the SDK retries. The request was not applied (unless
+    the database went away between its ``COMMIT`` and the answer)."""
+    body = {
+        "message": "The example server's database is unavailable; try again shortly.",
+        "type": "server_error",
+        "param": None,
+        "code": "database_unavailable",
+    }
+    return JSONResponse({"error": body}, status_code=503, headers={"retry-after": "1"})
+
+
+class BodyTooLarge(Exception):
+    """The request's body is longer than ``--max-body-bytes``."""
+
+
+def body_too_large(limit: int) -> JSONResponse:
+    """This server's own 413 past ``--max-body-bytes`` (not a text of the API's, which
+    has its own limits): the API's error shape, with the server's words."""
+    body = {
+        "message": f"The example server reads request bodies of at most {limit} bytes "
+        "(its --max-body-bytes); this one is larger.",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "request_too_large",
+    }
+    return JSONResponse({"error": body}, status_code=413)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, at most ``limit`` bytes of it.
+
+    A ``Content-Length`` over the limit is refused before a byte is read; a body without
+    one (chunked) is counted as its chunks arrive and refused at the first byte past the
+    limit, so no more than ``limit`` bytes (and a chunk) is ever held. The rest of a
+    refused body is left to uvicorn, which discards it.
+
+    Raises:
+        BodyTooLarge: the body is, or announces that it is, longer than ``limit``.
+    """
+    length = request.headers.get("content-length")
+    if length is not None and length.strip().isdigit() and int(length) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def worker_refusal(err: rs.TransitionError | rs.StepTransitionError) -> JSONResponse:
@@ -344,10 +401,11 @@ class Streams:
 
     def _versions(self, watches: list[Watch]) -> dict[str, int]:
         now = clock()
-        for watch in watches:
-            if watch.expires_at is not None and now >= watch.expires_at:
-                self.store.get_run(watch.thread_id, watch.run_id)  # lazy expiry, stored
-        return self.store.versions([w.run_id for w in watches])
+        with self.store.session():
+            for watch in watches:
+                if watch.expires_at is not None and now >= watch.expires_at:
+                    self.store.get_run(watch.thread_id, watch.run_id)  # lazy expiry, stored
+            return self.store.versions([w.run_id for w in watches])
 
 
 class EventStream(StreamingResponse):
@@ -625,7 +683,7 @@ class RunsAPI:
                     return  # shutting down
                 try:
                     later_versions = await run_in_threadpool(
-                        self.store.history, last.run.id, version
+                        self.store.in_session, self.store.history, last.run.id, version
                     )
                 except Exception:
                     # The database is away: the poller wakes this stream again.
@@ -745,11 +803,19 @@ def auto_step(life: Life, now: int) -> Life:
 
 
 class AutoWorker:
-    """A background thread taking queued, in-progress and cancelling runs one step on."""
+    """A background thread taking queued, in-progress and cancelling runs one step on.
+
+    While its sweeps fail (the database away) it backs off, doubling its pause up to
+    ``MAX_PAUSE`` seconds, and logs the first failure only; the first sweep that works
+    again says so and brings the pause back to ``delay``."""
+
+    #: The longest pause between two failing sweeps, in seconds.
+    MAX_PAUSE = 2.0
 
     def __init__(self, store: Store, delay: float) -> None:
         self.store = store
         self.delay = delay
+        self.failing = False
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="auto-worker", daemon=True)
 
@@ -761,19 +827,34 @@ class AutoWorker:
         self.thread.join(timeout=5)
 
     def _loop(self) -> None:
-        while not self.stopping.wait(self.delay):
-            self.sweep()
+        pause = self.delay
+        while not self.stopping.wait(pause):
+            if self.sweep():
+                pause = self.delay
+            else:
+                pause = min(max(pause, 0.05) * 2, max(self.MAX_PAUSE, self.delay))
 
-    def sweep(self) -> None:
-        """Each run waiting for the worker, one step on. A run whose change fails (the
-        database away) stays as it was, for the next sweep."""
+    def sweep(self) -> bool:
+        """Each run waiting for the worker, one step on; False when the sweep failed. A
+        run whose change fails (the database away) stays as it was, for the next sweep."""
         try:
-            for thread_id, run_id in self.store.runs_to_work_on():
-                # Another process may have moved it first; the next sweep sees it.
-                with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
-                    self.store.change(thread_id, run_id, auto_step)
+            with self.store.session():
+                for thread_id, run_id in self.store.runs_to_work_on():
+                    # Another process may have moved it first; the next sweep sees it.
+                    with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
+                        self.store.change(thread_id, run_id, auto_step)
+        except Unavailable:
+            self.failing = True  # the store logs the outage, once
+            return False
         except Exception:
-            log.exception("auto worker sweep failed")
+            if not self.failing:
+                log.exception("auto worker sweep failed (backing off until one works)")
+            self.failing = True
+            return False
+        if self.failing:
+            log.warning("auto worker sweeps again")
+            self.failing = False
+        return True
 
 
 # --------------------------------------------------------------------------------------
@@ -836,7 +917,8 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         def answered(call: Call) -> Response:
             try:
                 rs.toolkit.check_beta_header(call.headers.get("openai-beta"))
-                return handler(call)
+                with store.session():
+                    return handler(call)
             except rs.APIError as err:
                 return refusal(err)
             except (rs.TransitionError, rs.StepTransitionError) as err:
@@ -845,13 +927,19 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
                 return bad_value(exc)
             except TooManyStreams:
                 return too_many_streams(settings.max_streams)
+            except Unavailable:
+                return database_unavailable()  # logged once per outage, by the store
             except Exception:
                 log.exception("internal error in %s", handler.__name__)
                 return server_error()
 
         async def asgi(request: Request) -> Response:
             query = {k: request.query_params.getlist(k) for k in request.query_params}
-            call = Call(dict(request.path_params), query, await request.body(), request.headers)
+            try:
+                body = await read_body(request, settings.max_body_bytes)
+            except BodyTooLarge:
+                return body_too_large(settings.max_body_bytes)
+            call = Call(dict(request.path_params), query, body, request.headers)
             return await run_in_threadpool(guarded, call)
 
         return asgi
@@ -899,6 +987,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         api.streams.drain()
         if worker is not None:
             worker.stop()
+        store.close()  # and the pool of connections
         if profiler is not None:
             profiler.save()
 

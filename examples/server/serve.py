@@ -1,12 +1,19 @@
 """Start the example Runs API server.
 
-    python examples/server/serve.py --host 127.0.0.1 --port 8000 --db sqlite:///runs.db
+    python examples/server/serve.py --db sqlite:///runs.db --auto
     python examples/server/serve.py --db postgresql://user@localhost/runs --auto
 
 The database URL is ``sqlite:///FILE`` (relative path; ``sqlite:////abs/path`` for an
 absolute one) or ``postgresql://...`` (psycopg 3). Several processes may share one
 PostgreSQL database, on one machine or many. ``--port 0`` picks a free port; the server
 prints ``listening on http://HOST:PORT`` once it accepts connections.
+
+``--auto`` runs the scripted worker, which moves runs on by itself; without it runs stay
+``queued`` until the ``/advance`` hook moves them (a test that plays the worker), and the
+server says so on stderr at startup.
+
+A database it cannot use (a missing directory, a bad URL, a server that does not answer)
+ends it at once with one line on stderr and exit status 2.
 
 SIGTERM or SIGINT shuts it down: it stops accepting connections, ends the open streams,
 lets requests in progress finish (at most ``--shutdown-timeout`` seconds) and exits.
@@ -24,7 +31,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import uvicorn
 from app import Settings, create_app
-from store import Store
+from store import StartupError, Store
+
+
+def open_store(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Store:
+    """The store on ``--db``, its schema made; or exit 2 with one line saying why not."""
+    try:
+        store = Store(args.db, pool_size=args.pool_size)
+        store.dialect.check()
+        store.create_schema()
+        store.close()
+    except StartupError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
+    except Exception as exc:  # one line, not a traceback
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        parser.exit(2, f"{parser.prog}: error: cannot set up the database: {why}\n")
+    return store
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -48,6 +70,18 @@ def main(argv: list[str] | None = None) -> None:
         help="streams open at once; past it a streaming request gets a 503 (default 100)",
     )
     parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=Settings.max_body_bytes,
+        help="the largest request body read; past it, this server's own 413 (default 8 MiB)",
+    )
+    parser.add_argument(
+        "--pool-size",
+        type=int,
+        default=20,
+        help="PostgreSQL: connections in the pool, at most (default 20)",
+    )
+    parser.add_argument(
         "--shutdown-timeout",
         type=int,
         default=3,
@@ -56,9 +90,17 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=args.log_level.upper())
-    store = Store(args.db)
-    store.create_schema()
-    store.close()
+    if logging.getLogger().getEffectiveLevel() > logging.INFO:
+        # The pool logs every failed reconnection; the store logs an outage once.
+        logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+    store = open_store(parser, args)
+    if not args.auto:
+        print(
+            f"{parser.prog}: no worker (--auto not given): runs stay queued until "
+            "POST .../runs/{run_id}/advance moves them",
+            file=sys.stderr,
+            flush=True,
+        )
     settings = Settings(
         default_model=args.default_model,
         expires_in=args.expires_in,
@@ -67,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         auto_delay=args.auto_delay,
         profile=args.profile,
         max_streams=args.max_streams,
+        max_body_bytes=args.max_body_bytes,
     )
     app = create_app(store, settings)
 

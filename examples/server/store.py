@@ -17,12 +17,18 @@ thread, checked in the same transaction as the insert, so two server processes c
 both start a run on one thread.
 
 Only the SQL dialect differs between the backends: placeholders, the autoincrement
-column, how a write transaction begins, and which exceptions mean "try again".
+column, how a write transaction begins, which exceptions mean "try again", and where
+connections come from: SQLite keeps one per thread; PostgreSQL lends one from a pool
+(``psycopg_pool``) for each request (:meth:`Store.session`), checked before use, so a
+database that restarts costs the requests in flight a 503 (:class:`Unavailable`) and
+nothing else.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -34,6 +40,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 import runstate as rs
+
+log = logging.getLogger("runstate.server")
 
 ACTIVE = tuple(s.value for s in rs.ACTIVE_STATUSES)
 _ACTIVE_SQL = ", ".join(f"'{s}'" for s in sorted(ACTIVE))
@@ -98,6 +106,15 @@ SCHEMA = [
 
 class Conflict(Exception):
     """Another writer changed the row first (or took the thread lock): decide again."""
+
+
+class Unavailable(Exception):
+    """The database cannot be reached (it is restarting, or away): the request was not
+    applied, unless its ``COMMIT`` was sent and its answer lost. Answered with a 503."""
+
+
+class StartupError(Exception):
+    """The database URL names nothing this server can use (``serve.py`` exits with 2)."""
 
 
 def new_id(prefix: str) -> str:
@@ -179,6 +196,16 @@ class Dialect:
         """False for a connection that is closed or lost (the store makes a new one)."""
         raise NotImplementedError
 
+    def check(self) -> None:
+        """Connect once and disconnect: raise :class:`StartupError` with one line saying
+        why the database cannot be used (``serve.py`` checks this before it listens)."""
+        raise NotImplementedError
+
+    def lost(self, exc: BaseException, conn: Any) -> bool:
+        """Whether ``exc``, raised while ``conn`` was in use, means the database went
+        away (the request is answered 503, not 500)."""
+        return False
+
     def is_retryable(self, exc: BaseException) -> bool:
         """A lost race (lock, serialization): the transaction rolled back; try again."""
         return isinstance(exc, self.retry_errors)
@@ -216,6 +243,15 @@ class SQLite(Dialect):
             return False
         return True
 
+    def check(self) -> None:
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise StartupError(f"no directory {folder} for the SQLite file {self.path}")
+        try:
+            self.connect().close()
+        except sqlite3.Error as exc:
+            raise StartupError(f"cannot open the SQLite file {self.path}: {exc}") from None
+
     def is_retryable(self, exc: BaseException) -> bool:
         # "database is locked" / "busy"; not a disk I/O error or a closed file.
         text = str(exc).lower()
@@ -250,23 +286,111 @@ class SQLite(Dialect):
 class PostgreSQL(Dialect):
     serial = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
 
-    def __init__(self, url: str) -> None:
+    #: Seconds a request waits for a connection from the pool before its 503.
+    wait = 5.0
+    #: Seconds a connection attempt may take.
+    connect_timeout = 5
+
+    def __init__(self, url: str, pool_size: int = 20) -> None:
         import psycopg  # noqa: PLC0415 - only needed with --db postgresql://
 
         self.psycopg = psycopg
         self.url = url
+        self.pool_size = pool_size
         # READ COMMITTED: the UPDATE ... WHERE version = ? re-checks the row it finds, so
         # a concurrent commit makes it match nothing (a Conflict), never a lost update.
         self.retry_errors = (
             psycopg.errors.SerializationFailure,
             psycopg.errors.DeadlockDetected,
         )
+        self._pool: Any = None
+        self._pool_lock = threading.Lock()
 
     def connect(self) -> Any:
-        return self.psycopg.connect(self.url, autocommit=True)
+        return self.psycopg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout)
+
+    def check(self) -> None:
+        try:
+            self.psycopg.conninfo.conninfo_to_dict(self.url)
+        except self.psycopg.Error as exc:
+            raise StartupError(f"bad PostgreSQL URL {shown(self.url)}: {one_line(exc)}") from None
+        try:
+            self.connect().close()
+        except self.psycopg.ProgrammingError as exc:
+            raise StartupError(f"bad PostgreSQL URL {shown(self.url)}: {one_line(exc)}") from None
+        except self.psycopg.Error as exc:
+            raise StartupError(f"cannot connect to {shown(self.url)}: {one_line(exc)}") from None
 
     def usable(self, conn: Any) -> bool:
         return not (conn.closed or conn.broken)
+
+    def lost(self, exc: BaseException, conn: Any) -> bool:
+        # The server ended the session (a restart: AdminShutdown), or the socket broke.
+        return isinstance(exc, self.psycopg.OperationalError) and not self.usable(conn)
+
+    # -- the pool -------------------------------------------------------------------
+
+    @property
+    def pool(self) -> Any:
+        """The connection pool, opened on first use (a store that only made its schema
+        never opens one)."""
+        with self._pool_lock:
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool  # noqa: PLC0415
+
+                self._pool = ConnectionPool(
+                    self.url,
+                    min_size=1,
+                    max_size=self.pool_size,
+                    kwargs={"autocommit": True, "connect_timeout": self.connect_timeout},
+                    timeout=self.wait,
+                    # Give up a reconnection (and try again at the next request) after a
+                    # second, instead of the pool's own backoff that doubles up to
+                    # minutes: a restarted database is used as soon as it is back.
+                    reconnect_timeout=1.0,
+                    open=False,
+                    name="runstate-server",
+                )
+                self._pool.open(wait=False)
+            return self._pool
+
+    def lend(self) -> Any:
+        """A connection from the pool, checked first.
+
+        The pool's own ``check`` sleeps 1, 2, 4... seconds between two dead connections;
+        after a restart every idle connection is dead, so the first dead one found here
+        empties the pool of the others (``pool.check()``) and the next is a new one.
+
+        Raises:
+            Unavailable: no connection within ``wait`` seconds.
+        """
+        from psycopg_pool import PoolTimeout  # noqa: PLC0415
+
+        pool = self.pool
+        for _ in range(3):
+            try:
+                conn = pool.getconn()
+            except PoolTimeout as exc:
+                raise Unavailable(f"no database connection: {exc}") from None
+            try:
+                conn.execute("")
+            except self.psycopg.Error:
+                pool.putconn(conn)  # discarded: it is broken
+                with suppress(Exception):
+                    pool.check()
+                continue
+            return conn
+        raise Unavailable("no working database connection")
+
+    def give_back(self, conn: Any) -> None:
+        """Return ``conn`` to the pool (which drops it if it is broken)."""
+        self.pool.putconn(conn)
+
+    def close_pool(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
 
     def sql(self, text: str) -> str:
         return text.replace("?", "%s")
@@ -280,17 +404,36 @@ class PostgreSQL(Dialect):
         return isinstance(exc, self.psycopg.errors.UniqueViolation)
 
 
-def dialect_for(url: str) -> Dialect:
-    """``sqlite:///runs.db`` (relative), ``sqlite:////abs/runs.db``, ``postgresql://...``."""
+def shown(url: str) -> str:
+    """The URL as an error message may show it: without its password."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return parsed._replace(netloc=netloc).geturl()
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an error's text (psycopg's run over several)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def dialect_for(url: str, pool_size: int = 20) -> Dialect:
+    """``sqlite:///runs.db`` (relative), ``sqlite:////abs/runs.db``, ``postgresql://...``.
+
+    Raises:
+        StartupError: a URL of another kind, or one naming no file.
+    """
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
         if not path:
-            raise ValueError(f"no file in {url!r}")
+            raise StartupError(f"no file in the database URL {url!r}: use sqlite:///FILE")
         return SQLite(path)
     if parsed.scheme in ("postgresql", "postgres"):
-        return PostgreSQL(url)
-    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql://...")
+        return PostgreSQL(url, pool_size)
+    raise StartupError(f"unsupported database URL {url!r}: use sqlite:///FILE or postgresql://...")
 
 
 # --------------------------------------------------------------------------------------
@@ -318,23 +461,108 @@ class Store:
     #: How many times a change is decided again after losing a race before giving up.
     MAX_ATTEMPTS = 200
 
-    def __init__(self, url: str) -> None:
-        self.dialect = dialect_for(url)
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
+        self.dialect = dialect_for(url, pool_size)
         self._local = threading.local()
+        #: Tests wrap each connection the store's code gets (to inject faults).
+        self.wrap: Callable[[Any], Any] | None = None
+        self._outage_lock = threading.Lock()
+        #: When the database was found away (``time.monotonic()``), or None.
+        self.down_since: float | None = None
 
     # -- plumbing -----------------------------------------------------------------------
 
     @property
     def conn(self) -> Any:
-        """This thread's connection; a new one when the last was closed or lost (a
-        failed request leaves no transaction open: see ``Dialect.write``)."""
+        """The connection of this thread's session (see :meth:`session`), or else this
+        thread's own one: a new one when the last was closed or lost (a failed request
+        leaves no transaction open: see ``Dialect.write``)."""
+        lent = getattr(self._local, "lent", None)
+        if lent is not None:
+            return lent
         conn = getattr(self._local, "conn", None)
         if conn is None or not self.dialect.usable(conn):
             if conn is not None:
                 with suppress(Exception):
                     conn.close()
-            conn = self._local.conn = self.dialect.connect()
+            conn = self.dialect.connect()
+            if self.wrap is not None:
+                conn = self.wrap(conn)
+            self._local.conn = conn
         return conn
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """One request's (or one worker sweep's) use of the database.
+
+        On PostgreSQL the session borrows a checked connection from the pool and gives
+        it back at the end (a broken one is dropped and replaced by the pool). A lost
+        connection, or no connection at all, raises :class:`Unavailable`; the first one
+        of an outage is logged (once), and the next session that works logs the end of
+        it. On SQLite, only that bookkeeping: each thread keeps its connection. Nested
+        sessions share the outer one's connection.
+        """
+        if getattr(self._local, "depth", 0):
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        pool = self.dialect if isinstance(self.dialect, PostgreSQL) else None
+        real: Any = None
+        began = time.monotonic()
+        try:
+            if pool is not None:
+                real = pool.lend()
+                self._local.lent = real if self.wrap is None else self.wrap(real)
+            self._local.depth = 1
+            yield
+        except Unavailable as exc:
+            self._went_away(exc)
+            raise
+        except Exception as exc:
+            if real is not None and self.dialect.lost(exc, real):
+                self._went_away(exc)
+                raise Unavailable(f"the database connection was lost: {one_line(exc)}") from exc
+            raise
+        else:
+            self._came_back(began)
+        finally:
+            self._local.depth = 0
+            self._local.lent = None
+            if pool is not None and real is not None:
+                with suppress(Exception):
+                    pool.give_back(real)
+
+    def in_session(self, function: Callable[..., Any], *args: Any) -> Any:
+        """``function(*args)`` in a :meth:`session` (for a call off a request's thread)."""
+        with self.session():
+            return function(*args)
+
+    def _went_away(self, exc: BaseException) -> None:
+        with self._outage_lock:
+            first = self.down_since is None
+            if first:
+                self.down_since = time.monotonic()
+        if first:
+            log.warning("database unavailable (%s): answering 503 until it is back", exc)
+            if isinstance(self.dialect, PostgreSQL):
+                with suppress(Exception):
+                    self.dialect.pool.check()  # drop the other dead connections now
+
+    def _came_back(self, began: float) -> None:
+        """A session that began at ``began`` worked: the outage is over if it began after
+        the outage did (one that began before may have finished on a connection the
+        database had not ended yet, while it ended the others)."""
+        if self.down_since is None:
+            return
+        with self._outage_lock:
+            since = self.down_since
+            if since is None or began <= since:
+                return
+            self.down_since = None
+        log.warning("database available again after %.1f s", time.monotonic() - since)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return self.conn.execute(self.dialect.sql(sql), params)
@@ -640,10 +868,13 @@ class Store:
         return [(t, r) for t, r in rows]
 
     def close(self) -> None:
+        """Close this thread's own connection, and the pool (reopened if used again)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+        if isinstance(self.dialect, PostgreSQL):
+            self.dialect.close_pool()
 
 
 class _Answer(Exception):
