@@ -78,10 +78,21 @@ from ._schema import (
     _structure_name,
     _thaw,
     _unstructure_name,
+    register,
 )
 from ._status import STATUS_BY_VALUE
 
-__all__ = ["GUARDED_HOOKS", "HOOKS", "SWAP", "Plan", "copier", "emit_construct", "generate", "plan"]
+__all__ = [
+    "GUARDED_HOOKS",
+    "HOOKS",
+    "SWAP",
+    "Plan",
+    "copier",
+    "emit_construct",
+    "extend",
+    "generate",
+    "plan",
+]
 
 Plan: TypeAlias = Literal["swap", "portable", "init"]
 
@@ -421,7 +432,11 @@ def _compile(source: str, filename: str, ns: dict[str, Any]) -> None:
 
 
 def generate(
-    *, swap: bool = SWAP, guard_floats: bool = False, check_only: bool = False
+    *,
+    swap: bool = SWAP,
+    guard_floats: bool = False,
+    check_only: bool = False,
+    classes: Mapping[type, dict[str, _Field]] | None = None,
 ) -> dict[type, Callable[[Any], Any]]:
     """Generate every class's structure function in a fresh namespace; return them.
 
@@ -432,25 +447,28 @@ def generate(
     (:mod:`runstate._jsonio`); a refused input is then read again by the standard library.
     With ``check_only``, the functions run every check and return their input instead
     of building an instance (for callers that only need to know whether a parse would
-    succeed).
+    succeed). ``classes`` limits the generation to some of the schema's classes (see
+    :func:`extend`).
     """
     ns = _namespace(swap, guard_floats, check_only)
-    for cls, fields in SCHEMA.items():
+    todo = SCHEMA if classes is None else classes
+    for cls, fields in todo.items():
         source = _gen_structure(cls, fields, ns) + "\n\n" + _gen_unstructure(cls, fields, ns)
         label = ("swap" if swap else "portable") + (", orjson" if guard_floats else "")
         label += ", check only" if check_only else ""
         _compile(source + "\n", f"<runstate generated {cls.__name__} ({label})>", ns)
-    hooks = {cls: ns[_structure_name(cls)] for cls in SCHEMA}
-    for union in UNIONS:
+    hooks = {cls: ns[_structure_name(cls)] for cls in todo}
+    for union in UNIONS if classes is None else ():
         table = ns.setdefault(f"_tags_{id(union)}", {})
         table.update({tag: hooks[cls] for tag, cls in union.classes.items()})
-    for cls, value in COMMON_VALUES.items():
+    for cls, value in COMMON_VALUES.items() if classes is None else ():
         if not all(v is None or type(v) is str for v in value.values()):  # pragma: no cover
             raise AssertionError(f"COMMON_VALUES[{cls.__name__}] may hold only str and None")
         ns[f"_common_json_{cls.__name__}"] = value
         ns[f"_common_{cls.__name__}"] = hooks[cls](dict(value))
-    if not DUMPERS and not check_only:
-        DUMPERS.update({cls: ns[_unstructure_name(cls)] for cls in SCHEMA})
+    if not check_only:  # the first functions generated for a class are its dumper
+        for cls in todo:
+            DUMPERS.setdefault(cls, ns[_unstructure_name(cls)])
     return hooks
 
 
@@ -460,6 +478,20 @@ HOOKS: Final[dict[type, Callable[[Any], Any]]] = generate()
 GUARDED_HOOKS: Final[dict[type, Callable[[Any], Any]]] = (
     generate(guard_floats=True) if FAST_LOADS is not None else {}
 )
+
+
+def extend(schema: Mapping[type, dict[str, _Field]]) -> None:
+    """Declare a sibling machine's value classes: the same engine, their own schema.
+
+    The classes join :data:`SCHEMA` (:func:`runstate._schema.register`) and get their
+    structure functions in :data:`HOOKS` (and :data:`GUARDED_HOOKS` when orjson is
+    installed) and their dumpers in ``DUMPERS``, generated exactly as the run's are;
+    :func:`runstate._serde.parse_value` and ``dump_value`` then read and write them.
+    """
+    register(schema)
+    HOOKS.update(generate(classes=schema))
+    if GUARDED_HOOKS:
+        GUARDED_HOOKS.update(generate(guard_floats=True, classes=schema))
 
 
 # --------------------------------------------------------------------------------------

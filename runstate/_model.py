@@ -149,8 +149,18 @@ def _freeze_schema(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     return _freeze_named(value, "schema")  # type: ignore[no-any-return]
 
 
+def freeze_json(value: Any) -> Any:
+    """Any JSON value given by hand, frozen (a scalar or a frozen value as it is)."""
+    t = type(value)
+    if value is None or t is FrozenDict or t is FrozenList or t is str or t is bool or t is int:
+        return value
+    return _FREEZE(value, "$")
+
+
 #: Every freezing converter; the generated code freezes these fields itself.
-FREEZERS: Final = frozenset({freeze_metadata, _freeze_extra, _freeze_parameters, _freeze_schema})
+FREEZERS: Final = frozenset(
+    {freeze_metadata, _freeze_extra, _freeze_parameters, _freeze_schema, freeze_json}
+)
 
 
 def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:

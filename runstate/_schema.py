@@ -94,6 +94,7 @@ __all__ = [
     "Bad",
     "explain",
     "freeze_value",
+    "register",
     "to_json_value",
 ]
 
@@ -532,6 +533,58 @@ class _StringMap(_Kind):
                 errors.append(
                     FieldError(f"{path}.{key}", "type", f"expected a string, got {_show(item)}")
                 )
+
+
+class _JsonValue(_Kind):
+    """Any JSON value kept as frozen JSON, or one kind of container (``only``).
+
+    For objects modelled by a few typed keys among many that vary by date (a Responses
+    API ``response``): the others are declared with this kind, so they keep their place
+    in the key order and their value, frozen, at any depth.
+    """
+
+    def __init__(self, only: type | None = None) -> None:
+        self.only = only
+        names: dict[type | None, str] = {None: "a JSON value", dict: "an object", list: "an array"}
+        self.expected = names[only]
+
+    def emit(self, em: _Emitter, var: str, indent: str) -> None:
+        if self.only is not None:
+            em.lines.append(f"{indent}if type({var}) is not {self.only.__name__}: raise _Bad")
+            em.lines.append(f"{indent}{var} = _freeze({var}, 0)")
+            return
+        em.lines.append(f"{indent}if type({var}) is dict or type({var}) is list:")
+        em.lines.append(f"{indent}    {var} = _freeze({var}, 0)")
+        em.lines.append(f"{indent}elif type({var}) is float and not -_BIG < {var} < _BIG:")
+        em.lines.append(f"{indent}    raise _Bad")
+
+    def dump_expr(self, em: _Emitter, expr: str) -> str:
+        return f"_thaw({expr})"
+
+    def accepts(self, value: object) -> bool:  # decoded JSON: only the container is judged
+        return self.only is None or type(value) is self.only
+
+    def check_value(self, value: object) -> bool:
+        t = type(value)
+        if t is FrozenDict or t is FrozenList:
+            return (self.only is None or (t is FrozenDict) == (self.only is dict)) and _frozen_ok(
+                value, 0
+            )
+        if self.only is not None:
+            return False
+        if t is float:
+            return math.isfinite(value)  # type: ignore[arg-type]
+        return value is None or t is str or t is bool or (t is int and _int_ok(value))  # type: ignore[arg-type]
+
+    def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        if not self.accepts(value):
+            errors.append(FieldError(path, "type", f"expected {self.expected}, got {_show(value)}"))
+        elif type(value) is dict or type(value) is list:
+            found = _json_problem(value, path, 0)
+            if found is not None:
+                errors.append(found)
+        elif type(value) is float and value in _INFINITIES:
+            errors.append(FieldError(path, "json", "number out of range: it overflows to infinity"))
 
 
 STR: Final = _Scalar(str, "a string")
@@ -1154,12 +1207,14 @@ def _explain_object(cls: type, value: object, path: str, errors: list[FieldError
             errors.append(found)
 
 
-def explain(cls: type, value: object, what: str) -> InvalidRun:
+def explain(
+    cls: type, value: object, what: str, error: type[InvalidRun] = InvalidRun
+) -> InvalidRun:
     errors: list[FieldError] = []
     _explain_object(cls, value, "", errors)
     if not errors:  # pragma: no cover - the walker and the generated code share one schema
         errors.append(FieldError("$", "internal", "rejected, but no rule names the problem"))
-    return InvalidRun(errors, what=what)
+    return error(errors, what=what)
 
 
 def _python_expected(kind: _Kind) -> str:
@@ -1204,6 +1259,16 @@ def _field_checks(cls: type) -> dict[str, Callable[[Any], None]]:
     return {key: make(key, kind) for key, (kind, _) in SCHEMA[cls].items()}
 
 
-for _cls in SCHEMA:
-    FIELD_CHECKS[_cls] = _field_checks(_cls)
+def register(schema: Mapping[type, dict[str, _Field]]) -> None:
+    """Add a sibling machine's classes to the one schema (and their field checks).
+
+    :func:`runstate._codegen.extend` calls it, then generates their functions; the
+    explain walker and hand-built values' checks read :data:`SCHEMA` like the run's own.
+    """
+    SCHEMA.update(schema)
+    for cls in schema:
+        FIELD_CHECKS[cls] = _field_checks(cls)
+
+
+register(dict(SCHEMA))
 _model._FREEZE = freeze_value

@@ -94,7 +94,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Literal, TypeAlias
+from typing import Any, Final, Literal, Protocol, TypeAlias
 
 import attrs
 
@@ -117,7 +117,16 @@ from ._steps import (
 )
 from ._table import can_reach, can_transition
 
-__all__ = ["MAX_OPEN", "Mode", "TraceChecker", "TraceProblem", "TraceReport", "check_trace"]
+__all__ = [
+    "MAX_OPEN",
+    "Checker",
+    "Mode",
+    "TraceChecker",
+    "TraceProblem",
+    "TraceReport",
+    "check_trace",
+    "collect",
+]
 
 #: How many open steps (and, separately, open messages) the checker follows at once.
 MAX_OPEN: Final = 256
@@ -1308,11 +1317,36 @@ def check_trace(
         >>> len(report.warnings), report.omitted_warnings, report.warning_count
         (2, 3, 5)
     """
+    return collect(TraceChecker(mode=mode), items, max_problems)
+
+
+class Checker(Protocol):
+    """What :func:`collect` drives: an incremental checker of one machine's traces."""
+
+    @property
+    def position(self) -> int:
+        """How many items were fed."""
+
+    def feed(self, item: object) -> tuple[TraceProblem, ...]:
+        """Judge one more item."""
+
+    def close(self) -> tuple[TraceProblem, ...]:
+        """Judge the end of the trace."""
+
+
+def collect(checker: Checker, items: Iterable[Any], max_problems: int | None) -> TraceReport:
+    """Feed ``items`` to ``checker`` and collect a bounded :class:`TraceReport`.
+
+    The one collection loop of every machine's ``check_trace`` (the run's, and a
+    sibling's such as :func:`runstate.responses.check_trace`).
+
+    Raises:
+        ValueError: for a ``max_problems`` that is not ``None`` or an int >= 0.
+    """
     if max_problems is not None and (
         type(max_problems) is not int or max_problems < 0  # bool is no count
     ):
         raise ValueError(f"max_problems must be None or an int >= 0, not {max_problems!r}")
-    checker = TraceChecker(mode=mode)
     problems: list[TraceProblem] = []
     kept = {"error": 0, "warning": 0}
     omitted = {"error": 0, "warning": 0}
