@@ -156,9 +156,7 @@ PRESENCE: Final[tuple[Presence, ...]] = (
 _Check = tuple[str, bool, Severity, str, str]  # field, must be set, severity, rule, message
 
 
-def presence_checks(
-    status: enum.Enum, rows: tuple[Presence, ...] = PRESENCE
-) -> tuple[_Check, ...]:
+def presence_checks(status: enum.Enum, rows: tuple[Presence, ...] = PRESENCE) -> tuple[_Check, ...]:
     """The presence checks of ``status`` from a presence table (a sibling machine's too)."""
     checks: list[_Check] = []
     for row in rows:

@@ -157,6 +157,11 @@ def freeze_json(value: Any) -> Any:
     return _FREEZE(value, "$")
 
 
+def kept_json() -> Any:
+    """A field holding any kept JSON value, ``None`` by default (a sibling's schema)."""
+    return attrs.field(default=None, converter=freeze_json)
+
+
 #: Every freezing converter; the generated code freezes these fields itself.
 FREEZERS: Final = frozenset(
     {freeze_metadata, _freeze_extra, _freeze_parameters, _freeze_schema, freeze_json}

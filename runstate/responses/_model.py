@@ -10,6 +10,7 @@ declared (new ones) are kept in ``extra``, and keys an older object lacked are l
 again when dumped (spec-facts §12.1: "keys vary by date").
 """
 
+# ruff: noqa: RUF009 - attrs fields (``kept_json()`` is an ``attrs.field``), not dataclasses
 from __future__ import annotations
 
 import enum
@@ -19,7 +20,7 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 import attrs
 
 from .._codegen import extend
-from .._model import _absent, _add_checks, _extra, freeze_json
+from .._model import _absent, _add_checks, _extra, freeze_json, kept_json
 from .._schema import BOOL, STR, TIMESTAMP, _Enum, _JsonValue, _Literal, _Object, _Optional
 
 __all__ = [
@@ -92,10 +93,6 @@ class ResponseIncompleteDetails:
     absent: frozenset[str] = _absent()
 
 
-def _json() -> Any:
-    return attrs.field(default=None, converter=freeze_json)
-
-
 @attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)
 class Response:
     """A response, exactly as the API's ``response`` object, frozen and lossless.
@@ -125,44 +122,44 @@ class Response:
     object: Literal["response"] = "response"
     #: ``true`` for a background response: queued, polled, cancellable (§12).
     background: bool | None = None
-    billing: Any = _json()
+    billing: Any = kept_json()
     #: Set only on ``completed``; older objects lack the key (§12.1, OBS).
     completed_at: int | None = None
-    conversation: Any = _json()
+    conversation: Any = kept_json()
     #: Set only on ``failed`` (§12.1).
     error: ResponseError | None = None
-    frequency_penalty: Any = _json()
+    frequency_penalty: Any = kept_json()
     #: Set only on ``incomplete`` (§12.1).
     incomplete_details: ResponseIncompleteDetails | None = None
-    instructions: Any = _json()
-    max_output_tokens: Any = _json()
-    max_tool_calls: Any = _json()
-    moderation: Any = _json()
+    instructions: Any = kept_json()
+    max_output_tokens: Any = kept_json()
+    max_tool_calls: Any = kept_json()
+    moderation: Any = kept_json()
     #: The output items, kept JSON (messages, ``function_call`` items, reasoning...).
     output: Any = attrs.field(default=(), converter=freeze_json)
-    parallel_tool_calls: Any = _json()
-    presence_penalty: Any = _json()
-    previous_response_id: Any = _json()
-    prompt: Any = _json()
-    prompt_cache_key: Any = _json()
-    prompt_cache_retention: Any = _json()
-    reasoning: Any = _json()
-    safety_identifier: Any = _json()
-    service_tier: Any = _json()
+    parallel_tool_calls: Any = kept_json()
+    presence_penalty: Any = kept_json()
+    previous_response_id: Any = kept_json()
+    prompt: Any = kept_json()
+    prompt_cache_key: Any = kept_json()
+    prompt_cache_retention: Any = kept_json()
+    reasoning: Any = kept_json()
+    safety_identifier: Any = kept_json()
+    service_tier: Any = kept_json()
     #: ``false`` opts out of storage: the response cannot be looked up later (§12.3).
     store: bool | None = None
-    temperature: Any = _json()
-    text: Any = _json()
-    tool_choice: Any = _json()
-    tool_usage: Any = _json()
-    tools: Any = _json()
-    top_logprobs: Any = _json()
-    top_p: Any = _json()
-    truncation: Any = _json()
+    temperature: Any = kept_json()
+    text: Any = kept_json()
+    tool_choice: Any = kept_json()
+    tool_usage: Any = kept_json()
+    tools: Any = kept_json()
+    top_logprobs: Any = kept_json()
+    top_p: Any = kept_json()
+    truncation: Any = kept_json()
     #: Token counts, kept JSON; null until the response ends (and on ``cancelled``).
-    usage: Any = _json()
-    user: Any = _json()
-    metadata: Any = _json()
+    usage: Any = kept_json()
+    user: Any = kept_json()
+    metadata: Any = kept_json()
     #: Keys no schema names (added to the API later), verbatim.
     extra: Mapping[str, Any] = _extra()
     #: Declared keys the input lacked; left out again when dumped while still null.
