@@ -457,8 +457,11 @@ class ResponseTraceChecker:
                     position, "error", "event-status-mismatch", f"{kind} carries {status.value!r}"
                 )
             )
-        if kind == "response.queued" and not (
-            self._last_event == "response.created" and response.background is True
+        resumed_here = self._resumed and not self._last_event  # a replay may start here
+        if (
+            kind == "response.queued"
+            and not resumed_here
+            and not (self._last_event == "response.created" and response.background is True)
         ):
             found.append(
                 TraceProblem(
