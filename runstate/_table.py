@@ -17,7 +17,7 @@ fails at import time rather than at the first unlucky request.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple, TypeAlias, TypeVar
 
@@ -34,6 +34,7 @@ __all__ = [
     "TransitionTable",
     "can_reach",
     "can_transition",
+    "lookups",
     "validate_table",
     "reachable_from",
 ]
@@ -134,6 +135,30 @@ def reachable_from(table: Mapping[_S, frozenset[_S]], source: _S) -> frozenset[_
                 seen.add(nxt)
                 todo.append(nxt)
     return frozenset(seen)
+
+
+def lookups(
+    table: Mapping[_S, frozenset[_S]],
+) -> tuple[Callable[[_S, _S], bool], Callable[[_S, _S], bool]]:
+    """A table's ``can_transition(source, target)`` and ``can_reach(source, target)``.
+
+    For a sibling machine's table (the run's own are written out below, with examples).
+
+    Example:
+        >>> step, reach = lookups(TRANSITIONS)
+        >>> queued, completed = RunStatus.QUEUED, RunStatus.COMPLETED
+        >>> step(queued, completed), reach(queued, completed)
+        (False, True)
+    """
+    reachable = {s: reachable_from(table, s) for s in table}
+
+    def transition(source: _S, target: _S) -> bool:
+        return target in table[source]
+
+    def reach(source: _S, target: _S) -> bool:
+        return target in reachable[source]
+
+    return transition, reach
 
 
 def validate_table(

@@ -124,8 +124,10 @@ __all__ = [
     "TraceChecker",
     "TraceProblem",
     "TraceReport",
+    "changed_fields",
     "check_trace",
     "collect",
+    "settled_fields",
 ]
 
 #: How many open steps (and, separately, open messages) the checker follows at once.
@@ -338,6 +340,34 @@ def _describe(exc: InvalidRun) -> str:
     more = len(exc.errors) - len(shown)
     text = "; ".join(shown) if shown else str(exc)
     return f"{text} (and {more} more)" if more > 0 else text
+
+
+def changed_fields(
+    position: int, prev: object, new: object, names: Iterable[str]
+) -> list[TraceProblem]:
+    """A ``field-changed`` error for each of ``names`` that differs between two snapshots.
+
+    The identity rule of every machine's trace checker (a run's, a response's).
+    """
+    found = []
+    for name in names:
+        old, value = getattr(prev, name), getattr(new, name)
+        if old != value:
+            message = f"{name} changed from {_show(old)} to {_show(value)}"
+            found.append(TraceProblem(position, "error", "field-changed", message))
+    return found
+
+
+def settled_fields(
+    position: int, prev: Any, new: Any, names: Iterable[str], note: str = ""
+) -> list[TraceProblem]:
+    """One ``after-terminal`` error naming the ``names`` that changed after ``prev`` ended."""
+    changed = [n for n in names if getattr(prev, n) != getattr(new, n)]
+    if not changed:
+        return []
+    what = "run" if type(prev) is Run else "response"
+    message = f"{', '.join(changed)} changed after the {what} became {prev.status.value!r}{note}"
+    return [TraceProblem(position, "error", "after-terminal", message)]
 
 
 class TraceChecker:
@@ -1081,17 +1111,7 @@ class TraceChecker:
         self._prev_violations = own
 
     def _compare(self, position: int, prev: Run, run: Run, found: list[TraceProblem]) -> None:
-        for name in _IDENTITY:
-            old, new = getattr(prev, name), getattr(run, name)
-            if old != new:
-                found.append(
-                    TraceProblem(
-                        position,
-                        "error",
-                        "field-changed",
-                        f"{name} changed from {_show(old)} to {_show(new)}",
-                    )
-                )
+        found.extend(changed_fields(position, prev, run, _IDENTITY))
         src, dst = prev.status, run.status
         if src is not dst:
             if not can_reach(src, dst):
@@ -1116,17 +1136,8 @@ class TraceChecker:
         if src in TERMINAL_STATUSES:
             if dst is not src:
                 return  # leaving a terminal status is the one problem; its fields follow
-            changed = [n for n in _FROZEN_AFTER_TERMINAL if getattr(prev, n) != getattr(run, n)]
-            if changed:
-                found.append(
-                    TraceProblem(
-                        position,
-                        "error",
-                        "after-terminal",
-                        f"{', '.join(changed)} changed after the run became {src.value!r}"
-                        " (only metadata may change)",
-                    )
-                )
+            note = " (only metadata may change)"
+            found.extend(settled_fields(position, prev, run, _FROZEN_AFTER_TERMINAL, note))
             return
         self._check_timestamps(position, prev, run, found)
 

@@ -6,19 +6,13 @@ from typing import Any
 
 import attrs
 import pytest
+from responses_helpers import USAGE
 
 import runstate
 from runstate import responses as rr
 from runstate.responses import ResponseStatus as S
 
 T0 = 1_758_064_441
-USAGE = {
-    "input_tokens": 5,
-    "input_tokens_details": {"cached_tokens": 0},
-    "output_tokens": 3,
-    "output_tokens_details": {"reasoning_tokens": 0},
-    "total_tokens": 8,
-}
 MESSAGE = {
     "id": "msg_1",
     "type": "message",

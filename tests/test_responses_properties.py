@@ -12,6 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from openai.types.responses import Response as SdkResponse
 from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
+from responses_helpers import USAGE, life_events
 
 import runstate
 from runstate import responses as rr
@@ -19,22 +20,6 @@ from runstate.responses import ResponseStatus as S
 from runstate.strategies import response_lives, responses
 
 EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
-USAGE = {
-    "input_tokens": 1,
-    "input_tokens_details": {"cached_tokens": 0},
-    "output_tokens": 1,
-    "output_tokens_details": {"reasoning_tokens": 0},
-    "total_tokens": 2,
-}
-
-
-def life_events(life: tuple[rr.Response, ...]) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    before = None
-    for response in life:
-        events += rr.stream_events(before, response, sequence_start=len(events))
-        before = response
-    return events
 
 
 @given(response_lives())

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from responses_helpers import USAGE, life_events
 
 import runstate
 from runstate import responses as rr
 
 T0 = 1_700_000_000
-USAGE = {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}
 MESSAGE = {
     "id": "msg_1",
     "type": "message",
@@ -36,35 +36,26 @@ def life(background: bool = True) -> list[rr.Response]:
     return rs
 
 
-def events_of(rs: list[rr.Response]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    before = None
-    for r in rs:
-        out += rr.stream_events(before, r, sequence_start=len(out))
-        before = r
-    return out
-
-
 def rules(items: Any, mode: Any = "stream") -> list[str]:
     return [p.rule for p in rr.check_trace(items, mode=mode).problems]
 
 
 def test_the_shapes_of_a_background_and_a_synchronous_stream() -> None:
-    bg = [e["type"] for e in events_of(life())]
+    bg = [e["type"] for e in life_events(life())]
     assert bg[:3] == ["response.created", "response.queued", "response.in_progress"]
     assert bg[-1] == "response.completed"
     assert "response.function_call_arguments.delta" in bg
     assert "response.output_text.delta" in bg
-    sync = [e["type"] for e in events_of(life(background=False))]
+    sync = [e["type"] for e in life_events(life(background=False))]
     assert sync[:2] == ["response.created", "response.in_progress"]
     assert "response.queued" not in sync
-    assert rules(events_of(life())) == rules(events_of(life(background=False))) == []
+    assert rules(life_events(life())) == rules(life_events(life(background=False))) == []
 
 
 def test_a_cancel_mid_stream_ends_with_failed_carrying_cancelled() -> None:
     r0 = rr.new_response(id="resp_1", model="m", now=T0, background=True)
     r1 = rr.start(r0, now=T0 + 1)
-    events = events_of([r0, r1, rr.cancel(r1, now=T0 + 2)])
+    events = life_events([r0, r1, rr.cancel(r1, now=T0 + 2)])
     assert events[-1]["type"] == "response.failed"
     assert events[-1]["response"]["status"] == "cancelled"
     assert rules(events) == []
@@ -84,7 +75,7 @@ def test_stream_events_refuses_what_is_not_one_move() -> None:
 
 
 def test_replay_reads_pairs_and_text_and_refuses_bad_input() -> None:
-    events = events_of(life())
+    events = life_events(life())
     pairs = [(e["type"], json.dumps(e)) for e in events]
     assert rr.replay(pairs, 2) == tuple(pairs[3:])
     assert rr.replay([json.dumps(e) for e in events], len(events)) == ()
@@ -95,7 +86,7 @@ def test_replay_reads_pairs_and_text_and_refuses_bad_input() -> None:
 
 
 def _broken(edit: Any) -> list[str]:
-    events = events_of(life())
+    events = life_events(life())
     edit(events)
     return rules(events)
 
@@ -106,25 +97,25 @@ def test_sequence_and_start_rules() -> None:
     ]  # fmt: skip
     assert _broken(lambda ev: ev.pop(0))[:1] == []  # starts at 1: a resumed replay
     assert "created-first" in _broken(lambda ev: ev.insert(0, {**ev.pop(1), "sequence_number": 0}))
-    events = events_of(life())
+    events = life_events(life())
     events[0] = {**events[0], "response": {**events[0]["response"], "status": "in_progress"}}
     assert rules(events)[0] == "created-status"
 
 
 def test_status_event_rules() -> None:
-    events = events_of(life())
+    events = life_events(life())
     events[2] = {**events[2], "response": events[1]["response"]}
     assert "event-status-mismatch" in rules(events)
-    events = events_of(life(background=False))
+    events = life_events(life(background=False))
     queued = {"type": "response.queued", "sequence_number": 2, "response": events[1]["response"]}
     assert "queued-misplaced" in rules([*events[:2], queued])
     rs = life()
-    skipped = events_of(rs[:1]) + list(rr.stream_events(rs[1], rs[2], sequence_start=2))
+    skipped = life_events(rs[:1]) + list(rr.stream_events(rs[1], rs[2], sequence_start=2))
     assert "status-illegal" in rules(skipped)
 
 
 def test_nesting_rules() -> None:
-    events = events_of(life())
+    events = life_events(life())
     types = [e["type"] for e in events]
     added = types.index("response.output_item.added")
     part = types.index("response.content_part.added")
@@ -146,7 +137,7 @@ def test_nesting_rules() -> None:
 
 
 def test_end_rules() -> None:
-    events = events_of(life())
+    events = life_events(life())
     extra = {**events[-2], "sequence_number": len(events)}
     assert rules([*events, extra, {**extra, "sequence_number": len(events) + 1}]) == [
         "after-terminal-event"
@@ -163,7 +154,7 @@ def test_invalid_items() -> None:
     assert rules([42]) == ["invalid-item", "truncated-stream"]
     assert rules(["{nope"]) == ["invalid-event", "truncated-stream"]
     assert rules([{"type": 1}]) == ["invalid-event", "truncated-stream"]
-    event = events_of(life())[0]
+    event = life_events(life())[0]
     assert rules([("response.queued", json.dumps(event))])[0] == "event-type-mismatch"
     bad = {**event, "response": {"id": 5}}
     assert rules([bad]) == ["invalid-response", "truncated-stream"]

@@ -48,7 +48,15 @@ from typing import Any, Final
 from .._errors import InvalidArgument, InvalidRun
 from .._jsonio import loads
 from .._schema import _thaw
-from .._trace import DEFAULT_MAX_PROBLEMS, Mode, TraceProblem, TraceReport, collect
+from .._trace import (
+    DEFAULT_MAX_PROBLEMS,
+    Mode,
+    TraceProblem,
+    TraceReport,
+    changed_fields,
+    collect,
+    settled_fields,
+)
 from ._machine import violations
 from ._model import TERMINAL, Response, ResponseStatus
 from ._table import can_reach, can_transition
@@ -296,28 +304,9 @@ class ResponseTraceChecker:
     def _snapshot(self, position: int, response: Response, found: list[TraceProblem]) -> None:
         prev = self._prev
         if prev is not None:
-            for name in _IDENTITY:
-                old, new = getattr(prev, name), getattr(response, name)
-                if old != new:
-                    found.append(
-                        TraceProblem(
-                            position,
-                            "error",
-                            "field-changed",
-                            f"{name} changed from {old!r} to {new!r}",
-                        )
-                    )
+            found.extend(changed_fields(position, prev, response, _IDENTITY))
             if prev.status in TERMINAL:
-                changed = [n for n in _SETTLED if getattr(prev, n) != getattr(response, n)]
-                if changed:
-                    found.append(
-                        TraceProblem(
-                            position,
-                            "error",
-                            "after-terminal",
-                            f"{', '.join(changed)} changed after '{prev.status.value}'",
-                        )
-                    )
+                found.extend(settled_fields(position, prev, response, _SETTLED))
             elif self._stream:
                 if prev.status is not response.status and not can_transition(
                     prev.status, response.status

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final, Literal, NamedTuple, TypeAlias
 
-from .._table import reachable_from, validate_table
+from .._table import lookups, validate_table
 from ._model import TERMINAL, ResponseStatus
 
 __all__ = [
@@ -88,7 +88,6 @@ def _build() -> Mapping[ResponseStatus, frozenset[ResponseStatus]]:
 #: status -> the statuses that may directly follow it. Read-only.
 TRANSITIONS: Final = _build()
 validate_table(TRANSITIONS, statuses=ResponseStatus, terminal=TERMINAL, initial=Q)
-_REACHABLE: Final = {s: reachable_from(TRANSITIONS, s) for s in ResponseStatus}
 
 
 class CancelRace(NamedTuple):
@@ -116,18 +115,7 @@ CANCEL_RACE: Final = CancelRace(
 )
 
 
-def can_transition(source: ResponseStatus, target: ResponseStatus) -> bool:
-    """Whether ``target`` may directly follow ``source``.
-
-    Example:
-        >>> can_transition(ResponseStatus.QUEUED, ResponseStatus.CANCELLED)
-        True
-        >>> can_transition(ResponseStatus.CANCELLED, ResponseStatus.COMPLETED)
-        False
-    """
-    return target in TRANSITIONS[source]
-
-
-def can_reach(source: ResponseStatus, target: ResponseStatus) -> bool:
-    """Whether ``target`` can follow ``source`` in zero or more moves (polls may miss some)."""
-    return target in _REACHABLE[source]
+#: ``can_transition(source, target)``: whether ``target`` may directly follow ``source``;
+#: ``can_reach(source, target)``: whether it can follow in zero or more moves (polls may
+#: miss some). Both from the run machine's engine, over ``TRANSITIONS``.
+can_transition, can_reach = lookups(TRANSITIONS)
