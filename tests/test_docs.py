@@ -55,7 +55,8 @@ SHOWN = {"sh", "text", "toml", "json", "ini", "mermaid"}
 def test_the_lifecycle_page_uses_every_generated_section_and_draws_nothing_by_hand() -> None:
     text = (DOCS / "lifecycle.md").read_text(encoding="utf-8")
     for name in runstate_docs.SECTIONS:
-        assert f"```{{{name}}}\n```" in text, name
+        if "respons" not in name:  # the Responses sections are on responses.md
+            assert f"```{{{name}}}\n```" in text, name
     # No hand-written edge row or diagram edge: those come from the directives.
     assert not re.search(r"^\| `(queued|in_progress)` \| `", text, re.M)
     assert "-->" not in text and "->" not in text.replace("→", "")

@@ -47,6 +47,7 @@ from ._model import (
     ResponseStatus,
 )
 from ._requests import CreateResponse, RetrieveQuery, parse_create_response, parse_retrieve_query
+from ._runs import FROM_RUNS, LIFECYCLE, RunMapping, response_event
 from ._stream import ResponseTraceChecker, check_trace, replay, stream_events
 from ._table import (
     CANCEL_RACE,
@@ -109,4 +110,9 @@ __all__ = [
     "replay",
     "check_trace",
     "ResponseTraceChecker",
+    # from runs
+    "FROM_RUNS",
+    "RunMapping",
+    "response_event",
+    "LIFECYCLE",
 ]

@@ -59,6 +59,7 @@ from .._trace import (
 )
 from ._machine import violations
 from ._model import TERMINAL, Response, ResponseStatus
+from ._runs import response_event
 from ._table import can_reach, can_transition
 from ._wire import dump_response, parse_response
 
@@ -68,14 +69,6 @@ Q = ResponseStatus.QUEUED
 P = ResponseStatus.IN_PROGRESS
 X = ResponseStatus.CANCELLED
 
-#: The terminal event of each terminal status; ``cancelled`` ends with
-#: ``response.failed`` (there is no ``response.cancelled`` event: SDK; AZ).
-TERMINAL_EVENT: Final = {
-    ResponseStatus.COMPLETED: "response.completed",
-    ResponseStatus.FAILED: "response.failed",
-    ResponseStatus.INCOMPLETE: "response.incomplete",
-    ResponseStatus.CANCELLED: "response.failed",
-}
 _STATUS_EVENTS: Final = {
     "response.created": None,
     "response.queued": frozenset({Q}),
@@ -189,7 +182,7 @@ def stream_events(
         if status is not X:
             for index, item in enumerate(after.output):
                 events.extend(_item_events(index, item))
-        events.append({"type": TERMINAL_EVENT[status], "response": dump_response(after)})
+        events.append({"type": response_event(status), "response": dump_response(after)})
     number = sequence_start
     out = []
     for event in events:
