@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from ._errors import InvalidRun
 
-__all__ = ["FAST_LOADS", "decode", "loads", "scan_once"]
+__all__ = ["FAST_DUMPS", "FAST_LOADS", "decode", "loads", "scan_once"]
 
 
 def _reject_constant(name: str) -> float:
@@ -121,3 +121,13 @@ except ImportError:  # pragma: no cover - depends on the installation
 #: past 1024 levels, which the standard library path then judges; and it reads integers
 #: beyond 64 bits as floats, which the generated code for its output refuses.
 FAST_LOADS: Final[Callable[[str | bytes], Any] | None] = _orjson_loads
+
+_orjson_dumps: Callable[[Any], bytes] | None
+try:  # the optional ``runstate[fast]`` extra
+    from orjson import dumps as _orjson_dumps
+except ImportError:  # pragma: no cover - depends on the installation
+    _orjson_dumps = None
+
+#: orjson's ``dumps`` when the ``fast`` extra is installed, else ``None``: with
+#: :data:`FAST_LOADS`, a C round trip that copies kept JSON (see ``_schema.thaw_json``).
+FAST_DUMPS: Final[Callable[[Any], bytes] | None] = _orjson_dumps

@@ -559,7 +559,7 @@ class _JsonValue(_Kind):
         em.lines.append(f"{indent}    raise _Bad")
 
     def dump_expr(self, em: _Emitter, expr: str) -> str:
-        return f"_thaw({expr})"
+        return f"{em.bind(thaw_json, 'thaw')}({expr})"
 
     def accepts(self, value: object) -> bool:  # decoded JSON: only the container is judged
         return self.only is None or type(value) is self.only
@@ -904,6 +904,29 @@ def _thaw(value: Any) -> Any:
     if t is FrozenList or t is list:
         return [_thaw(v) for v in value]
     return value
+
+
+def thaw_json(value: Any) -> Any:
+    """:func:`_thaw`, by a C round trip through orjson when the ``fast`` extra is installed.
+
+    Exact for frozen JSON: orjson writes floats in their shortest form (read back equal)
+    and keeps key order; whatever it refuses (integers beyond 64 bits, lone surrogates)
+    is thawed in Python. About three times faster on large kept values (a response's
+    ``output``), so the Responses dumper uses it.
+    """
+    t = type(value)
+    if t is not FrozenDict and t is not FrozenList:
+        return value
+    if value and _FAST_DUMPS is not None and _FAST_LOADS is not None:
+        try:
+            return _FAST_LOADS(_FAST_DUMPS(value))
+        except Exception:  # refused by orjson: the Python walk below decides
+            pass
+    return _thaw(value)
+
+
+_FAST_DUMPS: Final = _jsonio.FAST_DUMPS
+_FAST_LOADS: Final = _jsonio.FAST_LOADS
 
 
 #: Kept JSON values (unknown fields, ``parameters``, ``schema``) may nest this deep.
