@@ -78,3 +78,14 @@ def test_run_files_are_still_the_run_machines(tmp_path: Path) -> None:
     code, out = check(tmp_path / "run.jsonl", as_json=True)
     assert code == 0
     assert json.loads(out)["files"][0]["machine"] == "run"
+
+
+def test_a_folder_walk_judges_responses_and_skips_other_objects(tmp_path: Path) -> None:
+    response = {"id": "resp_1", "object": "response", "created_at": 1, "status": "queued",
+                "background": True, "model": "m", "output": [], "usage": None}  # fmt: skip
+    (tmp_path / "polled.jsonl").write_text(json.dumps(response) + "\n")
+    (tmp_path / "other.jsonl").write_text(json.dumps({"object": "list"}) + "\n")
+    code, out = check(tmp_path)
+    assert code == 0, out
+    assert f"{tmp_path}/polled.jsonl: ok, 1 item (poll, responses)" in out
+    assert f"{tmp_path}/other.jsonl: skipped:" in out

@@ -177,3 +177,26 @@ def test_poll_rules() -> None:
     same = rr.dump_response(rs[-1])
     same["service_tier"] = "default"  # settled fields only: the service tier may be resolved
     assert rules([rs[-1], same], mode="poll") == []
+
+
+def test_stream_events_refuses_output_it_cannot_stream() -> None:
+    r0 = rr.new_response(id="resp_1", model="m", now=T0)
+    done = rr.parse_response({**rr.dump_response(r0), "status": "completed", "output": [1],
+                              "usage": USAGE, "completed_at": T0})  # fmt: skip
+    with pytest.raises(runstate.InvalidArgument, match=r"output\[0\]"):
+        rr.stream_events(r0, done, sequence_start=0)
+    message = {"type": "message", "content": "text"}
+    done = rr.parse_response({**rr.dump_response(done), "output": [message]})
+    with pytest.raises(runstate.InvalidArgument):
+        rr.stream_events(r0, done, sequence_start=0)
+    # A background response is created queued; one made in_progress is not a creation.
+    started = rr.start(rr.new_response(id="resp_2", model="m", now=T0, background=True), now=T0)
+    with pytest.raises(runstate.InvalidArgument, match="'queued'"):
+        rr.stream_events(None, started, sequence_start=0)
+
+
+def test_operations_refuse_output_items_that_are_not_objects() -> None:
+    r = rr.new_response(id="resp_1", model="m", now=T0)
+    for bad in ([1], [{"id": "x"}], 5):
+        with pytest.raises(runstate.InvalidArgument, match="output"):
+            rr.complete(r, output=bad, usage=USAGE, now=T0)  # type: ignore[arg-type]

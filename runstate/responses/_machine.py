@@ -91,6 +91,18 @@ def _move(response: Response, operation: str, target: ResponseStatus, now: objec
     raise ResponseTransitionError(operation, current, target, "illegal-transition")
 
 
+def _output(value: Iterable[Mapping[str, Any]]) -> Any:
+    """Output items given by hand: a list of JSON objects, each with a string ``type``."""
+    try:
+        items = list(value)
+    except TypeError:
+        raise InvalidArgument.expected("output", "an iterable of output items", value) from None
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping) or not isinstance(item.get("type"), str):
+            raise InvalidArgument.expected(f"output[{i}]", "an object with a string type", item)
+    return _json_arg("output", items, list)
+
+
 def _json_arg(name: str, value: object, kind: type | None) -> Any:
     try:
         frozen = freeze_json(value)
@@ -216,7 +228,7 @@ def complete(
         ResponseTransitionError: unless ``in_progress`` (``cancel-won`` if cancelled).
     """
     _move(response, "complete", C, now)
-    items = _json_arg("output", list(output), list)
+    items = _output(output)
     used = _json_arg("usage", usage, dict)
     completed_at = now if "completed_at" not in response.absent else None  # §12.1: newer only
     return _ENDED(response, C, items, used, completed_at)  # type: ignore[no-any-return]
@@ -260,7 +272,7 @@ def mark_incomplete(
     if reason not in ("max_output_tokens", "content_filter"):
         raise InvalidArgument.expected("reason", "'max_output_tokens' or 'content_filter'", reason)
     details = ResponseIncompleteDetails(reason=reason)
-    items = _json_arg("output", list(output), list)
+    items = _output(output)
     used = _json_arg("usage", usage, dict)
     return _INCOMPLETE(response, INC, items, used, details)  # type: ignore[no-any-return]
 

@@ -60,7 +60,7 @@ from .._trace import (
 from ._machine import violations
 from ._model import TERMINAL, Response, ResponseStatus
 from ._runs import response_event
-from ._table import can_reach, can_transition
+from ._table import INITIAL, can_reach, can_transition
 from ._wire import dump_response, parse_response
 
 __all__ = ["ResponseTraceChecker", "check_trace", "replay", "stream_events"]
@@ -86,9 +86,18 @@ def _plain(value: Any) -> Any:
     return _thaw(value)
 
 
-def _item_events(index: int, item: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _item_events(index: int, item: object) -> list[dict[str, Any]]:
     """The events that stream one output item (OBS StreamingResponses, FunctionCall...)."""
     item = _plain(item)
+    parts = item.get("content") if isinstance(item, dict) else None
+    if not isinstance(item, dict) or (
+        item.get("type") == "message"
+        and not (isinstance(parts, list) and all(isinstance(p, dict) for p in parts))
+    ):
+        raise InvalidArgument(
+            f"output[{index}]",
+            "an output item must be an object (a message's content a list of objects)",
+        )
     kind = item.get("type")
     item_id = item.get("id")
     opened = dict(item)
@@ -99,7 +108,7 @@ def _item_events(index: int, item: Mapping[str, Any]) -> list[dict[str, Any]]:
     if kind == "message":
         opened["content"] = []
         events.append({"type": "response.output_item.added", "output_index": index, "item": opened})
-        for j, part in enumerate(item.get("content") or ()):
+        for j, part in enumerate(item["content"]):
             at = {**where, "content_index": j}
             text = part.get("text") if part.get("type") == "output_text" else None
             empty = {**part, "text": ""} if text is not None else part
@@ -162,9 +171,10 @@ def stream_events(
     events: list[dict[str, Any]] = []
     status = after.status
     if before is None:
-        if status not in (Q, P):
+        initial = INITIAL[after.background is True]
+        if status is not initial:
             raise InvalidArgument(
-                "after", f"a new response is queued or in_progress, not {status.value!r}"
+                "after", f"a new response of this kind is {initial.value!r}, not {status.value!r}"
             )
         snapshot = dump_response(after)
         events.append({"type": "response.created", "response": snapshot})
