@@ -34,7 +34,7 @@ from ._model import (
     ResponseIncompleteDetails,
     ResponseStatus,
 )
-from ._table import INITIAL, can_transition
+from ._table import INC, INITIAL, C, F, P, Q, X, can_transition
 
 __all__ = [
     "PRESENCE",
@@ -48,13 +48,6 @@ __all__ = [
     "start",
     "violations",
 ]
-
-Q = ResponseStatus.QUEUED
-P = ResponseStatus.IN_PROGRESS
-C = ResponseStatus.COMPLETED
-F = ResponseStatus.FAILED
-INC = ResponseStatus.INCOMPLETE
-X = ResponseStatus.CANCELLED
 
 #: Keys a response made here leaves out: the records' later, optional keys (§12.1).
 _LEFT_OUT: Final = frozenset({"billing", "conversation", "moderation", "prompt", "tool_usage"})

@@ -60,35 +60,28 @@ from .._trace import (
 from ._machine import violations
 from ._model import TERMINAL, Response, ResponseStatus
 from ._runs import response_event
-from ._table import INITIAL, can_reach, can_transition
+from ._table import INITIAL, X, can_reach, can_transition
 from ._wire import dump_response, parse_response
 
 __all__ = ["ResponseTraceChecker", "check_trace", "replay", "stream_events"]
 
-Q = ResponseStatus.QUEUED
-P = ResponseStatus.IN_PROGRESS
-X = ResponseStatus.CANCELLED
 
-_STATUS_EVENTS: Final = {
+#: Each status event and the statuses it may carry, from ``response_event`` (the one
+#: statement of which event announces which status); ``response.created`` carries the
+#: initial status, judged by its own rule.
+_STATUS_EVENTS: Final[dict[str, frozenset[ResponseStatus] | None]] = {
     "response.created": None,
-    "response.queued": frozenset({Q}),
-    "response.in_progress": frozenset({P}),
-    "response.completed": frozenset({ResponseStatus.COMPLETED}),
-    "response.incomplete": frozenset({ResponseStatus.INCOMPLETE}),
-    "response.failed": frozenset({ResponseStatus.FAILED, X}),
+    **{
+        event: frozenset(s for s in ResponseStatus if response_event(s) == event)
+        for event in map(response_event, ResponseStatus)
+    },
 }
-_TERMINAL_EVENTS: Final = frozenset(
-    {"response.completed", "response.incomplete", "response.failed"}
-)
-
-
-def _plain(value: Any) -> Any:
-    return _thaw(value)
+_TERMINAL_EVENTS: Final = frozenset(map(response_event, TERMINAL))
 
 
 def _item_events(index: int, item: object) -> list[dict[str, Any]]:
     """The events that stream one output item (OBS StreamingResponses, FunctionCall...)."""
-    item = _plain(item)
+    item = _thaw(item)
     parts = item.get("content") if isinstance(item, dict) else None
     if not isinstance(item, dict) or (
         item.get("type") == "message"
@@ -176,23 +169,19 @@ def stream_events(
             raise InvalidArgument(
                 "after", f"a new response of this kind is {initial.value!r}, not {status.value!r}"
             )
-        snapshot = dump_response(after)
-        events.append({"type": "response.created", "response": snapshot})
-        following = "response.queued" if status is Q else "response.in_progress"
-        events.append({"type": following, "response": dump_response(after)})
+        # §12.4, OBS: response.created, then response.queued (background only) or
+        # response.in_progress, both carrying the new response.
+        events.append({"type": "response.created", "response": dump_response(after)})
     elif before.status is status:
         return ()
     elif not can_transition(before.status, status):
         raise InvalidArgument(
             "after", f"'{before.status.value}' -> '{status.value}' is not a move of TABLE"
         )
-    elif status is P:
-        events.append({"type": "response.in_progress", "response": dump_response(after)})
-    else:
-        if status is not X:
-            for index, item in enumerate(after.output):
-                events.extend(_item_events(index, item))
-        events.append({"type": response_event(status), "response": dump_response(after)})
+    elif status in TERMINAL and status is not X:  # a cancel streams no output (AZ)
+        for index, item in enumerate(after.output):
+            events.extend(_item_events(index, item))
+    events.append({"type": response_event(status), "response": dump_response(after)})
     number = sequence_start
     out = []
     for event in events:
@@ -433,7 +422,7 @@ class ResponseTraceChecker:
         allowed = _STATUS_EVENTS[kind]
         status = response.status
         if kind == "response.created":
-            expected = Q if response.background is True else P
+            expected = INITIAL[response.background is True]
             if status is not expected:
                 found.append(
                     TraceProblem(
