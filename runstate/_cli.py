@@ -923,8 +923,8 @@ def _check_session_record(file: IO[bytes], result: _FileResult, reporter: _Repor
         record = json.loads(data)
     except ValueError as exc:
         raise _Unreadable(f"not JSON: {exc}") from None
-    if not is_session_record(record):  # pragma: no cover - the sniff saw "Entries"
-        raise _Unreadable("not a session record")
+    if not is_session_record(record):  # {"Entries": 5}
+        raise _Unreadable('not a session record ("Entries" is not an array)')
     result.mode, result.machine = "poll", "responses"
     for number, mode, items in session_traces(record):
         checker = ResponseTraceChecker(mode=mode)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import responses_records as rec
 
+from runstate import _cli
 from runstate._cli import main
 
 
@@ -63,6 +64,13 @@ def test_problems_are_reported_with_the_entry_number(tmp_path: Path) -> None:
     code, out = check(tmp_path / "r.json")
     assert code == 1
     assert f"{tmp_path}/r.json:1: error after-terminal:" in out
+    created = {"type": "response.created", "sequence_number": 0, "response": later}
+    sse = ["event: response.created\n", f"data: {json.dumps(created)}\n\n"]
+    (tmp_path / "cut.json").write_text(json.dumps({"Entries": [{}, {"ResponseBody": sse}]}))
+    code, out = check(tmp_path / "cut.json")
+    assert code == 0
+    assert f"{tmp_path}/cut.json:2: warning truncated-stream:" in out
+    assert "cut.json: 0 errors, 1 warning in 1 item (stream, responses)" in out
     (tmp_path / "empty.json").write_text('{"Entries": []}')
     (tmp_path / "bad.json").write_text('{"Entries": [}')
     code, out = check(tmp_path / "empty.json", tmp_path / "bad.json")
@@ -89,3 +97,18 @@ def test_a_folder_walk_judges_responses_and_skips_other_objects(tmp_path: Path) 
     assert code == 0, out
     assert f"{tmp_path}/polled.jsonl: ok, 1 item (poll, responses)" in out
     assert f"{tmp_path}/other.jsonl: skipped:" in out
+
+
+def test_session_records_that_cannot_be_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "odd.json").write_text('{"Entries": 5}')
+    code, out = check(tmp_path / "odd.json")
+    assert code == 2
+    assert 'odd.json: unreadable: not a session record ("Entries" is not an array)' in out
+
+    monkeypatch.setattr(_cli, "_MAX_RECORD", 10)
+    (tmp_path / "big.json").write_text('{"Entries": [' + " " * 20 + "]}")
+    code, out = check(tmp_path / "big.json")
+    assert code == 2
+    assert "big.json: unreadable: a session record larger than 10 bytes" in out
