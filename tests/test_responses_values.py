@@ -7,6 +7,9 @@ from typing import Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from realworld import json_equal
 
 import runstate
 from runstate import _schema, _serde
@@ -131,3 +134,41 @@ def test_thaw_json_equals_the_python_walk(value: Any) -> None:
     assert thawed == _schema._thaw(frozen) == value
     assert type(thawed) in (list, dict)
     assert _schema.thaw_json("x") == "x"
+
+
+def test_responses_pickle_and_copy() -> None:
+    import copy  # noqa: PLC0415
+    import pickle  # noqa: PLC0415
+
+    r = rr.parse_response({**BASE, "billing": {"payer": "developer"}, "new": [1]})
+    assert pickle.loads(pickle.dumps(r)) == r
+    assert copy.deepcopy(r) == r
+
+
+_OPTIONAL = [k for k, (_, required) in rr._model.SCHEMA[rr.Response].items() if not required]
+
+
+_NEW_KEYS = st.text("abcxyz_", min_size=1, max_size=6).filter(
+    lambda k: k not in _OPTIONAL and k not in BASE
+)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+
+
+@given(st.none() | st.sampled_from(_OPTIONAL), st.dictionaries(_NEW_KEYS, _JSON, max_size=3))
+def test_any_subset_of_keys_and_any_new_keys_round_trip(
+    drop: str | None, new: dict[str, Any]
+) -> None:
+    value = {**BASE, "text": {"format": {"type": "text"}}, "tools": [], **new}
+    if drop is not None:
+        value.pop(drop, None)
+    r = rr.parse_response(json.dumps(value))
+    dumped = rr.dump_response(r)
+    assert json_equal(dumped, value)
+    assert list(dumped)[len(dumped) - len(new) :] == list(new)  # new keys last, in order
+    assert rr.parse_response(dumped) == r
