@@ -369,3 +369,27 @@ def test_the_retrieve_query_and_its_replay_preconditions() -> None:
     assert info.value.reason == "stream-expired"
     with pytest.raises(runstate.InvalidArgument):
         q.check(background, now=None)  # type: ignore[arg-type]
+
+
+def test_a_create_request_makes_its_response() -> None:
+    body = {"model": "gpt-4.1-mini", "background": True, "instructions": "be brief",
+            "max_output_tokens": 20, "metadata": {"k": "v"}, "previous_response_id": "resp_0",
+            "tools": [{"type": "function", "name": "f"}], "input": "hi"}  # fmt: skip
+    req = rr.parse_create_response(body)
+    r = req.new_response(id="resp_1", now=T0, model="gpt-4.1-mini-2025-04-14")
+    assert (r.status, r.model, r.instructions, r.max_output_tokens) == (
+        S.QUEUED, "gpt-4.1-mini-2025-04-14", "be brief", 20,
+    )  # fmt: skip
+    assert (r.metadata, r.previous_response_id, r.tools[0]["name"]) == ({"k": "v"}, "resp_0", "f")
+    assert (
+        rr.parse_create_response({"model": "m"}).new_response(id="r", now=1).status is S.IN_PROGRESS
+    )
+    with pytest.raises(runstate.InvalidArgument):
+        rr.parse_create_response({}).new_response(id="r", now=1)
+    for key, bad in (("instructions", 5), ("max_output_tokens", "20"), ("metadata", []),
+                     ("tools", {}), ("previous_response_id", 1)):  # fmt: skip
+        with pytest.raises(runstate.InvalidRequest) as info:
+            rr.parse_create_response({"model": "m", key: bad})
+        assert info.value.param == key
+        assert info.value.code == "invalid_type"
+    assert rr.parse_create_response({"instructions": [{"role": "user"}]}).params["instructions"]

@@ -8,7 +8,7 @@ create parameter is kept, frozen, for :func:`~runstate.responses.new_response`'s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -17,9 +17,9 @@ import attrs
 from .. import _templates as wire
 from .._errors import InvalidArgument
 from .._frozen import FrozenDict
-from .._requests import _body, _boolean, _json, _string
+from .._requests import _array, _body, _boolean, _integer, _json, _object, _string
 from ._errors import NOT_STREAMABLE, STREAM_EXPIRED, InvalidResponseRequest
-from ._machine import background_without_store
+from ._machine import background_without_store, new_response
 from ._model import Response
 
 __all__ = ["CreateResponse", "RetrieveQuery", "parse_create_response", "parse_retrieve_query"]
@@ -27,6 +27,20 @@ __all__ = ["CreateResponse", "RetrieveQuery", "parse_create_response", "parse_re
 #: Stream replay is refused once a response is older than this (§12.3, 3P: openai-python
 #: #2828 quotes "more than 5 minutes old"; AZ promises at least 10 minutes for events).
 REPLAY_WINDOW: Final = 5 * 60
+
+
+def _instructions(value: object, path: str) -> None:
+    if not isinstance(value, str):
+        _array(value, path)  # a string, or a list of input items
+
+
+_ECHOED: Final[dict[str, Callable[[object, str], object]]] = {
+    "instructions": _instructions,
+    "max_output_tokens": _integer,
+    "metadata": _object,
+    "tools": _array,
+    "previous_response_id": _string,
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -51,6 +65,40 @@ class CreateResponse:
     def replayable(self) -> bool:
         """Whether ``GET ...?stream=true`` may replay its events later (§12.4, AZ)."""
         return self.background and self.stream
+
+    def new_response(self, *, id: str, now: int, model: str | None = None) -> Response:
+        """The response this request creates: ``queued`` if background, else ``in_progress``.
+
+        The echoed parameters (``instructions``, ``max_output_tokens``, ``metadata``,
+        ``tools``, ``previous_response_id``) come from the body; ``model`` names the
+        resolved model when given (the API answers with a dated one), else the body's.
+
+        Raises:
+            InvalidArgument: no model in the body nor given.
+
+        Example:
+            >>> req = parse_create_response({"model": "gpt-4.1-mini", "background": True,
+            ...                              "max_output_tokens": 20, "input": "hi"})
+            >>> r = req.new_response(id="resp_1", now=100)
+            >>> r.status.value, r.model, r.max_output_tokens
+            ('queued', 'gpt-4.1-mini', 20)
+        """
+        chosen = model if model is not None else self.model
+        if chosen is None:
+            raise InvalidArgument("model", "the request names no model; pass model=")
+        p = self.params
+        return new_response(
+            id=id,
+            model=chosen,
+            now=now,
+            background=self.background,
+            store=self.store,
+            instructions=p.get("instructions"),
+            max_output_tokens=p.get("max_output_tokens"),
+            metadata=p.get("metadata"),
+            tools=p.get("tools", ()),
+            previous_response_id=p.get("previous_response_id"),
+        )
 
 
 def parse_create_response(body: object) -> CreateResponse:
@@ -88,6 +136,11 @@ def parse_create_response(body: object) -> CreateResponse:
         model = _string(model, "model")
     if flags["background"] and not flags["store"]:
         raise background_without_store()
+    # The echoed parameters new_response copies, typed by the §10.1 templates (inferred
+    # for this endpoint); everything else is kept as given.
+    for key, check in _ECHOED.items():
+        if obj.get(key) is not None:
+            check(obj[key], key)
     rest = {k: v for k, v in obj.items() if k not in ("model", "background", "store", "stream")}
     return CreateResponse(
         model=model,
