@@ -107,7 +107,7 @@ SWAP: Final[bool] = sys.implementation.name == "cpython" and _gil_enabled()
 
 #: The validators and converters of the model whose work the generated code does itself.
 _KNOWN_VALIDATORS: Final = frozenset(
-    {_model.field_check, _model._check_extra, _model._check_absent}
+    {_model.field_check, _model._check_extra, _model._check_absent, _model._check_order}
 )
 _KNOWN_CONVERTERS: Final = frozenset({_model._tuple, *_model.FREEZERS})
 
@@ -197,6 +197,13 @@ def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str)
     em.lines.append("        ex = _FrozenDict(ex)")
     values = {key: f"v{i}" for i, key in enumerate(fields)}
     values.update(extra="ex", absent=absent)
+    if _keeps_order(cls):
+        # The input's key order, unless it is the schema's (known keys in schema order,
+        # unknown ones after them): positions, in C, must never decrease.
+        positions = em.bind({key: i for i, key in enumerate(fields)}, "pos")
+        em.lines.append(f"    ko = list(map({positions}.get, o, _REPEAT({len(fields)})))")
+        em.lines.append("    ko = None if ko == sorted(ko) else tuple(o)")
+        values["key_order"] = "ko"
     emit_construct(em, cls, values, "    ", swap=em.ns["_SWAP"])
     em.lines.append("    return r")
 
@@ -205,7 +212,7 @@ def _defaults(cls: type) -> dict[str, Any]:
     return {
         f.name: f.default
         for f in attrs.fields(cls)
-        if f.default is not attrs.NOTHING and f.name not in ("extra", "absent")
+        if f.default is not attrs.NOTHING and f.name not in _model.NOT_WIRE
     }
 
 
@@ -385,8 +392,23 @@ def _gen_unstructure(cls: type, fields: dict[str, _Field], ns: dict[str, Any]) -
     em.lines.append("    d = {" + ", ".join(items) + "}")
     em.lines.append("    if r.extra: _merge(d, r.extra)")
     em.lines.append(f"    if r.absent: _drop(d, r.absent, {dd})")
+    if _keeps_order(cls):
+        em.lines.append("    if r.key_order is not None: d = _reorder(d, r.key_order)")
     em.lines.append("    return d")
     return "\n".join(em.lines)
+
+
+def _keeps_order(cls: type) -> bool:
+    """Whether values of ``cls`` remember their input's key order (``key_order``)."""
+    return any(f.name == "key_order" for f in attrs.fields(cls))
+
+
+def _reorder(d: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    """``d`` with its keys in ``order``; keys ``order`` lacks (set since) follow."""
+    out = {k: d[k] for k in order if k in d}
+    if len(out) != len(d):
+        out.update((k, v) for k, v in d.items() if k not in out)
+    return out
 
 
 def _merge(d: dict[str, Any], extra: Mapping[str, Any]) -> None:
@@ -422,6 +444,8 @@ def _namespace(swap: bool, guard_floats: bool = False, check_only: bool = False)
         "_thaw": _thaw,
         "_merge": _merge,
         "_drop": _drop,
+        "_reorder": _reorder,
+        "_REPEAT": itertools.repeat,
     }
 
 

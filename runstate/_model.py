@@ -120,9 +120,14 @@ def field_check(instance: object, attribute: attrs.Attribute[Any], value: Any) -
     FIELD_CHECKS[type(instance)][attribute.name](value)
 
 
+#: The fields of a value class that are not wire keys: unknown keys, absent keys, and
+#: (for a class that has it) the input's key order.
+NOT_WIRE: Final = frozenset({"extra", "absent", "key_order"})
+
+
 def _add_checks(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
     """A ``field_transformer``: every wire field is validated by :func:`field_check`."""
-    return [f if f.name in ("extra", "absent") else f.evolve(validator=field_check) for f in fields]
+    return [f if f.name in NOT_WIRE else f.evolve(validator=field_check) for f in fields]
 
 
 def _freeze_named(value: Any, name: str) -> Any:
@@ -188,10 +193,7 @@ _FIELD_NAMES: dict[type, frozenset[str]] = {}
 def _field_names(cls: type) -> frozenset[str]:
     names = _FIELD_NAMES.get(cls)
     if names is None:
-        names = _FIELD_NAMES[cls] = frozenset(f.name for f in attrs.fields(cls)) - {
-            "extra",
-            "absent",
-        }
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in attrs.fields(cls)) - NOT_WIRE
     return names
 
 
@@ -228,6 +230,23 @@ def _extra() -> Any:
 
 def _absent() -> Any:
     return attrs.field(default=NO_KEYS, repr=False, validator=_check_absent)
+
+
+def _check_order(instance: object, _: attrs.Attribute[Any], value: tuple[str, ...] | None) -> None:
+    if value is not None and not (type(value) is tuple and all(type(k) is str for k in value)):
+        what = type(instance).__name__
+        message = f"expected None or a tuple of keys, got {type(value).__name__}"
+        raise InvalidRun.one("key_order", "type", message, what=what)
+
+
+def order_field() -> Any:
+    """The ``key_order`` field of a class whose values keep the input's key order.
+
+    ``None`` when the input's keys came in the schema's order (and for values made by
+    hand); else the input's keys, in order, which the dump follows. Not compared: two
+    values that differ only in key order are equal.
+    """
+    return attrs.field(default=None, repr=False, eq=False, validator=_check_order)
 
 
 @attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable

@@ -80,7 +80,12 @@ def test_unknown_keys_and_absent_keys_round_trip() -> None:
     assert type(r.billing) is FrozenDict and type(r.output) is FrozenList
     assert "tools" in r.absent and "tools" not in rr.dump_response(r)
     assert rr.dump_response(r) == value
-    assert list(rr.dump_response(r)) == [
+    assert list(rr.dump_response(r)) == list(value)  # the input's order, kept
+    assert r.key_order == tuple(value)
+    in_place = dict(list(BASE.items())[:5]) | {"billing": {}} | dict(list(BASE.items())[5:])
+    canonical = rr.parse_response({**in_place, "new": 1})
+    assert canonical.key_order is None  # billing in its place, the new key last
+    assert list(rr.dump_response(canonical)) == [
         "id", "object", "created_at", "status", "background", "billing", "model", "output",
         "usage", "new",
     ]  # fmt: skip
@@ -172,3 +177,18 @@ def test_any_subset_of_keys_and_any_new_keys_round_trip(
     assert json_equal(dumped, value)
     assert list(dumped)[len(dumped) - len(new) :] == list(new)  # new keys last, in order
     assert rr.parse_response(dumped) == r
+
+
+def test_a_kept_key_order_follows_the_value_through_changes() -> None:
+    in_progress = {**BASE, "status": "in_progress", "usage": None}
+    reordered = dict(reversed(list(in_progress.items())))
+    r = rr.parse_response(reordered)
+    assert r.key_order == tuple(reordered)
+    done = rr.complete(r, output=[], usage={"total_tokens": 1}, now=2)
+    assert list(rr.dump_response(done)) == list(reordered)  # the same order after a move
+    grown = attrs.evolve(done, tools=[])  # a key the input lacked: after the kept ones
+    assert list(rr.dump_response(grown)) == [*reordered, "tools"]
+    assert rr.parse_response(rr.dump_response(grown)).key_order == (*reordered, "tools")
+    with pytest.raises(runstate.InvalidRun):
+        attrs.evolve(r, key_order=["id"])
+    assert attrs.evolve(r, key_order=None).key_order is None

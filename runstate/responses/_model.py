@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 import attrs
 
 from .._codegen import extend
-from .._model import _absent, _add_checks, _extra, freeze_json, kept_json
+from .._model import _absent, _add_checks, _extra, freeze_json, kept_json, order_field
 from .._schema import BOOL, STR, TIMESTAMP, _Enum, _JsonValue, _Literal, _Object, _Optional
 
 __all__ = [
@@ -164,6 +164,9 @@ class Response:
     extra: Mapping[str, Any] = _extra()
     #: Declared keys the input lacked; left out again when dumped while still null.
     absent: frozenset[str] = _absent()
+    #: The input's key order where it is not the schema's (the background stream's
+    #: events list keys in another order, OBS), so the dump gives the same text back.
+    key_order: tuple[str, ...] | None = order_field()
 
 
 _KEPT: Final = _JsonValue()  # any JSON value, null included
