@@ -559,7 +559,9 @@ class _JsonValue(_Kind):
         em.lines.append(f"{indent}    raise _Bad")
 
     def dump_expr(self, em: _Emitter, expr: str) -> str:
-        return f"{em.bind(thaw_json, 'thaw')}({expr})"
+        # Scalars (most kept keys) as they are, without a call; containers copied.
+        thaw, frozen = em.bind(thaw_json, "thaw"), em.bind(_FROZEN_TYPES, "frozen")
+        return f"({thaw}(v) if type(v := {expr}) in {frozen} else v)"
 
     def accepts(self, value: object) -> bool:  # decoded JSON: only the container is judged
         return self.only is None or type(value) is self.only
@@ -926,6 +928,7 @@ def thaw_json(value: Any) -> Any:
 
 
 _FAST_DUMPS: Final = _jsonio.FAST_DUMPS
+_FROZEN_TYPES: Final = (FrozenDict, FrozenList)
 _FAST_LOADS: Final = _jsonio.FAST_LOADS
 
 
