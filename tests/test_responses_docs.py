@@ -59,3 +59,14 @@ def test_each_mapped_status_is_announced_by_its_event() -> None:
             events = rr.stream_events(before, r, sequence_start=0)
         assert events[-1]["type"] == rr.response_event(status)
         assert events[-1]["response"]["status"] == status.value
+
+
+def test_the_built_diagram_is_the_table() -> None:
+    from collections import Counter  # noqa: PLC0415
+
+    from test_docs import built_diagram  # noqa: PLC0415 - skips when the docs are not built
+
+    edges, initial, nodes = built_diagram("responses.html")
+    assert initial == ["queued", "in_progress"]
+    assert edges == Counter((e.source.value, e.target.value, e.operation) for e in rr.TABLE)
+    assert nodes == {s.value for s in rr.ResponseStatus} | {"initial"}
