@@ -3,15 +3,18 @@
 Everything in ``__all__`` is the public API; the modules behind it are private, except
 :mod:`runstate.models` (the nested wire values and their types), :mod:`runstate.toolkit`
 (the server toolkit's values and helpers), :mod:`runstate.steps` (run steps and messages),
+:mod:`runstate.responses` (the Responses API's background mode, a sibling machine),
 :mod:`runstate.strategies` (hypothesis strategies) and :mod:`runstate.testing` (the
 conformance kit).
 """
 
 from __future__ import annotations
 
-# The public submodules: ``runstate.models``, ``runstate.toolkit``, ``runstate.steps``
-# (``runstate.strategies`` and ``runstate.testing`` import hypothesis: import them yourself).
-from . import models, steps, toolkit
+# The public submodules: ``runstate.models``, ``runstate.toolkit``, ``runstate.steps``,
+# ``runstate.responses`` (the Responses API's machine; imported here so the one schema
+# always holds its values) (``runstate.strategies`` and ``runstate.testing`` import
+# hypothesis: import them yourself).
+from . import models, responses, steps, toolkit
 from ._errors import (
     APIError,
     CancelNotAllowed,
@@ -164,6 +167,7 @@ __all__ = (
     "advance",
     # public submodules
     "models",
+    "responses",
     "steps",
     "toolkit",
     "__version__",

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
     from _typeshed import SupportsWrite
 
+    from .responses._stream import ResponseTraceChecker
+
 __all__ = ["main"]
 
 #: The longest line (or JSON value) read, in bytes. A real run object is a few KiB;
@@ -49,6 +51,10 @@ __all__ = ["main"]
 MAX_LINE: Final = 8 * 1024 * 1024
 _CHUNK: Final = 64 * 1024
 _SNIFF: Final = 4096
+#: A Responses session record (openai-dotnet's form) starts like this.
+_RECORD: Final = re.compile(rb'\s*\{\s*"Entries"\s*:')
+#: The largest session record read (they are read whole; real ones are under 4 MB).
+_MAX_RECORD: Final = 64 * 1024 * 1024
 
 _POLL_SUFFIXES: Final = frozenset({".jsonl", ".json"})
 _STREAM_SUFFIXES: Final = frozenset({".sse"})
@@ -615,6 +621,8 @@ class _FileResult:
     skipped: str | None = None
     #: Problems of rules named by --ignore, counted but not reported.
     ignored: int = 0
+    #: The machine that judged the file: ``run``, or ``responses`` (runstate.responses).
+    machine: str = "run"
 
 
 class _OutputError(Exception):
@@ -782,10 +790,10 @@ class _Reporter:
                 self.out,
                 f"{path}: {_count(result.errors, 'error')}, "
                 f"{_count(result.warnings, 'warning')} in {_count(result.items, 'item')}"
-                f" ({result.mode})\n",
+                f" ({_judged(result)})\n",
             )
         else:
-            _write(self.out, f"{path}: ok, {_count(result.items, 'item')} ({result.mode})\n")
+            _write(self.out, f"{path}: ok, {_count(result.items, 'item')} ({_judged(result)})\n")
 
     def finish(self, status: int) -> None:
         if self.as_json:
@@ -794,6 +802,7 @@ class _Reporter:
                     {
                         "path": _clip(f.path, _ECHO_PATH),
                         "mode": f.mode,
+                        "machine": f.machine,
                         "items": f.items,
                         "errors": f.errors,
                         "warnings": f.warnings,
@@ -830,6 +839,11 @@ class _Reporter:
         _write(self.out, ": ".join(parts[:1]) + ": " + "; ".join(parts[1:]) + "\n")
 
 
+def _judged(result: _FileResult) -> str:
+    """``poll`` or ``stream``, naming the machine when it is not the run's."""
+    return str(result.mode) if result.machine == "run" else f"{result.mode}, {result.machine}"
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -863,6 +877,10 @@ def _check_file(target: _Target, forced: Mode | None, reporter: _Reporter) -> bo
             if b"\0" in head:  # before any decoding: a binary file fails as such
                 number = head.count(b"\n", 0, head.index(b"\0")) + 1
                 raise _Unreadable(f"binary file (NUL byte on line {number})")
+            if suffix == ".json" and forced is None and _RECORD.match(head.removeprefix(_BOM)):
+                _check_session_record(file, result, reporter)
+                reporter.finish_file(result)
+                return True
             if mode == "stream":
                 items = _sse_items(file)
             elif head.removeprefix(_BOM).lstrip()[:1] == b"[" or suffix == ".json":
@@ -906,16 +924,63 @@ def _unless_foreign(
     if isinstance(value, str):  # a JSON line, not decoded yet
         with contextlib.suppress(ValueError, RecursionError):
             value = json.loads(value)
-    if isinstance(value, dict) and value.get("object") != "thread.run":
+    if isinstance(value, dict) and value.get("object") not in ("thread.run", "response"):
         result.skipped = 'not a run trace (its first object is not a "thread.run")'
         return iter(())
     return itertools.chain([first], items)
 
 
+def _responses_item(item: object) -> bool:
+    """Whether a trace's first item is the Responses API's: a response, or its event."""
+    name, value = item if isinstance(item, tuple) else (None, item)
+    if isinstance(name, str):
+        return name.startswith("response.")
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError, RecursionError):
+            value = json.loads(value)
+    return isinstance(value, dict) and value.get("object") == "response"
+
+
+def _check_session_record(file: IO[bytes], result: _FileResult, reporter: _Reporter) -> None:
+    """A Responses session record (``{"Entries": [...]}``): every trace it holds."""
+    from .responses._records import is_session_record, session_traces  # noqa: PLC0415
+    from .responses._stream import ResponseTraceChecker  # noqa: PLC0415
+
+    data = file.read(_MAX_RECORD + 1)
+    if len(data) > _MAX_RECORD:
+        raise _Unreadable(f"a session record larger than {_MAX_RECORD} bytes")
+    try:
+        record = json.loads(data)
+    except ValueError as exc:
+        raise _Unreadable(f"not JSON: {exc}") from None
+    if not is_session_record(record):  # {"Entries": 5}
+        raise _Unreadable('not a session record ("Entries" is not an array)')
+    result.mode, result.machine = "poll", "responses"
+    for number, mode, items in session_traces(record):
+        checker = ResponseTraceChecker(mode=mode)
+        for item in items:
+            for problem in checker.feed(item):
+                reporter.problem(result, number, problem)
+        for problem in checker.close():
+            reporter.problem(result, number, problem)
+        result.items += checker.position
+        if mode == "stream":
+            result.mode = "stream"
+    if not result.items:  # conversations, token counts: other endpoints' records
+        result.skipped = "a session record without any response"
+
+
 def _run_checker(
     items: Iterator[tuple[int, object]], mode: Mode, result: _FileResult, reporter: _Reporter
 ) -> None:
-    checker = TraceChecker(mode=mode)
+    first = next(items, None)
+    checker: TraceChecker | ResponseTraceChecker = TraceChecker(mode=mode)
+    if first is not None:
+        items = itertools.chain([first], items)
+        if _responses_item(first[1]):
+            from .responses._stream import ResponseTraceChecker  # noqa: PLC0415
+
+            checker, result.machine = ResponseTraceChecker(mode=mode), "responses"
     line = 0
     for line, item in items:
         for problem in checker.feed(item):

@@ -78,10 +78,21 @@ from ._schema import (
     _structure_name,
     _thaw,
     _unstructure_name,
+    register,
 )
 from ._status import STATUS_BY_VALUE
 
-__all__ = ["GUARDED_HOOKS", "HOOKS", "SWAP", "Plan", "copier", "emit_construct", "generate", "plan"]
+__all__ = [
+    "GUARDED_HOOKS",
+    "HOOKS",
+    "SWAP",
+    "Plan",
+    "copier",
+    "emit_construct",
+    "extend",
+    "generate",
+    "plan",
+]
 
 Plan: TypeAlias = Literal["swap", "portable", "init"]
 
@@ -96,7 +107,7 @@ SWAP: Final[bool] = sys.implementation.name == "cpython" and _gil_enabled()
 
 #: The validators and converters of the model whose work the generated code does itself.
 _KNOWN_VALIDATORS: Final = frozenset(
-    {_model.field_check, _model._check_extra, _model._check_absent}
+    {_model.field_check, _model._check_extra, _model._check_absent, _model._check_order}
 )
 _KNOWN_CONVERTERS: Final = frozenset({_model._tuple, *_model.FREEZERS})
 
@@ -186,6 +197,13 @@ def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str)
     em.lines.append("        ex = _FrozenDict(ex)")
     values = {key: f"v{i}" for i, key in enumerate(fields)}
     values.update(extra="ex", absent=absent)
+    if _keeps_order(cls):
+        # The input's key order, unless it is the schema's (known keys in schema order,
+        # unknown ones after them): positions, in C, must never decrease.
+        positions = em.bind({key: i for i, key in enumerate(fields)}, "pos")
+        em.lines.append(f"    ko = list(map({positions}.get, o, _REPEAT({len(fields)})))")
+        em.lines.append("    ko = None if ko == sorted(ko) else tuple(o)")
+        values["key_order"] = "ko"
     emit_construct(em, cls, values, "    ", swap=em.ns["_SWAP"])
     em.lines.append("    return r")
 
@@ -194,7 +212,7 @@ def _defaults(cls: type) -> dict[str, Any]:
     return {
         f.name: f.default
         for f in attrs.fields(cls)
-        if f.default is not attrs.NOTHING and f.name not in ("extra", "absent")
+        if f.default is not attrs.NOTHING and f.name not in _model.NOT_WIRE
     }
 
 
@@ -374,8 +392,23 @@ def _gen_unstructure(cls: type, fields: dict[str, _Field], ns: dict[str, Any]) -
     em.lines.append("    d = {" + ", ".join(items) + "}")
     em.lines.append("    if r.extra: _merge(d, r.extra)")
     em.lines.append(f"    if r.absent: _drop(d, r.absent, {dd})")
+    if _keeps_order(cls):
+        em.lines.append("    if r.key_order is not None: d = _reorder(d, r.key_order)")
     em.lines.append("    return d")
     return "\n".join(em.lines)
+
+
+def _keeps_order(cls: type) -> bool:
+    """Whether values of ``cls`` remember their input's key order (``key_order``)."""
+    return any(f.name == "key_order" for f in attrs.fields(cls))
+
+
+def _reorder(d: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    """``d`` with its keys in ``order``; keys ``order`` lacks (set since) follow."""
+    out = {k: d[k] for k in order if k in d}
+    if len(out) != len(d):
+        out.update((k, v) for k, v in d.items() if k not in out)
+    return out
 
 
 def _merge(d: dict[str, Any], extra: Mapping[str, Any]) -> None:
@@ -411,6 +444,8 @@ def _namespace(swap: bool, guard_floats: bool = False, check_only: bool = False)
         "_thaw": _thaw,
         "_merge": _merge,
         "_drop": _drop,
+        "_reorder": _reorder,
+        "_REPEAT": itertools.repeat,
     }
 
 
@@ -421,7 +456,11 @@ def _compile(source: str, filename: str, ns: dict[str, Any]) -> None:
 
 
 def generate(
-    *, swap: bool = SWAP, guard_floats: bool = False, check_only: bool = False
+    *,
+    swap: bool = SWAP,
+    guard_floats: bool = False,
+    check_only: bool = False,
+    classes: Mapping[type, dict[str, _Field]] | None = None,
 ) -> dict[type, Callable[[Any], Any]]:
     """Generate every class's structure function in a fresh namespace; return them.
 
@@ -432,25 +471,28 @@ def generate(
     (:mod:`runstate._jsonio`); a refused input is then read again by the standard library.
     With ``check_only``, the functions run every check and return their input instead
     of building an instance (for callers that only need to know whether a parse would
-    succeed).
+    succeed). ``classes`` limits the generation to some of the schema's classes (see
+    :func:`extend`).
     """
     ns = _namespace(swap, guard_floats, check_only)
-    for cls, fields in SCHEMA.items():
+    todo = SCHEMA if classes is None else classes
+    for cls, fields in todo.items():
         source = _gen_structure(cls, fields, ns) + "\n\n" + _gen_unstructure(cls, fields, ns)
         label = ("swap" if swap else "portable") + (", orjson" if guard_floats else "")
         label += ", check only" if check_only else ""
         _compile(source + "\n", f"<runstate generated {cls.__name__} ({label})>", ns)
-    hooks = {cls: ns[_structure_name(cls)] for cls in SCHEMA}
-    for union in UNIONS:
+    hooks = {cls: ns[_structure_name(cls)] for cls in todo}
+    for union in UNIONS if classes is None else ():
         table = ns.setdefault(f"_tags_{id(union)}", {})
         table.update({tag: hooks[cls] for tag, cls in union.classes.items()})
-    for cls, value in COMMON_VALUES.items():
+    for cls, value in COMMON_VALUES.items() if classes is None else ():
         if not all(v is None or type(v) is str for v in value.values()):  # pragma: no cover
             raise AssertionError(f"COMMON_VALUES[{cls.__name__}] may hold only str and None")
         ns[f"_common_json_{cls.__name__}"] = value
         ns[f"_common_{cls.__name__}"] = hooks[cls](dict(value))
-    if not DUMPERS and not check_only:
-        DUMPERS.update({cls: ns[_unstructure_name(cls)] for cls in SCHEMA})
+    if not check_only:  # the first functions generated for a class are its dumper
+        for cls in todo:
+            DUMPERS.setdefault(cls, ns[_unstructure_name(cls)])
     return hooks
 
 
@@ -460,6 +502,20 @@ HOOKS: Final[dict[type, Callable[[Any], Any]]] = generate()
 GUARDED_HOOKS: Final[dict[type, Callable[[Any], Any]]] = (
     generate(guard_floats=True) if FAST_LOADS is not None else {}
 )
+
+
+def extend(schema: Mapping[type, dict[str, _Field]]) -> None:
+    """Declare a sibling machine's value classes: the same engine, their own schema.
+
+    The classes join :data:`SCHEMA` (:func:`runstate._schema.register`) and get their
+    structure functions in :data:`HOOKS` (and :data:`GUARDED_HOOKS` when orjson is
+    installed) and their dumpers in ``DUMPERS``, generated exactly as the run's are;
+    :func:`runstate._serde.parse_value` and ``dump_value`` then read and write them.
+    """
+    register(schema)
+    HOOKS.update(generate(classes=schema))
+    if GUARDED_HOOKS:
+        GUARDED_HOOKS.update(generate(guard_floats=True, classes=schema))
 
 
 # --------------------------------------------------------------------------------------

@@ -14,12 +14,13 @@ are drawn bold and shaded; an arrow from a start point marks the initial status.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable
+from typing import Any, Final, NamedTuple
 
 from ._status import TERMINAL_STATUSES, RunStatus
 from ._table import EDGES, INITIAL_STATUS, OPERATION_FOR_TARGET, Edge
 
-__all__ = ["CONFIDENCE", "dot", "markdown", "markdown_table", "mermaid"]
+__all__ = ["CONFIDENCE", "RUN", "Lifecycle", "dot", "markdown", "markdown_table", "mermaid"]
 
 #: What each confidence level means (spec-facts §7).
 CONFIDENCE: Final = {
@@ -30,6 +31,33 @@ CONFIDENCE: Final = {
 
 _GENERATED: Final = "Generated from runstate's transition table; do not edit by hand."
 _TERMINAL_FILL: Final = "#e8e8e8"
+
+
+class Lifecycle(NamedTuple):
+    """What a diagram is drawn from: one machine's statuses and edges.
+
+    The run's is :data:`RUN`; a sibling machine (``runstate.responses``) passes its own.
+    Each edge has ``source``, ``target`` (statuses with a ``value``) and ``confidence``.
+    """
+
+    name: str
+    statuses: tuple[Any, ...]
+    terminal: frozenset[Any]
+    initial: tuple[Any, ...]
+    edges: tuple[Any, ...]
+    #: The operation that takes an edge (its label).
+    operation: Callable[[Any], str]
+
+
+#: The run lifecycle, as the diagrams draw it.
+RUN: Final = Lifecycle(
+    "run_lifecycle",
+    tuple(RunStatus),
+    TERMINAL_STATUSES,
+    (INITIAL_STATUS,),
+    EDGES,
+    lambda edge: OPERATION_FOR_TARGET[edge.target],
+)
 
 
 def _dashed(edge: Edge) -> bool:
@@ -66,8 +94,10 @@ def mermaid() -> str:
     return "\n".join(lines) + "\n"
 
 
-def dot() -> str:
+def dot(lifecycle: Lifecycle = RUN) -> str:
     """The lifecycle as a Graphviz DOT digraph, one edge per table row.
+
+    The run's by default; pass another machine's :class:`Lifecycle` to draw it.
 
     Example:
         >>> text = dot()
@@ -79,23 +109,24 @@ def dot() -> str:
         True
     """
     lines = [
-        "digraph run_lifecycle {",
+        f"digraph {lifecycle.name} {{",
         f"    // {_GENERATED}",
         "    rankdir=LR;",
         '    node [shape=box, style=rounded, fontname="Helvetica"];',
         '    edge [fontname="Helvetica", fontsize=10];',
         '    initial [shape=point, label=""];',
     ]
-    for status in RunStatus:
-        if status in TERMINAL_STATUSES:
+    for status in lifecycle.statuses:
+        if status in lifecycle.terminal:
             lines.append(
                 f'    {status.value} [style="rounded,filled,bold", fillcolor="{_TERMINAL_FILL}"];'
             )
         else:
             lines.append(f"    {status.value};")
-    lines.append(f"    initial -> {INITIAL_STATUS.value};")
-    for edge in EDGES:
-        attrs = f'label="{OPERATION_FOR_TARGET[edge.target]}"'
+    for status in lifecycle.initial:
+        lines.append(f"    initial -> {status.value};")
+    for edge in lifecycle.edges:
+        attrs = f'label="{lifecycle.operation(edge)}"'
         if _dashed(edge):
             attrs += ", style=dashed"
         lines.append(f"    {edge.source.value} -> {edge.target.value} [{attrs}];")

@@ -9,6 +9,7 @@ presence is derived from that table, once, per status.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Callable, Mapping
 from typing import Final, Literal, NamedTuple, TypeAlias
@@ -59,9 +60,9 @@ class Presence(NamedTuple):
 
     field: str
     #: Statuses in which the field must be non-null.
-    required_in: frozenset[RunStatus]
+    required_in: frozenset[enum.Enum]
     #: Statuses in which the field may be non-null (a superset of ``required_in``).
-    allowed_in: frozenset[RunStatus]
+    allowed_in: frozenset[enum.Enum]
     severity: Severity
     rule: str
     #: What the spec or the evidence says, for the message.
@@ -155,9 +156,10 @@ PRESENCE: Final[tuple[Presence, ...]] = (
 _Check = tuple[str, bool, Severity, str, str]  # field, must be set, severity, rule, message
 
 
-def _checks_for(status: RunStatus) -> tuple[_Check, ...]:
+def presence_checks(status: enum.Enum, rows: tuple[Presence, ...] = PRESENCE) -> tuple[_Check, ...]:
+    """The presence checks of ``status`` from a presence table (a sibling machine's too)."""
     checks: list[_Check] = []
-    for row in PRESENCE:
+    for row in rows:
         if status in row.required_in:
             msg = f"must be set when the status is {status.value!r} ({row.why})"
             checks.append((row.field, True, row.severity, row.rule, msg))
@@ -167,7 +169,7 @@ def _checks_for(status: RunStatus) -> tuple[_Check, ...]:
     return tuple(checks)
 
 
-_CHECKS: Final[dict[RunStatus, tuple[_Check, ...]]] = {s: _checks_for(s) for s in RunStatus}
+_CHECKS: Final[dict[RunStatus, tuple[_Check, ...]]] = {s: presence_checks(s) for s in RunStatus}
 
 _FUNCTION_NAME: Final = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _TOKEN_MINIMUM: Final = 256  # spec minimum, not enforced by the real API (spec-facts §8.4)

@@ -27,6 +27,7 @@ from typing import Any, Final
 from ._errors import InvalidRun
 
 __all__ = [
+    "FAST_DUMPS",
     "FAST_LOADS",
     "decode",
     "dumps",
@@ -171,3 +172,14 @@ def dumps(value: Any) -> str:
     escape reads back as the same code point; every other character keeps its bytes.
     """
     return escape_surrogates(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
+
+_orjson_dumps: Callable[[Any], bytes] | None
+try:  # the optional ``runstate[fast]`` extra
+    from orjson import dumps as _orjson_dumps
+except ImportError:  # pragma: no cover - depends on the installation
+    _orjson_dumps = None
+
+#: orjson's ``dumps`` when the ``fast`` extra is installed, else ``None``: with
+#: :data:`FAST_LOADS`, a C round trip that copies kept JSON (see ``_schema.thaw_json``).
+FAST_DUMPS: Final[Callable[[Any], bytes] | None] = _orjson_dumps

@@ -124,9 +124,14 @@ def field_check(instance: object, attribute: attrs.Attribute[Any], value: Any) -
     FIELD_CHECKS[type(instance)][attribute.name](value)
 
 
+#: The fields of a value class that are not wire keys: unknown keys, absent keys, and
+#: (for a class that has it) the input's key order.
+NOT_WIRE: Final = frozenset({"extra", "absent", "key_order"})
+
+
 def _add_checks(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
     """A ``field_transformer``: every wire field is validated by :func:`field_check`."""
-    return [f if f.name in ("extra", "absent") else f.evolve(validator=field_check) for f in fields]
+    return [f if f.name in NOT_WIRE else f.evolve(validator=field_check) for f in fields]
 
 
 def _freeze_named(value: Any, name: str) -> Any:
@@ -153,8 +158,23 @@ def _freeze_schema(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
     return _freeze_named(value, "schema")  # type: ignore[no-any-return]
 
 
+def freeze_json(value: Any) -> Any:
+    """Any JSON value given by hand, frozen (a scalar or a frozen value as it is)."""
+    t = type(value)
+    if value is None or t is FrozenDict or t is FrozenList or t is str or t is bool or t is int:
+        return value
+    return _FREEZE(value, "$")
+
+
+def kept_json() -> Any:
+    """A field holding any kept JSON value, ``None`` by default (a sibling's schema)."""
+    return attrs.field(default=None, converter=freeze_json)
+
+
 #: Every freezing converter; the generated code freezes these fields itself.
-FREEZERS: Final = frozenset({freeze_metadata, _freeze_extra, _freeze_parameters, _freeze_schema})
+FREEZERS: Final = frozenset(
+    {freeze_metadata, _freeze_extra, _freeze_parameters, _freeze_schema, freeze_json}
+)
 
 
 def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
@@ -177,10 +197,7 @@ _FIELD_NAMES: dict[type, frozenset[str]] = {}
 def _field_names(cls: type) -> frozenset[str]:
     names = _FIELD_NAMES.get(cls)
     if names is None:
-        names = _FIELD_NAMES[cls] = frozenset(f.name for f in attrs.fields(cls)) - {
-            "extra",
-            "absent",
-        }
+        names = _FIELD_NAMES[cls] = frozenset(f.name for f in attrs.fields(cls)) - NOT_WIRE
     return names
 
 
@@ -217,6 +234,23 @@ def _extra() -> Any:
 
 def _absent() -> Any:
     return attrs.field(default=NO_KEYS, repr=False, validator=_check_absent)
+
+
+def _check_order(instance: object, _: attrs.Attribute[Any], value: tuple[str, ...] | None) -> None:
+    if value is not None and not (type(value) is tuple and all(type(k) is str for k in value)):
+        what = type(instance).__name__
+        message = f"expected None or a tuple of keys, got {type(value).__name__}"
+        raise InvalidRun.one("key_order", "type", message, what=what)
+
+
+def order_field() -> Any:
+    """The ``key_order`` field of a class whose values keep the input's key order.
+
+    ``None`` when the input's keys came in the schema's order (and for values made by
+    hand); else the input's keys, in order, which the dump follows. Not compared: two
+    values that differ only in key order are equal.
+    """
+    return attrs.field(default=None, repr=False, eq=False, validator=_check_order)
 
 
 @attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable

@@ -94,6 +94,7 @@ __all__ = [
     "Bad",
     "explain",
     "freeze_value",
+    "register",
     "to_json_value",
 ]
 
@@ -534,6 +535,60 @@ class _StringMap(_Kind):
                 )
 
 
+class _JsonValue(_Kind):
+    """Any JSON value kept as frozen JSON, or one kind of container (``only``).
+
+    For objects modelled by a few typed keys among many that vary by date (a Responses
+    API ``response``): the others are declared with this kind, so they keep their place
+    in the key order and their value, frozen, at any depth.
+    """
+
+    def __init__(self, only: type | None = None) -> None:
+        self.only = only
+        names: dict[type | None, str] = {None: "a JSON value", dict: "an object", list: "an array"}
+        self.expected = names[only]
+
+    def emit(self, em: _Emitter, var: str, indent: str) -> None:
+        if self.only is not None:
+            em.lines.append(f"{indent}if type({var}) is not {self.only.__name__}: raise _Bad")
+            em.lines.append(f"{indent}{var} = _freeze({var}, 0)")
+            return
+        em.lines.append(f"{indent}if type({var}) is dict or type({var}) is list:")
+        em.lines.append(f"{indent}    {var} = _freeze({var}, 0)")
+        em.lines.append(f"{indent}elif type({var}) is float and not -_BIG < {var} < _BIG:")
+        em.lines.append(f"{indent}    raise _Bad")
+
+    def dump_expr(self, em: _Emitter, expr: str) -> str:
+        # Scalars (most kept keys) as they are, without a call; containers copied.
+        thaw, frozen = em.bind(thaw_json, "thaw"), em.bind(_FROZEN_TYPES, "frozen")
+        return f"({thaw}(v) if type(v := {expr}) in {frozen} else v)"
+
+    def accepts(self, value: object) -> bool:  # decoded JSON: only the container is judged
+        return self.only is None or type(value) is self.only
+
+    def check_value(self, value: object) -> bool:
+        t = type(value)
+        if t is FrozenDict or t is FrozenList:
+            return (self.only is None or (t is FrozenDict) == (self.only is dict)) and _frozen_ok(
+                value, 0
+            )
+        if self.only is not None:
+            return False
+        if t is float:
+            return math.isfinite(value)  # type: ignore[arg-type]
+        return value is None or t is str or t is bool or (t is int and _int_ok(value))  # type: ignore[arg-type]
+
+    def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        if not self.accepts(value):
+            errors.append(FieldError(path, "type", f"expected {self.expected}, got {_show(value)}"))
+        elif type(value) is dict or type(value) is list:
+            found = _json_problem(value, path, 0)
+            if found is not None:
+                errors.append(found)
+        elif type(value) is float and value in _INFINITIES:
+            errors.append(FieldError(path, "json", "number out of range: it overflows to infinity"))
+
+
 STR: Final = _Scalar(str, "a string")
 BOOL: Final = _Scalar(bool, "true or false")
 INT: Final = _Scalar(int, "an integer")
@@ -853,6 +908,30 @@ def _thaw(value: Any) -> Any:
     return value
 
 
+def thaw_json(value: Any) -> Any:
+    """:func:`_thaw`, by a C round trip through orjson when the ``fast`` extra is installed.
+
+    Exact for frozen JSON: orjson writes floats in their shortest form (read back equal)
+    and keeps key order; whatever it refuses (integers beyond 64 bits, lone surrogates)
+    is thawed in Python. About three times faster on large kept values (a response's
+    ``output``), so the Responses dumper uses it.
+    """
+    t = type(value)
+    if t is not FrozenDict and t is not FrozenList:
+        return value
+    if value and _FAST_DUMPS is not None and _FAST_LOADS is not None:
+        try:
+            return _FAST_LOADS(_FAST_DUMPS(value))
+        except Exception:  # refused by orjson: the Python walk below decides
+            pass
+    return _thaw(value)
+
+
+_FAST_DUMPS: Final = _jsonio.FAST_DUMPS
+_FROZEN_TYPES: Final = (FrozenDict, FrozenList)
+_FAST_LOADS: Final = _jsonio.FAST_LOADS
+
+
 #: Kept JSON values (unknown fields, ``parameters``, ``schema``) may nest this deep.
 #: Values must stay comparable, printable and writable as JSON, all of which recurse.
 MAX_JSON_DEPTH: Final = 200
@@ -1154,12 +1233,14 @@ def _explain_object(cls: type, value: object, path: str, errors: list[FieldError
             errors.append(found)
 
 
-def explain(cls: type, value: object, what: str) -> InvalidRun:
+def explain(
+    cls: type, value: object, what: str, error: type[InvalidRun] = InvalidRun
+) -> InvalidRun:
     errors: list[FieldError] = []
     _explain_object(cls, value, "", errors)
     if not errors:  # pragma: no cover - the walker and the generated code share one schema
         errors.append(FieldError("$", "internal", "rejected, but no rule names the problem"))
-    return InvalidRun(errors, what=what)
+    return error(errors, what=what)
 
 
 def _python_expected(kind: _Kind) -> str:
@@ -1204,6 +1285,16 @@ def _field_checks(cls: type) -> dict[str, Callable[[Any], None]]:
     return {key: make(key, kind) for key, (kind, _) in SCHEMA[cls].items()}
 
 
-for _cls in SCHEMA:
-    FIELD_CHECKS[_cls] = _field_checks(_cls)
+def register(schema: Mapping[type, dict[str, _Field]]) -> None:
+    """Add a sibling machine's classes to the one schema (and their field checks).
+
+    :func:`runstate._codegen.extend` calls it, then generates their functions; the
+    explain walker and hand-built values' checks read :data:`SCHEMA` like the run's own.
+    """
+    SCHEMA.update(schema)
+    for cls in schema:
+        FIELD_CHECKS[cls] = _field_checks(cls)
+
+
+register(dict(SCHEMA))
 _model._FREEZE = freeze_value

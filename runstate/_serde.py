@@ -38,6 +38,7 @@ __all__ = [
     "dump_value",
     "format_exception",
     "make_converter",
+    "make_parser",
     "parse_run",
     "parse_value",
     "to_json_value",
@@ -124,22 +125,51 @@ def parse_run(data: Mapping[str, Any] | str | bytes | bytearray) -> Run:
         >>> dump_run(run)["future_field"]
         [1, 2]
     """
-    kind = type(data)
-    if kind is bytes or kind is str:
-        if _fast_loads is not None:
-            # orjson, then code that refuses whatever orjson may have read differently
-            # from the standard library; the standard library then judges the rest.
+    return _parse_run(data)
+
+
+def make_parser(
+    cls: type[_T], what: str, error: type[InvalidRun] = InvalidRun
+) -> Callable[[Any], _T]:
+    """The public parse function of a value class: text, bytes or a mapping in, a value out.
+
+    Text takes the fast path (orjson when installed, then the generated code; the standard
+    library judges whatever orjson may read differently), mappings go through
+    :func:`parse_value`. Every refusal is ``error`` (:class:`InvalidRun` or a subclass)
+    naming ``what``. Used for runs and for a sibling machine's values (responses).
+    """
+    structure = HOOKS[cls]
+    guarded = GUARDED_HOOKS.get(cls, structure)
+
+    def parse(data: Any) -> _T:
+        kind = type(data)
+        if kind is bytes or kind is str:
+            fast = _fast_loads
+            if fast is not None:
+                # orjson, then code that refuses whatever orjson may have read differently
+                # from the standard library; the standard library then judges the rest.
+                try:
+                    return guarded(fast(data))  # type: ignore[no-any-return]
+                except Exception:
+                    pass
             try:
-                return _structure_run_guarded(_fast_loads(data))  # type: ignore[arg-type,no-any-return]
+                obj = decode(data)
+            except InvalidRun as exc:
+                raise error(exc.errors, what=what) from None
+            try:
+                return structure(obj)  # type: ignore[no-any-return]
             except Exception:
                 pass
-        obj = decode(data)  # type: ignore[arg-type]
+            raise explain(cls, obj, what, error)
         try:
-            return _structure_run(obj)  # type: ignore[no-any-return]
-        except Exception:
-            pass
-        raise explain(Run, obj, "run")
-    return parse_value(Run, data, what="run")
+            return parse_value(cls, data, what=what)
+        except InvalidRun as exc:
+            if type(exc) is error:
+                raise
+            raise error(exc.errors, what=what) from None
+
+    parse.__qualname__ = parse.__name__ = f"parse_{what.replace(' ', '_')}"
+    return parse
 
 
 def dump_run(run: Run) -> dict[str, Any]:
@@ -386,8 +416,8 @@ def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
 #: errors. Make your own with :func:`make_converter` or :func:`configure_converter`.
 CONVERTER: Final = make_converter()
 
-_structure_run: Final = HOOKS[Run]
-_structure_run_guarded: Final = GUARDED_HOOKS.get(Run, _structure_run)
 #: orjson's loads, when installed; tests set it to None to run the standard library path.
 _fast_loads: Callable[[str | bytes], Any] | None = _jsonio.FAST_LOADS
+_structure_run: Final = HOOKS[Run]
+_parse_run: Final = make_parser(Run, "run")
 _dump_run: Final = DUMPERS[Run]

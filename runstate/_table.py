@@ -16,13 +16,14 @@ fails at import time rather than at the first unlucky request.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import enum
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from types import MappingProxyType
-from typing import Final, Literal, NamedTuple, TypeAlias
+from typing import Any, Final, Literal, NamedTuple, TypeAlias, TypeVar
 
 from ._errors import InvalidArgument, InvalidTable
-from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
+from ._status import TERMINAL_STATUSES, RunStatus
 
 __all__ = [
     "CANCELLABLE_STATUSES",
@@ -34,6 +35,7 @@ __all__ = [
     "TransitionTable",
     "can_reach",
     "can_transition",
+    "lookups",
     "validate_table",
     "reachable_from",
 ]
@@ -121,7 +123,10 @@ OPERATION_FOR_TARGET: Final[Mapping[RunStatus, str]] = MappingProxyType(
 )
 
 
-def reachable_from(table: TransitionTable, source: RunStatus) -> frozenset[RunStatus]:
+_S = TypeVar("_S", bound=enum.Enum)
+
+
+def reachable_from(table: Mapping[_S, frozenset[_S]], source: _S) -> frozenset[_S]:
     """Return every status reachable from ``source`` in zero or more steps of ``table``."""
     seen = {source}
     todo = [source]
@@ -133,48 +138,75 @@ def reachable_from(table: TransitionTable, source: RunStatus) -> frozenset[RunSt
     return frozenset(seen)
 
 
-def validate_table(table: TransitionTable) -> None:
+def lookups(
+    table: Mapping[_S, frozenset[_S]],
+) -> tuple[Callable[[_S, _S], bool], Callable[[_S, _S], bool]]:
+    """A table's ``can_transition(source, target)`` and ``can_reach(source, target)``.
+
+    For a sibling machine's table (the run's own are written out below, with examples).
+
+    Example:
+        >>> step, reach = lookups(TRANSITIONS)
+        >>> queued, completed = RunStatus.QUEUED, RunStatus.COMPLETED
+        >>> step(queued, completed), reach(queued, completed)
+        (False, True)
+    """
+    reachable = {s: reachable_from(table, s) for s in table}
+
+    def transition(source: _S, target: _S) -> bool:
+        return target in table[source]
+
+    def reach(source: _S, target: _S) -> bool:
+        return target in reachable[source]
+
+    return transition, reach
+
+
+def validate_table(
+    table: Mapping[Any, frozenset[Any]],
+    *,
+    statuses: type[enum.Enum] = RunStatus,
+    terminal: frozenset[Any] = TERMINAL_STATUSES,
+    initial: enum.Enum = INITIAL_STATUS,
+) -> None:
     """Check the structural rules every lifecycle table must satisfy.
 
     The rules: every status is a key and nothing else is; every target is a status;
     terminal rows are empty (terminal states are absorbing); every non-terminal status has
-    an exit; no status moves to itself; every status is reachable from ``queued``.
+    an exit; no status moves to itself; every status is reachable from ``initial``.
+    The run's table by default; a sibling machine passes its own status enum, terminal
+    set and initial status.
 
     Raises:
         InvalidTable: naming every rule that is broken.
     """
     problems: list[str] = []
-    statuses = set(RunStatus)
+    order = {s: i for i, s in enumerate(statuses)}
+    everything = set(statuses)
     keys = set(table)
-    for missing in sorted(statuses - keys, key=_order):
+    kind = statuses.__name__
+    for missing in sorted(everything - keys, key=order.__getitem__):
         problems.append(f"{missing.value!r} has no row")
-    for extra in keys - statuses:
-        problems.append(f"{extra!r} is not a RunStatus")
-    for src in sorted(keys & statuses, key=_order):
+    for extra in keys - everything:
+        problems.append(f"{extra!r} is not a {kind}")
+    for src in sorted(keys & everything, key=order.__getitem__):
         targets = table[src]
         for bad in targets:
-            if not isinstance(bad, RunStatus):
-                problems.append(f"{src.value!r} -> {bad!r}: target is not a RunStatus")
-        if src in TERMINAL_STATUSES and targets:
-            names = sorted(t.value for t in targets if isinstance(t, RunStatus))
+            if not isinstance(bad, statuses):
+                problems.append(f"{src.value!r} -> {bad!r}: target is not a {kind}")
+        if src in terminal and targets:
+            names = sorted(t.value for t in targets if isinstance(t, statuses))
             problems.append(f"terminal {src.value!r} must have no exits, has {names}")
-        if src in ACTIVE_STATUSES and not targets:
+        if src not in terminal and not targets:
             problems.append(f"active {src.value!r} has no exit")
         if src in targets:
             problems.append(f"{src.value!r} -> itself is not a transition")
     if not problems:
-        unreachable = statuses - reachable_from(table, INITIAL_STATUS)
-        for s in sorted(unreachable, key=_order):
-            problems.append(f"{s.value!r} is unreachable from 'queued'")
+        unreachable = everything - reachable_from(table, initial)
+        for s in sorted(unreachable, key=order.__getitem__):
+            problems.append(f"{s.value!r} is unreachable from {initial.value!r}")
     if problems:
         raise InvalidTable("malformed transition table: " + "; ".join(problems))
-
-
-_ORDER: Final[dict[RunStatus, int]] = {s: i for i, s in enumerate(RunStatus)}
-
-
-def _order(s: RunStatus) -> int:
-    return _ORDER[s]
 
 
 validate_table(TRANSITIONS)

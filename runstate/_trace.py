@@ -94,7 +94,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Literal, TypeAlias, cast
+from typing import Any, Final, Literal, Protocol, TypeAlias, cast
 
 import attrs
 
@@ -117,7 +117,18 @@ from ._steps import (
 )
 from ._table import can_reach, can_transition
 
-__all__ = ["MAX_OPEN", "Mode", "TraceChecker", "TraceProblem", "TraceReport", "check_trace"]
+__all__ = [
+    "MAX_OPEN",
+    "Checker",
+    "Mode",
+    "TraceChecker",
+    "TraceProblem",
+    "TraceReport",
+    "changed_fields",
+    "check_trace",
+    "collect",
+    "settled_fields",
+]
 
 #: How many open steps (and, separately, open messages) the checker follows at once.
 MAX_OPEN: Final = 256
@@ -337,6 +348,34 @@ def _checked_mode(mode: object) -> Mode:
     if text in _MODES:
         return cast("Mode", text)
     raise InvalidArgument.expected("mode", "'poll' or 'stream'", mode)
+
+
+def changed_fields(
+    position: int, prev: object, new: object, names: Iterable[str]
+) -> list[TraceProblem]:
+    """A ``field-changed`` error for each of ``names`` that differs between two snapshots.
+
+    The identity rule of every machine's trace checker (a run's, a response's).
+    """
+    found = []
+    for name in names:
+        old, value = getattr(prev, name), getattr(new, name)
+        if old != value:
+            message = f"{name} changed from {_show(old)} to {_show(value)}"
+            found.append(TraceProblem(position, "error", "field-changed", message))
+    return found
+
+
+def settled_fields(
+    position: int, prev: Any, new: Any, names: Iterable[str], note: str = ""
+) -> list[TraceProblem]:
+    """One ``after-terminal`` error naming the ``names`` that changed after ``prev`` ended."""
+    changed = [n for n in names if getattr(prev, n) != getattr(new, n)]
+    if not changed:
+        return []
+    what = "run" if type(prev) is Run else "response"
+    message = f"{', '.join(changed)} changed after the {what} became {prev.status.value!r}{note}"
+    return [TraceProblem(position, "error", "after-terminal", message)]
 
 
 class TraceChecker:
@@ -1080,17 +1119,7 @@ class TraceChecker:
         self._prev_violations = own
 
     def _compare(self, position: int, prev: Run, run: Run, found: list[TraceProblem]) -> None:
-        for name in _IDENTITY:
-            old, new = getattr(prev, name), getattr(run, name)
-            if old != new:
-                found.append(
-                    TraceProblem(
-                        position,
-                        "error",
-                        "field-changed",
-                        f"{name} changed from {_show(old)} to {_show(new)}",
-                    )
-                )
+        found.extend(changed_fields(position, prev, run, _IDENTITY))
         src, dst = prev.status, run.status
         if src is not dst:
             if not can_reach(src, dst):
@@ -1115,17 +1144,8 @@ class TraceChecker:
         if src in TERMINAL_STATUSES:
             if dst is not src:
                 return  # leaving a terminal status is the one problem; its fields follow
-            changed = [n for n in _FROZEN_AFTER_TERMINAL if getattr(prev, n) != getattr(run, n)]
-            if changed:
-                found.append(
-                    TraceProblem(
-                        position,
-                        "error",
-                        "after-terminal",
-                        f"{', '.join(changed)} changed after the run became {src.value!r}"
-                        " (only metadata may change)",
-                    )
-                )
+            note = " (only metadata may change)"
+            found.extend(settled_fields(position, prev, run, _FROZEN_AFTER_TERMINAL, note))
             return
         self._check_timestamps(position, prev, run, found)
 
@@ -1317,14 +1337,40 @@ def check_trace(
         >>> len(report.warnings), report.omitted_warnings, report.warning_count
         (2, 3, 5)
     """
+    return collect(TraceChecker(mode=mode), items, max_problems)
+
+
+class Checker(Protocol):
+    """What :func:`collect` drives: an incremental checker of one machine's traces."""
+
+    @property
+    def position(self) -> int:
+        """How many items were fed."""
+
+    def feed(self, item: object) -> tuple[TraceProblem, ...]:
+        """Judge one more item."""
+
+    def close(self) -> tuple[TraceProblem, ...]:
+        """Judge the end of the trace."""
+
+
+def collect(checker: Checker, items: Iterable[Any], max_problems: int | None) -> TraceReport:
+    """Feed ``items`` to ``checker`` and collect a bounded :class:`TraceReport`.
+
+    The one collection loop of every machine's ``check_trace`` (the run's, and a
+    sibling's such as :func:`runstate.responses.check_trace`).
+
+    Raises:
+        InvalidArgument: for ``items`` that are not iterable (or are text, bytes or a
+            mapping), or a ``max_problems`` that is not ``None`` or an int >= 0.
+    """
     if max_problems is not None and (
         type(max_problems) is not int or max_problems < 0  # bool is no count
     ):
         raise InvalidArgument.expected("max_problems", "None or an int >= 0", max_problems)
-    checker = TraceChecker(mode=mode)
     if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
         # a str, bytes or mapping would be read as its characters or keys, one per item
-        raise InvalidArgument.expected("items", "an iterable of runs or events", items)
+        raise InvalidArgument.expected("items", "an iterable of snapshots or events", items)
     problems: list[TraceProblem] = []
     kept = {"error": 0, "warning": 0}
     omitted = {"error": 0, "warning": 0}

@@ -981,3 +981,10 @@ def traces(
     if mode == "poll":
         return _poll_traces(max_steps)
     return _stream_traces(max_steps, bool(broken))
+
+
+# --------------------------------------------------------------------------------------
+# Responses (runstate.responses): the sibling machine's strategies, re-exported here.
+from .responses._strategies import response_lives, responses  # noqa: E402
+
+__all__ += ["response_lives", "responses"]

@@ -239,11 +239,11 @@ def test_json_output(tmp_path: Path) -> None:
         "warnings": 0,
     }
     assert document["files"] == [
-        {"path": f"{tmp_path}/a.jsonl", "mode": "poll", "items": 4, "errors": 1,
+        {"path": f"{tmp_path}/a.jsonl", "mode": "poll", "machine": "run", "items": 4, "errors": 1,
          "warnings": 0, "unreadable": None, "skipped": None, "ignored": 0},
-        {"path": f"{tmp_path}/b.jsonl", "mode": "poll", "items": 3, "errors": 0,
+        {"path": f"{tmp_path}/b.jsonl", "mode": "poll", "machine": "run", "items": 3, "errors": 0,
          "warnings": 0, "unreadable": None, "skipped": None, "ignored": 0},
-        {"path": f"{tmp_path}/c.jsonl", "mode": "poll", "items": 0, "errors": 0,
+        {"path": f"{tmp_path}/c.jsonl", "mode": "poll", "machine": "run", "items": 0, "errors": 0,
          "warnings": 0, "unreadable": "empty file: no snapshots", "skipped": None,
          "ignored": 0},
     ]  # fmt: skip

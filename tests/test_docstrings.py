@@ -13,6 +13,8 @@ import runstate
 
 MODULES = sorted(
     f"runstate.{m.name}" for m in pkgutil.iter_modules(runstate.__path__) if m.name != "__main__"
+) + sorted(  # the subpackage's modules too (runstate.responses)
+    f"runstate.responses.{m.name}" for m in pkgutil.iter_modules(runstate.responses.__path__)
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import runstate as rs
+import runstate.responses as rr
 import runstate.testing  # every module that may define an error is loaded
 from runstate import RunStatus
 from runstate.steps import StepTransitionError
@@ -34,6 +35,10 @@ def _queued_run() -> rs.Run:
 
 def _done_run() -> rs.Run:
     return rs.complete(rs.start(_queued_run(), now=11), now=12)
+
+
+def _response(background: bool = True) -> rr.Response:
+    return rr.new_response(id="resp_1", model="m", now=10, background=background)
 
 
 def _raised(attempt: Callable[[], Any]) -> rs.Error:
@@ -64,6 +69,17 @@ EXAMPLES: dict[type[rs.Error], Callable[[], rs.Error]] = {
     rs.ThreadBusy: lambda: _raised(lambda: rs.ensure_can_create_run("t", [_queued_run()])),
     rs.InvalidRequest: lambda: _raised(lambda: rs.parse_create_run(b"{}")),
     rs.NotFound: lambda: rs.not_found("run step", "step_1"),
+    # The Responses machine's (runstate.responses), on the same family.
+    rr.InvalidResponse: lambda: _raised(lambda: rr.parse_response(b'{"id": 1}')),
+    rr.CancelRefused: lambda: _raised(lambda: rr.cancel(_response(background=False), now=11)),
+    rr.DeleteRefused: lambda: _raised(lambda: rr.ensure_can_delete(_response())),
+    rr.InvalidResponseRequest: lambda: _raised(
+        lambda: rr.parse_create_response(b'{"model": "m", "background": true, "store": false}')
+    ),
+    rr.ResponseNotFound: lambda: rr.not_found("resp_1"),
+    rr.ResponseTransitionError: lambda: _raised(
+        lambda: rr.start(rr.start(_response(), now=11), now=12)
+    ),
 }
 
 

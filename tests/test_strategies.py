@@ -190,6 +190,8 @@ def test_public_names() -> None:
         "run_payloads",
         "traces",
         "lives",
+        "responses",
+        "response_lives",
     }
     for name in runstate.strategies.__all__:
         assert getattr(runstate.strategies, name).__doc__

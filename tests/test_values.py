@@ -148,8 +148,8 @@ def literal_kinds() -> list[tuple[type, str, Any, tuple[str, ...]]]:
 def test_every_literal_kind_is_its_annotation() -> None:
     kinds = literal_kinds()
     # every tag, the error codes, the reasons, the truncation, the ranker, the step type and
-    # the message status (14 for the run, 11 for steps and messages)
-    assert len(kinds) == 25
+    # the message status (14 for the run, 11 for steps and messages, 2 for responses)
+    assert len(kinds) == 27
     for cls, key, kind, args in kinds:
         assert kind.values == args, f"{cls.__name__}.{key}"
 

@@ -28,14 +28,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import runstate as rs
+from runstate import responses as rr
 from runstate._diagram import CONFIDENCE, dot, markdown_table
 from runstate.models import PRESENCE
+from runstate.responses._errors import UNVERIFIED_TEXTS as UNVERIFIED
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.util.docutils import SphinxDirective
 
 S = rs.RunStatus
+R = rr.ResponseStatus
 T0 = 1_700_000_000
 CALL = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
 OUTPUT = {"tool_call_id": "call_1", "output": "42"}
@@ -245,12 +248,149 @@ def diagram_markdown() -> str:
     )
 
 
+# ---------------------------------------------------------------------------------------
+# The Responses API's machine (docs/responses.md), from runstate.responses
+
+
+def response_in(status: rr.ResponseStatus, *, background: bool = True) -> rr.Response:
+    """A response in ``status``, reached by the operations themselves."""
+    r = rr.new_response(id="resp_abc", model="gpt-4.1-mini", now=T0, background=background)
+    if status is R.QUEUED:
+        return r
+    if background:
+        r = rr.start(r, now=T0 + 1)
+    usage = {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}
+    steps: dict[rr.ResponseStatus, Callable[[rr.Response], rr.Response]] = {
+        R.IN_PROGRESS: lambda r: r,
+        R.COMPLETED: lambda r: rr.complete(r, output=[], usage=usage, now=T0 + 2),
+        R.FAILED: lambda r: rr.fail(r, {"code": "server_error", "message": "x"}, now=T0 + 2),
+        R.INCOMPLETE: lambda r: rr.mark_incomplete(
+            r, "max_output_tokens", usage=usage, now=T0 + 2
+        ),
+        R.CANCELLED: lambda r: rr.cancel(r, now=T0 + 2),
+    }
+    return steps[status](r)
+
+
+def responses_diagram_markdown() -> str:
+    """The response lifecycle as a ``graphviz`` directive, from ``runstate.responses.TABLE``."""
+    source = dot(rr.LIFECYCLE).replace("rankdir=LR;", "rankdir=TB;", 1)
+    return (
+        "```{graphviz}\n"
+        ":alt: The response lifecycle: every status and every allowed transition\n"
+        ":class: runstate-lifecycle\n"
+        "\n"
+        f"{source}"
+        "```\n"
+    )
+
+
+def responses_transitions_markdown() -> str:
+    """One row per edge of ``runstate.responses.TABLE``, with its evidence; then the race."""
+    lines = [
+        "| from | to | operation | confidence | evidence | why |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for e in rr.TABLE:
+        lines.append(
+            f"| `{e.source.value}` | `{e.target.value}` | `{e.operation}` | {e.confidence} "
+            f"| {', '.join(e.evidence)} | {_cell(e.why)} |"
+        )
+    race = rr.CANCEL_RACE
+    lines += [
+        "",
+        f"**The cancel race.** Winner: the {race.winner}, confidence {race.confidence} "
+        f"({', '.join(race.evidence)}): {race.why}. Against it: {race.contrary}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def responses_presence_markdown() -> str:
+    """The per-status rules of ``runstate.responses.PRESENCE``."""
+    lines = [
+        "| field | rule | set in | may be set in | evidence |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in rr.PRESENCE:
+        must = ", ".join(f"`{s.value}`" for s in R if s in row.required_in) or "-"
+        may = ", ".join(f"`{s.value}`" for s in R if s in row.allowed_in) or "never"
+        lines.append(f"| `{row.field}` | `{row.rule}` | {must} | {may} | {_cell(row.why)} |")
+    return "\n".join(lines) + "\n"
+
+
+def responses_refusals_markdown() -> str:
+    """Every refusal, got by calling the operations on a response in every status."""
+    found: list[tuple[str, str, rs.APIError]] = []
+    for status in R:
+        err = rr.check_cancel(response_in(status))
+        if err is not None:
+            found.append(("cancel", status.value, err))
+    for status in (R.IN_PROGRESS, R.COMPLETED):
+        err = rr.check_cancel(response_in(status, background=False))
+        assert err is not None
+        found.append(("cancel (`background: false`)", status.value, err))
+    for status in R:
+        try:
+            rr.ensure_can_delete(response_in(status))
+        except rs.APIError as exc:
+            found.append(("delete", status.value, exc))
+    try:
+        rr.parse_create_response({"background": True, "store": False})
+    except rs.APIError as exc:
+        found.append(("create (`background` without `store`)", "-", exc))
+    query = rr.parse_retrieve_query("stream=true")
+    for request, response, now in (
+        ("retrieve `?stream=true`", response_in(R.COMPLETED, background=False), T0 + 3),
+        ("retrieve `?stream=true`, too late", response_in(R.COMPLETED), T0 + 301),
+    ):
+        try:
+            query.check(response, now=now)
+        except rs.APIError as exc:
+            found.append((request, response.status.value, exc))
+    found.append(("retrieve, cancel or delete an unknown id", "-", rr.not_found("resp_abc")))
+    lines = [
+        "| request | response status | HTTP | `reason` | message |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for request, status, err in found:
+        note = " (inferred: no recording holds it)" if err.message in UNVERIFIED else ""
+        lines.append(
+            f"| {request} | `{status}` | {err.http_status} | `{err.reason}` "
+            f"| {_code(_cell(err.message))}{note} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def runs_to_responses_markdown() -> str:
+    """The guide's table: each run status, its response status, events, and cancel."""
+    lines = [
+        "| run status | run event | response status | response event | cancel on a run "
+        "| cancel on a background response | what changes |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rr.FROM_RUNS:
+        run_cancel = rs.check_cancel(run_in(row.run))
+        run_answer = "200" if run_cancel.allowed else f"400 `{run_cancel.reason}`"
+        if row.response is None:
+            status = event = response_answer = "-"
+        else:
+            status, event = f"`{row.response.value}`", f"`{rr.response_event(row.response)}`"
+            err = rr.check_cancel(response_in(row.response))
+            response_answer = "200" if err is None else f"{err.http_status} `{err.reason}`"
+        lines.append(
+            f"| `{row.run.value}` | `{row.run.event}` | {status} | {event} | {run_answer} "
+            f"| {response_answer} | {_cell(row.note)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 #: The files whose change must rebuild a page that uses these directives.
 DEPENDS_ON = (
     Path(__file__),
     *(Path(rs.__file__).parent / name for name in (
         "_table.py", "_diagram.py", "_invariants.py", "_status.py", "_ops.py", "_errors.py",
-        "_steps.py",
+        "_steps.py", "responses/_table.py", "responses/_machine.py", "responses/_errors.py",
+        "responses/_runs.py", "responses/_requests.py",
     )),
 )  # fmt: skip
 
@@ -260,6 +400,11 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "runstate-presence": presence_markdown,
     "runstate-refusals": refusals_markdown,
     "runstate-steps": steps_markdown,
+    "runstate-responses-diagram": responses_diagram_markdown,
+    "runstate-responses-transitions": responses_transitions_markdown,
+    "runstate-responses-presence": responses_presence_markdown,
+    "runstate-responses-refusals": responses_refusals_markdown,
+    "runstate-runs-to-responses": runs_to_responses_markdown,
 }
 
 

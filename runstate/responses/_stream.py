@@ -1,0 +1,573 @@
+"""A response's events: making them, replaying them, and checking recorded traces.
+
+:func:`stream_events` gives the ``response.*`` events one change of a response makes
+(spec-facts §12.4), :func:`replay` what ``GET /responses/{id}?stream=true&starting_after=N``
+answers, and :func:`check_trace` judges a polled sequence or a stream against the table,
+with the run's trace engine (:class:`runstate.TraceReport`, the same bounded collection).
+
+Rules (stable names; severity in brackets):
+
+Both modes
+    ``invalid-item`` [error]: not a response, a JSON object, JSON text or an
+    ``(event, data)`` pair. ``invalid-response`` [error]: a snapshot
+    :func:`~runstate.responses.parse_response` refuses. ``field-changed`` [error]:
+    ``id``, ``created_at``, ``background`` or ``store`` changed. ``after-terminal``
+    [error]: ``status``, ``output``, ``error``, ``incomplete_details``, ``usage`` or
+    ``completed_at`` changed after a terminal status. Plus each snapshot's
+    :func:`~runstate.responses.violations`, under their own rule names.
+Poll mode
+    ``status-unreachable`` [error]: the new status cannot follow the previous one.
+Stream mode
+    ``invalid-event`` [error]: no string ``type`` or no integer ``sequence_number``.
+    ``event-type-mismatch`` [error]: an SSE ``event:`` name other than the data's ``type``.
+    ``sequence-gap`` [error]: a ``sequence_number`` that is not the previous one plus 1.
+    ``created-first`` [error]: a stream starting at 0 whose first event is not
+    ``response.created`` (a lone ``error`` event is a whole stream: §12.4).
+    ``created-status`` [error]: ``response.created`` carries ``queued`` for a background
+    response, ``in_progress`` otherwise. ``queued-misplaced`` [error]:
+    ``response.queued`` anywhere but right after a background ``response.created``.
+    ``event-status-mismatch`` [error]: ``response.<status>`` carrying another status
+    (``response.failed`` may carry ``cancelled``: AZ). ``status-illegal`` [error]: a
+    status change that is not one edge of ``TABLE``. ``item-not-open``,
+    ``part-not-open``, ``item-reopened``, ``part-reopened``, ``part-open-at-item-done``,
+    ``item-open-at-end`` [error]: the output item, content part and delta events do not
+    nest. ``after-terminal-event`` [error]: an event after the terminal one (once).
+    ``done-sentinel`` [error]: a ``done`` event or ``[DONE]`` data (Responses streams
+    have none: §12.4). ``unexpected-error-event`` [warning]: an ``error`` event after the
+    response exists. ``truncated-stream`` [warning]: no terminal event at the end.
+
+A stream whose first ``sequence_number`` is above 0 is a resumed replay: the rules about
+its start do not apply, and items opened before it began count as open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from .._errors import InvalidArgument, InvalidRun
+from .._jsonio import loads
+from .._schema import _thaw
+from .._trace import (
+    DEFAULT_MAX_PROBLEMS,
+    Mode,
+    TraceProblem,
+    TraceReport,
+    changed_fields,
+    collect,
+    settled_fields,
+)
+from ._machine import violations
+from ._model import TERMINAL, Response, ResponseStatus
+from ._runs import response_event
+from ._table import INITIAL, X, can_reach, can_transition
+from ._wire import dump_response, parse_response
+
+__all__ = ["ResponseTraceChecker", "check_trace", "replay", "stream_events"]
+
+
+#: Each status event and the statuses it may carry, from ``response_event`` (the one
+#: statement of which event announces which status); ``response.created`` carries the
+#: initial status, judged by its own rule.
+_STATUS_EVENTS: Final[dict[str, frozenset[ResponseStatus] | None]] = {
+    "response.created": None,
+    **{
+        event: frozenset(s for s in ResponseStatus if response_event(s) == event)
+        for event in map(response_event, ResponseStatus)
+    },
+}
+_TERMINAL_EVENTS: Final = frozenset(map(response_event, TERMINAL))
+
+
+def _item_events(index: int, item: object) -> list[dict[str, Any]]:
+    """The events that stream one output item (OBS StreamingResponses, FunctionCall...)."""
+    item = _thaw(item)
+    parts = item.get("content") if isinstance(item, dict) else None
+    if not isinstance(item, dict) or (
+        item.get("type") == "message"
+        and not (isinstance(parts, list) and all(isinstance(p, dict) for p in parts))
+    ):
+        raise InvalidArgument(
+            f"output[{index}]",
+            "an output item must be an object (a message's content a list of objects)",
+        )
+    kind = item.get("type")
+    item_id = item.get("id")
+    opened = dict(item)
+    if "status" in opened:
+        opened["status"] = "in_progress"
+    events: list[dict[str, Any]] = []
+    where = {"item_id": item_id, "output_index": index}
+    if kind == "message":
+        opened["content"] = []
+        events.append({"type": "response.output_item.added", "output_index": index, "item": opened})
+        for j, part in enumerate(item["content"]):
+            at = {**where, "content_index": j}
+            text = part.get("text") if part.get("type") == "output_text" else None
+            empty = {**part, "text": ""} if text is not None else part
+            events.append({"type": "response.content_part.added", **at, "part": empty})
+            if text is not None:
+                if text:
+                    events.append(
+                        {"type": "response.output_text.delta", **at, "delta": text, "logprobs": []}
+                    )
+                events.append(
+                    {"type": "response.output_text.done", **at, "text": text, "logprobs": []}
+                )
+            events.append({"type": "response.content_part.done", **at, "part": part})
+    elif kind == "function_call":
+        arguments = item.get("arguments", "")
+        opened["arguments"] = ""
+        events.append({"type": "response.output_item.added", "output_index": index, "item": opened})
+        if arguments:
+            events.append(
+                {"type": "response.function_call_arguments.delta", **where, "delta": arguments}
+            )
+        events.append(
+            {"type": "response.function_call_arguments.done", **where, "arguments": arguments}
+        )
+    else:
+        events.append({"type": "response.output_item.added", "output_index": index, "item": opened})
+    events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    return events
+
+
+def stream_events(
+    before: Response | None, after: Response, *, sequence_start: int
+) -> tuple[dict[str, Any], ...]:
+    """The ``response.*`` events a change from ``before`` to ``after`` sends (§12.4).
+
+    ``before=None`` is the creation: ``response.created`` (carrying ``queued`` for a
+    background response, ``in_progress`` otherwise), then ``response.queued`` or
+    ``response.in_progress``. ``queued -> in_progress`` sends ``response.in_progress``;
+    an end sends the output items (``output_item.added``, ``content_part.added``,
+    ``output_text.delta``, ``output_text.done``, ``content_part.done``,
+    ``output_item.done``; ``function_call_arguments.*`` for a function call), then the
+    one terminal event. A cancel sends ``response.failed`` carrying ``cancelled`` (AZ:
+    not recorded at OpenAI). No ``[DONE]``. Numbers run from ``sequence_start`` by 1.
+
+    Raises:
+        InvalidArgument: ``after`` is not one move (or the creation) from ``before``.
+
+    Example:
+        >>> from runstate.responses import new_response, start
+        >>> r = new_response(id="resp_1", model="m", now=1, background=True)
+        >>> [(e["type"], e["sequence_number"]) for e in stream_events(None, r, sequence_start=0)]
+        [('response.created', 0), ('response.queued', 1)]
+        >>> [e["type"] for e in stream_events(r, start(r, now=2), sequence_start=2)]
+        ['response.in_progress']
+    """
+    if type(after) is not Response or (before is not None and type(before) is not Response):
+        raise InvalidArgument.expected("after", "a runstate.responses.Response", after)
+    if type(sequence_start) is not int or sequence_start < 0:
+        raise InvalidArgument.expected("sequence_start", "an integer >= 0", sequence_start)
+    events: list[dict[str, Any]] = []
+    status = after.status
+    if before is None:
+        initial = INITIAL[after.background is True]
+        if status is not initial:
+            raise InvalidArgument(
+                "after", f"a new response of this kind is {initial.value!r}, not {status.value!r}"
+            )
+        # §12.4, OBS: response.created, then response.queued (background only) or
+        # response.in_progress, both carrying the new response.
+        events.append({"type": "response.created", "response": dump_response(after)})
+    elif before.status is status:
+        return ()
+    elif not can_transition(before.status, status):
+        raise InvalidArgument(
+            "after", f"'{before.status.value}' -> '{status.value}' is not a move of TABLE"
+        )
+    elif status in TERMINAL and status is not X:  # a cancel streams no output (AZ)
+        for index, item in enumerate(after.output):
+            events.extend(_item_events(index, item))
+    events.append({"type": response_event(status), "response": dump_response(after)})
+    number = sequence_start
+    out = []
+    for event in events:
+        out.append({"type": event.pop("type"), "sequence_number": number, **event})
+        number += 1
+    return tuple(out)
+
+
+def _number(event: object) -> int:
+    data = event[1] if type(event) is tuple and len(event) == 2 else event
+    if isinstance(data, str | bytes):
+        data = loads(data, "event")
+    if not isinstance(data, Mapping) or type(data.get("sequence_number")) is not int:
+        raise InvalidArgument.expected("events", "events with an integer sequence_number", event)
+    return data["sequence_number"]  # type: ignore[no-any-return]
+
+
+def replay(events: Iterable[Any], starting_after: int) -> tuple[Any, ...]:
+    """What a resumed stream answers: the events with ``sequence_number > starting_after``.
+
+    The same events, the same numbers (§12.4, OBS: ``starting_after=1`` gave 2..411);
+    ``starting_after`` at or past the last gives nothing (AZ). Events are dicts, JSON
+    text, or ``(event, data)`` pairs; they are returned as given.
+
+    Raises:
+        InvalidArgument: ``starting_after`` is not an int, or an event has no number.
+
+    Example:
+        >>> replay([{"sequence_number": 0}, {"sequence_number": 1}], 0)
+        ({'sequence_number': 1},)
+    """
+    if type(starting_after) is not int:
+        raise InvalidArgument.expected("starting_after", "an integer", starting_after)
+    return tuple(e for e in events if _number(e) > starting_after)
+
+
+# --------------------------------------------------------------------------------------
+# The trace checker
+
+_IDENTITY: Final = ("id", "created_at", "background", "store")
+_SETTLED: Final = ("status", "output", "error", "incomplete_details", "usage", "completed_at")
+
+
+class ResponseTraceChecker:
+    """An incremental checker of one response's trace: feed items, then close it.
+
+    The response machine's counterpart of :class:`runstate.TraceChecker`, driven by the
+    same collection loop (:func:`runstate._trace.collect`).
+    """
+
+    def __init__(self, *, mode: Mode) -> None:
+        if mode not in ("poll", "stream"):
+            raise ValueError(f"mode must be 'poll' or 'stream', not {mode!r}")
+        self._stream = mode == "stream"
+        #: How many items have been fed; the next item's position.
+        self.position = 0
+        self._prev: Response | None = None
+        self._seq: int | None = None
+        self._resumed = False
+        self._first = True
+        self._ended = False
+        self._after_end_reported = False
+        self._items: set[int] = set()
+        self._parts: set[tuple[int, int]] = set()
+        self._closed_items: set[int] = set()
+        self._closed_parts: set[tuple[int, int]] = set()
+        self._last_event = ""
+
+    def feed(self, item: object) -> tuple[TraceProblem, ...]:
+        """Judge one more item; return the problems it shows."""
+        position = self.position
+        self.position += 1
+        found: list[TraceProblem] = []
+        if self._stream:
+            self._event(position, item, found)
+        else:
+            response = self._read(position, item, found)
+            if response is not None:
+                self._snapshot(position, response, found)
+        return tuple(found)
+
+    def close(self) -> tuple[TraceProblem, ...]:
+        """Judge the end of the trace."""
+        last = max(self.position - 1, 0)
+        if self._stream and not self._ended:
+            return (
+                TraceProblem(
+                    last, "warning", "truncated-stream", "the stream ends without a terminal event"
+                ),
+            )
+        return ()
+
+    # -- reading
+
+    def _read(self, position: int, item: object, found: list[TraceProblem]) -> Response | None:
+        if type(item) is Response:
+            return item
+        if not isinstance(item, Mapping | str | bytes):
+            found.append(
+                TraceProblem(
+                    position, "error", "invalid-item", f"not a response: {type(item).__name__}"
+                )
+            )
+            return None
+        try:
+            return parse_response(item)
+        except InvalidRun as exc:
+            text = "; ".join(str(e) for e in exc.errors[:3])
+            found.append(TraceProblem(position, "error", "invalid-response", text))
+            return None
+
+    def _snapshot(self, position: int, response: Response, found: list[TraceProblem]) -> None:
+        prev = self._prev
+        if prev is not None:
+            found.extend(changed_fields(position, prev, response, _IDENTITY))
+            if prev.status in TERMINAL:
+                found.extend(settled_fields(position, prev, response, _SETTLED))
+            elif self._stream:
+                if prev.status is not response.status and not can_transition(
+                    prev.status, response.status
+                ):
+                    found.append(self._status_problem(position, "status-illegal", prev, response))
+            elif not can_reach(prev.status, response.status):
+                found.append(self._status_problem(position, "status-unreachable", prev, response))
+        for v in violations(response):
+            found.append(TraceProblem(position, v.severity, v.rule, f"{v.field}: {v.message}"))
+        self._prev = response
+
+    @staticmethod
+    def _status_problem(position: int, rule: str, prev: Response, new: Response) -> TraceProblem:
+        text = f"'{new.status.value}' cannot follow '{prev.status.value}'"
+        return TraceProblem(position, "error", rule, text)
+
+    # -- streams
+
+    def _event(self, position: int, item: object, found: list[TraceProblem]) -> None:
+        name: str | None = None
+        data: Any = item
+        if type(item) is tuple and len(item) == 2 and isinstance(item[0], str):
+            name, data = item
+        if name == "done" or data == "[DONE]":
+            found.append(
+                TraceProblem(
+                    position, "error", "done-sentinel", "Responses streams end without [DONE]"
+                )
+            )
+            return
+        if isinstance(data, str | bytes):
+            try:
+                data = loads(data, "event")
+            except InvalidRun as exc:
+                found.append(TraceProblem(position, "error", "invalid-event", str(exc)))
+                return
+        if not isinstance(data, Mapping):
+            found.append(
+                TraceProblem(
+                    position, "error", "invalid-item", f"not an event: {type(data).__name__}"
+                )
+            )
+            return
+        kind, number = data.get("type"), data.get("sequence_number")
+        if type(kind) is not str or type(number) is not int:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "invalid-event",
+                    "needs a string type and an integer sequence_number",
+                )
+            )
+            return
+        if name is not None and name != kind:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "event-type-mismatch",
+                    f"event {name!r} carries type {kind!r}",
+                )
+            )
+        self._sequence(position, number, found)
+        if self._ended:
+            if not self._after_end_reported:
+                self._after_end_reported = True
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "after-terminal-event",
+                        f"{kind!r} follows the terminal event",
+                    )
+                )
+            return
+        first, self._first = self._first, False
+        if kind == "error":
+            if first or self._prev is None:
+                self._ended = True  # a lone error event: the whole stream (AZ, SDK)
+            else:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "warning",
+                        "unexpected-error-event",
+                        "an error event after the response exists",
+                    )
+                )
+            return
+        if first and not self._resumed and kind != "response.created":
+            found.append(
+                TraceProblem(position, "error", "created-first", f"the stream starts with {kind!r}")
+            )
+        if kind in _STATUS_EVENTS:
+            self._status_event(position, kind, data, found)
+        else:
+            self._nesting(position, kind, data, found)
+        self._last_event = kind
+
+    def _sequence(self, position: int, number: int, found: list[TraceProblem]) -> None:
+        if self._seq is None:
+            self._resumed = number > 0
+        elif number != self._seq + 1:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "sequence-gap",
+                    f"sequence_number {number} follows {self._seq}",
+                )
+            )
+        self._seq = number
+
+    def _status_event(
+        self, position: int, kind: str, data: Mapping[str, Any], found: list[TraceProblem]
+    ) -> None:
+        response = self._read(position, data.get("response"), found)
+        if response is None:
+            return
+        allowed = _STATUS_EVENTS[kind]
+        status = response.status
+        if kind == "response.created":
+            expected = INITIAL[response.background is True]
+            if status is not expected:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "created-status",
+                        f"response.created carries {status.value!r}, expected {expected.value!r}",
+                    )
+                )
+        elif allowed is not None and status not in allowed:
+            found.append(
+                TraceProblem(
+                    position, "error", "event-status-mismatch", f"{kind} carries {status.value!r}"
+                )
+            )
+        resumed_here = self._resumed and not self._last_event  # a replay may start here
+        if (
+            kind == "response.queued"
+            and not resumed_here
+            and not (self._last_event == "response.created" and response.background is True)
+        ):
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "queued-misplaced",
+                    "response.queued must follow a background response.created",
+                )
+            )
+        self._snapshot(position, response, found)
+        if kind in _TERMINAL_EVENTS:
+            self._ended = True
+            if self._items:
+                open_items = sorted(self._items)
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "item-open-at-end",
+                        f"output items {open_items} are still open",
+                    )
+                )
+
+    def _nesting(
+        self, position: int, kind: str, data: Mapping[str, Any], found: list[TraceProblem]
+    ) -> None:
+        index = data.get("output_index")
+        if type(index) is not int:
+            return
+        if kind == "response.output_item.added":
+            if index in self._items or index in self._closed_items:
+                found.append(
+                    TraceProblem(
+                        position, "error", "item-reopened", f"output item {index} was added before"
+                    )
+                )
+            self._items.add(index)
+            return
+        if index not in self._items:
+            if self._resumed and index not in self._closed_items:
+                self._items.add(index)  # opened before the replay began
+            else:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "item-not-open",
+                        f"{kind} for output item {index}, which is not open",
+                    )
+                )
+                return
+        if kind == "response.output_item.done":
+            still = sorted(j for i, j in self._parts if i == index)
+            if still:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "part-open-at-item-done",
+                        f"content parts {still} of item {index} are still open",
+                    )
+                )
+            self._parts -= {(index, j) for j in still}
+            self._items.discard(index)
+            self._closed_items.add(index)
+            return
+        part = data.get("content_index")
+        if type(part) is not int:
+            return
+        key = (index, part)
+        if kind == "response.content_part.added":
+            if key in self._parts or key in self._closed_parts:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "part-reopened",
+                        f"content part {part} of item {index} was added before",
+                    )
+                )
+            self._parts.add(key)
+            return
+        if key not in self._parts:
+            if self._resumed and key not in self._closed_parts:
+                self._parts.add(key)
+            else:
+                found.append(
+                    TraceProblem(
+                        position,
+                        "error",
+                        "part-not-open",
+                        f"{kind} for content part {part} of item {index}, which is not open",
+                    )
+                )
+                return
+        if kind == "response.content_part.done":
+            self._parts.discard(key)
+            self._closed_parts.add(key)
+
+
+def check_trace(
+    items: Iterable[Any], mode: Mode = "poll", *, max_problems: int | None = DEFAULT_MAX_PROBLEMS
+) -> TraceReport:
+    """Check a polled sequence of responses, or one stream of events, against the table.
+
+    Args:
+        items: ``mode="poll"``: responses (values, JSON objects or text), in order.
+            ``mode="stream"``: events (JSON objects or text, or ``(event, data)`` pairs
+            as :func:`runstate.parse_sse` gives them).
+        mode: ``"poll"`` or ``"stream"``.
+        max_problems: How many problems of each severity the report keeps.
+
+    Returns:
+        A :class:`runstate.TraceReport` (the module docstring lists every rule).
+
+    Example:
+        >>> from runstate.responses import new_response, start, cancel
+        >>> r0 = new_response(id="resp_1", model="m", now=1, background=True)
+        >>> r1 = cancel(start(r0, now=2), now=3)
+        >>> events = stream_events(None, r0, sequence_start=0)
+        >>> events += stream_events(r0, start(r0, now=2), sequence_start=2)
+        >>> events += stream_events(start(r0, now=2), r1, sequence_start=3)
+        >>> check_trace(events, mode="stream").ok, events[-1]["type"]
+        (True, 'response.failed')
+        >>> [p.rule for p in check_trace([r1, r0]).problems]
+        ['after-terminal']
+    """
+    return collect(ResponseTraceChecker(mode=mode), items, max_problems)

@@ -1,0 +1,62 @@
+"""Reading and writing responses as the API's JSON: the run's engine, the response's schema."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from .._schema import DUMPERS
+from .._serde import make_parser
+from ._errors import InvalidResponse
+from ._model import Response
+
+__all__ = ["dump_response", "parse_response"]
+
+_parse: Final = make_parser(Response, "response", InvalidResponse)
+_dump: Final = DUMPERS[Response]
+
+
+def parse_response(data: Mapping[str, Any] | str | bytes | bytearray) -> Response:
+    """Read a response from the API's JSON: text, bytes or a decoded mapping.
+
+    Structure only (types, the six statuses, required keys); per-status rules are
+    :func:`~runstate.responses.violations`' job. Every key is kept: declared ones in
+    their fields, new ones in ``extra``, at any depth, frozen; keys an older object
+    lacked are remembered in ``absent``. Text takes the fast path (orjson with the
+    ``fast`` extra), exactly as :func:`runstate.parse_run`.
+
+    Raises:
+        InvalidResponse: listing every problem by field path (also for text that is not
+            JSON, or JSON that is not an object).
+
+    Example:
+        >>> r = parse_response(b'{"id": "resp_1", "object": "response", "created_at": 1,'
+        ...                    b' "status": "cancelled", "model": "m", "output": []}')
+        >>> r.status.value, r.absent >= {"usage", "background"}
+        ('cancelled', True)
+        >>> parse_response('{"id": 1}')
+        Traceback (most recent call last):
+        ...
+        runstate.responses._errors.InvalidResponse: invalid response (6 problems):
+          id: expected a string, got 1
+          object: missing required key
+          created_at: missing required key
+          status: missing required key
+          model: missing required key
+          output: missing required key
+    """
+    return _parse(data)
+
+
+def dump_response(response: Response) -> dict[str, Any]:
+    """Write a response as the API's JSON object: a fresh ``dict``, keys in the API's order.
+
+    Declared keys in the schema's (the API's) order, then unknown keys; keys the input
+    lacked stay left out while they still hold null.
+
+    Example:
+        >>> from runstate.responses import new_response
+        >>> list(dump_response(new_response(id="resp_1", model="m", now=1)))[:5]
+        ['id', 'object', 'created_at', 'status', 'background']
+    """
+    return _dump(response)
