@@ -52,13 +52,17 @@ from ._ops import (
     submit_tool_outputs,
     update_metadata,
 )
-from ._pages import list_page, parse_list_runs
+from ._pages import list_page, parse_list_messages, parse_list_runs
 from ._requests import (
     parse_create_assistant,
+    parse_create_message,
     parse_create_run,
     parse_create_thread,
     parse_create_thread_and_run,
+    parse_modify_assistant,
+    parse_modify_message,
     parse_modify_run,
+    parse_modify_thread,
     parse_submit_tool_outputs,
 )
 from ._serde import CONVERTER as converter
@@ -151,7 +155,12 @@ __all__ = (
     "parse_create_thread",
     "parse_submit_tool_outputs",
     "parse_modify_run",
+    "parse_create_message",
+    "parse_modify_assistant",
+    "parse_modify_thread",
+    "parse_modify_message",
     "parse_list_runs",
+    "parse_list_messages",
     "list_page",
     "stream_events",
     "encode_sse",
