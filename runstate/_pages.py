@@ -124,6 +124,18 @@ def _limit(value: object) -> int:
     return int(value)
 
 
+def _read_query(query: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, object]:
+    """The values of ``names`` in ``query`` (the last of repeated ones).
+
+    A mapping that fails while being read is the server's bug: :class:`InvalidArgument`.
+    """
+    try:
+        return {k: _one(v) for k, v in query.items() if type(k) is str and k in names}
+    except Exception as exc:  # no URL gives one
+        message = f"the mapping could not be read ({type(exc).__name__})"
+        raise InvalidArgument("query", message) from None
+
+
 def parse_list_runs(query: Mapping[str, Any] | None = None) -> ListRuns:
     """Read the list query (``limit``, ``order``, ``after``, ``before``).
 
@@ -151,7 +163,7 @@ Expected a value <= 100, but got 1000 instead.
         return ListRuns()
     if not isinstance(query, Mapping):
         raise InvalidArgument.expected("query", "a mapping", query)
-    values = {k: _one(v) for k, v in query.items() if k in ("limit", "order", "after", "before")}
+    values = _read_query(query, ("limit", "order", "after", "before"))
     values = {k: v for k, v in values.items() if v is not None and v != ""}
     limit = _limit(values["limit"]) if "limit" in values else DEFAULT_LIMIT
     order = values.get("order", "desc")
@@ -204,7 +216,7 @@ def parse_list_messages(query: Mapping[str, Any] | None = None) -> ListMessages:
 begins with 'run'.
     """
     page = parse_list_runs(query)
-    run_id = _one(query.get("run_id")) if query is not None else None
+    run_id = _read_query(query, ("run_id",)).get("run_id") if query is not None else None
     if run_id is None or run_id == "":
         return ListMessages(page=page)
     if not isinstance(run_id, str):

@@ -257,3 +257,15 @@ def test_messages_and_json_objects_page_like_runs() -> None:
     assert (page["first_id"], page["has_more"]) == ("asst_1", True)
     with pytest.raises(rs.InvalidArgument, match="JSON objects with an 'id'"):
         rs.list_page([{"object": "assistant"}])
+
+
+class _Unreadable(dict):  # type: ignore[type-arg]
+    def items(self) -> Any:
+        raise RuntimeError("hostile items")
+
+
+@pytest.mark.parametrize("parse", [rs.parse_list_runs, rs.parse_list_messages])
+def test_a_mapping_that_fails_when_read_is_an_invalid_argument(parse: Any) -> None:
+    # Found by the wrong-type fuzz test on parse_list_messages; parse_list_runs had it too.
+    with pytest.raises(rs.InvalidArgument, match=r"query: the mapping could not be read \(Run"):
+        parse(_Unreadable(limit="1"))
