@@ -42,6 +42,7 @@ from ._ops import (
     complete,
     ensure_can_add_message,
     ensure_can_create_run,
+    ensure_can_delete_thread,
     expire,
     fail,
     finish_cancel,
@@ -121,6 +122,7 @@ __all__ = (
     "update_metadata",
     "ensure_can_create_run",
     "ensure_can_add_message",
+    "ensure_can_delete_thread",
     "DEFAULT_EXPIRES_IN",
     # per-status rules
     "violations",

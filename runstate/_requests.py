@@ -212,6 +212,7 @@ ID_PREFIXES: Final[Mapping[str, str]] = {
     "thread_id": "thread",
     "run_id": "run",
     "step_id": "step",
+    "message_id": "msg",  # inferred, as run and step
 }
 
 
@@ -1574,14 +1575,15 @@ def check_id(param: str, value: str | bytes) -> None:
     """Refuse an id with the wrong prefix: ``Invalid 'thread_id': 'x'. Expected an ID ...``.
 
     Args:
-        param: ``"assistant_id"``, ``"thread_id"``, ``"run_id"`` or ``"step_id"``.
+        param: ``"assistant_id"``, ``"thread_id"``, ``"run_id"``, ``"step_id"`` or
+            ``"message_id"``.
         value: The id given (in the path, or the body for ``assistant_id``): text, or
             bytes as raw ASGI paths hold them (read as latin-1).
 
     Raises:
-        InvalidRequest: spec-facts §10.2 (``asst`` and ``thread`` observed; ``run`` and
-            ``step`` inferred), code ``invalid_value``, param the parameter's name; the
-            id is echoed up to ``MAX_ID_ECHO`` characters.
+        InvalidRequest: spec-facts §10.2 (``asst`` and ``thread`` observed; ``run``,
+            ``step`` and ``msg`` inferred), code ``invalid_value``, param the
+            parameter's name; the id is echoed up to ``MAX_ID_ECHO`` characters.
         InvalidArgument: for another ``param``, or a ``value`` that is neither text nor
             bytes (``None`` included): a server bug, not the client's.
 
