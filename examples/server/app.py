@@ -46,6 +46,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from store import Decide, Life, MessageBeingWritten, Store, Thread, clock, new_id
+from tool_calls import next_calls, next_functions
 
 import runstate as rs
 
@@ -846,9 +847,11 @@ def step_operation(name: str, obj: Mapping[str, Any]) -> tuple[Decide, list[str]
 
 def auto_step(life: Life, now: int) -> Life:
     """One step of a run's scripted life, as the real service's streams show it
-    (spec-facts §11): start; when the run has function tools, open a ``tool_calls`` step,
-    then put one call on it (``requires_action``; the step completes, with the output,
-    on submission); then open a ``message_creation`` step with its message, write the
+    (spec-facts §11): start; while the run has functions to call (``tool_calls.next_calls``:
+    every function it offers, or as ``tool_choice`` says, one per round when
+    ``parallel_tool_calls`` is false), open a ``tool_calls`` step, then put the round's
+    calls on it (``requires_action``; the step completes, with the outputs, on
+    submission); then open a ``message_creation`` step with its message, write the
     message and complete both; then complete the run. A cancelling run is cancelled."""
     run = life.run
     status = run.status
@@ -858,18 +861,15 @@ def auto_step(life: Life, now: int) -> Life:
         return op("finish_cancel", usage=NO_USAGE)(life, now)
     if status is not rs.RunStatus.IN_PROGRESS:
         return life
-    functions = [t for t in rs.dump_run(run)["tools"] if t.get("type") == "function"]
     last = life.steps[-1] if life.steps else None
-    if functions and not any(s.type == "tool_calls" for s in life.steps):
-        return op("open_tool_calls_step", step_id=new_id("step"))(life, now)
-    if last is not None and last.type == "tool_calls" and last.status is rs.StepStatus.IN_PROGRESS:
-        call = {
-            "id": new_id("call"),
-            "type": "function",
-            "function": {"name": functions[0]["function"]["name"], "arguments": "{}"},
-        }
-        return op("require_action", tool_calls=[call])(life, now)
+    open_calls = (
+        last is not None and last.type == "tool_calls" and last.status is rs.StepStatus.IN_PROGRESS
+    )
     if last is None or last.type == "tool_calls":
+        if next_functions(life):
+            if not open_calls:
+                return op("open_tool_calls_step", step_id=new_id("step"))(life, now)
+            return op("require_action", tool_calls=next_calls(life))(life, now)
         return op("open_message_step", step_id=new_id("step"), message_id=new_id("msg"))(life, now)
     if last.status is rs.StepStatus.IN_PROGRESS:
         usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
