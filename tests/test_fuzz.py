@@ -438,6 +438,10 @@ OPERATIONS: dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]]]] =
         rs.ensure_can_add_message,
         lambda: {"thread_id": "thread_1", "runs": [COMPLETED]},
     ),
+    "ensure_can_delete_thread": (
+        rs.ensure_can_delete_thread,
+        lambda: {"thread_id": "thread_1", "runs": [COMPLETED]},
+    ),
     "validate": (rs.validate, lambda: {"run": IN_PROGRESS, "strict": False}),
     "violations": (rs.violations, lambda: {"run": IN_PROGRESS}),
 }
