@@ -651,7 +651,7 @@ def test_server_bugs_are_argument_errors() -> None:
     with pytest.raises(rs.InvalidArgument):
         create(tools=[{"type": "function", "function": {"name": "f", "parameters": {"a": {1}}}}])
     with pytest.raises(rs.InvalidArgument):
-        rs.toolkit.check_id("message_id", "msg_1")
+        rs.toolkit.check_id("file_id", "file_1")
     for include in (5, b"x", {"a": 1}, bytearray(b"x"), memoryview(b"x")):
         with pytest.raises(rs.InvalidArgument, match=r"^include: "):
             rs.parse_create_run({"assistant_id": "asst_1"}, include=include)  # type: ignore[arg-type]
@@ -1406,3 +1406,11 @@ def test_list_messages_query() -> None:
     assert (exc.param, exc.code) == ("run_id", "invalid_value")
     exc = refusal(rs.parse_list_messages, {"limit": "101"})
     assert exc.code == "integer_above_max_value"
+
+
+def test_message_ids_are_checked_like_run_ids() -> None:
+    rs.toolkit.check_id("message_id", "msg_1")
+    exc = refusal(rs.toolkit.check_id, "message_id", "run_1")
+    assert exc.message == "Invalid 'message_id': 'run_1'. Expected an ID that begins with 'msg'."
+    assert (exc.param, exc.code) == ("message_id", "invalid_value")
+    assert rs.not_found("message", "msg_1").message == "No message found with id 'msg_1'."
