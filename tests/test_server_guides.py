@@ -446,7 +446,7 @@ def test_the_thread_lock_on_new_messages_and_on_thread_delete(
     )
 
 
-def test_a_message_being_written_is_not_deleted(server: Server, h: httpx.Client) -> None:
+def test_a_runs_message_deleted_while_written_stays_hidden(server: Server, h: httpx.Client) -> None:
     client = sdk(server)
     thread = client.beta.threads.create()
     run = client.beta.threads.runs.create(
@@ -456,16 +456,23 @@ def test_a_message_being_written_is_not_deleted(server: Server, h: httpx.Client)
     h.post(f"/threads/{thread.id}/runs/{run.id}/advance", json={"step": "open_message_step"})
     (message,) = client.beta.threads.messages.list(thread_id=thread.id).data
     assert message.status == "in_progress"
-    answer = h.delete(f"/threads/{thread.id}/messages/{message.id}")
-    # This server's own refusal (the API's is not recorded).
-    assert answer.status_code == 400
-    assert answer.json()["error"]["code"] == "message_in_progress"
-    client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
-    assert advance(h, thread.id, run.id, "cancelled").status_code == 200
-    assert client.beta.threads.messages.retrieve(message.id, thread_id=thread.id).status == (
-        "incomplete"
-    )
     assert client.beta.threads.messages.delete(message.id, thread_id=thread.id).deleted
+    # The run goes on writing it (its step names it); the thread no longer shows it.
+    answer = h.post(
+        f"/threads/{thread.id}/runs/{run.id}/advance",
+        json={"step": "finish_message_step", "text": "late"},
+    )
+    assert answer.status_code == 200
+    usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    assert advance(h, thread.id, run.id, "completed", usage=usage).status_code == 200
+    assert client.beta.threads.messages.list(thread_id=thread.id).data == []
+    assert client.beta.threads.messages.list(thread_id=thread.id, run_id=run.id).data == []
+    answer = h.get(f"/threads/{thread.id}/messages/{message.id}")
+    assert answer.status_code == 404
+    answer = h.delete(f"/threads/{thread.id}/messages/{message.id}")
+    assert answer.status_code == 404
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id)
+    assert steps.data[0].step_details.message_creation.message_id == message.id
 
 
 def test_additional_messages_and_thread_and_run_messages_are_kept(server: Server) -> None:

@@ -45,7 +45,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
-from store import Decide, Life, MessageBeingWritten, Store, Thread, clock, new_id
+from store import Decide, Life, Store, Thread, clock, new_id
 from tool_calls import next_calls, next_functions
 
 import runstate as rs
@@ -129,18 +129,6 @@ def message_response(message: rs.models.Message) -> Response:
 def deleted(object_id: str, kind: str) -> dict[str, Any]:
     """The API's answer to a delete: ``{"id", "object": "<kind>", "deleted": true}``."""
     return {"id": object_id, "object": kind, "deleted": True}
-
-
-def message_being_written(message: rs.models.Message) -> JSONResponse:
-    """This server's own refusal (the API's is not recorded): a message its run is
-    still writing cannot be deleted until the run ends it."""
-    body = {
-        "message": f"Can't delete message {message.id} while run {message.run_id} writes it.",
-        "type": "invalid_request_error",
-        "param": None,
-        "code": "message_in_progress",
-    }
-    return JSONResponse({"error": body}, status_code=400)
 
 
 def new_messages(given: Any, thread_id: str) -> Callable[[int], list[rs.models.Message]]:
@@ -571,10 +559,7 @@ class RunsAPI:
 
     def delete_message(self, call: Call) -> Response:
         thread_id, message_id = self._message_ids(call)
-        try:
-            message = self.store.delete_message(thread_id, message_id)
-        except MessageBeingWritten as err:
-            return message_being_written(err.message)
+        message = self.store.delete_message(thread_id, message_id)
         if message is None:
             raise rs.not_found("message", message_id)
         return JSONResponse(deleted(message_id, "thread.message.deleted"))

@@ -100,6 +100,12 @@ SCHEMA = [
         seq {serial},
         id TEXT NOT NULL UNIQUE
     )""",
+    # Deleted messages a run wrote: hidden from the thread, kept in the run's rows and
+    # history (its steps name them; the history is append-only).
+    """CREATE TABLE IF NOT EXISTS deleted_messages (
+        id TEXT PRIMARY KEY,
+        thread_id TEXT NOT NULL
+    )""",
 ]
 
 
@@ -788,6 +794,7 @@ class Store:
                 self.execute(f"DELETE FROM run_steps WHERE run_id IN ({runs})", (thread_id,))
                 self.execute(f"DELETE FROM run_history WHERE run_id IN ({runs})", (thread_id,))
                 self.execute("DELETE FROM messages WHERE thread_id = ?", (thread_id,))
+                self.execute("DELETE FROM deleted_messages WHERE thread_id = ?", (thread_id,))
                 self.execute("DELETE FROM runs WHERE thread_id = ?", (thread_id,))
                 self.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
                 return True
@@ -821,20 +828,21 @@ class Store:
 
     def thread_messages(self, thread_id: str, run_id: str | None = None) -> list[Any]:
         """The thread's messages (of one run, with ``run_id``), oldest first."""
-        if run_id is None:
-            rows = self.execute(
-                "SELECT body FROM messages WHERE thread_id = ? ORDER BY seq", (thread_id,)
-            ).fetchall()
-        else:
-            rows = self.execute(
-                "SELECT body FROM messages WHERE thread_id = ? AND run_id = ? ORDER BY seq",
-                (thread_id, run_id),
-            ).fetchall()
+        sql = (
+            "SELECT body FROM messages WHERE thread_id = ? AND id NOT IN "
+            "(SELECT id FROM deleted_messages WHERE thread_id = ?)"
+        )
+        params: tuple[Any, ...] = (thread_id, thread_id)
+        if run_id is not None:
+            sql, params = sql + " AND run_id = ?", (*params, run_id)
+        rows = self.execute(sql + " ORDER BY seq", params).fetchall()
         return [rs.steps.parse_message(b) for (b,) in rows]
 
     def get_message(self, thread_id: str, message_id: str) -> Any:
         row = self.execute(
-            "SELECT body FROM messages WHERE id = ? AND thread_id = ?", (message_id, thread_id)
+            "SELECT body FROM messages WHERE id = ? AND thread_id = ? AND id NOT IN "
+            "(SELECT id FROM deleted_messages WHERE id = ?)",
+            (message_id, thread_id, message_id),
         ).fetchone()
         return None if row is None else rs.steps.parse_message(row[0])
 
@@ -871,8 +879,8 @@ class Store:
     def delete_message(self, thread_id: str, message_id: str) -> Any:
         """Delete the message; None if there is none, else the message deleted.
 
-        Raises:
-            MessageBeingWritten: the message is still ``in_progress`` (its run writes it).
+        A message a run wrote is hidden instead: its run's steps name it, and the run's
+        rows stay its last history entry (the history is append-only).
         """
 
         def attempt() -> Any:
@@ -880,26 +888,22 @@ class Store:
                 found = self.get_message(thread_id, message_id)
                 if found is None:
                     return None
-                if found.status == "in_progress":
-                    raise _Answer(MessageBeingWritten(found))
-                self.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+                if found.run_id is None:
+                    self.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+                else:
+                    self.execute(
+                        "INSERT INTO deleted_messages (id, thread_id) VALUES (?, ?)",
+                        (message_id, thread_id),
+                    )
                 return found
 
-        return self._answering(attempt)
+        return self._retrying(attempt)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
-
-
-class MessageBeingWritten(Exception):
-    """A delete of a message its run is still writing (this server's own refusal)."""
-
-    def __init__(self, message: Any) -> None:
-        super().__init__(message.id)
-        self.message = message
 
 
 class _Answer(Exception):
