@@ -623,3 +623,40 @@ def test_the_spec_limits_over_http(server: Server, h: httpx.Client) -> None:
     # Nothing was stored by a refused request.
     assert h.get(f"/threads/{thread.id}/messages").json()["data"] == []
     assert h.get(f"/threads/{thread.id}/runs").json()["data"] == []
+
+
+def test_a_thread_deleted_under_concurrent_writes_answers_200_400_or_404(
+    server: Server,
+) -> None:
+    """New messages and runs racing a delete of their thread: each is refused by the lock
+    (400), finds the thread gone (404) or lands before the delete; never a 500."""
+    import threading  # noqa: PLC0415
+
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def fire(method: str, path: str, body: Any, barrier: threading.Barrier) -> None:
+        with httpx.Client(base_url=server.base, headers=HEADERS, timeout=30) as c:
+            barrier.wait()
+            for _ in range(3):
+                status = c.request(method, path, json=body).status_code
+                with lock:
+                    statuses.append(status)
+
+    client = sdk(server)
+    for _ in range(6):
+        thread = client.beta.threads.create()
+        jobs = [
+            ("POST", f"/threads/{thread.id}/messages", {"role": "user", "content": "x"}),
+            ("POST", f"/threads/{thread.id}/messages", {"role": "user", "content": "y"}),
+            ("POST", f"/threads/{thread.id}/runs", {"assistant_id": "asst_1"}),
+            ("DELETE", f"/threads/{thread.id}", None),
+        ]
+        barrier = threading.Barrier(len(jobs))
+        workers = [threading.Thread(target=fire, args=(*job, barrier)) for job in jobs]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+    assert statuses and set(statuses) <= {200, 400, 404}, sorted(set(statuses))
+    assert 404 in statuses

@@ -299,7 +299,7 @@ class PostgreSQL(Dialect):
 
     def lock_thread_sql(self) -> str | None:
         # Messages, thread deletes and new runs on one thread take turns (the lock).
-        return "SELECT id FROM threads WHERE id = %s FOR UPDATE"
+        return "SELECT id FROM threads WHERE id = ? FOR UPDATE"
 
 
 def dialect_for(url: str) -> Dialect:
@@ -530,7 +530,8 @@ class Store:
             with self.dialect.write(self.conn):
                 if new_thread is not None:
                     self._insert_thread(new_thread)
-                self._lock_thread(thread_id)
+                if not self._lock_thread(thread_id):
+                    raise _Answer(rs.not_found("thread", thread_id))
                 now = clock()
                 active = self._active_on(thread_id)
                 runs = []
@@ -668,12 +669,12 @@ class Store:
 
     # -- the Assistants surface: assistants, threads and messages (issue 19) ------------
 
-    def _lock_thread(self, thread_id: str) -> None:
+    def _lock_thread(self, thread_id: str) -> bool:
         """Take the thread's lock for this transaction (PostgreSQL; SQLite's write
-        transaction already has it): the thread lock's checks and writes take turns."""
-        sql = self.dialect.lock_thread_sql()
-        if sql is not None:
-            self.conn.execute(sql, (thread_id,))
+        transaction already has it): the thread lock's checks and writes take turns.
+        False when the thread is gone (deleted since the request looked it up)."""
+        sql = self.dialect.lock_thread_sql() or "SELECT id FROM threads WHERE id = ?"
+        return self.execute(sql, (thread_id,)).fetchone() is not None
 
     def _active_runs(self, thread_id: str) -> list[rs.Run]:
         """The thread's active run as of now (expired and stored if due), as a list."""
@@ -783,8 +784,7 @@ class Store:
 
         def attempt() -> bool:
             with self.dialect.write(self.conn):
-                self._lock_thread(thread_id)
-                if self.get_thread(thread_id) is None:
+                if not self._lock_thread(thread_id):
                     return False
                 try:
                     rs.ensure_can_delete_thread(thread_id, self._active_runs(thread_id))
@@ -810,7 +810,8 @@ class Store:
 
         def attempt() -> rs.models.Message:
             with self.dialect.write(self.conn):
-                self._lock_thread(thread_id)
+                if not self._lock_thread(thread_id):
+                    raise _Answer(rs.not_found("thread", thread_id))
                 runs = self._active_runs(thread_id)
                 try:
                     rs.ensure_can_add_message(thread_id, runs)
