@@ -45,6 +45,7 @@ from ._ops import (
     complete,
     ensure_can_add_message,
     ensure_can_create_run,
+    ensure_can_delete_thread,
     expire,
     fail,
     finish_cancel,
@@ -55,13 +56,17 @@ from ._ops import (
     submit_tool_outputs,
     update_metadata,
 )
-from ._pages import list_page, parse_list_runs
+from ._pages import list_page, parse_list_messages, parse_list_runs
 from ._requests import (
     parse_create_assistant,
+    parse_create_message,
     parse_create_run,
     parse_create_thread,
     parse_create_thread_and_run,
+    parse_modify_assistant,
+    parse_modify_message,
     parse_modify_run,
+    parse_modify_thread,
     parse_submit_tool_outputs,
 )
 from ._serde import CONVERTER as converter
@@ -120,6 +125,7 @@ __all__ = (
     "update_metadata",
     "ensure_can_create_run",
     "ensure_can_add_message",
+    "ensure_can_delete_thread",
     "DEFAULT_EXPIRES_IN",
     # per-status rules
     "violations",
@@ -154,7 +160,12 @@ __all__ = (
     "parse_create_thread",
     "parse_submit_tool_outputs",
     "parse_modify_run",
+    "parse_create_message",
+    "parse_modify_assistant",
+    "parse_modify_thread",
+    "parse_modify_message",
     "parse_list_runs",
+    "parse_list_messages",
     "list_page",
     "stream_events",
     "encode_sse",

@@ -419,19 +419,19 @@ class NotFound(APIError):
 
 
 #: The kinds of object a 404 can name.
-ObjectKind: TypeAlias = Literal["run", "thread", "assistant", "run step"]
-_OBJECT_KINDS: Final[tuple[str, ...]] = ("run", "thread", "assistant", "run step")
+ObjectKind: TypeAlias = Literal["run", "thread", "assistant", "run step", "message"]
+_OBJECT_KINDS: Final[tuple[str, ...]] = ("run", "thread", "assistant", "run step", "message")
 
 
 def not_found(kind: ObjectKind, id: str) -> NotFound:
     """The real API's 404 for an id that names nothing.
 
     ``No run step found with id '<id>'.`` and ``No thread found with id '<id>'.`` are
-    recorded; the assistant's was pasted from a real response; the run's follows the
-    same template (inferred; spec-facts §10.2).
+    recorded; the assistant's was pasted from a real response; the run's and the
+    message's follow the same template (inferred; spec-facts §10.2).
 
     Args:
-        kind: ``"run"``, ``"thread"``, ``"assistant"`` or ``"run step"``.
+        kind: ``"run"``, ``"thread"``, ``"assistant"``, ``"run step"`` or ``"message"``.
         id: The id that was looked up.
 
     Raises:

@@ -68,6 +68,7 @@ __all__ = [
     "check_cancel",
     "complete",
     "ensure_can_add_message",
+    "ensure_can_delete_thread",
     "ensure_can_create_run",
     "expire",
     "fail",
@@ -1006,6 +1007,33 @@ def ensure_can_create_run(thread_id: str, runs: Iterable[Run]) -> None:
         raise ThreadBusy(
             f"Thread {_id(thread_id)} already has an active run {_id(active.id)}.",
             reason="thread-has-active-run",
+        )
+
+
+def ensure_can_delete_thread(thread_id: str, runs: Iterable[Run]) -> None:
+    """Refuse to delete a thread that has an active run, as the thread lock refuses.
+
+    The lock's answer (spec-facts §4.4: 400, ``invalid_request_error``, param and code
+    null) with the add-message template's wording for a delete (inferred: no refusal of
+    a delete was recorded).
+
+    Raises:
+        ThreadBusy: ``Can't delete <thread_id> while a run <run_id> is active.``
+        InvalidArgument: as :func:`ensure_can_create_run`.
+
+    Example:
+        >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="a", model="m",
+        ...               now=10)
+        >>> ensure_can_delete_thread("thread_1", [run])
+        Traceback (most recent call last):
+        ...
+        runstate._errors.ThreadBusy: Can't delete thread_1 while a run run_1 is active.
+    """
+    active = _active_on(thread_id, runs)
+    if active is not None:
+        raise ThreadBusy(
+            f"Can't delete {_id(thread_id)} while a run {_id(active.id)} is active.",
+            reason="thread-locked",
         )
 
 

@@ -22,11 +22,11 @@ import attrs
 
 from . import _templates as wire
 from ._errors import MAX_ECHO, InvalidArgument
-from ._model import Run, RunStep
+from ._model import Message, Run, RunStep
 from ._serde import dump_run
-from ._steps import dump_step
+from ._steps import dump_message, dump_step
 
-__all__ = ["ListRuns", "list_page", "parse_list_runs"]
+__all__ = ["ListMessages", "ListRuns", "list_page", "parse_list_messages", "parse_list_runs"]
 
 #: ``limit``: 1 to 100, default 20 (spec-facts §1.2).
 DEFAULT_LIMIT: Final = 20
@@ -124,6 +124,18 @@ def _limit(value: object) -> int:
     return int(value)
 
 
+def _read_query(query: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, object]:
+    """The values of ``names`` in ``query`` (the last of repeated ones).
+
+    A mapping that fails while being read is the server's bug: :class:`InvalidArgument`.
+    """
+    try:
+        return {k: _one(v) for k, v in query.items() if type(k) is str and k in names}
+    except Exception as exc:  # no URL gives one
+        message = f"the mapping could not be read ({type(exc).__name__})"
+        raise InvalidArgument("query", message) from None
+
+
 def parse_list_runs(query: Mapping[str, Any] | None = None) -> ListRuns:
     """Read the list query (``limit``, ``order``, ``after``, ``before``).
 
@@ -151,7 +163,7 @@ Expected a value <= 100, but got 1000 instead.
         return ListRuns()
     if not isinstance(query, Mapping):
         raise InvalidArgument.expected("query", "a mapping", query)
-    values = {k: _one(v) for k, v in query.items() if k in ("limit", "order", "after", "before")}
+    values = _read_query(query, ("limit", "order", "after", "before"))
     values = {k: v for k, v in values.items() if v is not None and v != ""}
     limit = _limit(values["limit"]) if "limit" in values else DEFAULT_LIMIT
     order = values.get("order", "desc")
@@ -169,8 +181,72 @@ Expected a value <= 100, but got 1000 instead.
     return ListRuns(limit=limit, order=order, **cursors)  # type: ignore[arg-type]
 
 
-def _dump(item: Run | RunStep) -> dict[str, Any]:
-    return dump_run(item) if type(item) is Run else dump_step(item)  # type: ignore[arg-type]
+#: What a list page holds: runs, steps, messages, or JSON objects with an ``"id"``.
+Listable = Run | RunStep | Message | Mapping[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class ListMessages:
+    """The query of ``GET /threads/{thread_id}/messages``: a page, and a run filter.
+
+    Attributes:
+        page: ``limit``, ``order``, ``after`` and ``before``, as a run list reads them.
+        run_id: Only the messages this run wrote, or ``None`` for all.
+    """
+
+    page: ListRuns = attrs.field(factory=ListRuns)
+    run_id: str | None = attrs.field(default=None, validator=_check_cursor)
+
+
+def parse_list_messages(query: Mapping[str, Any] | None = None) -> ListMessages:
+    """Read the list-messages query: :func:`parse_list_runs`'s parameters and ``run_id``.
+
+    Raises:
+        InvalidRequest: as :func:`parse_list_runs`; and for a ``run_id`` without the
+            ``run`` prefix, the id template of spec-facts §10.2 (inferred here).
+
+    Example:
+        >>> q = parse_list_messages({"run_id": "run_1", "order": "asc"})
+        >>> q.run_id, q.page.order
+        ('run_1', 'asc')
+        >>> parse_list_messages({"run_id": "msg_1"})
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Invalid 'run_id': 'msg_1'. Expected an ID that \
+begins with 'run'.
+    """
+    page = parse_list_runs(query)
+    run_id = _read_query(query, ("run_id",)).get("run_id") if query is not None else None
+    if run_id is None or run_id == "":
+        return ListMessages(page=page)
+    if not isinstance(run_id, str):
+        raise wire.invalid_type("run_id", "a string", run_id)
+    if not run_id.startswith("run"):
+        raise wire.invalid_id("run_id", run_id, "run")
+    return ListMessages(page=page, run_id=str.__str__(run_id))
+
+
+def _dump(item: Listable) -> dict[str, Any]:
+    kind = type(item)
+    if kind is Run:
+        return dump_run(item)  # type: ignore[arg-type]
+    if kind is RunStep:
+        return dump_step(item)  # type: ignore[arg-type]
+    if kind is Message:
+        return dump_message(item)  # type: ignore[arg-type]
+    return dict(item)  # type: ignore[arg-type]
+
+
+def _id_of(item: object) -> str:
+    """The item's id; refuses what a list cannot hold (a server's bug)."""
+    kind = type(item)
+    if kind is Run or kind is RunStep or kind is Message:
+        return item.id  # type: ignore[attr-defined, no-any-return]
+    if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+        return str.__str__(item["id"])
+    raise InvalidArgument.expected(
+        "runs", "runs, run steps, messages or JSON objects with an 'id'", item
+    )
 
 
 def _empty() -> dict[str, Any]:
@@ -178,11 +254,14 @@ def _empty() -> dict[str, Any]:
 
 
 def list_page(
-    runs: Iterable[Run | RunStep], query: ListRuns | Mapping[str, Any] | None = None
+    runs: Iterable[Listable], query: ListRuns | Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The API's list object for one page of a thread's runs, ready for ``json.dumps``.
 
-    A run's steps page the same way (``GET .../runs/{run_id}/steps``): pass them instead.
+    A run's steps page the same way (``GET .../runs/{run_id}/steps``): pass them instead;
+    so do a thread's messages (:class:`~runstate.models.Message`, written by
+    :func:`runstate.steps.dump_message`) and other objects the API lists (assistants),
+    given as JSON objects with an ``"id"``, which are copied as they are.
 
     Args:
         runs: The thread's runs (or a run's steps) in the order they were created (oldest
@@ -196,7 +275,8 @@ def list_page(
 
     Raises:
         InvalidRequest: for a raw query the API refuses.
-        InvalidArgument: for ``runs`` that is not an iterable of runs or of steps.
+        InvalidArgument: for ``runs`` that is not an iterable of runs, steps, messages
+            or JSON objects with a string ``"id"``.
 
     Example:
         >>> from runstate import new_run
@@ -211,15 +291,13 @@ def list_page(
     q = query if isinstance(query, ListRuns) else parse_list_runs(query)
     if isinstance(runs, str | bytes | Mapping) or not isinstance(runs, Iterable):
         raise InvalidArgument.expected("runs", "an iterable of runs or run steps", runs)
-    ordered: Sequence[Run | RunStep] = list(runs)
-    for item in ordered:
-        if type(item) is not Run and type(item) is not RunStep:
-            raise InvalidArgument.expected("runs", "runs or run steps", item)
+    ordered: Sequence[Listable] = list(runs)
+    ids = [_id_of(item) for item in ordered]
     if q.order == "desc":
-        ordered = ordered[::-1]
+        ordered, ids = ordered[::-1], ids[::-1]
     start, stop = 0, len(ordered)
     if q.after is not None or q.before is not None:
-        index = {run.id: i for i, run in enumerate(ordered)}
+        index = {item_id: i for i, item_id in enumerate(ids)}
         if q.after is not None:
             if q.after not in index:
                 return _empty()
@@ -239,7 +317,7 @@ def list_page(
     return {
         "object": "list",
         "data": [_dump(item) for item in page],
-        "first_id": page[0].id,
-        "last_id": page[-1].id,
+        "first_id": _id_of(page[0]),
+        "last_id": _id_of(page[-1]),
         "has_more": has_more,
     }

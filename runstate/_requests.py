@@ -49,6 +49,7 @@ from ._errors import InvalidArgument, InvalidRequest, InvalidRun
 from ._jsonio import has_surrogate
 from ._jsonio import loads as _loads
 from ._model import (
+    Message,
     Ranker,
     ReasoningEffort,
     Run,
@@ -57,24 +58,38 @@ from ._model import (
     ToolChoiceType,
     TruncationType,
 )
-from ._ops import DEFAULT_EXPIRES_IN, ToolOutput, _metadata_error, _outputs, new_run
-from ._schema import MAX_INT_DIGITS, MAX_JSON_DEPTH, MAX_JSON_ITEMS, freeze_value
+from ._ops import DEFAULT_EXPIRES_IN, ToolOutput, _metadata_error, _outputs, check_now, new_run
+from ._schema import (
+    MAX_INT_DIGITS,
+    MAX_JSON_DEPTH,
+    MAX_JSON_ITEMS,
+    freeze_value,
+    to_json_value,
+)
 
 __all__ = [
     "INCLUDE_FILE_SEARCH_CONTENT",
     "CreateAssistant",
+    "CreateMessage",
     "CreateRun",
     "CreateThread",
+    "ModifyAssistant",
+    "ModifyMessage",
     "ModifyRun",
+    "ModifyThread",
     "SubmitToolOutputsRequest",
     "check_beta_header",
     "check_id",
     "parse_create_assistant",
+    "parse_create_message",
     "parse_create_run",
     "parse_create_thread",
     "parse_create_thread_and_run",
     "parse_json_body",
+    "parse_modify_assistant",
+    "parse_modify_message",
     "parse_modify_run",
+    "parse_modify_thread",
     "parse_submit_tool_outputs",
 ]
 
@@ -95,6 +110,19 @@ ASSISTANT_TEXT_LIMITS: Final[Mapping[str, int]] = {
     "description": 512,
     "instructions": 256_000,
 }
+#: ``maxLength`` of a message's text: the spec's ``CreateMessageRequest.content`` while it
+#: was a string (openai-openapi 2024-04-17 to 2024-05-08, with ``minLength: 1``); the
+#: spec dropped it when content became "a string or parts" (inferred since, and for
+#: each text part).
+MAX_MESSAGE_TEXT: Final = 256_000
+#: At most 10 files per message: the spec's ``maxItems`` of a message's ``file_ids``
+#: (Assistants v1, "A maximum of 10 files can be attached to a message"); v2's
+#: ``attachments`` replaced them with no ``maxItems`` (the number is inferred).
+MAX_ATTACHMENTS: Final = 10
+#: A run's ``instructions`` (and ``additional_instructions``) replace or extend the
+#: assistant's, which the spec limits to 256,000 characters; the run schemas state no
+#: limit (inferred: the assistant's).
+MAX_RUN_INSTRUCTIONS: Final = 256_000
 #: The spec's ``minimum: 256`` for the token limits, which the real API did not enforce
 #: (spec-facts §8.4: ``max_completion_tokens: 16`` was accepted).
 TOKEN_MINIMUM: Final = 256
@@ -184,6 +212,7 @@ ID_PREFIXES: Final[Mapping[str, str]] = {
     "thread_id": "thread",
     "run_id": "run",
     "step_id": "step",
+    "message_id": "msg",  # inferred, as run and step
 }
 
 
@@ -518,6 +547,9 @@ def _string_up_to(maximum: int) -> Any:
 
 
 _tools: Final = _list_of(_tool, MAX_TOOLS)
+_message_text: Final = _string_up_to(MAX_MESSAGE_TEXT)
+_PART_TYPES: Final = ("text", "image_file", "image_url")
+_ATTACHMENT_TOOLS: Final = ("code_interpreter", "file_search")
 
 
 def _tool_choice(value: object, path: str) -> None:
@@ -573,30 +605,55 @@ def _truncation(value: object, path: str) -> None:
     )
 
 
+def _content_part(value: object, path: str) -> None:
+    part = _object(value, path)
+    kind = _choice(_required(part, "type", path), _sub(path, "type"), _PART_TYPES)
+    if kind == "text":
+        _keys(part, frozenset({"type", "text"}), path)
+        _message_text(_required(part, "text", path), _sub(path, "text"))  # limit inferred
+    else:
+        _keys(part, frozenset({"type", kind}), path)
+        _object(_required(part, kind, path), _sub(path, kind))
+
+
 def _content(value: object, path: str) -> None:
     if isinstance(value, str):
+        _message_text(value, path)
         return
     if not isinstance(value, list | tuple):
         raise wire.invalid_type(path, "one of a string or an array", value)  # inferred
     for i, part in enumerate(value):
-        _object(part, f"{path}[{i}]")
+        _content_part(part, f"{path}[{i}]")
+
+
+def _attachment_tool(value: object, path: str) -> None:
+    tool = _object(value, path)
+    _choice(_required(tool, "type", path), _sub(path, "type"), _ATTACHMENT_TOOLS)
+    _keys(tool, frozenset({"type"}), path)
+
+
+def _attachment(value: object, path: str) -> None:
+    _optional_fields(
+        _object(value, path),
+        path,
+        {"file_id": _string, "tools": _list_of(_attachment_tool)},
+        required=("file_id", "tools"),
+    )
 
 
 def _message(value: object, path: str) -> None:
     obj = _object(value, path)
-    _optional_fields(
-        obj,
-        path,
-        {
-            "role": lambda v, p: _choice(v, p, _ROLES),
-            "content": _content,
-            "attachments": _array,
-            "metadata": _metadata,
-        },
-        required=("role", "content"),
-    )
+    _optional_fields(obj, path, _MESSAGE_READERS, required=("role", "content"))
 
 
+_attachments: Final = _list_of(_attachment, MAX_ATTACHMENTS)
+#: The keys of a new message (spec ``CreateMessageRequest``), in its order.
+_MESSAGE_READERS: Final[Mapping[str, Any]] = {
+    "role": lambda v, p: _choice(v, p, _ROLES),
+    "content": _content,
+    "attachments": _attachments,
+    "metadata": _metadata,
+}
 _messages: Final = _list_of(_message)
 
 
@@ -839,8 +896,8 @@ def _readers(strict_token_minimum: bool) -> dict[str, Any]:
         "thread": _thread,
         "model": _string,
         "reasoning_effort": _reasoning_effort,
-        "instructions": _string,
-        "additional_instructions": _string,
+        "instructions": _string_up_to(MAX_RUN_INSTRUCTIONS),
+        "additional_instructions": _string_up_to(MAX_RUN_INSTRUCTIONS),
         "additional_messages": _messages,
         "tools": _tools,
         "tool_resources": _tool_resources(new_vector_stores=False),
@@ -1039,6 +1096,10 @@ def _assistant_readers() -> dict[str, Any]:
 
 
 _ASSISTANT_READERS: Final = _assistant_readers()
+_MODIFY_ASSISTANT_READERS: Final = {
+    **_ASSISTANT_READERS,
+    "tool_resources": _tool_resources(new_vector_stores=False),
+}
 
 
 def parse_create_assistant(body: bytes | str | Mapping[str, Any]) -> CreateAssistant:
@@ -1202,6 +1263,275 @@ string, but got a boolean instead.
 
 
 # --------------------------------------------------------------------------------------
+# Messages; modify assistant, thread, message
+
+#: The body keys of ``POST /threads/{thread_id}/messages`` (spec ``CreateMessageRequest``).
+CREATE_MESSAGE_KEYS: Final = ("role", "content", "attachments", "metadata")
+#: The body keys of ``POST /assistants/{assistant_id}`` (spec ``ModifyAssistantRequest``).
+MODIFY_ASSISTANT_KEYS: Final = (
+    "model",
+    "reasoning_effort",
+    "name",
+    "description",
+    "instructions",
+    "tools",
+    "tool_resources",
+    "metadata",
+    "temperature",
+    "top_p",
+    "response_format",
+)
+#: The body keys of ``POST /threads/{thread_id}`` (spec ``ModifyThreadRequest``).
+MODIFY_THREAD_KEYS: Final = ("tool_resources", "metadata")
+
+
+def _text_part(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": {"value": text, "annotations": []}}
+
+
+@attrs.frozen(kw_only=True, eq=True, unsafe_hash=False)  # unhashable: holds JSON objects
+class CreateMessage:
+    """A create-message request (``POST /threads/{thread_id}/messages``), as sent.
+
+    Attributes:
+        role: ``"user"`` or ``"assistant"``.
+        content: The text, or the content parts (JSON objects, as given).
+        attachments: Files for the tools (JSON objects); ``None`` when not given.
+        metadata: Up to 16 string pairs; ``None`` when not given.
+    """
+
+    role: str
+    content: str | tuple[Mapping[str, Any], ...]
+    attachments: tuple[Mapping[str, Any], ...] | None = None
+    metadata: Mapping[str, str] | None = None
+
+    def new_message(self, *, id: str, thread_id: str, now: int) -> Message:
+        """The ``thread.message`` this request creates, outside any run.
+
+        Its ``content`` is the API's: text becomes ``{"type": "text", "text": {"value",
+        "annotations": []}}`` parts (spec example of create message); image parts are kept.
+        ``assistant_id`` and ``run_id`` are null (the spec: "null when messages are
+        created manually"); ``status`` is ``completed`` at ``now`` (the spec example shows
+        no status; the SDK requires one: inferred).
+
+        Raises:
+            InvalidArgument: for an ``id`` or ``thread_id`` that is not a string, or a
+                ``now`` that is not a timestamp.
+
+        Example:
+            >>> request = parse_create_message({"role": "user", "content": "Hi"})
+            >>> message = request.new_message(id="msg_1", thread_id="thread_1", now=5)
+            >>> message.status, message.extra["content"][0]["text"]["value"]
+            ('completed', 'Hi')
+        """
+        for name, value in (("id", id), ("thread_id", thread_id)):
+            if not isinstance(value, str):
+                raise InvalidArgument.expected(name, "a string", value)
+        check_now(now)
+        if isinstance(self.content, str):
+            parts: list[Any] = [_text_part(self.content)]
+        else:
+            parts = [_text_part(p["text"]) if p["type"] == "text" else p for p in self.content]
+        extra = {
+            "role": self.role,
+            "content": parts,
+            "attachments": list(self.attachments or ()),
+            "metadata": dict(self.metadata or {}),
+        }
+        return Message(
+            id=str.__str__(id),
+            created_at=now,
+            thread_id=str.__str__(thread_id),
+            status="completed",
+            completed_at=now,
+            extra=freeze_value(extra, "message"),
+        )
+
+
+def parse_create_message(body: bytes | str | Mapping[str, Any]) -> CreateMessage:
+    """Read the body of ``POST /threads/{thread_id}/messages``, or refuse it as the API does.
+
+    The same rules read a thread's ``messages`` and a run's ``additional_messages``:
+    ``role`` (``user`` or ``assistant``), ``content`` (text up to
+    :data:`MAX_MESSAGE_TEXT` characters, or parts: ``text``, ``image_file``,
+    ``image_url``), ``attachments`` (up to :data:`MAX_ATTACHMENTS`, each a ``file_id``
+    and its ``tools``) and ``metadata``.
+
+    Raises:
+        InvalidRequest: with the API's message, ``param`` and ``code`` (the templates of
+            spec-facts §10.1; for this endpoint, inferred).
+        InvalidArgument: ``body`` of another type, or a mapping holding what JSON cannot.
+
+    Example:
+        >>> parse_create_message(b'{"role": "user", "content": "Hi"}').content
+        'Hi'
+        >>> parse_create_message({"role": "user", "content": "x" * 256_001})
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Invalid 'content': string too long. Expected a \
+string with maximum length 256000, but got a string with length 256001 instead.
+    """
+    obj = _body(body)
+    _keys(obj, frozenset(CREATE_MESSAGE_KEYS), "")
+    for key in ("role", "content"):
+        _required(obj, key, "")
+    fields = _fields(obj, CREATE_MESSAGE_KEYS, _MESSAGE_READERS)
+    if "content" not in fields:  # null: a type error, as for a required id (§10.2)
+        raise wire.invalid_type("content", "one of a string or an array", None)
+    if "role" not in fields:
+        raise wire.invalid_type("role", "a string", None)
+    attachments = fields.get("attachments")
+    return CreateMessage(
+        role=fields["role"],
+        content=fields["content"],
+        attachments=attachments,
+        metadata=fields.get("metadata"),
+    )
+
+
+def _changed(current: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``current`` (a JSON object) with the given fields replaced, thawed for JSON."""
+    updated = dict(current)
+    for key, value in changes.items():
+        if value is not None:
+            updated[key] = to_json_value(value)
+    return updated
+
+
+@attrs.frozen(kw_only=True, eq=True, unsafe_hash=False)  # unhashable: holds JSON objects
+class ModifyAssistant:
+    """A modify-assistant request (``POST /assistants/{assistant_id}``), as sent.
+
+    Fields are :class:`CreateAssistant`'s, each ``None`` when not given (or null):
+    a field not given keeps its value.
+    """
+
+    model: str | None = None
+    reasoning_effort: str | None = None
+    name: str | None = None
+    description: str | None = None
+    instructions: str | None = None
+    tools: tuple[Mapping[str, Any], ...] | None = None
+    tool_resources: Mapping[str, Any] | None = None
+    metadata: Mapping[str, str] | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    response_format: Literal["auto"] | Mapping[str, Any] | None = None
+
+    def apply(self, assistant: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``assistant`` object (JSON) with the given fields replaced.
+
+        Example:
+            >>> parse_modify_assistant({"name": "Tutor"}).apply({"id": "asst_1", "name": None})
+            {'id': 'asst_1', 'name': 'Tutor'}
+        """
+        return _changed(assistant, attrs.asdict(self, recurse=False))
+
+
+def parse_modify_assistant(body: bytes | str | Mapping[str, Any]) -> ModifyAssistant:
+    """Read the body of ``POST /assistants/{assistant_id}``, or refuse it as the API does.
+
+    Every field is optional and read as :func:`parse_create_assistant` reads it (same
+    limits: ``instructions`` up to 256,000 characters, up to 128 ``tools``), except
+    ``tool_resources``, which cannot create vector stores here (spec
+    ``ModifyAssistantRequest``).
+
+    Raises:
+        InvalidRequest: with the API's message, ``param`` and ``code`` (inferred for this
+            endpoint, spec-facts §10).
+        InvalidArgument: ``body`` of another type, or a mapping holding what JSON cannot.
+
+    Example:
+        >>> parse_modify_assistant(b'{"tools": [{"type": "retrieval"}]}')
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Invalid value: 'retrieval'. Supported values are: \
+'code_interpreter', 'file_search', and 'function'.
+    """
+    fields = _fields(_body(body), MODIFY_ASSISTANT_KEYS, _MODIFY_ASSISTANT_READERS)
+    return ModifyAssistant(**fields)
+
+
+@attrs.frozen(kw_only=True, eq=True, unsafe_hash=False)  # unhashable: holds JSON objects
+class ModifyThread:
+    """A modify-thread request (``POST /threads/{thread_id}``).
+
+    Attributes:
+        tool_resources: File ids for the tools; ``None`` when not given.
+        metadata: Up to 16 string pairs; ``None`` when not given.
+    """
+
+    tool_resources: Mapping[str, Any] | None = None
+    metadata: Mapping[str, str] | None = None
+
+    def apply(self, thread: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``thread`` object (JSON) with the given fields replaced.
+
+        Example:
+            >>> parse_modify_thread({"metadata": {"k": "v"}}).apply({"metadata": {}})
+            {'metadata': {'k': 'v'}}
+        """
+        return _changed(thread, attrs.asdict(self, recurse=False))
+
+
+def parse_modify_thread(body: bytes | str | Mapping[str, Any]) -> ModifyThread:
+    """Read the body of ``POST /threads/{thread_id}``, or refuse it as the API does.
+
+    Raises:
+        InvalidRequest: ``Unknown parameter: 'messages'.`` and the like (inferred for
+            this endpoint, spec-facts §10), and the metadata rows of §10.2.
+        InvalidArgument: ``body`` of another type, or a mapping holding what JSON cannot.
+
+    Example:
+        >>> parse_modify_thread(b'{"messages": []}')
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Unknown parameter: 'messages'.
+    """
+    readers = {"tool_resources": _tool_resources(new_vector_stores=False), "metadata": _metadata}
+    return ModifyThread(**_fields(_body(body), MODIFY_THREAD_KEYS, readers))
+
+
+@attrs.frozen(kw_only=True, eq=True, unsafe_hash=False)  # unhashable: holds metadata
+class ModifyMessage:
+    """A modify-message request (``POST /threads/{t}/messages/{m}``): only ``metadata``."""
+
+    metadata: Mapping[str, str] | None = None
+
+    def apply(self, message: Message) -> Message:
+        """``message`` with this request's metadata (unchanged when none was given).
+
+        Example:
+            >>> m = parse_create_message({"role": "user", "content": "Hi"}).new_message(
+            ...     id="msg_1", thread_id="thread_1", now=1)
+            >>> parse_modify_message({"metadata": {"k": "v"}}).apply(m).extra["metadata"]
+            {'k': 'v'}
+        """
+        if type(message) is not Message:
+            raise InvalidArgument.expected("message", "a runstate.models.Message", message)
+        if self.metadata is None:
+            return message
+        return attrs.evolve(message, extra={**message.extra, "metadata": self.metadata})
+
+
+def parse_modify_message(body: bytes | str | Mapping[str, Any]) -> ModifyMessage:
+    """Read the body of ``POST /threads/{t}/messages/{m}``, or refuse it as the API does.
+
+    Raises:
+        InvalidRequest: ``Unknown parameter: 'x'.`` for any key but ``metadata``
+            (inferred for this endpoint), and the metadata rows of spec-facts §10.2.
+        InvalidArgument: ``body`` of another type, or a mapping holding what JSON cannot.
+
+    Example:
+        >>> parse_modify_message(b'{"content": "edited"}')
+        Traceback (most recent call last):
+        ...
+        runstate._errors.InvalidRequest: Unknown parameter: 'content'.
+    """
+    return ModifyMessage(**_fields(_body(body), ("metadata",), {"metadata": _metadata}))
+
+
+# --------------------------------------------------------------------------------------
 # Headers and path ids
 
 
@@ -1245,14 +1575,15 @@ def check_id(param: str, value: str | bytes) -> None:
     """Refuse an id with the wrong prefix: ``Invalid 'thread_id': 'x'. Expected an ID ...``.
 
     Args:
-        param: ``"assistant_id"``, ``"thread_id"``, ``"run_id"`` or ``"step_id"``.
+        param: ``"assistant_id"``, ``"thread_id"``, ``"run_id"``, ``"step_id"`` or
+            ``"message_id"``.
         value: The id given (in the path, or the body for ``assistant_id``): text, or
             bytes as raw ASGI paths hold them (read as latin-1).
 
     Raises:
-        InvalidRequest: spec-facts §10.2 (``asst`` and ``thread`` observed; ``run`` and
-            ``step`` inferred), code ``invalid_value``, param the parameter's name; the
-            id is echoed up to ``MAX_ID_ECHO`` characters.
+        InvalidRequest: spec-facts §10.2 (``asst`` and ``thread`` observed; ``run``,
+            ``step`` and ``msg`` inferred), code ``invalid_value``, param the
+            parameter's name; the id is echoed up to ``MAX_ID_ECHO`` characters.
         InvalidArgument: for another ``param``, or a ``value`` that is neither text nor
             bytes (``None`` included): a server bug, not the client's.
 

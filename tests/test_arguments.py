@@ -209,7 +209,7 @@ CASES: list[tuple[str, Callable[..., Any], str, list[Any], type[Exception]]] = [
     ),
     ("validate", rs.validate, "run", [None, {}], rs.InvalidArgument),
     ("violations", rs.violations, "run", [None, {}], rs.InvalidArgument),
-    ("not_found", lambda v: rs.not_found(v, "x"), "kind", ["message", None], rs.InvalidArgument),
+    ("not_found", lambda v: rs.not_found(v, "x"), "kind", ["comment", None], rs.InvalidArgument),
 ]
 
 PARAMS = [

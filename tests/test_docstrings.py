@@ -49,6 +49,12 @@ def test_main_operations_have_examples() -> None:
         "can_reach",
         "ensure_can_create_run",
         "ensure_can_add_message",
+        "ensure_can_delete_thread",
+        "parse_create_message",
+        "parse_modify_assistant",
+        "parse_modify_thread",
+        "parse_modify_message",
+        "parse_list_messages",
     ):
         assert ">>>" in (getattr(runstate, name).__doc__ or ""), name
 

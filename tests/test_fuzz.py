@@ -438,6 +438,10 @@ OPERATIONS: dict[str, tuple[Callable[..., Any], Callable[[], dict[str, Any]]]] =
         rs.ensure_can_add_message,
         lambda: {"thread_id": "thread_1", "runs": [COMPLETED]},
     ),
+    "ensure_can_delete_thread": (
+        rs.ensure_can_delete_thread,
+        lambda: {"thread_id": "thread_1", "runs": [COMPLETED]},
+    ),
     "validate": (rs.validate, lambda: {"run": IN_PROGRESS, "strict": False}),
     "violations": (rs.violations, lambda: {"run": IN_PROGRESS}),
 }
@@ -1474,6 +1478,17 @@ _REQUEST_BODIES: dict[str, tuple[Callable[[Any], Any], dict[str, Any]]] = {
         "tool_resources": {"file_search": {"vector_stores": [{"file_ids": ["f"]}]}},
     }),
     "modify_run": (rs.parse_modify_run, {"metadata": {"k": "v"}}),
+    "create_message": (rs.parse_create_message, {
+        "role": "user", "content": [{"type": "text", "text": "t"}],
+        "attachments": [{"file_id": "f", "tools": [{"type": "file_search"}]}],
+        "metadata": {"k": "v"},
+    }),
+    "modify_assistant": (rs.parse_modify_assistant, {
+        "name": "n", "instructions": "i", "tools": [{"type": "code_interpreter"}],
+        "tool_resources": {"code_interpreter": {"file_ids": ["f"]}},
+    }),
+    "modify_thread": (rs.parse_modify_thread, {"metadata": {"k": "v"}}),
+    "modify_message": (rs.parse_modify_message, {"metadata": {"k": "v"}}),
     "submit": (rs.parse_submit_tool_outputs, {
         "tool_outputs": [{"tool_call_id": "call_1", "output": "o"}], "stream": True}),
     "json_body": (rs.toolkit.parse_json_body, {"to": "completed", "usage": {"a": [1]}}),

@@ -460,9 +460,14 @@ def test_thread_lock(status: RunStatus) -> None:
         with pytest.raises(rs.ThreadBusy) as info:
             rs.ensure_can_add_message("thread_1", [run])
         assert info.value.message == "Can't add messages to thread_1 while a run run_1 is active."
+        with pytest.raises(rs.ThreadBusy) as info:
+            rs.ensure_can_delete_thread("thread_1", [other_thread, run])
+        assert info.value.message == "Can't delete thread_1 while a run run_1 is active."
+        assert (info.value.reason, info.value.http_status) == ("thread-locked", 400)
     else:
         rs.ensure_can_create_run("thread_1", [run])
         rs.ensure_can_add_message("thread_1", [run])
+        rs.ensure_can_delete_thread("thread_1", [run])
     rs.ensure_can_create_run("thread_1", [other_thread])
 
 

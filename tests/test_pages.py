@@ -145,8 +145,8 @@ def test_a_runs_steps_page_like_runs() -> None:
     assert [s["id"] for s in page["data"]] == ["step_2", "step_3"]
     assert page["data"][0] == rs.dump_step(steps[2])
     assert (page["first_id"], page["last_id"], page["has_more"]) == ("step_2", "step_3", True)
-    with pytest.raises(rs.InvalidArgument, match="runs or run steps"):
-        rs.list_page([run, {"id": "x"}])
+    with pytest.raises(rs.InvalidArgument, match="JSON objects with an 'id'"):
+        rs.list_page([run, {"id": 5}])
     for wrong in (5, "run_1", {"run_1": run}):
         with pytest.raises(rs.InvalidArgument, match="an iterable of runs or run steps"):
             rs.list_page(wrong)  # type: ignore[arg-type]
@@ -237,3 +237,35 @@ def test_a_hand_built_query_is_checked_on_construction(field: str, value: Any) -
     assert info.value.argument == field
     with pytest.raises(rs.InvalidArgument):  # and on evolve
         attrs.evolve(rs.toolkit.ListRuns(), **{field: value})
+
+
+def test_messages_and_json_objects_page_like_runs() -> None:
+    messages = [
+        rs.parse_create_message({"role": "user", "content": f"m{i}"}).new_message(
+            id=f"msg_{i}", thread_id="thread_1", now=i
+        )
+        for i in range(4)
+    ]
+    page = rs.list_page(messages, {"limit": "2", "after": "msg_3"})
+    assert [m["id"] for m in page["data"]] == ["msg_2", "msg_1"]
+    assert page["data"][0] == rs.steps.dump_message(messages[2])
+    assert (page["first_id"], page["last_id"], page["has_more"]) == ("msg_2", "msg_1", True)
+    assistants = [{"id": f"asst_{i}", "object": "assistant"} for i in range(3)]
+    page = rs.list_page(assistants, {"order": "asc", "before": "asst_2", "limit": "1"})
+    assert page["data"] == [{"id": "asst_1", "object": "assistant"}]
+    assert page["data"][0] is not assistants[1]  # a copy
+    assert (page["first_id"], page["has_more"]) == ("asst_1", True)
+    with pytest.raises(rs.InvalidArgument, match="JSON objects with an 'id'"):
+        rs.list_page([{"object": "assistant"}])
+
+
+class _Unreadable(dict):  # type: ignore[type-arg]
+    def items(self) -> Any:
+        raise RuntimeError("hostile items")
+
+
+@pytest.mark.parametrize("parse", [rs.parse_list_runs, rs.parse_list_messages])
+def test_a_mapping_that_fails_when_read_is_an_invalid_argument(parse: Any) -> None:
+    # Found by the wrong-type fuzz test on parse_list_messages; parse_list_runs had it too.
+    with pytest.raises(rs.InvalidArgument, match=r"query: the mapping could not be read \(Run"):
+        parse(_Unreadable(limit="1"))

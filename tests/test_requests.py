@@ -651,7 +651,7 @@ def test_server_bugs_are_argument_errors() -> None:
     with pytest.raises(rs.InvalidArgument):
         create(tools=[{"type": "function", "function": {"name": "f", "parameters": {"a": {1}}}}])
     with pytest.raises(rs.InvalidArgument):
-        rs.toolkit.check_id("message_id", "msg_1")
+        rs.toolkit.check_id("file_id", "file_1")
     for include in (5, b"x", {"a": 1}, bytearray(b"x"), memoryview(b"x")):
         with pytest.raises(rs.InvalidArgument, match=r"^include: "):
             rs.parse_create_run({"assistant_id": "asst_1"}, include=include)  # type: ignore[arg-type]
@@ -923,13 +923,13 @@ def _placed(where: str, value: Any) -> dict[str, Any]:
         return {"assistant_id": "asst_1", "tools": [tool]}
     if where == "thread":
         return {"assistant_id": "asst_1", "thread": {"messages": [
-            {"role": "user", "content": "x", "attachments": [value]}]}}  # fmt: skip
+            {"role": "user", "content": [{"type": "image_url", "image_url": value}]}]}}  # fmt: skip
     return {"assistant_id": "asst_1", "response_format": {"type": "json_schema", "json_schema": {
         "name": "n", "schema": value}}}  # fmt: skip
 
 
 #: How deep ``value`` sits in :func:`_placed`'s body (the body itself is level 1).
-_LEVELS_ABOVE = {"parameters": 4, "thread": 5, "schema": 3}
+_LEVELS_ABOVE = {"parameters": 4, "thread": 6, "schema": 3}
 
 
 @pytest.mark.parametrize("where", ["parameters", "thread", "schema"])
@@ -1009,7 +1009,8 @@ HUGE = 10**5000
         ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"n": HUGE}}}]},
          (BAD_JSON, None, None)),
         ({"metadata": {"k": HUGE}}, "invalid_type"),
-        ({"additional_messages": [{"role": "user", "content": [{"n": -HUGE}]}]},
+        ({"additional_messages": [{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "u", "n": -HUGE}}]}]},
          (BAD_JSON, None, None)),
     ],
 )  # fmt: skip
@@ -1248,3 +1249,168 @@ def test_broken_and_endless_mappings_are_server_bugs() -> None:
     wide = {"a": [0] * (2**20 + 1)}
     with pytest.raises(rs.InvalidArgument, match="items"):
         rs.toolkit.parse_json_body(wide)
+
+
+# --------------------------------------------------------------------------------------
+# Messages, modify assistant / thread / message, and the spec's limits (issue 19)
+
+_LIMITS = [
+    # (parser, body with a value one over the limit, param, code, limit, got)
+    (rs.parse_create_assistant, {"model": "m", "instructions": "x" * 256_001},
+     "instructions", "string_above_max_length", 256_000, 256_001),
+    (rs.parse_modify_assistant, {"instructions": "x" * 256_001},
+     "instructions", "string_above_max_length", 256_000, 256_001),
+    (rs.parse_create_run, {"assistant_id": "asst_1", "instructions": "x" * 256_001},
+     "instructions", "string_above_max_length", 256_000, 256_001),
+    (rs.parse_create_run, {"assistant_id": "asst_1", "additional_instructions": "x" * 256_001},
+     "additional_instructions", "string_above_max_length", 256_000, 256_001),
+    (rs.parse_create_assistant, {"model": "m", "tools": [{"type": "code_interpreter"}] * 129},
+     "tools", "array_above_max_length", 128, 129),
+    (rs.parse_modify_assistant, {"tools": [{"type": "code_interpreter"}] * 129},
+     "tools", "array_above_max_length", 128, 129),
+    (rs.parse_create_message, {"role": "user", "content": "x" * 256_001},
+     "content", "string_above_max_length", 256_000, 256_001),
+    (rs.parse_create_message,
+     {"role": "user", "content": [{"type": "text", "text": "x" * 256_001}]},
+     "content[0].text", "string_above_max_length", 256_000, 256_001),
+    (rs.parse_create_message, {"role": "user", "content": "c", "attachments": [
+        {"file_id": "f", "tools": [{"type": "file_search"}]}] * 11},
+     "attachments", "array_above_max_length", 10, 11),
+    (rs.parse_create_thread, {"messages": [{"role": "user", "content": "x" * 256_001}]},
+     "messages[0].content", "string_above_max_length", 256_000, 256_001),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("parse", "body", "param", "code", "limit", "got"), _LIMITS)
+def test_the_spec_limits_answer_with_the_apis_templates(
+    parse: Any, body: dict[str, Any], param: str, code: str, limit: int, got: int
+) -> None:
+    with pytest.raises(rs.InvalidRequest) as caught:
+        parse(body)
+    exc = caught.value
+    kind = "string" if code.startswith("string") else "array"
+    assert (exc.param, exc.code, exc.http_status) == (param, code, 400)
+    assert exc.message == (
+        f"Invalid '{param}': {kind} too long. Expected {'an' if kind == 'array' else 'a'} "
+        f"{kind} with maximum length {limit}, but got {'an' if kind == 'array' else 'a'} "
+        f"{kind} with length {got} instead."
+    )
+    # One under the limit passes.
+    at_limit = json.loads(json.dumps(body).replace("x" * got, "x" * limit))
+    if kind == "array":
+        key = param
+        at_limit[key] = at_limit[key][:limit]
+    parse(at_limit)
+
+
+def test_create_message_reads_text_parts_and_attachments() -> None:
+    request = rs.parse_create_message(
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Look:"},
+                {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+            ],
+            "attachments": [{"file_id": "file_1", "tools": [{"type": "code_interpreter"}]}],
+            "metadata": {"k": "v"},
+        }
+    )
+    message = request.new_message(id="msg_1", thread_id="thread_1", now=7)
+    dumped = rs.steps.dump_message(message)
+    assert dumped["content"] == [
+        {"type": "text", "text": {"value": "Look:", "annotations": []}},
+        {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+    ]
+    assert dumped["attachments"] == [{"file_id": "file_1", "tools": [{"type": "code_interpreter"}]}]
+    assert (dumped["metadata"], dumped["role"], dumped["status"]) == (
+        {"k": "v"},
+        "user",
+        "completed",
+    )
+    assert (dumped["run_id"], dumped["assistant_id"], dumped["completed_at"]) == (None, None, 7)
+    with pytest.raises(rs.InvalidArgument, match="thread_id"):
+        request.new_message(id="msg_1", thread_id=5, now=7)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("body", "param", "code"),
+    [
+        ({"content": "c"}, "role", "missing_required_parameter"),
+        ({"role": "user"}, "content", "missing_required_parameter"),
+        ({"role": "user", "content": None}, "content", "invalid_type"),
+        ({"role": None, "content": "c"}, "role", "invalid_type"),
+        ({"role": "system", "content": "c"}, "role", "invalid_value"),
+        ({"role": "user", "content": "c", "file_ids": []}, "file_ids", "unknown_parameter"),
+        ({"role": "user", "content": [{"type": "audio"}]}, "content[0].type", "invalid_value"),
+        ({"role": "user", "content": [{"type": "text"}]}, "content[0].text",
+         "missing_required_parameter"),
+        ({"role": "user", "content": [{"type": "text", "text": "t", "x": 1}]}, "content[0].x",
+         "unknown_parameter"),
+        ({"role": "user", "content": [{"type": "image_file"}]}, "content[0].image_file",
+         "missing_required_parameter"),
+        ({"role": "user", "content": "c", "attachments": [{"file_id": "f"}]},
+         "attachments[0].tools", "missing_required_parameter"),
+        ({"role": "user", "content": "c", "attachments": [{"file_id": "f", "tools": [
+            {"type": "function"}]}]}, "attachments[0].tools[0].type", "invalid_value"),
+        ({"role": "user", "content": "c", "attachments": [{"file_id": "f", "tools": [
+            {"type": "file_search", "x": 1}]}]}, "attachments[0].tools[0].x", "unknown_parameter"),
+    ],
+)  # fmt: skip
+def test_create_message_refusals(body: dict[str, Any], param: str, code: str) -> None:
+    exc = refusal(rs.parse_create_message, body)
+    assert (exc.param, exc.code) == (param, code)
+
+
+def test_modify_assistant_thread_and_message() -> None:
+    assistant = {"id": "asst_1", "name": None, "tools": [], "metadata": {}, "model": "m"}
+    changed = rs.parse_modify_assistant(
+        {"name": "Tutor", "tools": [{"type": "code_interpreter"}], "model": None}
+    ).apply(assistant)
+    assert changed == {**assistant, "name": "Tutor", "tools": [{"type": "code_interpreter"}]}
+    assert assistant["name"] is None  # a copy
+    assert json.dumps(changed)  # plain JSON
+    exc = refusal(rs.parse_modify_assistant, {"tool_resources": {"file_search": {
+        "vector_stores": [{}]}}})  # fmt: skip
+    assert (exc.param, exc.code) == (
+        "tool_resources.file_search.vector_stores",
+        "unknown_parameter",
+    )
+    thread = {"id": "thread_1", "metadata": {"a": "b"}, "tool_resources": {}}
+    assert rs.parse_modify_thread(b'{"metadata": {"c": "d"}}').apply(thread)["metadata"] == {
+        "c": "d"
+    }
+    assert rs.parse_modify_thread(b"{}").apply(thread) == thread
+    exc = refusal(rs.parse_modify_thread, {"metadata": []})
+    assert (exc.param, exc.code) == ("metadata", "invalid_type")
+    message = rs.parse_create_message({"role": "user", "content": "Hi"}).new_message(
+        id="msg_1", thread_id="thread_1", now=1
+    )
+    assert rs.parse_modify_message(b"{}").apply(message) is message
+    edited = rs.parse_modify_message({"metadata": {"k": "v"}}).apply(message)
+    assert rs.steps.dump_message(edited)["metadata"] == {"k": "v"}
+    assert rs.steps.dump_message(edited)["content"] == rs.steps.dump_message(message)["content"]
+    with pytest.raises(rs.InvalidArgument, match="message"):
+        rs.parse_modify_message(b"{}").apply({"id": "msg_1"})  # type: ignore[arg-type]
+    exc = refusal(rs.parse_modify_message, {"metadata": {"k": 1}})
+    assert (exc.param, exc.code) == ("metadata.k", "invalid_type")
+
+
+def test_list_messages_query() -> None:
+    assert rs.parse_list_messages(None) == rs.toolkit.ListMessages()
+    query = rs.parse_list_messages({"run_id": ["run_a", "run_b"], "limit": "3"})
+    assert (query.run_id, query.page.limit) == ("run_b", 3)
+    assert rs.parse_list_messages({"run_id": ""}).run_id is None
+    exc = refusal(rs.parse_list_messages, {"run_id": 5})
+    assert (exc.param, exc.code) == ("run_id", "invalid_type")
+    exc = refusal(rs.parse_list_messages, {"run_id": "thread_1"})
+    assert (exc.param, exc.code) == ("run_id", "invalid_value")
+    exc = refusal(rs.parse_list_messages, {"limit": "101"})
+    assert exc.code == "integer_above_max_value"
+
+
+def test_message_ids_are_checked_like_run_ids() -> None:
+    rs.toolkit.check_id("message_id", "msg_1")
+    exc = refusal(rs.toolkit.check_id, "message_id", "run_1")
+    assert exc.message == "Invalid 'message_id': 'run_1'. Expected an ID that begins with 'msg'."
+    assert (exc.param, exc.code) == ("message_id", "invalid_value")
+    assert rs.not_found("message", "msg_1").message == "No message found with id 'msg_1'."

@@ -44,7 +44,16 @@ from server_helpers import check_database, database, read_database, require_serv
 
 SERVER = Path(__file__).resolve().parent.parent / "examples" / "server"
 HEADERS = {"OpenAI-Beta": "assistants=v2"}
-TABLES = ("assistants", "threads", "runs", "run_history", "run_steps", "messages")
+TABLES = (
+    "assistants",
+    "assistant_order",
+    "threads",
+    "runs",
+    "run_history",
+    "run_steps",
+    "messages",
+    "deleted_messages",
+)
 CALLS = [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]
 USAGE = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
 
@@ -266,7 +275,31 @@ def waiting(h: Harness) -> dict[str, str]:
     return a_run(h, {"to": "in_progress"}, {"to": "requires_action", "tool_calls": CALLS})
 
 
+def an_assistant(h: Harness) -> dict[str, str]:
+    return {"a": h.ok("POST", "/assistants", {"model": "gpt-4o", "name": "n"})["id"]}
+
+
+def answered(h: Harness) -> dict[str, str]:
+    """An ended run that wrote a message (``m``)."""
+    ids = a_run(
+        h,
+        {"to": "in_progress"},
+        {"step": "open_message_step"},
+        {"step": "finish_message_step", "text": "Hello."},
+        {"to": "completed", "usage": USAGE},
+    )
+    ids["m"] = h.ok("GET", f"/threads/{ids['t']}/messages?run_id={ids['r']}")["data"][0]["id"]
+    return ids
+
+
+def a_user_message(h: Harness) -> dict[str, str]:
+    ids = a_thread(h)
+    ids["m"] = h.ok("GET", f"/threads/{ids['t']}/messages")["data"][0]["id"]
+    return ids
+
+
 RUN = "/threads/{t}/runs/{r}"
+MESSAGES = "/threads/{t}/messages"
 #: name -> (setup, method, path, body)
 REQUESTS: dict[str, tuple[Setup, str, str, Any]] = {
     "create assistant": (lambda h: {}, "POST", "/assistants", {"model": "gpt-4o"}),
@@ -327,11 +360,37 @@ REQUESTS: dict[str, tuple[Setup, str, str, Any]] = {
         {"to": "completed", "usage": USAGE},
     ),
     "advance: expire": (writing, "POST", RUN + "/advance", {"to": "expired"}),
+    # The Assistants surface (issue 19)
+    "list assistants": (an_assistant, "GET", "/assistants", None),
+    "modify assistant": (an_assistant, "POST", "/assistants/{a}", {"name": "m"}),
+    "delete assistant": (an_assistant, "DELETE", "/assistants/{a}", None),
+    "modify thread": (a_thread, "POST", "/threads/{t}", {"metadata": {"k": "v"}}),
+    "delete thread": (answered, "DELETE", "/threads/{t}", None),
+    "delete thread, thread busy": (a_busy_thread, "DELETE", "/threads/{t}", None),
+    "create message": (a_thread, "POST", MESSAGES, {"role": "user", "content": "x"}),
+    "create message, thread busy": (
+        a_busy_thread,
+        "POST",
+        MESSAGES,
+        {"role": "user", "content": "x"},
+    ),
+    "list messages of a run": (answered, "GET", MESSAGES + "?run_id={r}", None),
+    "modify a run's message": (answered, "POST", MESSAGES + "/{m}", {"metadata": {"k": "v"}}),
+    "modify a user message": (
+        a_user_message,
+        "POST",
+        MESSAGES + "/{m}",
+        {"metadata": {"k": "v"}},
+    ),
+    "delete a run's message": (answered, "DELETE", MESSAGES + "/{m}", None),
+    "delete a user message": (a_user_message, "DELETE", MESSAGES + "/{m}", None),
 }
 
 
 def fill(path: str, ids: dict[str, str]) -> str:
-    return path.replace("{t}", ids.get("t", "")).replace("{r}", ids.get("r", ""))
+    for key in ("t", "r", "m", "a"):
+        path = path.replace("{" + key + "}", ids.get(key, ""))
+    return path
 
 
 def check_answer(name: str, r: Any) -> bool:

@@ -7,8 +7,12 @@ a ``runstate.APIError``, answered with ``err.http_status`` and ``err.to_api_erro
 Endpoints under ``/v1`` (all need ``OpenAI-Beta: assistants=v2``, as the real API's):
 
 =======================================================  ==================================
-``POST /assistants``, ``GET /assistants/{id}``            a minimal assistant
-``POST /threads``, ``GET /threads/{id}``                  a minimal thread
+``POST /assistants``, ``GET`` (list)                     create, list assistants
+``GET /assistants/{id}``, ``POST``, ``DELETE``            retrieve, modify, delete
+``POST /threads``                                         create (with messages)
+``GET /threads/{id}``, ``POST``, ``DELETE``               retrieve, modify, delete
+``POST /threads/{t}/messages``, ``GET`` (list)            create, list messages
+``GET /threads/{t}/messages/{m}``, ``POST``, ``DELETE``   retrieve, modify, delete
 ``POST /threads/runs``                                    create thread and run
 ``POST /threads/{thread_id}/runs``, ``GET`` (list)        create run, list runs
 ``GET /threads/{t}/runs/{r}``, ``POST`` (modify)          retrieve, modify (metadata)
@@ -42,6 +46,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from store import Decide, Life, Store, Thread, Unavailable, clock, new_id
+from tool_calls import next_calls, next_functions
 
 import runstate as rs
 
@@ -118,6 +123,31 @@ def run_response(run: rs.Run, settings: Settings) -> Response:
         media_type="application/json",
         headers={"openai-poll-after-ms": str(settings.poll_after_ms)},
     )
+
+
+def message_response(message: rs.models.Message) -> Response:
+    return JSONResponse(rs.steps.dump_message(message))
+
+
+def deleted(object_id: str, kind: str) -> dict[str, Any]:
+    """The API's answer to a delete: ``{"id", "object": "<kind>", "deleted": true}``."""
+    return {"id": object_id, "object": kind, "deleted": True}
+
+
+def new_messages(given: Any, thread_id: str) -> Callable[[int], list[rs.models.Message]]:
+    """The messages of a create-thread request (or a run's ``additional_messages``), each
+    read by ``parse_create_message`` (the request was checked whole already), made at
+    ``now``."""
+    requests = [rs.parse_create_message(m) for m in given]
+    ids = [new_id("msg") for _ in requests]
+
+    def make(now: int) -> list[rs.models.Message]:
+        return [
+            r.new_message(id=i, thread_id=thread_id, now=now)
+            for r, i in zip(requests, ids, strict=True)
+        ]
+
+    return make
 
 
 def refusal(err: rs.APIError) -> Response:
@@ -469,7 +499,7 @@ class RunsAPI:
         }
         if request.reasoning_effort is not None:
             assistant["reasoning_effort"] = request.reasoning_effort
-        self.store.create_assistant(assistant)
+        self.store.create_assistant_listed(assistant)
         return JSONResponse(assistant)
 
     def retrieve_assistant(self, call: Call) -> Response:
@@ -494,8 +524,10 @@ class RunsAPI:
         return Thread(thread_id, now, request.has_user_message, body)
 
     def create_thread(self, call: Call) -> Response:
-        thread = self._thread(rs.toolkit.parse_create_thread(call.body or b"{}"))
-        self.store.create_thread(thread)
+        request = rs.toolkit.parse_create_thread(call.body or b"{}")
+        thread = self._thread(request)
+        messages = new_messages(request.messages, thread.id)(thread.created_at)
+        self.store.create_thread_with(thread, messages)
         return JSONResponse(thread.body)
 
     def retrieve_thread(self, call: Call) -> Response:
@@ -507,6 +539,88 @@ class RunsAPI:
         if thread is None:
             raise rs.not_found("thread", thread_id)
         return thread
+
+    # -- the Assistants surface: assistants, threads and messages (issue 19) ------------
+
+    def list_assistants(self, call: Call) -> Response:
+        query = rs.parse_list_runs(call.query)
+        return JSONResponse(rs.list_page(self.store.list_assistants(), query))
+
+    def modify_assistant(self, call: Call) -> Response:
+        assistant_id = call.path["assistant_id"]
+        rs.toolkit.check_id("assistant_id", assistant_id)
+        request = rs.parse_modify_assistant(call.body or b"{}")
+        assistant = self.store.update_assistant(assistant_id, request.apply)
+        if assistant is None:
+            raise rs.not_found("assistant", assistant_id)
+        return JSONResponse(assistant)
+
+    def delete_assistant(self, call: Call) -> Response:
+        assistant_id = call.path["assistant_id"]
+        rs.toolkit.check_id("assistant_id", assistant_id)
+        if not self.store.delete_assistant(assistant_id):
+            raise rs.not_found("assistant", assistant_id)
+        return JSONResponse(deleted(assistant_id, "assistant.deleted"))
+
+    def modify_thread(self, call: Call) -> Response:
+        thread_id = call.path["thread_id"]
+        rs.toolkit.check_id("thread_id", thread_id)
+        request = rs.parse_modify_thread(call.body or b"{}")
+        thread = self.store.update_thread(thread_id, request.apply)
+        if thread is None:
+            raise rs.not_found("thread", thread_id)
+        return JSONResponse(thread)
+
+    def delete_thread(self, call: Call) -> Response:
+        thread_id = call.path["thread_id"]
+        rs.toolkit.check_id("thread_id", thread_id)
+        if not self.store.delete_thread(thread_id):
+            raise rs.not_found("thread", thread_id)
+        return JSONResponse(deleted(thread_id, "thread.deleted"))
+
+    def create_message(self, call: Call) -> Response:
+        thread = self._find_thread(call.path["thread_id"])
+        request = rs.parse_create_message(call.body)
+        message_id = new_id("msg")
+
+        def make(now: int) -> rs.models.Message:
+            return request.new_message(id=message_id, thread_id=thread.id, now=now)
+
+        return message_response(self.store.add_message(thread.id, make))
+
+    def list_messages(self, call: Call) -> Response:
+        thread = self._find_thread(call.path["thread_id"])
+        query = rs.parse_list_messages(call.query)
+        messages = self.store.thread_messages(thread.id, query.run_id)
+        return JSONResponse(rs.list_page(messages, query.page))
+
+    def _message_ids(self, call: Call) -> tuple[str, str]:
+        thread = self._find_thread(call.path["thread_id"])
+        message_id = call.path["message_id"]
+        rs.toolkit.check_id("message_id", message_id)
+        return thread.id, message_id
+
+    def retrieve_message(self, call: Call) -> Response:
+        thread_id, message_id = self._message_ids(call)
+        message = self.store.get_message(thread_id, message_id)
+        if message is None:
+            raise rs.not_found("message", message_id)
+        return message_response(message)
+
+    def modify_message(self, call: Call) -> Response:
+        thread_id, message_id = self._message_ids(call)
+        request = rs.parse_modify_message(call.body or b"{}")
+        message = self.store.update_message(thread_id, message_id, request.apply)
+        if message is None:
+            raise rs.not_found("message", message_id)
+        return message_response(message)
+
+    def delete_message(self, call: Call) -> Response:
+        thread_id, message_id = self._message_ids(call)
+        message = self.store.delete_message(thread_id, message_id)
+        if message is None:
+            raise rs.not_found("message", message_id)
+        return JSONResponse(deleted(message_id, "thread.message.deleted"))
 
     # -- runs ---------------------------------------------------------------------------
 
@@ -535,8 +649,11 @@ class RunsAPI:
     def create_run(self, call: Call) -> Response:
         thread = self._find_thread(call.path["thread_id"])
         request = rs.parse_create_run(call.body, include=call.query.get("include[]"))
+        added = new_messages(request.additional_messages or (), thread.id)
         with self.streams.opening(request.stream) as slot:
-            run = self.store.create_run(thread.id, self._new_run(request, thread))
+            run = self.store.create_run(
+                thread.id, self._new_run(request, thread), new_messages=added
+            )
             if slot is not None:
                 return self._stream(None, Life(run=run), 1, slot)
         return run_response(run, self.settings)
@@ -548,8 +665,11 @@ class RunsAPI:
         make = self._new_run(request, thread)
         # The thread's messages count for "a thread with a user message"
         # (CreateRun.new_run reads them from the request itself).
+        first = rs.toolkit.parse_create_thread(request.thread or {}).messages
         with self.streams.opening(request.stream) as slot:
-            run = self.store.create_run(thread.id, make, new_thread=thread)
+            run = self.store.create_run(
+                thread.id, make, new_thread=thread, new_messages=new_messages(first, thread.id)
+            )
             if slot is not None:
                 return self._stream(None, Life(run=run), 1, slot)
         return run_response(run, self.settings)
@@ -770,9 +890,11 @@ def step_operation(name: str, obj: Mapping[str, Any]) -> tuple[Decide, list[str]
 
 def auto_step(life: Life, now: int) -> Life:
     """One step of a run's scripted life, as the real service's streams show it
-    (spec-facts §11): start; when the run has function tools, open a ``tool_calls`` step,
-    then put one call on it (``requires_action``; the step completes, with the output,
-    on submission); then open a ``message_creation`` step with its message, write the
+    (spec-facts §11): start; while the run has functions to call (``tool_calls.next_calls``:
+    every function it offers, or as ``tool_choice`` says, one per round when
+    ``parallel_tool_calls`` is false), open a ``tool_calls`` step, then put the round's
+    calls on it (``requires_action``; the step completes, with the outputs, on
+    submission); then open a ``message_creation`` step with its message, write the
     message and complete both; then complete the run. A cancelling run is cancelled."""
     run = life.run
     status = run.status
@@ -782,18 +904,15 @@ def auto_step(life: Life, now: int) -> Life:
         return op("finish_cancel", usage=NO_USAGE)(life, now)
     if status is not rs.RunStatus.IN_PROGRESS:
         return life
-    functions = [t for t in rs.dump_run(run)["tools"] if t.get("type") == "function"]
     last = life.steps[-1] if life.steps else None
-    if functions and not any(s.type == "tool_calls" for s in life.steps):
-        return op("open_tool_calls_step", step_id=new_id("step"))(life, now)
-    if last is not None and last.type == "tool_calls" and last.status is rs.StepStatus.IN_PROGRESS:
-        call = {
-            "id": new_id("call"),
-            "type": "function",
-            "function": {"name": functions[0]["function"]["name"], "arguments": "{}"},
-        }
-        return op("require_action", tool_calls=[call])(life, now)
+    open_calls = (
+        last is not None and last.type == "tool_calls" and last.status is rs.StepStatus.IN_PROGRESS
+    )
     if last is None or last.type == "tool_calls":
+        if next_functions(life):
+            if not open_calls:
+                return op("open_tool_calls_step", step_id=new_id("step"))(life, now)
+            return op("require_action", tool_calls=next_calls(life))(life, now)
         return op("open_message_step", step_id=new_id("step"), message_id=new_id("msg"))(life, now)
     if last.status is rs.StepStatus.IN_PROGRESS:
         usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
@@ -945,12 +1064,24 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         return asgi
 
     runs = "/v1/threads/{thread_id}/runs"
+    messages = "/v1/threads/{thread_id}/messages"
+    assistant = "/v1/assistants/{assistant_id}"
     routes = [
         Route("/v1/assistants", endpoint(api.create_assistant), methods=["POST"]),
-        Route("/v1/assistants/{assistant_id}", endpoint(api.retrieve_assistant), methods=["GET"]),
+        Route("/v1/assistants", endpoint(api.list_assistants), methods=["GET"]),
+        Route(assistant, endpoint(api.retrieve_assistant), methods=["GET"]),
+        Route(assistant, endpoint(api.modify_assistant), methods=["POST"]),
+        Route(assistant, endpoint(api.delete_assistant), methods=["DELETE"]),
         Route("/v1/threads", endpoint(api.create_thread), methods=["POST"]),
         Route("/v1/threads/runs", endpoint(api.create_thread_and_run), methods=["POST"]),
         Route("/v1/threads/{thread_id}", endpoint(api.retrieve_thread), methods=["GET"]),
+        Route("/v1/threads/{thread_id}", endpoint(api.modify_thread), methods=["POST"]),
+        Route("/v1/threads/{thread_id}", endpoint(api.delete_thread), methods=["DELETE"]),
+        Route(messages, endpoint(api.create_message), methods=["POST"]),
+        Route(messages, endpoint(api.list_messages), methods=["GET"]),
+        Route(messages + "/{message_id}", endpoint(api.retrieve_message), methods=["GET"]),
+        Route(messages + "/{message_id}", endpoint(api.modify_message), methods=["POST"]),
+        Route(messages + "/{message_id}", endpoint(api.delete_message), methods=["DELETE"]),
         Route(runs, endpoint(api.create_run), methods=["POST"]),
         Route(runs, endpoint(api.list_runs), methods=["GET"]),
         Route(runs + "/{run_id}", endpoint(api.retrieve_run), methods=["GET"]),

@@ -101,6 +101,19 @@ SCHEMA = [
         body TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS messages_by_run ON messages (run_id, seq)",
+    # -- the Assistants surface (issue 19): messages by thread, assistants in order ------
+    "CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (thread_id, seq)",
+    # The order assistants were created in (the list's), beside the assistants table.
+    """CREATE TABLE IF NOT EXISTS assistant_order (
+        seq {serial},
+        id TEXT NOT NULL UNIQUE
+    )""",
+    # Deleted messages a run wrote: hidden from the thread, kept in the run's rows and
+    # history (its steps name them; the history is append-only).
+    """CREATE TABLE IF NOT EXISTS deleted_messages (
+        id TEXT PRIMARY KEY,
+        thread_id TEXT NOT NULL
+    )""",
 ]
 
 
@@ -220,6 +233,11 @@ class Dialect:
 
     def is_unique_violation(self, exc: BaseException) -> bool:
         raise NotImplementedError
+
+    def lock_thread_sql(self) -> str | None:
+        """A statement that locks a thread's row until the transaction ends, or None
+        where a write transaction already excludes every other writer (SQLite)."""
+        return None
 
 
 class SQLite(Dialect):
@@ -402,6 +420,10 @@ class PostgreSQL(Dialect):
 
     def is_unique_violation(self, exc: BaseException) -> bool:
         return isinstance(exc, self.psycopg.errors.UniqueViolation)
+
+    def lock_thread_sql(self) -> str | None:
+        # Messages, thread deletes and new runs on one thread take turns (the lock).
+        return "SELECT id FROM threads WHERE id = ? FOR UPDATE"
 
 
 def shown(url: str) -> str:
@@ -719,11 +741,13 @@ class Store:
         make: Callable[[int], rs.Run],
         *,
         new_thread: Thread | None = None,
+        new_messages: Callable[[int], list[rs.models.Message]] | None = None,
     ) -> rs.Run:
         """Insert the run ``make(now)`` builds, if the thread's lock allows it.
 
         With ``new_thread``, the thread is inserted in the same transaction
-        (create thread and run).
+        (create thread and run); ``new_messages(now)`` (the thread's first messages, or
+        the run's ``additional_messages``) are added to the thread before the run.
 
         Raises:
             rs.ThreadBusy: the thread has an active run (decided by runstate on the
@@ -734,6 +758,8 @@ class Store:
             with self.dialect.write(self.conn):
                 if new_thread is not None:
                     self._insert_thread(new_thread)
+                if not self._lock_thread(thread_id):
+                    raise _Answer(rs.not_found("thread", thread_id))
                 now = clock()
                 active = self._active_on(thread_id)
                 runs = []
@@ -748,6 +774,8 @@ class Store:
                     rs.ensure_can_create_run(thread_id, runs)
                 except rs.ThreadBusy as err:
                     raise _Answer(err) from None
+                for message in new_messages(now) if new_messages is not None else ():
+                    self._insert_message(message)
                 run = make(now)
                 # The unique index refuses a second active run a concurrent writer
                 # inserted since our read: that is a Conflict, and we decide again.
@@ -866,6 +894,239 @@ class Store:
             (limit,),
         ).fetchall()
         return [(t, r) for t, r in rows]
+
+    # -- the Assistants surface: assistants, threads and messages (issue 19) ------------
+
+    def _lock_thread(self, thread_id: str) -> bool:
+        """Take the thread's lock for this transaction (PostgreSQL; SQLite's write
+        transaction already has it): the thread lock's checks and writes take turns.
+        False when the thread is gone (deleted since the request looked it up)."""
+        sql = self.dialect.lock_thread_sql() or "SELECT id FROM threads WHERE id = ?"
+        return self.execute(sql, (thread_id,)).fetchone() is not None
+
+    def _active_runs(self, thread_id: str) -> list[rs.Run]:
+        """The thread's active run as of now (expired and stored if due), as a list."""
+        active = self._active_on(thread_id)
+        if active is None:
+            return []
+        life, version = active
+        expired = expire_if_due(life, now_for(life))
+        if expired is not life:
+            self._cas(life, version, expired)
+        return [expired.run]
+
+    def _insert_message(self, message: rs.models.Message) -> None:
+        text = json.dumps(rs.steps.dump_message(message), separators=(",", ":"))
+        self.execute(
+            "INSERT INTO messages (id, thread_id, run_id, status, body) VALUES (?, ?, ?, ?, ?)",
+            (message.id, message.thread_id, message.run_id, message.status, text),
+        )
+
+    def create_assistant_listed(self, body: dict[str, Any]) -> None:
+        """:meth:`create_assistant`, and its place in the list, in one transaction."""
+
+        def attempt() -> None:
+            with self.dialect.write(self.conn):
+                self.execute(
+                    "INSERT INTO assistants (id, body) VALUES (?, ?)",
+                    (body["id"], json.dumps(body)),
+                )
+                self.execute("INSERT INTO assistant_order (id) VALUES (?)", (body["id"],))
+
+        self._retrying(attempt)
+
+    def list_assistants(self) -> list[dict[str, Any]]:
+        """Every assistant, oldest first."""
+        rows = self.execute(
+            "SELECT a.body FROM assistants a LEFT JOIN assistant_order o ON o.id = a.id "
+            "ORDER BY COALESCE(o.seq, 0), a.id"
+        ).fetchall()
+        return [json.loads(b) for (b,) in rows]
+
+    def update_assistant(
+        self, assistant_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Replace the assistant by ``change(assistant)``; None if there is none."""
+
+        def attempt() -> dict[str, Any] | None:
+            with self.dialect.write(self.conn):
+                row = self.execute(
+                    "SELECT body FROM assistants WHERE id = ?", (assistant_id,)
+                ).fetchone()
+                if row is None:
+                    return None
+                body = change(json.loads(row[0]))
+                self.execute(
+                    "UPDATE assistants SET body = ? WHERE id = ?", (json.dumps(body), assistant_id)
+                )
+                return body
+
+        return self._retrying(attempt)  # type: ignore[no-any-return]
+
+    def delete_assistant(self, assistant_id: str) -> bool:
+        """Delete the assistant (its runs keep their copies); False if there is none."""
+
+        def attempt() -> bool:
+            with self.dialect.write(self.conn):
+                cursor = self.execute("DELETE FROM assistants WHERE id = ?", (assistant_id,))
+                self.execute("DELETE FROM assistant_order WHERE id = ?", (assistant_id,))
+                return bool(cursor.rowcount == 1)
+
+        return self._retrying(attempt)  # type: ignore[no-any-return]
+
+    def create_thread_with(self, thread: Thread, messages: list[rs.models.Message]) -> None:
+        """Insert the thread and its first messages in one transaction."""
+
+        def attempt() -> None:
+            with self.dialect.write(self.conn):
+                self._insert_thread(thread)
+                for message in messages:
+                    self._insert_message(message)
+
+        self._retrying(attempt)
+
+    def update_thread(
+        self, thread_id: str, change: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any] | None:
+        """Replace the thread's object by ``change(body)``; None if there is none."""
+
+        def attempt() -> dict[str, Any] | None:
+            with self.dialect.write(self.conn):
+                row = self.execute("SELECT body FROM threads WHERE id = ?", (thread_id,)).fetchone()
+                if row is None:
+                    return None
+                body = change(json.loads(row[0]))
+                self.execute(
+                    "UPDATE threads SET body = ? WHERE id = ?", (json.dumps(body), thread_id)
+                )
+                return body
+
+        return self._retrying(attempt)  # type: ignore[no-any-return]
+
+    def delete_thread(self, thread_id: str) -> bool:
+        """Delete the thread with its runs, steps, messages and histories, unless locked.
+
+        Raises:
+            rs.ThreadBusy: the thread has an active run (``ensure_can_delete_thread``).
+        """
+
+        def attempt() -> bool:
+            with self.dialect.write(self.conn):
+                if not self._lock_thread(thread_id):
+                    return False
+                try:
+                    rs.ensure_can_delete_thread(thread_id, self._active_runs(thread_id))
+                except rs.ThreadBusy as err:
+                    raise _Answer(err) from None
+                runs = "SELECT id FROM runs WHERE thread_id = ?"
+                self.execute(f"DELETE FROM run_steps WHERE run_id IN ({runs})", (thread_id,))
+                self.execute(f"DELETE FROM run_history WHERE run_id IN ({runs})", (thread_id,))
+                self.execute("DELETE FROM messages WHERE thread_id = ?", (thread_id,))
+                self.execute("DELETE FROM deleted_messages WHERE thread_id = ?", (thread_id,))
+                self.execute("DELETE FROM runs WHERE thread_id = ?", (thread_id,))
+                self.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
+                return True
+
+        return self._answering(attempt)  # type: ignore[no-any-return]
+
+    def add_message(self, thread_id: str, make: Callable[[int], rs.models.Message]) -> Any:
+        """Insert the message ``make(now)`` builds, if the thread's lock allows it.
+
+        Raises:
+            rs.ThreadBusy: the thread has an active run (``ensure_can_add_message``).
+        """
+
+        def attempt() -> rs.models.Message:
+            with self.dialect.write(self.conn):
+                if not self._lock_thread(thread_id):
+                    raise _Answer(rs.not_found("thread", thread_id))
+                runs = self._active_runs(thread_id)
+                try:
+                    rs.ensure_can_add_message(thread_id, runs)
+                except rs.ThreadBusy as err:
+                    raise _Answer(err) from None
+                message = make(clock())
+                self._insert_message(message)
+                if message.extra.get("role") == "user":
+                    self.execute(
+                        "UPDATE threads SET has_user_message = ? WHERE id = ?", (True, thread_id)
+                    )
+                return message
+
+        return self._answering(attempt)
+
+    def thread_messages(self, thread_id: str, run_id: str | None = None) -> list[Any]:
+        """The thread's messages (of one run, with ``run_id``), oldest first."""
+        sql = (
+            "SELECT body FROM messages WHERE thread_id = ? AND id NOT IN "
+            "(SELECT id FROM deleted_messages WHERE thread_id = ?)"
+        )
+        params: tuple[Any, ...] = (thread_id, thread_id)
+        if run_id is not None:
+            sql, params = sql + " AND run_id = ?", (*params, run_id)
+        rows = self.execute(sql + " ORDER BY seq", params).fetchall()
+        return [rs.steps.parse_message(b) for (b,) in rows]
+
+    def get_message(self, thread_id: str, message_id: str) -> Any:
+        row = self.execute(
+            "SELECT body FROM messages WHERE id = ? AND thread_id = ? AND id NOT IN "
+            "(SELECT id FROM deleted_messages WHERE id = ?)",
+            (message_id, thread_id, message_id),
+        ).fetchone()
+        return None if row is None else rs.steps.parse_message(row[0])
+
+    def update_message(self, thread_id: str, message_id: str, change: Callable[[Any], Any]) -> Any:
+        """Replace the message by ``change(message)``; None if there is none.
+
+        A run's message changes with its run (a compare-and-set on the run), so a
+        concurrent step of the run never writes back the message as it was.
+        """
+        message = self.get_message(thread_id, message_id)
+        if message is None:
+            return None
+        if message.run_id is not None:
+
+            def decide(life: Life, now: int) -> Life:
+                messages = tuple(change(m) if m.id == message_id else m for m in life.messages)
+                return Life(run=life.run, steps=life.steps, messages=messages)
+
+            life = self.change(thread_id, message.run_id, decide)
+            return next(m for m in life.messages if m.id == message_id)
+
+        def attempt() -> Any:
+            with self.dialect.write(self.conn):
+                found = self.get_message(thread_id, message_id)
+                if found is None:
+                    return None
+                updated = change(found)
+                text = json.dumps(rs.steps.dump_message(updated), separators=(",", ":"))
+                self.execute("UPDATE messages SET body = ? WHERE id = ?", (text, message_id))
+                return updated
+
+        return self._retrying(attempt)
+
+    def delete_message(self, thread_id: str, message_id: str) -> Any:
+        """Delete the message; None if there is none, else the message deleted.
+
+        A message a run wrote is hidden instead: its run's steps name it, and the run's
+        rows stay its last history entry (the history is append-only).
+        """
+
+        def attempt() -> Any:
+            with self.dialect.write(self.conn):
+                found = self.get_message(thread_id, message_id)
+                if found is None:
+                    return None
+                if found.run_id is None:
+                    self.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+                else:
+                    self.execute(
+                        "INSERT INTO deleted_messages (id, thread_id) VALUES (?, ?)",
+                        (message_id, thread_id),
+                    )
+                return found
+
+        return self._retrying(attempt)
 
     def close(self) -> None:
         """Close this thread's own connection, and the pool (reopened if used again)."""
