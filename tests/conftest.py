@@ -6,8 +6,8 @@ orjson (the fast extra) is installed.
 Profiles (pick one with ``HYPOTHESIS_PROFILE``, default ``dev``):
 
 ``ci``
-    Deterministic and quick: derandomized, no example database, no deadline, fewer
-    examples, and a reproduction blob printed on failure.
+    Deterministic and quick: derandomized, no example database, no deadline, no
+    too-slow health check, fewer examples, and a reproduction blob printed on failure.
 ``dev``
     Hypothesis' defaults (random, with the local example database), but no deadline and
     no too-slow health check: the README's test command runs on any machine, busy ones
