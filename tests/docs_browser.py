@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -52,7 +53,8 @@ def find_chromium() -> str | None:
 class Browser:
     """One headless Chromium with one page, driven over the DevTools pipe."""
 
-    def __init__(self, binary: str, *, timeout: float = 30.0) -> None:
+    def __init__(self, binary: str, *, timeout: float = 120.0) -> None:
+        # A bound on a hung browser, not a speed requirement: CI's machine is loaded.
         self.timeout = timeout
         self.profile = tempfile.mkdtemp(prefix="runstate-docs-chromium-")
         to_child_r, self._to_child = os.pipe()
@@ -84,8 +86,10 @@ class Browser:
 
     def _read_message(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
-                raise TimeoutError("chromium did not answer in time")
+            # Wait for the pipe with the time left, so that the bound holds while blocked.
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self._from_child], [], [], left)[0]:
+                raise TimeoutError(f"chromium did not answer in {self.timeout:.0f} s")
             chunk = os.read(self._from_child, 1 << 16)
             if not chunk:
                 raise RuntimeError("chromium closed the DevTools pipe")

@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +40,7 @@ import runstate as rs
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = ROOT / "examples" / "server" / "serve.py"
 HEADERS = {"OpenAI-Beta": "assistants=v2"}
-STARTUP_TIMEOUT = 30.0
+STARTUP_TIMEOUT = 120.0  # a bound on a hang, not a speed requirement
 
 
 #: Set by CI (``.ci/run``): the server tests must run, so a missing dependency or a
@@ -363,8 +363,8 @@ def hammer(
     worker step (``advance``), a tool output submission (right or wrong ids), a metadata
     modify or a new run on the thread (the thread lock decides). Requests go to the
     servers in ``bases`` in turn. It stops after ``requests``, when ``stop`` is set, or
-    at the first transport error of a client (the server died). Pass ``load`` to watch
-    the records grow while it runs.
+    at the first transport error of a client (the server died). Answers are recorded in
+    ``load`` (a new one by default) as they come, so another thread can watch them.
     """
     load = Load() if load is None else load
     latest = dict(slots)
@@ -612,6 +612,19 @@ def check_acknowledged(load: Load, snapshot: Snapshot) -> list[str]:
         elif 200 <= rec.status < 300 and rec.body not in bodies.get(rec.run_id, []):
             problems.append(f"{rec.op} {rec.run_id}: acknowledged but not in its history")
     return problems
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 300.0) -> None:
+    """Wait until ``condition()`` holds; fail naming ``what`` if it has not after ``timeout``.
+
+    The bound only stops a hung test: it is no speed requirement (CI runs on a loaded
+    machine), so the tests wait for events, never for a length of time.
+    """
+    give_up = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > give_up:
+            pytest.fail(f"still waiting, after {timeout:.0f} s, for {what}")
+        time.sleep(0.02)
 
 
 @contextmanager

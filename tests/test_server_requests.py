@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from server_helpers import Server, client, database
+from server_helpers import HEADERS, Server, client, database
 
 import runstate as rs
 from runstate._templates import BAD_JSON_MESSAGE
@@ -190,3 +191,35 @@ def test_the_toolkit_answers_what_the_server_answers() -> None:
     with pytest.raises(rs.InvalidRequest) as exc:
         rs.parse_create_assistant({"model": "m", "top_p": 5})
     assert json.loads(rs.toolkit.error_json(exc.value)) == exc.value.to_api_error()
+
+
+#: httpx's (so the openai SDK's) default keep-alive expiry, in seconds: a client reuses a
+#: connection idle for up to this long.
+CLIENT_KEEP_ALIVE = 5.0
+
+
+def test_an_idle_connection_outlives_the_clients_keep_alive(tmp_path: Path) -> None:
+    """The server keeps an idle connection open longer than clients keep it in their pools.
+
+    With uvicorn's default (5 s, as httpx's), the server could close a connection at the
+    moment a client sent its next request on it: the client got "Connection reset by
+    peer" for a request the server never read (seen as a flaky failure on a busy machine).
+    Here the connection is reused after idling longer than any client would keep it.
+    """
+    import http.client  # noqa: PLC0415
+    import time  # noqa: PLC0415
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    with Server(database("sqlite", tmp_path)) as s:
+        where = urlsplit(s.base)
+        conn = http.client.HTTPConnection(where.hostname or "", where.port, timeout=60)
+        try:
+            conn.request("POST", f"{where.path}/threads", body="{}", headers=HEADERS)
+            answer = conn.getresponse()
+            assert answer.status == 200, answer.read()
+            answer.read()
+            time.sleep(CLIENT_KEEP_ALIVE + 1)  # idle at least this long (longer on a busy machine)
+            conn.request("POST", f"{where.path}/threads", body="{}", headers=HEADERS)
+            assert conn.getresponse().status == 200  # the same connection answered
+        finally:
+            conn.close()

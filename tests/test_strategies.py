@@ -340,14 +340,23 @@ def test_import_runstate_does_not_import_hypothesis() -> None:
     )
 
 
+#: The child processes below do not read conftest.py's profiles: Hypothesis' defaults
+#: there would fail them on a busy machine (the too_slow health check, the 200 ms
+#: deadline), which is not what they test. Derandomized, as the ``ci`` profile is.
+CHILD_SETTINGS = (
+    "database=None, derandomize=True, deadline=None,"
+    " suppress_health_check=[HealthCheck.too_slow]"
+)
+
+
 def test_entry_point_works_when_the_strategies_module_is_imported_first() -> None:
     # runstate.strategies then triggers hypothesis' entry points while itself loading.
     assert (
-        run_python("""
+        run_python(f"""
         import runstate.strategies
-        from hypothesis import given, settings, strategies as st
+        from hypothesis import HealthCheck, given, settings, strategies as st
         import runstate
-        @settings(max_examples=5, database=None)
+        @settings(max_examples=5, {CHILD_SETTINGS})
         @given(st.from_type(runstate.Run))
         def check(run):
             assert runstate.violations(run) == ()
@@ -360,11 +369,11 @@ def test_entry_point_works_when_the_strategies_module_is_imported_first() -> Non
 
 def test_entry_point_works_when_hypothesis_is_imported_first() -> None:
     assert (
-        run_python("""
-        from hypothesis import Phase, find, settings, strategies as st
+        run_python(f"""
+        from hypothesis import HealthCheck, Phase, find, settings, strategies as st
         import runstate
         run = find(st.from_type(runstate.Run), lambda r: True,
-                   settings=settings(database=None, phases=[Phase.generate]))
+                   settings=settings(phases=[Phase.generate], {CHILD_SETTINGS}))
         print(type(run).__name__, "runstate.strategies" in __import__("sys").modules)
     """)
         == "Run True"

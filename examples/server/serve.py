@@ -48,6 +48,13 @@ def open_store(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Sto
         parser.exit(2, f"{parser.prog}: error: cannot set up the database: {why}\n")
     return store
 
+#: Seconds an idle keep-alive connection stays open. uvicorn's default, 5 s, is httpx's
+#: (so the openai SDK's) pool expiry too: the server could close a connection just as a
+#: client sent its next request on it, and the client got "Connection reset by peer" for
+#: a request never read. Longer than any client's pool keeps a connection (as nginx's 75 s),
+#: the client always closes first.
+KEEP_ALIVE = 75.0
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -61,6 +68,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--expires-in", type=int, default=600, help="seconds until expires_at")
     parser.add_argument("--default-model", default="gpt-4o")
     parser.add_argument("--poll-after-ms", type=int, default=200)
+    parser.add_argument(
+        "--keep-alive",
+        type=float,
+        default=KEEP_ALIVE,
+        help="seconds an idle client connection stays open (above the clients' own 5 s)",
+    )
     parser.add_argument("--log-level", default="warning")
     parser.add_argument("--profile", help="write cProfile stats of the handlers here at exit")
     parser.add_argument(
@@ -127,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=args.shutdown_timeout,
+        timeout_keep_alive=args.keep_alive,
     )
     server = uvicorn.Server(config)
     original_startup = server.startup
