@@ -127,9 +127,9 @@ def error_json(error: APIError) -> str:
         InvalidArgument: for ``error`` that is not an :class:`~runstate.APIError`.
 
     Example:
-        >>> from runstate import not_found
-        >>> print(error_json(not_found("run", "run_\ud800"))[:56])
-        {"error":{"message":"No run found with id 'run_\ud800'."
+        >>> from runstate import InvalidRequest
+        >>> print(error_json(InvalidRequest("Invalid value: 'run_\ud800'."))[:50])
+        {"error":{"message":"Invalid value: 'run_\ud800'."
     """
     if not isinstance(error, APIError):
         raise InvalidArgument.expected("error", "an APIError", error)

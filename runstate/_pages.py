@@ -151,7 +151,11 @@ Expected a value <= 100, but got 1000 instead.
         return ListRuns()
     if not isinstance(query, Mapping):
         raise InvalidArgument.expected("query", "a mapping", query)
-    values = {k: _one(v) for k, v in query.items() if k in ("limit", "order", "after", "before")}
+    try:  # only the four names are looked up: other parameters are never read
+        values = {k: _one(query.get(k)) for k in ("limit", "order", "after", "before")}
+    except Exception as exc:  # a broken mapping: no URL gives one
+        message = f"the mapping could not be read ({type(exc).__name__})"
+        raise InvalidArgument("query", message) from None
     values = {k: v for k, v in values.items() if v is not None and v != ""}
     limit = _limit(values["limit"]) if "limit" in values else DEFAULT_LIMIT
     order = values.get("order", "desc")

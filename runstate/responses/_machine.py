@@ -15,6 +15,7 @@ from .._errors import APIError, ClockWentBackwards, InvalidArgument, InvalidRun
 from .._frozen import EMPTY_LIST, FrozenDict
 from .._invariants import Presence, Violation, presence_checks
 from .._model import freeze_json
+from .._ops import check_now
 from ._errors import (
     CANCEL_TEXTS,
     IN_FLIGHT,
@@ -60,8 +61,8 @@ def _check(response: object) -> Response:
 
 
 def _check_now(response: Response, now: object) -> int:
-    if type(now) is not int:
-        raise InvalidArgument.expected("now", "an integer Unix timestamp", now)
+    check_now(now)  # the run's one rule: an int of at most 4300 digits
+    assert type(now) is int  # for type checkers
     for name in ("created_at", "completed_at"):
         value = getattr(response, name)
         if value is not None and now < value:
@@ -143,8 +144,18 @@ def new_response(
     for name, flag in (("background", background), ("store", store)):
         if type(flag) is not bool:
             raise InvalidArgument.expected(name, "true or false", flag)
-    if type(now) is not int:
-        raise InvalidArgument.expected("now", "an integer Unix timestamp", now)
+    check_now(now)
+    echoed: tuple[tuple[str, object, tuple[type, ...], str], ...] = (
+        ("instructions", instructions, (str, list, tuple), "a string, a list of items or None"),
+        ("max_output_tokens", max_output_tokens, (int,), "an integer or None"),
+        ("metadata", metadata, (Mapping,), "a mapping of strings or None"),
+        ("previous_response_id", previous_response_id, (str,), "a string or None"),
+    )
+    for name, given, kinds, expected in echoed:
+        if given is not None and (not isinstance(given, kinds) or type(given) is bool):
+            raise InvalidArgument.expected(name, expected, given)
+    if isinstance(tools, str | bytes | Mapping) or not isinstance(tools, Iterable):
+        raise InvalidArgument.expected("tools", "an iterable of tool objects", tools)
     if background and not store:
         raise background_without_store()
     return Response(
