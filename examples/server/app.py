@@ -37,7 +37,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -844,7 +844,8 @@ class AutoWorker:
                     with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
                         self.store.change(thread_id, run_id, auto_step)
         except Unavailable:
-            self.failing = True  # the store logs the outage, once
+            # The store logs the outage and its end, once each: the worker says nothing
+            # (a "sweeps again" here repeated the store's "available again").
             return False
         except Exception:
             if not self.failing:
@@ -939,6 +940,14 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
                 body = await read_body(request, settings.max_body_bytes)
             except BodyTooLarge:
                 return body_too_large(settings.max_body_bytes)
+            except ClientDisconnect:
+                # The client left before its body was whole: nothing was read into the
+                # store and nobody is left to answer (uvicorn drops this response).
+                return Response(status_code=400)
+            except asyncio.CancelledError:
+                # Shutdown gave up on a body still arriving (--shutdown-timeout): the
+                # request ends here, with this server's own 503, not a traceback.
+                return Response(status_code=503, headers={"connection": "close"})
             call = Call(dict(request.path_params), query, body, request.headers)
             return await run_in_threadpool(guarded, call)
 
