@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import attrs
 import pytest
 from responses_helpers import USAGE, life_events
 
@@ -262,3 +263,24 @@ def test_retrieve_check_refuses_wrong_types(args: tuple[Any, dict[str, Any]]) ->
     response, kwargs = args
     with pytest.raises(runstate.InvalidArgument):
         rr.RetrieveQuery(stream=True).check(response, now=20, **kwargs)
+
+
+# -- the trace checker and a divergence the issue names
+
+
+def test_a_cancelled_synchronous_response_is_a_violation() -> None:
+    """SGLang accepted cancel of a synchronous response (issue 20): check_trace passed it."""
+    sync = rr.new_response(id="resp_1", model="m", now=1)
+    cancelled = attrs.evolve(sync, status=S.CANCELLED)
+    assert [v.rule for v in rr.violations(cancelled)] == ["cancelled-synchronous"]
+    assert [p.rule for p in rr.check_trace([sync, cancelled]).problems] == ["cancelled-synchronous"]
+    events = [
+        *rr.stream_events(None, sync, sequence_start=0),
+        {"type": "response.failed", "sequence_number": 2, "response": rr.dump_response(cancelled)},
+    ]
+    assert [p.rule for p in rr.check_trace(events, mode="stream").problems] == [
+        "cancelled-synchronous"
+    ]
+    # A background response cancelled, and an older object without the key, are fine.
+    assert rr.violations(rr.cancel(queued(), now=11)) == ()
+    assert rr.violations(attrs.evolve(cancelled, background=None)) == ()

@@ -403,7 +403,8 @@ def violations(response: Response) -> tuple[Violation, ...]:
     is present: older objects lack it), not before ``created_at``; ``usage`` set on
     ``completed`` and ``incomplete``, null on ``queued``, ``in_progress`` and
     ``cancelled``; ``output`` empty on ``queued`` and ``cancelled``; ``background``
-    only with ``store`` (§12.3).
+    only with ``store`` (§12.3); no ``cancelled`` response with ``background: false``
+    (cancel refuses a synchronous response, §12.3).
 
     Example:
         >>> r = new_response(id="resp_1", model="m", now=1, background=True)
@@ -432,4 +433,9 @@ def violations(response: Response) -> tuple[Violation, ...]:
     if response.background is True and response.store is False:
         message = "background responses must be stored (§12.3: 400 at create)"
         found.append(Violation("store", "background-store", message, "error"))
+    if status is X and response.background is False:
+        # Only POST .../cancel cancels, and it refuses a synchronous response (§12.3, AZ;
+        # SGLang accepted it [3P]). An object lacking the key is not judged (inferred).
+        message = "a synchronous response cannot be cancelled (§12.3: cancel answers 400)"
+        found.append(Violation("background", "cancelled-synchronous", message, "error"))
     return tuple(found)
