@@ -284,3 +284,21 @@ def test_a_cancelled_synchronous_response_is_a_violation() -> None:
     # A background response cancelled, and an older object without the key, are fine.
     assert rr.violations(rr.cancel(queued(), now=11)) == ()
     assert rr.violations(attrs.evolve(cancelled, background=None)) == ()
+
+
+def test_trace_problems_do_not_echo_a_huge_event_type() -> None:
+    """The run's trace checker clips what it echoes; this one showed 100 kB types whole."""
+    kind = "response." + "x" * 100_000
+    events = [
+        {"type": kind, "sequence_number": 0},
+        ("e" * 1000, {"type": kind, "sequence_number": 1}),
+        *life_events([queued()])[:1],
+    ]
+    events[-1] = {**events[-1], "sequence_number": 2}
+    done = rr.stream_events(started(), rr.cancel(started(), now=12), sequence_start=3)
+    events += [*done, {**done[0], "type": kind, "sequence_number": 4}]
+    problems = rr.check_trace(events, mode="stream").problems
+    assert {"created-first", "event-type-mismatch", "after-terminal-event"} <= {
+        p.rule for p in problems
+    }
+    assert max(len(p.message) for p in problems) < 1000, problems

@@ -54,6 +54,7 @@ from .._trace import (
     TraceProblem,
     TraceReport,
     _checked_mode,
+    _show,
     changed_fields,
     collect,
     settled_fields,
@@ -375,7 +376,7 @@ class ResponseTraceChecker:
                     position,
                     "error",
                     "event-type-mismatch",
-                    f"event {name!r} carries type {kind!r}",
+                    f"event {_show(name)} carries type {_show(kind)}",
                 )
             )
         self._sequence(position, number, found)
@@ -387,7 +388,7 @@ class ResponseTraceChecker:
                         position,
                         "error",
                         "after-terminal-event",
-                        f"{kind!r} follows the terminal event",
+                        f"{_show(kind)} follows the terminal event",
                     )
                 )
             return
@@ -407,7 +408,9 @@ class ResponseTraceChecker:
             return
         if first and not self._resumed and kind != "response.created":
             found.append(
-                TraceProblem(position, "error", "created-first", f"the stream starts with {kind!r}")
+                TraceProblem(
+                    position, "error", "created-first", f"the stream starts with {_show(kind)}"
+                )
             )
         if kind in _STATUS_EVENTS:
             self._status_event(position, kind, data, found)
