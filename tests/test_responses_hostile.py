@@ -302,3 +302,13 @@ def test_trace_problems_do_not_echo_a_huge_event_type() -> None:
         p.rule for p in problems
     }
     assert max(len(p.message) for p in problems) < 1000, problems
+
+
+@pytest.mark.parametrize(
+    "error", [{"code": 5, "message": "m"}, {"code": "c", "message": "m", "x": 1}, {"code": "c"}]
+)
+def test_fail_names_a_response_not_a_run(error: dict[str, Any]) -> None:
+    """InvalidResponse said "invalid run: ... invalid run: ..." for a bad error object."""
+    with pytest.raises(rr.InvalidResponse) as info:
+        rr.fail(started(), error, now=12)
+    assert str(info.value).startswith("invalid response") and "run" not in str(info.value)

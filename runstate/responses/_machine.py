@@ -248,10 +248,13 @@ def fail(response: Response, error: Mapping[str, str], *, now: int) -> Response:
     _move(response, "fail", F, now)
     try:
         value = ResponseError(code=error["code"], message=error["message"])
-        if set(error) - {"code", "message"}:
-            raise InvalidRun.one("error", "extra", "has keys other than code and message")
+        extra = bool(set(error) - {"code", "message"})
     except (KeyError, TypeError, InvalidRun) as exc:
-        raise InvalidResponse.one("error", "type", f"expected {{code, message}}: {exc}") from None
+        text = f"expected {{code, message}}: {exc}"
+        raise InvalidResponse.one("error", "type", text, what="response") from None
+    if extra:
+        text = "has keys other than code and message"
+        raise InvalidResponse.one("error", "extra", text, what="response")
     return _FAILED(response, F, value)  # type: ignore[no-any-return]
 
 
