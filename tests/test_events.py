@@ -216,3 +216,6 @@ def test_stream_events_refusals_do_not_echo_huge_ids() -> None:
         with pytest.raises(rs.InvalidArgument) as info:
             call()
         assert len(str(info.value)) < 1000, str(info.value)[:300]
+    later = rs.new_run(id="run_2", thread_id="thread_1", assistant_id="a", model="m", now=5)
+    with pytest.raises(rs.InvalidArgument, match="changed its created_at from 1 to 5"):
+        rs.stream_events(c, later)
