@@ -446,7 +446,9 @@ def not_found(kind: ObjectKind, id: str) -> NotFound:
         raise InvalidArgument.expected("kind", f"one of {list(_OBJECT_KINDS)}", kind)
     if not isinstance(id, str):
         raise InvalidArgument.expected("id", "a string", id)
+    from ._jsonio import escape_surrogates  # noqa: PLC0415 - _jsonio imports this module
+
     return NotFound(
-        f"No {kind} found with id '{shorten(str.__str__(id), MAX_ID_ECHO)}'.",
+        f"No {kind} found with id '{escape_surrogates(shorten(str.__str__(id), MAX_ID_ECHO))}'.",
         reason=f"{kind.replace(' ', '-')}-not-found",
     )

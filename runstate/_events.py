@@ -57,7 +57,7 @@ from ._jsonio import dumps
 from ._model import Message, MessageCreationDetails, Run, RunStep, StepStatus
 from ._serde import dump_run
 from ._status import TERMINAL_STATUSES, RunStatus
-from ._steps import STEP_TRANSITIONS, dump_message, dump_step
+from ._steps import STEP_TRANSITIONS, _quote, dump_message, dump_step
 from ._table import can_transition
 
 __all__ = ["DONE", "encode_sse", "run_json", "stream_events"]
@@ -127,9 +127,9 @@ def error_json(error: APIError) -> str:
         InvalidArgument: for ``error`` that is not an :class:`~runstate.APIError`.
 
     Example:
-        >>> from runstate import not_found
-        >>> print(error_json(not_found("run", "run_\ud800"))[:56])
-        {"error":{"message":"No run found with id 'run_\ud800'."
+        >>> from runstate import InvalidRequest
+        >>> print(error_json(InvalidRequest("Invalid value: 'run_\ud800'."))[:50])
+        {"error":{"message":"Invalid value: 'run_\ud800'."
     """
     if not isinstance(error, APIError):
         raise InvalidArgument.expected("error", "an APIError", error)
@@ -237,6 +237,11 @@ def _compact(data: Any) -> str:
     return dumps(data)
 
 
+def _shown(value: object) -> str:
+    """A run field as a message shows it: an id bounded (``_quote``), anything else as is."""
+    return _quote(value) if isinstance(value, str) else repr(value)
+
+
 def _by_id(items: Sequence[Any], cls: type, name: str, run: Run) -> dict[str, Any]:
     if isinstance(items, str | bytes | Mapping) or not isinstance(items, Iterable):
         raise InvalidArgument.expected(name, f"a sequence of {cls.__name__}", items)
@@ -247,16 +252,20 @@ def _by_id(items: Sequence[Any], cls: type, name: str, run: Run) -> dict[str, An
         item: Any = entry
         if item.run_id != run.id:
             raise InvalidArgument(
-                name, f"{item.id!r} belongs to run {item.run_id!r}, not {run.id!r}"
+                name,
+                f"{_quote(item.id)} belongs to run {_quote(item.run_id)}, not {_quote(run.id)}",
             )
         if item.thread_id != run.thread_id:
             raise InvalidArgument(
-                name, f"{item.id!r} is on thread {item.thread_id!r}, not {run.thread_id!r}"
+                name,
+                f"{_quote(item.id)} is on thread {_quote(item.thread_id)},"
+                f" not {_quote(run.thread_id)}",
             )
         if item.assistant_id is not None and item.assistant_id != run.assistant_id:
             raise InvalidArgument(
                 name,
-                f"{item.id!r} is by assistant {item.assistant_id!r}, not {run.assistant_id!r}",
+                f"{_quote(item.id)} is by assistant {_quote(item.assistant_id)},"
+                f" not {_quote(run.assistant_id)}",
             )
         found[item.id] = item
     return found
@@ -370,7 +379,8 @@ def _message_events(old: Message | None, new: Message, deltas: bool) -> list[tup
     if old is None:
         if new.status != "in_progress":
             raise InvalidArgument(
-                "messages_after", f"new message {new.id!r} is {new.status!r}, not 'in_progress'"
+                "messages_after",
+                f"new message {_quote(new.id)} is {new.status!r}, not 'in_progress'",
             )
         data = dump_message(new)
         content = _array(data.get("content")) if deltas else None
@@ -388,7 +398,8 @@ def _message_events(old: Message | None, new: Message, deltas: bool) -> list[tup
         return delta
     if old.status != "in_progress":
         raise InvalidArgument(
-            "messages_after", f"message {new.id!r} cannot go from {old.status!r} to {new.status!r}"
+            "messages_after",
+            f"message {_quote(new.id)} cannot go from {old.status!r} to {new.status!r}",
         )
     return [*delta, (_MESSAGE_EVENTS[new.status], _compact(dump_message(new)))]
 
@@ -410,7 +421,7 @@ def _step_events(
         if new.status is not StepStatus.IN_PROGRESS:
             raise InvalidArgument(
                 "steps_after",
-                f"new step {new.id!r} is {new.status.value!r}, not 'in_progress';"
+                f"new step {_quote(new.id)} is {new.status.value!r}, not 'in_progress';"
                 " announce each step change",
             )
         data = dump_step(new)
@@ -429,7 +440,7 @@ def _step_events(
     if new.status not in STEP_TRANSITIONS[old.status]:
         raise InvalidArgument(
             "steps_after",
-            f"step {new.id!r} cannot go from {old.status.value!r} to {new.status.value!r}",
+            f"step {_quote(new.id)} cannot go from {old.status.value!r} to {new.status.value!r}",
         )
     return delta, [(new.status.event, _compact(dump_step(new)))]
 
@@ -485,13 +496,13 @@ def _run_events(before: Run | None, after: Run) -> list[tuple[str, str]]:
     if type(before) is not Run:
         raise InvalidArgument.expected("before", "a runstate.Run or None", before)
     if before.id != after.id:
-        raise InvalidArgument("after", f"run {after.id!r} is not run {before.id!r}")
+        raise InvalidArgument("after", f"run {_quote(after.id)} is not run {_quote(before.id)}")
     for key in ("thread_id", "assistant_id", "created_at"):  # fixed for a run's life
         if getattr(before, key) != getattr(after, key):
             raise InvalidArgument(
                 "after",
-                f"run {after.id!r} changed its {key} from {getattr(before, key)!r}"
-                f" to {getattr(after, key)!r}",
+                f"run {_quote(after.id)} changed its {key} from {_shown(getattr(before, key))}"
+                f" to {_shown(getattr(after, key))}",
             )
     if before.status is after.status:
         return []

@@ -129,8 +129,8 @@ def _read_query(query: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, o
 
     A mapping that fails while being read is the server's bug: :class:`InvalidArgument`.
     """
-    try:
-        return {k: _one(v) for k, v in query.items() if type(k) is str and k in names}
+    try:  # only these names are looked up: other parameters are never read
+        return {k: _one(query.get(k)) for k in names}
     except Exception as exc:  # no URL gives one
         message = f"the mapping could not be read ({type(exc).__name__})"
         raise InvalidArgument("query", message) from None

@@ -152,12 +152,13 @@ def lookups(
         (False, True)
     """
     reachable = {s: reachable_from(table, s) for s in table}
+    what = f"a {type(next(iter(table))).__name__}"
 
     def transition(source: _S, target: _S) -> bool:
-        return target in table[source]
+        return target in _exits(source, target, table, what)  # type: ignore[arg-type]
 
     def reach(source: _S, target: _S) -> bool:
-        return target in reachable[source]
+        return target in _exits(source, target, reachable, what)  # type: ignore[arg-type]
 
     return transition, reach
 
@@ -249,7 +250,10 @@ def can_reach(source: RunStatus, target: RunStatus) -> bool:
 
 
 def _exits(
-    source: object, target: object, table: Mapping[RunStatus, AbstractSet[RunStatus]]
+    source: object,
+    target: object,
+    table: Mapping[RunStatus, AbstractSet[RunStatus]],
+    what: str = "a RunStatus",
 ) -> AbstractSet[RunStatus]:
     """``table[source]``, once ``source`` and ``target`` are known to be statuses."""
     for argument, value in (("source", source), ("target", target)):
@@ -258,5 +262,5 @@ def _exits(
                 continue
         except TypeError:  # unhashable
             pass
-        raise InvalidArgument.expected(argument, "a RunStatus", value)
+        raise InvalidArgument.expected(argument, what, value)
     return table[source]  # type: ignore[index]

@@ -198,3 +198,24 @@ def test_lone_surrogates_and_bad_data_are_written_or_refused() -> None:
     for bad in ([("x", {"a": object()})], [("x", {"a": float("nan")})], 5, "events"):
         with pytest.raises(rs.InvalidArgument):
             rs.encode_sse(bad)  # type: ignore[arg-type]
+
+
+def test_stream_events_refusals_do_not_echo_huge_ids() -> None:
+    """Ids in stream_events' refusals are bounded (a 100 kB id came back whole)."""
+    huge = "run_" + "x" * 100_000
+    a = rs.new_run(id=huge, thread_id="thread_1", assistant_id="asst_1", model="m", now=1)
+    b = rs.new_run(id="run_2", thread_id="thread_" + "y" * 100_000, assistant_id="a", model="m",
+                   now=1)  # fmt: skip
+    c = rs.new_run(id="run_2", thread_id="thread_1", assistant_id="a", model="m", now=1)
+    step = rs.steps.open_message_step(rs.start(c, now=2), id="step_1", message_id="m", now=2)
+    for call in (
+        lambda: rs.stream_events(c, a),
+        lambda: rs.stream_events(c, b),
+        lambda: rs.stream_events(a, rs.start(a, now=2), steps_after=[step]),
+    ):
+        with pytest.raises(rs.InvalidArgument) as info:
+            call()
+        assert len(str(info.value)) < 1000, str(info.value)[:300]
+    later = rs.new_run(id="run_2", thread_id="thread_1", assistant_id="a", model="m", now=5)
+    with pytest.raises(rs.InvalidArgument, match="changed its created_at from 1 to 5"):
+        rs.stream_events(c, later)

@@ -1650,6 +1650,7 @@ import inspect  # noqa: E402 - this section's own imports
 
 import cattrs  # noqa: E402
 
+from runstate import responses as rr  # noqa: E402
 from runstate.models import Message as _Message  # noqa: E402
 
 
@@ -1733,13 +1734,46 @@ _wrong_values = st.one_of(
 )
 
 
+def _queued_response() -> rr.Response:
+    return rr.new_response(id="resp_1", model="m", now=10, background=True)
+
+
+def _started_response() -> rr.Response:
+    return rr.start(_queued_response(), now=11)
+
+
+#: Valid values for runstate.responses' functions, whose parameter names mean their own
+#: things (a response, its statuses, its events); looked up before ``_VALID``.
+_VALID_RESPONSES: dict[str, Callable[[], Any]] = {
+    "response": _started_response,
+    "data": lambda: json.dumps(rr.dump_response(_started_response())),
+    "output": lambda: [{"type": "message", "id": "msg_1", "content": []}],
+    "usage": lambda: {"total_tokens": 1},
+    "reason": lambda: "max_output_tokens",
+    "query": lambda: "stream=true&starting_after=1",
+    "id": lambda: "resp_1",
+    "before": _queued_response,
+    "after": _started_response,
+    "sequence_start": lambda: 0,
+    "events": lambda: list(rr.stream_events(None, _queued_response(), sequence_start=0)),
+    "starting_after": lambda: 0,
+    "status": lambda: rr.ResponseStatus.QUEUED,
+    "source": lambda: rr.ResponseStatus.QUEUED,
+    "target": lambda: rr.ResponseStatus.IN_PROGRESS,
+}
+#: ids of the functions taken from runstate.responses.
+_RESPONSES_FUNCTIONS: set[int] = set()
+
+
 def _public_functions() -> list[Any]:
     seen: dict[int, Any] = {}
-    for module in (rs, rs.models, rs.toolkit, rs.steps):
+    for module in (rs, rs.models, rs.toolkit, rs.steps, rr):
         for name in module.__all__:
             fn = getattr(module, name)
             if (inspect.isfunction(fn) or inspect.isbuiltin(fn)) and id(fn) not in seen:
                 seen[id(fn)] = pytest.param(fn, id=f"{module.__name__}.{name}")
+                if module is rr:
+                    _RESPONSES_FUNCTIONS.add(id(fn))
     return list(seen.values())
 
 
@@ -1775,7 +1809,8 @@ def test_every_public_function_refuses_wrong_types_with_a_runstate_error(
         elif p.default is not p.empty:
             continue
         else:
-            value = _VALID_FOR.get((name, p.name), _VALID[p.name])()
+            valid = _VALID_RESPONSES if id(fn) in _RESPONSES_FUNCTIONS else {}
+            value = valid.get(p.name, _VALID_FOR.get((name, p.name), _VALID.get(p.name)))()
         if p.kind is p.POSITIONAL_ONLY:
             args.append(value)
         else:

@@ -263,6 +263,9 @@ class _Unreadable(dict):  # type: ignore[type-arg]
     def items(self) -> Any:
         raise RuntimeError("hostile items")
 
+    def get(self, key: Any, default: Any = None) -> Any:
+        raise RuntimeError("hostile get")
+
 
 @pytest.mark.parametrize("parse", [rs.parse_list_runs, rs.parse_list_messages])
 def test_a_mapping_that_fails_when_read_is_an_invalid_argument(parse: Any) -> None:

@@ -15,6 +15,7 @@ No test measures a duration: deadlines only fail a server that hangs.
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -171,6 +172,48 @@ def test_a_body_over_the_cap_gets_the_servers_413(tmp_path: Path, chunked: bool)
             assert error["code"] == "request_too_large" and "1000 bytes" in error["message"]
         with client(server.base) as http:  # nothing was stored, and the server answers
             assert http.get("/threads/thread_none").status_code == 404
+
+
+def half_sent_body(port: int) -> socket.socket:
+    """A POST whose Content-Length promises 900 bytes, of which 13 are sent."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    head = ["POST /v1/threads HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    head += [f"{k}: {v}" for k, v in HEADERS.items()]
+    head.append("Content-Length: 900")
+    sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + b'{"metadata": ')
+    return sock
+
+
+def test_a_client_leaving_mid_body_leaves_no_traceback(tmp_path: Path) -> None:
+    """An upload cut short: starlette's ClientDisconnect escaped the handler, logged twice
+    with its traceback (by the app's 500 handler and by uvicorn)."""
+    with Server(database("sqlite", tmp_path)) as server:
+        for _ in range(3):
+            half_sent_body(port_of(server)).close()
+        with client(server.base) as http:  # the server answers on
+            assert http.get("/threads/thread_none").status_code == 404
+        server.stop()  # every disconnect has been handled once it has stopped
+        log = server.stderr()
+    assert "Traceback" not in log and "ClientDisconnect" not in log, log
+
+
+def test_a_signal_during_a_half_sent_body_leaves_no_traceback(tmp_path: Path) -> None:
+    """SIGTERM while a body is still arriving: past --shutdown-timeout uvicorn cancels the
+    read, and the CancelledError was logged as "Exception in ASGI application"."""
+    server = Server(database("sqlite", tmp_path), "--shutdown-timeout", "1").start()
+    try:
+        assert server.proc is not None
+        sock = half_sent_body(port_of(server))
+        with client(server.base) as http:  # the request above has reached the app
+            assert http.get("/threads/thread_none").status_code == 404
+        server.proc.send_signal(signal.SIGTERM)
+        server.proc.wait(timeout=30)  # TimeoutExpired: the server did not stop
+        sock.close()
+    finally:
+        server.kill()
+        log = server.stderr()
+        server.__exit__(None, None, None)
+    assert "Traceback" not in log and "Exception in ASGI" not in log, log
 
 
 def rss_kib(pid: int) -> int:

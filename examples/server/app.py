@@ -41,7 +41,7 @@ import anyio
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -963,7 +963,8 @@ class AutoWorker:
                     with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
                         self.store.change(thread_id, run_id, auto_step)
         except Unavailable:
-            self.failing = True  # the store logs the outage, once
+            # The store logs the outage and its end, once each: the worker says nothing
+            # (a "sweeps again" here repeated the store's "available again").
             return False
         except Exception:
             if not self.failing:
@@ -1019,6 +1020,38 @@ class Profiler:
 # Wiring
 
 
+_RUNS = "/v1/threads/{thread_id}/runs"
+_MESSAGES = "/v1/threads/{thread_id}/messages"
+_ASSISTANT = "/v1/assistants/{assistant_id}"
+#: Every endpoint served: path, method and the ``RunsAPI`` handler's name.
+ENDPOINTS: tuple[tuple[str, str, str], ...] = (
+    ("/v1/assistants", "POST", "create_assistant"),
+    ("/v1/assistants", "GET", "list_assistants"),
+    (_ASSISTANT, "GET", "retrieve_assistant"),
+    (_ASSISTANT, "POST", "modify_assistant"),
+    (_ASSISTANT, "DELETE", "delete_assistant"),
+    ("/v1/threads", "POST", "create_thread"),
+    ("/v1/threads/runs", "POST", "create_thread_and_run"),
+    ("/v1/threads/{thread_id}", "GET", "retrieve_thread"),
+    ("/v1/threads/{thread_id}", "POST", "modify_thread"),
+    ("/v1/threads/{thread_id}", "DELETE", "delete_thread"),
+    (_MESSAGES, "POST", "create_message"),
+    (_MESSAGES, "GET", "list_messages"),
+    (_MESSAGES + "/{message_id}", "GET", "retrieve_message"),
+    (_MESSAGES + "/{message_id}", "POST", "modify_message"),
+    (_MESSAGES + "/{message_id}", "DELETE", "delete_message"),
+    (_RUNS, "POST", "create_run"),
+    (_RUNS, "GET", "list_runs"),
+    (_RUNS + "/{run_id}", "GET", "retrieve_run"),
+    (_RUNS + "/{run_id}", "POST", "modify_run"),
+    (_RUNS + "/{run_id}/cancel", "POST", "cancel_run"),
+    (_RUNS + "/{run_id}/submit_tool_outputs", "POST", "submit_tool_outputs"),
+    (_RUNS + "/{run_id}/steps", "GET", "list_steps"),
+    (_RUNS + "/{run_id}/steps/{step_id}", "GET", "retrieve_step"),
+    (_RUNS + "/{run_id}/advance", "POST", "advance"),
+)
+
+
 def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     """The ASGI application serving ``/v1`` from ``store``."""
     settings = settings or Settings()
@@ -1058,43 +1091,22 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
                 body = await read_body(request, settings.max_body_bytes)
             except BodyTooLarge:
                 return body_too_large(settings.max_body_bytes)
+            except ClientDisconnect:
+                # The client left before its body was whole: nothing was read into the
+                # store and nobody is left to answer (uvicorn drops this response).
+                return Response(status_code=400)
+            except asyncio.CancelledError:
+                # Shutdown gave up on a body still arriving (--shutdown-timeout): the
+                # request ends here, with this server's own 503, not a traceback.
+                return Response(status_code=503, headers={"connection": "close"})
             call = Call(dict(request.path_params), query, body, request.headers)
             return await run_in_threadpool(guarded, call)
 
         return asgi
 
-    runs = "/v1/threads/{thread_id}/runs"
-    messages = "/v1/threads/{thread_id}/messages"
-    assistant = "/v1/assistants/{assistant_id}"
     routes = [
-        Route("/v1/assistants", endpoint(api.create_assistant), methods=["POST"]),
-        Route("/v1/assistants", endpoint(api.list_assistants), methods=["GET"]),
-        Route(assistant, endpoint(api.retrieve_assistant), methods=["GET"]),
-        Route(assistant, endpoint(api.modify_assistant), methods=["POST"]),
-        Route(assistant, endpoint(api.delete_assistant), methods=["DELETE"]),
-        Route("/v1/threads", endpoint(api.create_thread), methods=["POST"]),
-        Route("/v1/threads/runs", endpoint(api.create_thread_and_run), methods=["POST"]),
-        Route("/v1/threads/{thread_id}", endpoint(api.retrieve_thread), methods=["GET"]),
-        Route("/v1/threads/{thread_id}", endpoint(api.modify_thread), methods=["POST"]),
-        Route("/v1/threads/{thread_id}", endpoint(api.delete_thread), methods=["DELETE"]),
-        Route(messages, endpoint(api.create_message), methods=["POST"]),
-        Route(messages, endpoint(api.list_messages), methods=["GET"]),
-        Route(messages + "/{message_id}", endpoint(api.retrieve_message), methods=["GET"]),
-        Route(messages + "/{message_id}", endpoint(api.modify_message), methods=["POST"]),
-        Route(messages + "/{message_id}", endpoint(api.delete_message), methods=["DELETE"]),
-        Route(runs, endpoint(api.create_run), methods=["POST"]),
-        Route(runs, endpoint(api.list_runs), methods=["GET"]),
-        Route(runs + "/{run_id}", endpoint(api.retrieve_run), methods=["GET"]),
-        Route(runs + "/{run_id}", endpoint(api.modify_run), methods=["POST"]),
-        Route(runs + "/{run_id}/cancel", endpoint(api.cancel_run), methods=["POST"]),
-        Route(
-            runs + "/{run_id}/submit_tool_outputs",
-            endpoint(api.submit_tool_outputs),
-            methods=["POST"],
-        ),
-        Route(runs + "/{run_id}/steps", endpoint(api.list_steps), methods=["GET"]),
-        Route(runs + "/{run_id}/steps/{step_id}", endpoint(api.retrieve_step), methods=["GET"]),
-        Route(runs + "/{run_id}/advance", endpoint(api.advance), methods=["POST"]),
+        Route(path, endpoint(getattr(api, name)), methods=[method])
+        for path, method, name in ENDPOINTS
     ]
 
     async def no_route(request: Request, exc: Exception) -> Response:

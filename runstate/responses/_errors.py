@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Final, Literal, TypeAlias
 
-from .._errors import APIError, InvalidRequest, InvalidRun, NotFound, TransitionError
+from .._errors import (
+    APIError,
+    InvalidArgument,
+    InvalidRequest,
+    InvalidRun,
+    NotFound,
+    TransitionError,
+)
+from .._templates import echo
 
 if TYPE_CHECKING:
     from ._model import ResponseStatus
@@ -118,5 +126,13 @@ def not_found(id: str) -> ResponseNotFound:
         >>> err = not_found("resp_1")
         >>> err.http_status, err.reason, err.to_api_error()["error"]["message"]
         (404, 'not-found', "Response with id 'resp_1' not found.")
+
+    The id is echoed as every refusal echoes client input: at most ``MAX_ID_ECHO``
+    characters, a lone surrogate written as its JSON escape.
+
+    Raises:
+        InvalidArgument: ``id`` is not a string.
     """
-    return ResponseNotFound(f"Response with id '{id}' not found.")
+    if not isinstance(id, str):
+        raise InvalidArgument.expected("id", "a string", id)
+    return ResponseNotFound(f"Response with id '{echo(id)}' not found.")

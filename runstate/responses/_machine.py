@@ -15,6 +15,7 @@ from .._errors import APIError, ClockWentBackwards, InvalidArgument, InvalidRun
 from .._frozen import EMPTY_LIST, FrozenDict
 from .._invariants import Presence, Violation, presence_checks
 from .._model import freeze_json
+from .._ops import check_now
 from ._errors import (
     CANCEL_TEXTS,
     IN_FLIGHT,
@@ -60,8 +61,8 @@ def _check(response: object) -> Response:
 
 
 def _check_now(response: Response, now: object) -> int:
-    if type(now) is not int:
-        raise InvalidArgument.expected("now", "an integer Unix timestamp", now)
+    check_now(now)  # the run's one rule: an int of at most 4300 digits
+    assert type(now) is int  # for type checkers
     for name in ("created_at", "completed_at"):
         value = getattr(response, name)
         if value is not None and now < value:
@@ -143,8 +144,18 @@ def new_response(
     for name, flag in (("background", background), ("store", store)):
         if type(flag) is not bool:
             raise InvalidArgument.expected(name, "true or false", flag)
-    if type(now) is not int:
-        raise InvalidArgument.expected("now", "an integer Unix timestamp", now)
+    check_now(now)
+    echoed: tuple[tuple[str, object, tuple[type, ...], str], ...] = (
+        ("instructions", instructions, (str, list, tuple), "a string, a list of items or None"),
+        ("max_output_tokens", max_output_tokens, (int,), "an integer or None"),
+        ("metadata", metadata, (Mapping,), "a mapping of strings or None"),
+        ("previous_response_id", previous_response_id, (str,), "a string or None"),
+    )
+    for name, given, kinds, expected in echoed:
+        if given is not None and (not isinstance(given, kinds) or type(given) is bool):
+            raise InvalidArgument.expected(name, expected, given)
+    if isinstance(tools, str | bytes | Mapping) or not isinstance(tools, Iterable):
+        raise InvalidArgument.expected("tools", "an iterable of tool objects", tools)
     if background and not store:
         raise background_without_store()
     return Response(
@@ -237,10 +248,13 @@ def fail(response: Response, error: Mapping[str, str], *, now: int) -> Response:
     _move(response, "fail", F, now)
     try:
         value = ResponseError(code=error["code"], message=error["message"])
-        if set(error) - {"code", "message"}:
-            raise InvalidRun.one("error", "extra", "has keys other than code and message")
+        extra = bool(set(error) - {"code", "message"})
     except (KeyError, TypeError, InvalidRun) as exc:
-        raise InvalidResponse.one("error", "type", f"expected {{code, message}}: {exc}") from None
+        text = f"expected {{code, message}}: {exc}"
+        raise InvalidResponse.one("error", "type", text, what="response") from None
+    if extra:
+        text = "has keys other than code and message"
+        raise InvalidResponse.one("error", "extra", text, what="response")
     return _FAILED(response, F, value)  # type: ignore[no-any-return]
 
 
@@ -392,7 +406,8 @@ def violations(response: Response) -> tuple[Violation, ...]:
     is present: older objects lack it), not before ``created_at``; ``usage`` set on
     ``completed`` and ``incomplete``, null on ``queued``, ``in_progress`` and
     ``cancelled``; ``output`` empty on ``queued`` and ``cancelled``; ``background``
-    only with ``store`` (§12.3).
+    only with ``store`` (§12.3); no ``cancelled`` response with ``background: false``
+    (cancel refuses a synchronous response, §12.3).
 
     Example:
         >>> r = new_response(id="resp_1", model="m", now=1, background=True)
@@ -421,4 +436,9 @@ def violations(response: Response) -> tuple[Violation, ...]:
     if response.background is True and response.store is False:
         message = "background responses must be stored (§12.3: 400 at create)"
         found.append(Violation("store", "background-store", message, "error"))
+    if status is X and response.background is False:
+        # Only POST .../cancel cancels, and it refuses a synchronous response (§12.3, AZ;
+        # SGLang accepted it [3P]). An object lacking the key is not judged (inferred).
+        message = "a synchronous response cannot be cancelled (§12.3: cancel answers 400)"
+        found.append(Violation("background", "cancelled-synchronous", message, "error"))
     return tuple(found)

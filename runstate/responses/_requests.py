@@ -15,14 +15,19 @@ from urllib.parse import parse_qsl
 import attrs
 
 from .. import _templates as wire
-from .._errors import InvalidArgument
+from .._errors import MAX_ECHO, InvalidArgument
 from .._frozen import FrozenDict
+from .._ops import check_now
+from .._pages import _query_int
 from .._requests import _array, _body, _boolean, _integer, _json, _object, _string
 from ._errors import NOT_STREAMABLE, STREAM_EXPIRED, InvalidResponseRequest
 from ._machine import background_without_store, new_response
 from ._model import Response
 
 __all__ = ["CreateResponse", "RetrieveQuery", "parse_create_response", "parse_retrieve_query"]
+
+#: A ``starting_after`` of more than 60 digits counts as this (see parse_retrieve_query).
+_HUGE: Final = 10**MAX_ECHO
 
 #: Stream replay is refused once a response is older than this (§12.3, 3P: openai-python
 #: #2828 quotes "more than 5 minutes old"; AZ promises at least 10 minutes for events).
@@ -43,6 +48,26 @@ _ECHOED: Final[dict[str, Callable[[object, str], object]]] = {
 }
 
 
+def _check_flag(_: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if type(value) is not bool:
+        raise InvalidArgument.expected(attribute.name, "true or false", value)
+
+
+def _check_model(_: object, attribute: attrs.Attribute[str | None], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidArgument.expected("model", "a string or None", value)
+
+
+def _check_params(_: object, attribute: attrs.Attribute[Mapping[str, Any]], value: object) -> None:
+    if not isinstance(value, Mapping):
+        raise InvalidArgument.expected("params", "a mapping", value)
+
+
+def _check_after(_: object, attribute: attrs.Attribute[int | None], value: object) -> None:
+    if value is not None and (type(value) is not int or value < 0):
+        raise InvalidArgument.expected("starting_after", "None or an int >= 0", value)
+
+
 @attrs.frozen(kw_only=True)
 class CreateResponse:
     """A ``POST /responses`` body, as far as the lifecycle reads it.
@@ -53,13 +78,16 @@ class CreateResponse:
         store: ``store`` (default ``true``).
         stream: ``stream`` (default ``false``).
         params: Every other key, frozen, as given.
+
+    Raises:
+        InvalidArgument: built by hand with a field of the wrong type.
     """
 
-    model: str | None
-    background: bool
-    store: bool
-    stream: bool
-    params: Mapping[str, Any]
+    model: str | None = attrs.field(validator=_check_model)
+    background: bool = attrs.field(validator=_check_flag)
+    store: bool = attrs.field(validator=_check_flag)
+    stream: bool = attrs.field(validator=_check_flag)
+    params: Mapping[str, Any] = attrs.field(validator=_check_params)
 
     @property
     def replayable(self) -> bool:
@@ -96,7 +124,7 @@ class CreateResponse:
             instructions=p.get("instructions"),
             max_output_tokens=p.get("max_output_tokens"),
             metadata=p.get("metadata"),
-            tools=p.get("tools", ()),
+            tools=p.get("tools") or (),  # null: none
             previous_response_id=p.get("previous_response_id"),
         )
 
@@ -158,10 +186,13 @@ class RetrieveQuery:
     Attributes:
         stream: ``stream=true`` asks for the events again (§12.4).
         starting_after: Replay the events after this ``sequence_number``, or all.
+
+    Raises:
+        InvalidArgument: built by hand with a field of the wrong type or below 0.
     """
 
-    stream: bool = False
-    starting_after: int | None = None
+    stream: bool = attrs.field(default=False, validator=_check_flag)
+    starting_after: int | None = attrs.field(default=None, validator=_check_after)
 
     def check(self, response: Response, *, now: int, created_with_stream: bool = True) -> None:
         """Refuse the replay the API refuses for ``response`` at ``now``; no-op without ``stream``.
@@ -183,8 +214,13 @@ class RetrieveQuery:
         """
         if not self.stream:
             return
-        if type(now) is not int:
-            raise InvalidArgument.expected("now", "an integer Unix timestamp", now)
+        check_now(now)
+        if type(response) is not Response:
+            raise InvalidArgument.expected("response", "a runstate.responses.Response", response)
+        if type(created_with_stream) is not bool:
+            raise InvalidArgument.expected(
+                "created_with_stream", "true or false", created_with_stream
+            )
         if response.background is not True or not created_with_stream:
             raise InvalidResponseRequest(NOT_STREAMABLE, param="stream", reason="not-streamable")
         if now - response.created_at > REPLAY_WINDOW:
@@ -192,11 +228,15 @@ class RetrieveQuery:
 
 
 def _flag(value: object) -> bool:
-    if value in ("true", True):
+    # ``1 == True``: compare by type, so 1 and 1.0 are no flags (a str subclass is its value)
+    text = str.__str__(value) if isinstance(value, str) else value
+    if text == "true" or value is True:
         return True
-    if value in ("false", False):
+    if text == "false" or value is False:
         return False
-    raise wire.invalid_value("stream", str(value), ("true", "false"))  # inferred wording
+    if not isinstance(text, str):  # a typed mapping's value: the type template (§10.1)
+        raise wire.invalid_type("stream", "a boolean", value)
+    raise wire.invalid_value("stream", text, ("true", "false"))  # inferred wording
 
 
 def parse_retrieve_query(query: Mapping[str, Any] | str) -> RetrieveQuery:
@@ -216,16 +256,22 @@ def parse_retrieve_query(query: Mapping[str, Any] | str) -> RetrieveQuery:
         pairs = query
     else:
         raise InvalidArgument.expected("query", "a query string or a mapping", query)
-    stream = _flag(pairs["stream"]) if "stream" in pairs else False
-    after = pairs.get("starting_after")
+    try:
+        flag, after = pairs.get("stream"), pairs.get("starting_after")
+    except Exception as exc:  # a broken mapping: no URL gives one
+        message = f"the mapping could not be read ({type(exc).__name__})"
+        raise InvalidArgument("query", message) from None
+    stream = False if flag is None else _flag(flag)
     if after is None:
         return RetrieveQuery(stream=stream)
-    if type(after) is str and after.isascii() and after.isdigit():
-        number = int(after)
-    elif type(after) is int:
-        number = after
-    else:
-        raise wire.invalid_type("starting_after", "an integer", after)
+    # Integer text read exactly, whatever its length, sign or leading zeros (the list
+    # query's rule); a value of more than 60 digits counts as 10**60, on the same side of
+    # every bound and of every sequence number.
+    number = _query_int(str.__str__(after)) if isinstance(after, str) else None
+    if number is None:
+        if type(after) is not int:
+            raise wire.invalid_type("starting_after", "an integer", after)
+        number = min(after, _HUGE)  # shown bounded, like the text's
     if number < 0:
         raise wire.below_minimum("starting_after", 0, number, integer=True)
     return RetrieveQuery(stream=stream, starting_after=number)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 from .._diagram import Lifecycle
+from .._errors import InvalidArgument
 from .._status import RunStatus
 from ._model import TERMINAL, ResponseStatus
 from ._table import INITIAL, TABLE
@@ -60,7 +61,12 @@ def response_event(status: ResponseStatus) -> str:
     Example:
         >>> response_event(ResponseStatus.CANCELLED)
         'response.failed'
+
+    Raises:
+        InvalidArgument: ``status`` is not a :class:`ResponseStatus`.
     """
+    if type(status) is not ResponseStatus:
+        raise InvalidArgument.expected("status", "a ResponseStatus", status)
     if status in TERMINAL:
         # There is no response.cancelled event: a cancel ends with response.failed (AZ).
         return "response.failed" if status is S.CANCELLED else f"response.{status.value}"

@@ -53,6 +53,8 @@ from .._trace import (
     Mode,
     TraceProblem,
     TraceReport,
+    _checked_mode,
+    _show,
     changed_fields,
     collect,
     settled_fields,
@@ -157,7 +159,9 @@ def stream_events(
         >>> [e["type"] for e in stream_events(r, start(r, now=2), sequence_start=2)]
         ['response.in_progress']
     """
-    if type(after) is not Response or (before is not None and type(before) is not Response):
+    if before is not None and type(before) is not Response:
+        raise InvalidArgument.expected("before", "a runstate.responses.Response or None", before)
+    if type(after) is not Response:
         raise InvalidArgument.expected("after", "a runstate.responses.Response", after)
     if type(sequence_start) is not int or sequence_start < 0:
         raise InvalidArgument.expected("sequence_start", "an integer >= 0", sequence_start)
@@ -193,7 +197,10 @@ def stream_events(
 def _number(event: object) -> int:
     data = event[1] if type(event) is tuple and len(event) == 2 else event
     if isinstance(data, str | bytes):
-        data = loads(data, "event")
+        try:
+            data = loads(data, "event")
+        except InvalidRun:
+            data = None
     if not isinstance(data, Mapping) or type(data.get("sequence_number")) is not int:
         raise InvalidArgument.expected("events", "events with an integer sequence_number", event)
     return data["sequence_number"]  # type: ignore[no-any-return]
@@ -215,6 +222,8 @@ def replay(events: Iterable[Any], starting_after: int) -> tuple[Any, ...]:
     """
     if type(starting_after) is not int:
         raise InvalidArgument.expected("starting_after", "an integer", starting_after)
+    if isinstance(events, str | bytes | Mapping) or not isinstance(events, Iterable):
+        raise InvalidArgument.expected("events", "an iterable of events", events)
     return tuple(e for e in events if _number(e) > starting_after)
 
 
@@ -233,9 +242,8 @@ class ResponseTraceChecker:
     """
 
     def __init__(self, *, mode: Mode) -> None:
-        if mode not in ("poll", "stream"):
-            raise ValueError(f"mode must be 'poll' or 'stream', not {mode!r}")
-        self._stream = mode == "stream"
+        self._stream = _checked_mode(mode) == "stream"
+        self._closed = False
         #: How many items have been fed; the next item's position.
         self.position = 0
         self._prev: Response | None = None
@@ -251,7 +259,13 @@ class ResponseTraceChecker:
         self._last_event = ""
 
     def feed(self, item: object) -> tuple[TraceProblem, ...]:
-        """Judge one more item; return the problems it shows."""
+        """Judge one more item; return the problems it shows.
+
+        Raises:
+            InvalidArgument: the checker is closed.
+        """
+        if self._closed:
+            raise InvalidArgument("checker", "feed() after close(): the checker is closed")
         position = self.position
         self.position += 1
         found: list[TraceProblem] = []
@@ -264,7 +278,10 @@ class ResponseTraceChecker:
         return tuple(found)
 
     def close(self) -> tuple[TraceProblem, ...]:
-        """Judge the end of the trace."""
+        """Judge the end of the trace; calling it again returns nothing more."""
+        if self._closed:
+            return ()
+        self._closed = True
         last = max(self.position - 1, 0)
         if self._stream and not self._ended:
             return (
@@ -322,7 +339,7 @@ class ResponseTraceChecker:
         data: Any = item
         if type(item) is tuple and len(item) == 2 and isinstance(item[0], str):
             name, data = item
-        if name == "done" or data == "[DONE]":
+        if name == "done" or data in ("[DONE]", b"[DONE]"):
             found.append(
                 TraceProblem(
                     position, "error", "done-sentinel", "Responses streams end without [DONE]"
@@ -359,7 +376,7 @@ class ResponseTraceChecker:
                     position,
                     "error",
                     "event-type-mismatch",
-                    f"event {name!r} carries type {kind!r}",
+                    f"event {_show(name)} carries type {_show(kind)}",
                 )
             )
         self._sequence(position, number, found)
@@ -371,7 +388,7 @@ class ResponseTraceChecker:
                         position,
                         "error",
                         "after-terminal-event",
-                        f"{kind!r} follows the terminal event",
+                        f"{_show(kind)} follows the terminal event",
                     )
                 )
             return
@@ -391,7 +408,9 @@ class ResponseTraceChecker:
             return
         if first and not self._resumed and kind != "response.created":
             found.append(
-                TraceProblem(position, "error", "created-first", f"the stream starts with {kind!r}")
+                TraceProblem(
+                    position, "error", "created-first", f"the stream starts with {_show(kind)}"
+                )
             )
         if kind in _STATUS_EVENTS:
             self._status_event(position, kind, data, found)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from .._errors import InvalidArgument
 from .._schema import DUMPERS
 from .._serde import make_parser
 from ._errors import InvalidResponse
@@ -58,5 +59,10 @@ def dump_response(response: Response) -> dict[str, Any]:
         >>> from runstate.responses import new_response
         >>> list(dump_response(new_response(id="resp_1", model="m", now=1)))[:5]
         ['id', 'object', 'created_at', 'status', 'background']
+
+    Raises:
+        InvalidArgument: ``response`` is not a :class:`Response`.
     """
+    if type(response) is not Response:
+        raise InvalidArgument.expected("response", "a runstate.responses.Response", response)
     return _dump(response)
