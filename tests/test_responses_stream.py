@@ -200,3 +200,17 @@ def test_operations_refuse_output_items_that_are_not_objects() -> None:
     for bad in ([1], [{"id": "x"}], 5):
         with pytest.raises(runstate.InvalidArgument, match="output"):
             rr.complete(r, output=bad, usage=USAGE, now=T0)  # type: ignore[arg-type]
+
+
+def test_an_invented_cancelled_event_is_an_error() -> None:
+    # There is no response.cancelled event (SDK): a stream cancelled mid-way ends with
+    # response.failed carrying status cancelled (§12.4, AZ). A server inventing one is
+    # judged, not just warned about as a stream without its terminal event.
+    r0 = rr.new_response(id="resp_1", model="m", now=T0, background=True)
+    started = rr.start(r0, now=T0 + 1)
+    cancelled = rr.cancel(started, now=T0 + 2)
+    events = life_events([r0, started, cancelled])
+    assert rules(events) == []  # the reference ends with response.failed
+    assert events[-1]["type"] == "response.failed"
+    invented = [*events[:-1], {**events[-1], "type": "response.cancelled"}]
+    assert rules(invented) == ["no-such-event", "truncated-stream"]

@@ -33,8 +33,10 @@ Stream mode
     ``item-open-at-end`` [error]: the output item, content part and delta events do not
     nest. ``after-terminal-event`` [error]: an event after the terminal one (once).
     ``done-sentinel`` [error]: a ``done`` event or ``[DONE]`` data (Responses streams
-    have none: §12.4). ``unexpected-error-event`` [warning]: an ``error`` event after the
-    response exists. ``truncated-stream`` [warning]: no terminal event at the end.
+    have none: §12.4). ``no-such-event`` [error]: ``response.cancelled`` (no status event
+    announces ``cancelled``: a cancelled stream ends with ``response.failed``, §12.4).
+    ``unexpected-error-event`` [warning]: an ``error`` event after the response exists.
+    ``truncated-stream`` [warning]: no terminal event at the end.
 
 A stream whose first ``sequence_number`` is above 0 is a resumed replay: the rules about
 its start do not apply, and items opened before it began count as open.
@@ -79,6 +81,11 @@ _STATUS_EVENTS: Final[dict[str, frozenset[ResponseStatus] | None]] = {
     },
 }
 _TERMINAL_EVENTS: Final = frozenset(map(response_event, TERMINAL))
+#: Names shaped like a status's event that no status announces: ``response.cancelled``
+#: (there is none, SDK; a cancelled stream ends with ``response.failed``, §12.4).
+_NO_SUCH_EVENTS: Final = frozenset(f"response.{s.value}" for s in ResponseStatus) - set(
+    _STATUS_EVENTS
+)
 
 
 def _item_events(index: int, item: object) -> list[dict[str, Any]]:
@@ -412,7 +419,11 @@ class ResponseTraceChecker:
                     position, "error", "created-first", f"the stream starts with {_show(kind)}"
                 )
             )
-        if kind in _STATUS_EVENTS:
+        if kind in _NO_SUCH_EVENTS:
+            found.append(
+                TraceProblem(position, "error", "no-such-event", f"{kind} is no Responses event")
+            )
+        elif kind in _STATUS_EVENTS:
             self._status_event(position, kind, data, found)
         else:
             self._nesting(position, kind, data, found)
