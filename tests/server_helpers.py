@@ -60,7 +60,7 @@ def require_server_deps() -> None:
 
     missing = [
         m
-        for m in ("starlette", "uvicorn", "psycopg", "psycopg_pool")
+        for m in ("starlette", "uvicorn", "psycopg", "psycopg_pool", "hypothesis_jsonschema")
         if importlib.util.find_spec(m) is None
     ]
     if missing:
