@@ -19,7 +19,7 @@ import attrs
 
 from .._errors import MAX_ID_ECHO, shorten
 
-__all__ = ["FieldRule", "Kind", "Severity", "check_rules", "judge", "rules_by_owner"]
+__all__ = ["FieldRule", "Kind", "Severity", "check_rules", "judge", "judge_all", "rules_by_owner"]
 
 Severity: TypeAlias = Literal["error", "warning"]
 #: The JSON type a rule's field holds: a ``map`` is an object of string values.
@@ -174,3 +174,58 @@ def _judge_text(rule: FieldRule, value: str, note: str) -> list[tuple[str, str]]
     if regex is not None and regex.fullmatch(value) is None:
         return [("", f"{shorten(repr(value))} does not match {rule.pattern}{note}")]
     return []
+
+
+_CHILDREN: dict[type, tuple[str, ...]] = {}
+
+
+def _children(cls: type) -> tuple[str, ...]:
+    names = _CHILDREN.get(cls)
+    if names is None:
+        skip = {"extra", "absent"}
+        names = _CHILDREN[cls] = tuple(f.name for f in attrs.fields(cls) if f.name not in skip)
+    return names
+
+
+def _values(value: object, path: str) -> Iterable[tuple[str, object]]:
+    """``value`` and every attrs value inside it (in tuples too), with their paths."""
+    todo = [(path, value)]
+    while todo:
+        where, item = todo.pop()
+        yield where, item
+        found = []
+        for name in _children(type(item)):
+            child = getattr(item, name)
+            at = f"{where}.{name}" if where else name
+            if attrs.has(type(child)):
+                found.append((at, child))
+            elif isinstance(child, tuple):
+                found.extend((f"{at}[{i}]", c) for i, c in enumerate(child) if attrs.has(type(c)))
+        todo.extend(reversed(found))
+
+
+def judge_all(
+    value: object, by_owner: Mapping[str, tuple[tuple[str, FieldRule], ...]]
+) -> list[tuple[str, FieldRule, str]]:
+    """Every broken rule in an attrs value and the values inside it, in document order.
+
+    Each value is judged by its class's rows (``by_owner``, from :func:`rules_by_owner`);
+    a field one row already found broken is not reported again by a later row of the
+    same field (the table lists an error row before its warning row).
+
+    Returns:
+        ``(path, rule, message)`` triples.
+    """
+    found: list[tuple[str, FieldRule, str]] = []
+    for where, item in _values(value, ""):
+        pairs = by_owner.get(type(item).__name__, ())
+        broken: set[str] = set()
+        for key, rule in pairs:
+            if key in broken:
+                continue
+            problems = judge(rule, getattr(item, key))
+            if problems:
+                broken.add(key)
+            at = f"{where}.{key}" if where else key
+            found.extend((at + suffix, rule, message) for suffix, message in problems)
+    return found
