@@ -921,7 +921,10 @@ def test_output_writes_a_lone_surrogate_as_its_escape() -> None:
         "\ud800", "\\ud800"
     ).replace("\udfff", "\\udfff")
     # error bodies: the escape too, never the raw code point
-    errors = [rs.not_found("run", "run_\ud800"), refusal(rs.toolkit.validate_id, "run_id", "\ud800")]
+    errors = [
+        rs.not_found("run", "run_\ud800"),
+        refusal(rs.toolkit.validate_id, "run_id", "\ud800"),
+    ]
     for err in errors:
         body = rs.toolkit.error_json(err)
         body.encode("utf-8")
