@@ -28,6 +28,10 @@ API's exact message, ``param`` and ``code`` (spec-facts §10). The rules:
   JSON text decodes to (a set, a non-string key, a mapping that fails when read) is the
   server's bug: :class:`~runstate.InvalidArgument`.
 * Client input echoed in a refusal is bounded (see :func:`runstate._templates.echo`).
+* Each field's limits and enums (lengths, counts, ranges, patterns, allowed values) are
+  rows of the field-rule table, :mod:`runstate._fields`, read by the readers of
+  :mod:`runstate._readers`; the assistant, thread and message bodies are in
+  :mod:`runstate._assistants`, the JSON front end in :mod:`runstate._engine.requests`.
 
 The values hold exactly what the request said; filling what it left out (the model, the
 instructions and the tools come from the assistant) is the server's business:

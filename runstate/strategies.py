@@ -200,6 +200,8 @@ def _within(rule: FieldRule) -> SearchStrategy[Any]:
             st.text(st.characters(codec="utf-8"), max_size=rule.max_length),
             max_size=rule.max_items,
         )
+    if rule.kind == "array":
+        return st.lists(st.none(), max_size=rule.max_items).map(tuple)
     if rule.pattern is not None:
         size = rule.max_length
         return st.from_regex(rule.pattern, fullmatch=True).filter(
