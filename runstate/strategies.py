@@ -55,32 +55,14 @@ def _hypothesis_setup_hook() -> None:
 # hypothesis is imported only below the hook; see _hypothesis_setup_hook's docstring.
 import functools  # noqa: E402
 import json  # noqa: E402
-import math  # noqa: E402
 import string  # noqa: E402
 
 import attrs  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import InvalidArgument  # noqa: E402
 
-from ._engine.fields import FieldRule  # noqa: E402
-from ._fields import (  # noqa: E402
-    INCOMPLETE_REASONS,
-    LAST_ERROR_CODES,
-    LAST_MESSAGES,
-    MAX_NUM_RESULTS,
-    METADATA,
-    NAME,
-    RANKERS,
-    REASONING_EFFORTS,
-    RESPONSE_FORMAT_MODES,
-    RUN_TOOLS,
-    SCORE_THRESHOLD,
-    TEMPERATURE,
-    TOKEN_MINIMUM,
-    TOOL_CHOICE_MODES,
-    TOP_P,
-    TRUNCATION_TYPES,
-)
+from . import _fields as rules  # noqa: E402
+from ._engine.strategies import within as _within  # noqa: E402
 from ._frozen import EMPTY  # noqa: E402
 from ._model import (  # noqa: E402
     NO_KEYS,
@@ -132,7 +114,7 @@ _GAP: Final = 3_600
 #: The real API's ``expires_at - created_at`` (spec-facts §5.4).
 _EXPIRY: Final = 600
 # Field limits and enums: the field-rule table (runstate._fields), drawn by _within.
-_MAX_TOOLS: Final = RUN_TOOLS.max_items or 0
+_MAX_TOOLS: Final = rules.RUN_TOOLS.max_items or 0
 
 _STARTED: Final = frozenset(
     {RunStatus.IN_PROGRESS, RunStatus.REQUIRES_ACTION, RunStatus.COMPLETED, RunStatus.INCOMPLETE}
@@ -180,39 +162,9 @@ _optional_texts: Final = st.none() | _texts
 _optional_bools: Final = st.none() | st.booleans()
 
 
-def _within(rule: FieldRule) -> SearchStrategy[Any]:
-    """Values a field-rule row allows (its enum, range, length or pattern), never null."""
-    if rule.values:
-        return st.sampled_from(rule.values)
-    low, high = rule.minimum, rule.maximum
-    if rule.kind == "integer":
-        return st.integers(
-            None if low is None else math.ceil(low), None if high is None else math.floor(high)
-        )
-    if rule.kind == "number":
-        whole = st.integers(
-            None if low is None else math.ceil(low), None if high is None else math.floor(high)
-        )
-        return st.floats(low, high, allow_nan=False, allow_infinity=False) | whole
-    if rule.kind == "map":
-        return st.dictionaries(
-            st.text(st.characters(codec="utf-8"), max_size=rule.key_length),
-            st.text(st.characters(codec="utf-8"), max_size=rule.max_length),
-            max_size=rule.max_items,
-        )
-    if rule.kind == "array":
-        return st.lists(st.none(), max_size=rule.max_items).map(tuple)
-    if rule.pattern is not None:
-        size = rule.max_length
-        return st.from_regex(rule.pattern, fullmatch=True).filter(
-            lambda text: size is None or len(text) <= size
-        )
-    return st.text(st.characters(codec="utf-8"), max_size=rule.max_length)
-
-
 _names: Final = st.sampled_from(
     ("get_weather", "lookup", "getCurrentWeather", "search-docs", "f")
-) | _within(NAME)
+) | _within(rules.NAME)
 _json_scalars: Final = (
     st.none()
     | st.booleans()
@@ -263,7 +215,7 @@ _REAL_EXTRAS: Final[dict[type, SearchStrategy[dict[str, Any]]]] = {
             "tool_resources": st.fixed_dictionaries(
                 {}, optional={"code_interpreter": st.fixed_dictionaries({"file_ids": _file_ids})}
             ),
-            "reasoning_effort": st.none() | _within(REASONING_EFFORTS),
+            "reasoning_effort": st.none() | _within(rules.REASONING_EFFORTS),
             "file_ids": _file_ids,
         },
     ),
@@ -354,9 +306,9 @@ def _function_tools(draw: DrawFn) -> FunctionTool:
     return _finish(draw, FunctionTool, function=definition)
 
 
-_score_thresholds: Final = _within(SCORE_THRESHOLD)
-_rankers: Final = st.none() | _within(RANKERS)
-_max_num_results: Final = st.none() | _within(MAX_NUM_RESULTS)
+_score_thresholds: Final = _within(rules.SCORE_THRESHOLD)
+_rankers: Final = st.none() | _within(rules.RANKERS)
+_max_num_results: Final = st.none() | _within(rules.MAX_NUM_RESULTS)
 
 
 @st.composite
@@ -386,7 +338,7 @@ _tools: Final[SearchStrategy[Tool]] = st.one_of(
     _code_interpreter_tools(), _file_search_tools(), _function_tools()
 )
 _tool_lists: Final = st.lists(_tools, max_size=_MAX_TOOLS).map(tuple)
-_response_format_modes: Final = _within(RESPONSE_FORMAT_MODES)
+_response_format_modes: Final = _within(rules.RESPONSE_FORMAT_MODES)
 #: The string form first (it shrinks there), then each format class.
 _response_format_kinds: Final = st.sampled_from(
     (None, *(c for c in get_args(ResponseFormat) if isinstance(c, type)))
@@ -417,7 +369,7 @@ _optional_response_formats: Final = st.none() | _response_formats()
 
 def _tool_choice(draw: DrawFn, tools: tuple[Tool, ...]) -> ToolChoiceOption | None:
     """``tool_choice``, or null; a specific tool is always one of ``tools``."""
-    modes = TOOL_CHOICE_MODES.values
+    modes = rules.TOOL_CHOICE_MODES.values
     options: tuple[str | None, ...] = (None, *modes, *sorted({t.type for t in tools}))
     kind = draw(st.sampled_from(options))
     if kind is None or kind in modes:
@@ -451,9 +403,9 @@ def _required_action(draw: DrawFn, names: tuple[str, ...]) -> RequiredAction:
     )
 
 
-_metadata: Final = st.none() | _within(METADATA)
-_message_counts: Final = _within(LAST_MESSAGES).filter(lambda n: n <= 1_000)
-_truncation_kinds: Final = _within(TRUNCATION_TYPES)
+_metadata: Final = st.none() | _within(rules.METADATA)
+_message_counts: Final = _within(rules.LAST_MESSAGES).filter(lambda n: n <= 1_000)
+_truncation_kinds: Final = _within(rules.TRUNCATION_TYPES)
 
 
 @st.composite
@@ -465,14 +417,14 @@ def _truncation_strategies(draw: DrawFn) -> TruncationStrategy:
 
 
 _optional_truncation_strategies: Final = st.none() | _truncation_strategies()
-_error_codes: Final = _within(LAST_ERROR_CODES)
-_run_reasons: Final = _within(INCOMPLETE_REASONS)
+_error_codes: Final = _within(rules.LAST_ERROR_CODES)
+_run_reasons: Final = _within(rules.INCOMPLETE_REASONS)
 _reasons: Final = _run_reasons | st.none()
 _token_counts: Final = st.integers(0, 10**6)
-_token_limits: Final = st.none() | _within(TOKEN_MINIMUM).filter(lambda n: n <= 10**6)
+_token_limits: Final = st.none() | _within(rules.TOKEN_MINIMUM).filter(lambda n: n <= 10**6)
 _models: Final = st.sampled_from(("gpt-4o", "gpt-4o-mini", "gpt-4-turbo")) | _texts
-_temperatures: Final = st.none() | _within(TEMPERATURE)
-_top_ps: Final = st.none() | _within(TOP_P)
+_temperatures: Final = st.none() | _within(rules.TEMPERATURE)
+_top_ps: Final = st.none() | _within(rules.TOP_P)
 _created: Final = st.integers(_TS_MIN, _TS_MAX - 4 * _GAP)
 _gaps: Final = st.integers(0, _GAP)
 _expiry_gaps: Final = st.integers(1, _GAP)

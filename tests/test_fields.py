@@ -14,8 +14,8 @@ from runstate import _fields as rules
 from runstate import models as rsm
 from runstate._engine.fields import FieldRule, check_rules, judge
 from runstate._engine.requests import rule_reader
+from runstate._engine.strategies import within as _within
 from runstate._model import ReasoningEffort
-from runstate.strategies import _within
 
 
 def row(**changes: Any) -> FieldRule:
