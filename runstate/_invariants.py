@@ -10,14 +10,15 @@ presence is derived from that table, once, per status.
 from __future__ import annotations
 
 import enum
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Final, Literal, NamedTuple, TypeAlias
 
 import attrs
 
-from ._errors import MAX_ID_ECHO, FieldError, InvalidArgument, InvalidRun, shorten
-from ._model import FileSearchTool, FunctionTool, Run, ToolChoice
+from ._engine.fields import judge_all
+from ._errors import FieldError, InvalidArgument, InvalidRun
+from ._fields import RULES_BY_OWNER
+from ._model import Run
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 
 __all__ = ["PRESENCE", "Presence", "Severity", "Violation", "validate", "violations"]
@@ -171,27 +172,22 @@ def presence_checks(status: enum.Enum, rows: tuple[Presence, ...] = PRESENCE) ->
 
 _CHECKS: Final[dict[RunStatus, tuple[_Check, ...]]] = {s: presence_checks(s) for s in RunStatus}
 
-_FUNCTION_NAME: Final = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-_TOKEN_MINIMUM: Final = 256  # spec minimum, not enforced by the real API (spec-facts §8.4)
-_MAX_TOOLS: Final = 20  # spec maxItems
-_METADATA_KEYS: Final = 16
-_METADATA_KEY_LEN: Final = 64
-_METADATA_VALUE_LEN: Final = 512
-
 
 def violations(run: Run) -> tuple[Violation, ...]:
     """Return every per-status rule and limit ``run`` breaks; empty for a clean run.
 
     Errors: the presence rules of :data:`PRESENCE` marked ``error``, timestamp order
     (``created_at <= started_at <= cancelled_at/failed_at/completed_at``,
-    ``expires_at > created_at``), metadata limits (16 keys, keys up to 64 characters, values
-    up to 512), ``temperature`` in 0..2, ``top_p`` in 0..1, function names
-    ``^[a-zA-Z0-9_-]{1,64}$``, unique tool call ids, file_search ``max_num_results`` in
-    1..50 and ``score_threshold`` in 0..1, truncation ``last_messages >= 1``,
+    ``expires_at > created_at``), unique tool call ids, and each row of the field-rule
+    table (:data:`runstate._fields.FIELD_RULES`) marked ``error`` that a value inside the
+    run carries: metadata limits (16 keys, keys up to 64 characters, values up to 512),
+    ``temperature`` in 0..2, ``top_p`` in 0..1, function (and format) names
+    ``^[a-zA-Z0-9_-]+$`` up to 64 characters, file_search ``max_num_results`` in 1..50
+    and ``score_threshold`` in 0..1, truncation ``last_messages >= 1``,
     ``max_prompt_tokens``/``max_completion_tokens`` at least 1.
-    Warnings: ``expires_at`` null exactly when terminal, ``usage`` set when terminal,
-    ``max_prompt_tokens``/``max_completion_tokens`` at least 256 (the spec's minimum,
-    which the real API did not enforce), at most 20 tools.
+    Warnings: ``expires_at`` null exactly when terminal, ``usage`` set when terminal, and
+    the table's warning rows: ``max_prompt_tokens``/``max_completion_tokens`` at least
+    256 (the spec's minimum, which the real API did not enforce), at most 20 tools.
 
     Example:
         >>> from runstate import new_run, start, violations
@@ -246,138 +242,12 @@ def _check_timestamps(run: Run, found: list[Violation]) -> None:
         )
 
 
-def _range(
-    found: list[Violation], field: str, value: float | None, low: float, high: float, rule: str
-) -> None:
-    if value is not None and not low <= value <= high:
-        found.append(Violation(field, rule, f"{value} is outside {low:g}..{high:g}", "error"))
-
-
 def _check_limits(run: Run, found: list[Violation]) -> None:
-    if run.metadata:
-        _check_metadata(run.metadata, found)
-    _range(found, "temperature", run.temperature, 0, 2, "temperature-range")
-    _range(found, "top_p", run.top_p, 0, 1, "top-p-range")
-    for name in ("max_prompt_tokens", "max_completion_tokens"):
-        limit = getattr(run, name)
-        if limit is not None and limit < 1:
-            found.append(
-                Violation(
-                    name,
-                    "token-limit-positive",
-                    f"{limit} is below 1 (a create request with it is refused)",
-                    "error",
-                )
-            )
-        elif limit is not None and limit < _TOKEN_MINIMUM:
-            found.append(
-                Violation(
-                    name,
-                    "token-limit-minimum",
-                    f"{limit} is below the spec's minimum of {_TOKEN_MINIMUM} "
-                    "(the real API accepts it)",
-                    "warning",
-                )
-            )
-    truncation = run.truncation_strategy
-    if (
-        truncation is not None
-        and truncation.last_messages is not None
-        and truncation.last_messages < 1
-    ):
-        found.append(
-            Violation(
-                "truncation_strategy.last_messages",
-                "truncation-last-messages",
-                f"{truncation.last_messages} is below 1",
-                "error",
-            )
-        )
-    if run.tools:
-        _check_tools(run, found)
-    choice = run.tool_choice
-    if isinstance(choice, ToolChoice) and choice.function is not None:
-        _check_name(found, "tool_choice.function.name", choice.function.name)
+    """The field-rule table's rows (:data:`runstate._fields.FIELD_RULES`), every value."""
+    for field, rule, message in judge_all(run, RULES_BY_OWNER):
+        found.append(Violation(field, rule.rule, message, rule.severity))
     if run.required_action is not None:
         _check_tool_calls(run, found)
-
-
-def _check_metadata(metadata: Mapping[str, str], found: list[Violation]) -> None:
-    if len(metadata) > _METADATA_KEYS:
-        found.append(
-            Violation(
-                "metadata",
-                "metadata-limits",
-                f"{len(metadata)} keys; at most {_METADATA_KEYS} allowed",
-                "error",
-            )
-        )
-    for key, value in metadata.items():
-        if len(key) > _METADATA_KEY_LEN:
-            found.append(
-                Violation(
-                    f"metadata.{shorten(key, MAX_ID_ECHO)}",
-                    "metadata-limits",
-                    f"key is {len(key)} characters; at most {_METADATA_KEY_LEN} allowed",
-                    "error",
-                )
-            )
-        if len(value) > _METADATA_VALUE_LEN:
-            found.append(
-                Violation(
-                    f"metadata.{shorten(key, MAX_ID_ECHO)}",
-                    "metadata-limits",
-                    f"value is {len(value)} characters; at most {_METADATA_VALUE_LEN} allowed",
-                    "error",
-                )
-            )
-
-
-def _check_name(found: list[Violation], field: str, name: str) -> None:
-    if _FUNCTION_NAME.fullmatch(name) is None:
-        found.append(
-            Violation(
-                field,
-                "function-name",
-                f"{shorten(repr(name))} does not match ^[a-zA-Z0-9_-]{{1,64}}$",
-                "error",
-            )
-        )
-
-
-def _check_tools(run: Run, found: list[Violation]) -> None:
-    if len(run.tools) > _MAX_TOOLS:
-        found.append(
-            Violation(
-                "tools",
-                "too-many-tools",
-                f"{len(run.tools)} tools; the spec allows at most {_MAX_TOOLS}",
-                "warning",
-            )
-        )
-    for i, tool in enumerate(run.tools):
-        if isinstance(tool, FunctionTool):
-            _check_name(found, f"tools[{i}].function.name", tool.function.name)
-        elif isinstance(tool, FileSearchTool) and tool.file_search is not None:
-            options = tool.file_search
-            if options.max_num_results is not None and not 1 <= options.max_num_results <= 50:
-                found.append(
-                    Violation(
-                        f"tools[{i}].file_search.max_num_results",
-                        "file-search-max-results",
-                        f"{options.max_num_results} is outside 1..50",
-                        "error",
-                    )
-                )
-            if options.ranking_options is not None:
-                _range(
-                    found,
-                    f"tools[{i}].file_search.ranking_options.score_threshold",
-                    options.ranking_options.score_threshold,
-                    0,
-                    1,
-                    "score-threshold",
-                )
 
 
 def _check_tool_calls(run: Run, found: list[Violation]) -> None:
@@ -402,7 +272,6 @@ def _check_tool_calls(run: Run, found: list[Violation]) -> None:
                 )
             )
         seen.add(call.id)
-        _check_name(found, f"{prefix}[{i}].function.name", call.function.name)
 
 
 def validate(run: Run, *, strict: bool = False) -> Run:

@@ -39,6 +39,7 @@ from ._errors import (
     TransitionError,
     TransitionReason,
 )
+from ._fields import METADATA
 from ._invariants import violations
 from ._model import (
     IncompleteDetails,
@@ -846,9 +847,10 @@ def expire(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None
 # --------------------------------------------------------------------------------------
 # Metadata and the thread lock
 
-_METADATA_KEYS: Final = 16
-_METADATA_KEY_LEN: Final = 64
-_METADATA_VALUE_LEN: Final = 512
+#: Metadata limits: 16 keys, keys up to 64 characters, values up to 512 (the field rule).
+_METADATA_KEYS: Final = METADATA.max_items or 0
+_METADATA_KEY_LEN: Final = METADATA.key_length or 0
+_METADATA_VALUE_LEN: Final = METADATA.max_length or 0
 
 
 def read_metadata(metadata: object, param: str = "metadata") -> dict[str, str]:

@@ -26,7 +26,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, get_args
 
 
 def _hypothesis_setup_hook() -> None:
@@ -61,6 +61,8 @@ import attrs  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import InvalidArgument  # noqa: E402
 
+from . import _fields as rules  # noqa: E402
+from ._engine.strategies import within as _within  # noqa: E402
 from ._frozen import EMPTY  # noqa: E402
 from ._model import (  # noqa: E402
     NO_KEYS,
@@ -77,10 +79,9 @@ from ._model import (  # noqa: E402
     RankingOptions,
     RequiredAction,
     ResponseFormat,
-    ResponseFormatJsonObject,
     ResponseFormatJsonSchema,
-    ResponseFormatText,
     Run,
+    StepStatus,
     SubmitToolOutputs,
     Tool,
     ToolCall,
@@ -112,11 +113,8 @@ _TS_MAX: Final = 2_000_000_000
 _GAP: Final = 3_600
 #: The real API's ``expires_at - created_at`` (spec-facts §5.4).
 _EXPIRY: Final = 600
-_MAX_TOOLS: Final = 20
-_MAX_METADATA_KEYS: Final = 16
-_MAX_METADATA_KEY: Final = 64
-_MAX_METADATA_VALUE: Final = 512
-_MIN_TOKEN_LIMIT: Final = 256
+# Field limits and enums: the field-rule table (runstate._fields), drawn by _within.
+_MAX_TOOLS: Final = rules.RUN_TOOLS.max_items or 0
 
 _STARTED: Final = frozenset(
     {RunStatus.IN_PROGRESS, RunStatus.REQUIRES_ACTION, RunStatus.COMPLETED, RunStatus.INCOMPLETE}
@@ -152,7 +150,7 @@ def _status_choices(status: RunStatus | Iterable[RunStatus] | None) -> tuple[Run
 
 
 _ALNUM: Final = string.ascii_letters + string.digits
-#: Function names: ``^[a-zA-Z0-9_-]{1,64}$`` (spec).
+#: Key-like text: letters, digits, ``_`` and ``-``.
 _NAME_CHARS: Final = _ALNUM + "_-"
 
 # Every strategy is built once, here: building strategies inside a draw makes hypothesis
@@ -162,9 +160,11 @@ _NAME_CHARS: Final = _ALNUM + "_-"
 _texts: Final = st.text(st.characters(codec="utf-8"), max_size=40)
 _optional_texts: Final = st.none() | _texts
 _optional_bools: Final = st.none() | st.booleans()
+
+
 _names: Final = st.sampled_from(
     ("get_weather", "lookup", "getCurrentWeather", "search-docs", "f")
-) | st.text(_NAME_CHARS, min_size=1, max_size=64)
+) | _within(rules.NAME)
 _json_scalars: Final = (
     st.none()
     | st.booleans()
@@ -215,7 +215,7 @@ _REAL_EXTRAS: Final[dict[type, SearchStrategy[dict[str, Any]]]] = {
             "tool_resources": st.fixed_dictionaries(
                 {}, optional={"code_interpreter": st.fixed_dictionaries({"file_ids": _file_ids})}
             ),
-            "reasoning_effort": st.sampled_from((None, "low", "medium", "high")),
+            "reasoning_effort": st.none() | _within(rules.REASONING_EFFORTS),
             "file_ids": _file_ids,
         },
     ),
@@ -306,9 +306,9 @@ def _function_tools(draw: DrawFn) -> FunctionTool:
     return _finish(draw, FunctionTool, function=definition)
 
 
-_score_thresholds: Final = st.floats(0, 1) | st.integers(0, 1)
-_rankers: Final = st.sampled_from((None, "auto", "default_2024_08_21"))
-_max_num_results: Final = st.none() | st.integers(1, 50)
+_score_thresholds: Final = _within(rules.SCORE_THRESHOLD)
+_rankers: Final = st.none() | _within(rules.RANKERS)
+_max_num_results: Final = st.none() | _within(rules.MAX_NUM_RESULTS)
 
 
 @st.composite
@@ -338,18 +338,21 @@ _tools: Final[SearchStrategy[Tool]] = st.one_of(
     _code_interpreter_tools(), _file_search_tools(), _function_tools()
 )
 _tool_lists: Final = st.lists(_tools, max_size=_MAX_TOOLS).map(tuple)
-_response_format_kinds: Final = st.sampled_from(("auto", "text", "json_object", "json_schema"))
+_response_format_modes: Final = _within(rules.RESPONSE_FORMAT_MODES)
+#: The string form first (it shrinks there), then each format class.
+_response_format_kinds: Final = st.sampled_from(
+    (None, *(c for c in get_args(ResponseFormat) if isinstance(c, type)))
+)
 
 
 @st.composite
 def _response_formats(draw: DrawFn) -> ResponseFormat:
     kind = draw(_response_format_kinds)
-    if kind == "auto":
-        return "auto"
-    if kind == "text":
-        return _finish(draw, ResponseFormatText)
-    if kind == "json_object":
-        return _finish(draw, ResponseFormatJsonObject)
+    if kind is None:
+        mode: ResponseFormat = draw(_response_format_modes)
+        return mode
+    if kind is not ResponseFormatJsonSchema:
+        return _finish(draw, kind)
     schema = _finish(
         draw,
         JsonSchema,
@@ -366,10 +369,10 @@ _optional_response_formats: Final = st.none() | _response_formats()
 
 def _tool_choice(draw: DrawFn, tools: tuple[Tool, ...]) -> ToolChoiceOption | None:
     """``tool_choice``, or null; a specific tool is always one of ``tools``."""
-    options: tuple[str | None, ...] = (None, "none", "auto", "required")
-    options += tuple(sorted({t.type for t in tools}))
+    modes = rules.TOOL_CHOICE_MODES.values
+    options: tuple[str | None, ...] = (None, *modes, *sorted({t.type for t in tools}))
     kind = draw(st.sampled_from(options))
-    if kind is None or kind in ("none", "auto", "required"):
+    if kind is None or kind in modes:
         return kind  # type: ignore[return-value]  # narrowed by the test above
     function = None
     if kind == "function":
@@ -400,13 +403,9 @@ def _required_action(draw: DrawFn, names: tuple[str, ...]) -> RequiredAction:
     )
 
 
-_metadata: Final = st.none() | st.dictionaries(
-    st.text(st.characters(codec="utf-8"), max_size=_MAX_METADATA_KEY),
-    st.text(st.characters(codec="utf-8"), max_size=_MAX_METADATA_VALUE),
-    max_size=_MAX_METADATA_KEYS,
-)
-_message_counts: Final = st.integers(1, 1_000)
-_truncation_kinds: Final = st.sampled_from(("auto", "last_messages"))
+_metadata: Final = st.none() | _within(rules.METADATA)
+_message_counts: Final = _within(rules.LAST_MESSAGES).filter(lambda n: n <= 1_000)
+_truncation_kinds: Final = _within(rules.TRUNCATION_TYPES)
 
 
 @st.composite
@@ -418,13 +417,14 @@ def _truncation_strategies(draw: DrawFn) -> TruncationStrategy:
 
 
 _optional_truncation_strategies: Final = st.none() | _truncation_strategies()
-_error_codes: Final = st.sampled_from(("server_error", "rate_limit_exceeded", "invalid_prompt"))
-_reasons: Final = st.sampled_from(("max_completion_tokens", "max_prompt_tokens", None))
+_error_codes: Final = _within(rules.LAST_ERROR_CODES)
+_run_reasons: Final = _within(rules.INCOMPLETE_REASONS)
+_reasons: Final = _run_reasons | st.none()
 _token_counts: Final = st.integers(0, 10**6)
-_token_limits: Final = st.none() | st.integers(_MIN_TOKEN_LIMIT, 10**6)
+_token_limits: Final = st.none() | _within(rules.TOKEN_MINIMUM).filter(lambda n: n <= 10**6)
 _models: Final = st.sampled_from(("gpt-4o", "gpt-4o-mini", "gpt-4-turbo")) | _texts
-_temperatures: Final = st.none() | st.floats(0, 2) | st.integers(0, 2)
-_top_ps: Final = st.none() | st.floats(0, 1) | st.integers(0, 1)
+_temperatures: Final = st.none() | _within(rules.TEMPERATURE)
+_top_ps: Final = st.none() | _within(rules.TOP_P)
 _created: Final = st.integers(_TS_MIN, _TS_MAX - 4 * _GAP)
 _gaps: Final = st.integers(0, _GAP)
 _expiry_gaps: Final = st.integers(1, _GAP)
@@ -647,15 +647,11 @@ def _step(draw: DrawFn, run: Run, now: int) -> tuple[Run, int]:
     if op == "complete":
         return _ops.complete(run, now=now, usage=usage), now
     if op == "mark_incomplete":
-        reason: IncompleteReason = draw(
-            st.sampled_from(["max_completion_tokens", "max_prompt_tokens"])
-        )
+        reason: IncompleteReason = draw(_run_reasons)
         return _ops.mark_incomplete(run, now=now, reason=reason, usage=usage), now
     if op == "fail":
         error = {
-            "code": draw(
-                st.sampled_from(["server_error", "rate_limit_exceeded", "invalid_prompt"])
-            ),
+            "code": draw(_error_codes),
             "message": "failed",
         }
         return _ops.fail(run, now=now, error=error, usage=_ZERO_USAGE), now
@@ -773,9 +769,9 @@ def _life_step(draw: DrawFn, life: Any, now: int, n: int) -> tuple[Any, int]:
     elif op in ("complete", "mark_incomplete"):
         args = {"usage": usage}
         if op == "mark_incomplete":
-            args["reason"] = draw(st.sampled_from(["max_completion_tokens", "max_prompt_tokens"]))
+            args["reason"] = draw(_run_reasons)
     elif op == "fail":
-        code = draw(st.sampled_from(["server_error", "rate_limit_exceeded", "invalid_prompt"]))
+        code = draw(_error_codes)
         args = {"error": {"code": code, "message": "failed"}, "usage": _ZERO_USAGE}
     elif op == "expire":
         now = max(now, run.expires_at if run.expires_at is not None else now)
@@ -908,7 +904,7 @@ def _stream_traces(draw: DrawFn, max_steps: int, broken: bool = False) -> list[t
     return events
 
 
-_STEP_ENDS: Final = ("completed", "cancelled", "failed", "expired")
+_STEP_ENDS: Final = tuple(s.value for s in StepStatus if s.is_terminal)
 
 
 def _break(draw: DrawFn, events: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -33,6 +33,8 @@ from ._requests import (
     parse_modify_run,
     parse_modify_thread,
     parse_submit_tool_outputs,
+    validate_beta_header,
+    validate_id,
 )
 
 __all__ = [
@@ -70,4 +72,6 @@ __all__ = [
     "error_json",
     "check_beta_header",
     "check_id",
+    "validate_beta_header",
+    "validate_id",
 ]

@@ -1630,8 +1630,8 @@ def test_hostile_request_bodies_get_the_api_400_or_parse_whole(
 ))  # fmt: skip
 def test_id_and_header_checks_answer_any_value(param: str, value: Any) -> None:
     for check, ok_types in (
-        (lambda: rs.toolkit.check_id(param, value), (str, bytes)),
-        (lambda: rs.toolkit.check_beta_header(value), (str, bytes, type(None))),
+        (lambda: rs.toolkit.validate_id(param, value), (str, bytes)),
+        (lambda: rs.toolkit.validate_beta_header(value), (str, bytes, type(None))),
     ):
         try:
             check()

@@ -119,7 +119,7 @@ ROWS: list[Any] = [
     ),
     pytest.param(
         # param and code are '?' in §10.2; by analogy with assistant_id (inferred)
-        lambda: rs.toolkit.check_id("thread_id", "undefined"),
+        lambda: rs.toolkit.validate_id("thread_id", "undefined"),
         (
             "Invalid 'thread_id': 'undefined'. Expected an ID that begins with 'thread'.",
             "thread_id",
@@ -270,7 +270,7 @@ ROWS: list[Any] = [
         id="list limit > 100",
     ),
     pytest.param(
-        lambda: rs.toolkit.check_beta_header(None),
+        lambda: rs.toolkit.validate_beta_header(None),
         (
             "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please "
             "try again by setting the header 'OpenAI-Beta: assistants=v2'.",
@@ -651,7 +651,7 @@ def test_server_bugs_are_argument_errors() -> None:
     with pytest.raises(rs.InvalidArgument):
         create(tools=[{"type": "function", "function": {"name": "f", "parameters": {"a": {1}}}}])
     with pytest.raises(rs.InvalidArgument):
-        rs.toolkit.check_id("file_id", "file_1")
+        rs.toolkit.validate_id("file_id", "file_1")
     for include in (5, b"x", {"a": 1}, bytearray(b"x"), memoryview(b"x")):
         with pytest.raises(rs.InvalidArgument, match=r"^include: "):
             rs.parse_create_run({"assistant_id": "asst_1"}, include=include)  # type: ignore[arg-type]
@@ -786,10 +786,10 @@ def test_modify_run_bodies() -> None:
 
 
 def test_beta_header_values() -> None:
-    rs.toolkit.check_beta_header("assistants=v2")
-    rs.toolkit.check_beta_header("foo=1, assistants=v2")
+    rs.toolkit.validate_beta_header("assistants=v2")
+    rs.toolkit.validate_beta_header("foo=1, assistants=v2")
     with pytest.raises(InvalidRequest):
-        rs.toolkit.check_beta_header("assistants=v1")
+        rs.toolkit.validate_beta_header("assistants=v1")
 
 
 @pytest.mark.parametrize(
@@ -801,9 +801,41 @@ def test_beta_header_values() -> None:
         ("step_id", "step_1", "s_1"),
     ],
 )
-def test_check_id(param: str, good: str, bad: str) -> None:
-    rs.toolkit.check_id(param, good)
-    assert err(rs.toolkit.check_id, param, bad)[1:] == (param, "invalid_value")
+def test_validate_id(param: str, good: str, bad: str) -> None:
+    rs.toolkit.validate_id(param, good)
+    assert err(rs.toolkit.validate_id, param, bad)[1:] == (param, "invalid_value")
+
+
+@pytest.mark.parametrize(
+    ("check", "validate", "good", "bad"),
+    [
+        (
+            lambda v: rs.toolkit.check_id("thread_id", v),
+            lambda v: rs.toolkit.validate_id("thread_id", v),
+            "thread_1",
+            "t_1",
+        ),
+        (
+            rs.toolkit.check_beta_header,
+            rs.toolkit.validate_beta_header,
+            "assistants=v2",
+            "assistants=v1",
+        ),
+        (rs.toolkit.check_beta_header, rs.toolkit.validate_beta_header, b"assistants=v2", None),
+    ],
+)
+def test_check_answers_and_validate_raises_the_same_refusal(
+    check: Any, validate: Any, good: Any, bad: Any
+) -> None:
+    # check_* never raises (docs/design.md): it returns the refusal validate_* raises.
+    assert check(good) is None
+    assert validate(good) is None
+    answer = check(bad)
+    assert isinstance(answer, InvalidRequest)
+    raised = refusal(validate, bad)
+    assert rs.toolkit.error_json(answer) == rs.toolkit.error_json(raised)
+    with pytest.raises(rs.InvalidArgument):  # a malformed question is still the server's bug
+        check(7)
 
 
 def test_huge_numbers_are_refused_with_a_short_message() -> None:
@@ -889,12 +921,15 @@ def test_output_writes_a_lone_surrogate_as_its_escape() -> None:
         "\ud800", "\\ud800"
     ).replace("\udfff", "\\udfff")
     # error bodies: the escape too, never the raw code point
-    errors = [rs.not_found("run", "run_\ud800"), refusal(rs.toolkit.check_id, "run_id", "\ud800")]
+    errors = [
+        rs.not_found("run", "run_\ud800"),
+        refusal(rs.toolkit.validate_id, "run_id", "\ud800"),
+    ]
     for err in errors:
         body = rs.toolkit.error_json(err)
         body.encode("utf-8")
         assert json.loads(body)["error"]["message"] == err.message
-    exc = refusal(rs.toolkit.check_id, "run_id", "x\ud800")
+    exc = refusal(rs.toolkit.validate_id, "run_id", "x\ud800")
     assert "\ud800" not in exc.message and "\\ud800" in exc.message
     with pytest.raises(rs.InvalidArgument):
         rs.toolkit.error_json(ValueError("x"))  # type: ignore[arg-type]
@@ -978,8 +1013,8 @@ def test_refusals_echo_at_most_max_id_echo_characters(
     "attempt",
     [
         lambda: rs.parse_create_run({"assistant_id": "x" * 100_000}),
-        lambda: rs.toolkit.check_id("thread_id", "x" * 100_000),
-        lambda: rs.toolkit.check_id("run_id", b"r" * 100_000),
+        lambda: rs.toolkit.validate_id("thread_id", "x" * 100_000),
+        lambda: rs.toolkit.validate_id("run_id", b"r" * 100_000),
         lambda: rs.parse_list_runs({"order": "x" * 100_000}),
         lambda: rs.parse_list_runs({"order": ["asc", "y" * 100_000]}),
         lambda: rs.parse_create_assistant({"model": "m", "reasoning_effort": "x" * 100_000}),
@@ -1057,27 +1092,27 @@ def test_reasoning_effort_takes_the_models_values_only() -> None:
 def test_header_checks_refuse_wrong_types_as_server_bugs(check: str, value: Any) -> None:
     def attempt() -> None:
         if check == "id":
-            rs.toolkit.check_id("thread_id", value)
+            rs.toolkit.validate_id("thread_id", value)
         else:
-            rs.toolkit.check_beta_header(value)
+            rs.toolkit.validate_beta_header(value)
 
     with pytest.raises(rs.InvalidArgument):
         attempt()
 
 
 def test_header_checks_take_bytes_as_asgi_gives_them() -> None:
-    rs.toolkit.check_id("thread_id", b"thread_1")
-    rs.toolkit.check_id("run_id", bytearray(b"run_1"))
-    rs.toolkit.check_beta_header(b"assistants=v2")
-    rs.toolkit.check_beta_header(b"foo, assistants=v2")
-    exc = refusal(rs.toolkit.check_id, "thread_id", b"t\xe9")
+    rs.toolkit.validate_id("thread_id", b"thread_1")
+    rs.toolkit.validate_id("run_id", bytearray(b"run_1"))
+    rs.toolkit.validate_beta_header(b"assistants=v2")
+    rs.toolkit.validate_beta_header(b"foo, assistants=v2")
+    exc = refusal(rs.toolkit.validate_id, "thread_id", b"t\xe9")
     assert exc.message == "Invalid 'thread_id': 't\xe9'. Expected an ID that begins with 'thread'."
-    assert refusal(rs.toolkit.check_beta_header, b"assistants=v1").code == "invalid_beta"
+    assert refusal(rs.toolkit.validate_beta_header, b"assistants=v1").code == "invalid_beta"
     with pytest.raises(rs.InvalidArgument):
-        rs.toolkit.check_id("thread_id", None)  # type: ignore[arg-type]
+        rs.toolkit.validate_id("thread_id", None)  # type: ignore[arg-type]
     for param in (None, ["thread_id"], {"thread_id": 1}, b"thread_id"):
         with pytest.raises(rs.InvalidArgument):
-            rs.toolkit.check_id(param, "thread_1")  # type: ignore[arg-type]
+            rs.toolkit.validate_id(param, "thread_1")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -1409,8 +1444,8 @@ def test_list_messages_query() -> None:
 
 
 def test_message_ids_are_checked_like_run_ids() -> None:
-    rs.toolkit.check_id("message_id", "msg_1")
-    exc = refusal(rs.toolkit.check_id, "message_id", "run_1")
+    rs.toolkit.validate_id("message_id", "msg_1")
+    exc = refusal(rs.toolkit.validate_id, "message_id", "run_1")
     assert exc.message == "Invalid 'message_id': 'run_1'. Expected an ID that begins with 'msg'."
     assert (exc.param, exc.code) == ("message_id", "invalid_value")
     assert rs.not_found("message", "msg_1").message == "No message found with id 'msg_1'."

@@ -161,7 +161,7 @@ def _consume(result: Any) -> None:
 
 
 def _headers_ok(request: Any) -> None:
-    rs.toolkit.check_beta_header(request.headers.get("openai-beta"))
+    rs.toolkit.validate_beta_header(request.headers.get("openai-beta"))
 
 
 @pytest.mark.parametrize("args", CREATE_ARGS, ids=lambda a: ",".join(a) or "minimal")

@@ -504,7 +504,7 @@ class RunsAPI:
 
     def retrieve_assistant(self, call: Call) -> Response:
         assistant_id = call.path["assistant_id"]
-        rs.toolkit.check_id("assistant_id", assistant_id)
+        rs.toolkit.validate_id("assistant_id", assistant_id)
         assistant = self.store.get_assistant(assistant_id)
         if assistant is None:
             raise rs.not_found("assistant", assistant_id)
@@ -534,7 +534,7 @@ class RunsAPI:
         return JSONResponse(self._find_thread(call.path["thread_id"]).body)
 
     def _find_thread(self, thread_id: str) -> Thread:
-        rs.toolkit.check_id("thread_id", thread_id)
+        rs.toolkit.validate_id("thread_id", thread_id)
         thread = self.store.get_thread(thread_id)
         if thread is None:
             raise rs.not_found("thread", thread_id)
@@ -548,7 +548,7 @@ class RunsAPI:
 
     def modify_assistant(self, call: Call) -> Response:
         assistant_id = call.path["assistant_id"]
-        rs.toolkit.check_id("assistant_id", assistant_id)
+        rs.toolkit.validate_id("assistant_id", assistant_id)
         request = rs.parse_modify_assistant(call.body or b"{}")
         assistant = self.store.update_assistant(assistant_id, request.apply)
         if assistant is None:
@@ -557,14 +557,14 @@ class RunsAPI:
 
     def delete_assistant(self, call: Call) -> Response:
         assistant_id = call.path["assistant_id"]
-        rs.toolkit.check_id("assistant_id", assistant_id)
+        rs.toolkit.validate_id("assistant_id", assistant_id)
         if not self.store.delete_assistant(assistant_id):
             raise rs.not_found("assistant", assistant_id)
         return JSONResponse(deleted(assistant_id, "assistant.deleted"))
 
     def modify_thread(self, call: Call) -> Response:
         thread_id = call.path["thread_id"]
-        rs.toolkit.check_id("thread_id", thread_id)
+        rs.toolkit.validate_id("thread_id", thread_id)
         request = rs.parse_modify_thread(call.body or b"{}")
         thread = self.store.update_thread(thread_id, request.apply)
         if thread is None:
@@ -573,7 +573,7 @@ class RunsAPI:
 
     def delete_thread(self, call: Call) -> Response:
         thread_id = call.path["thread_id"]
-        rs.toolkit.check_id("thread_id", thread_id)
+        rs.toolkit.validate_id("thread_id", thread_id)
         if not self.store.delete_thread(thread_id):
             raise rs.not_found("thread", thread_id)
         return JSONResponse(deleted(thread_id, "thread.deleted"))
@@ -597,7 +597,7 @@ class RunsAPI:
     def _message_ids(self, call: Call) -> tuple[str, str]:
         thread = self._find_thread(call.path["thread_id"])
         message_id = call.path["message_id"]
-        rs.toolkit.check_id("message_id", message_id)
+        rs.toolkit.validate_id("message_id", message_id)
         return thread.id, message_id
 
     def retrieve_message(self, call: Call) -> Response:
@@ -681,8 +681,8 @@ class RunsAPI:
 
     def _ids(self, call: Call) -> tuple[str, str]:
         thread_id, run_id = call.path["thread_id"], call.path["run_id"]
-        rs.toolkit.check_id("thread_id", thread_id)
-        rs.toolkit.check_id("run_id", run_id)
+        rs.toolkit.validate_id("thread_id", thread_id)
+        rs.toolkit.validate_id("run_id", run_id)
         return thread_id, run_id
 
     def retrieve_run(self, call: Call) -> Response:
@@ -741,7 +741,7 @@ class RunsAPI:
 
     def retrieve_step(self, call: Call) -> Response:
         step_id = call.path["step_id"]
-        rs.toolkit.check_id("step_id", step_id)
+        rs.toolkit.validate_id("step_id", step_id)
         for step in self._life(call).steps:
             if step.id == step_id:
                 return JSONResponse(rs.steps.dump_step(step))
@@ -1068,7 +1068,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
 
         def answered(call: Call) -> Response:
             try:
-                rs.toolkit.check_beta_header(call.headers.get("openai-beta"))
+                rs.toolkit.validate_beta_header(call.headers.get("openai-beta"))
                 with store.session():
                     return handler(call)
             except rs.APIError as err:

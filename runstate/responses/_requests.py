@@ -15,11 +15,17 @@ from urllib.parse import parse_qsl
 import attrs
 
 from .. import _templates as wire
+from .._engine.requests import boolean as _boolean
+from .._engine.requests import frozen_json as _json
+from .._engine.requests import integer as _integer
+from .._engine.requests import json_array as _array
+from .._engine.requests import json_object as _object
+from .._engine.requests import read_body as _body
+from .._engine.requests import string as _string
 from .._errors import MAX_ECHO, InvalidArgument
 from .._frozen import FrozenDict
 from .._ops import check_now
 from .._pages import _query_int
-from .._requests import _array, _body, _boolean, _integer, _json, _object, _string
 from ._errors import NOT_STREAMABLE, STREAM_EXPIRED, InvalidResponseRequest
 from ._machine import background_without_store, new_response
 from ._model import Response
