@@ -6,6 +6,10 @@ Everything in ``__all__`` is the public API; the modules behind it are private, 
 :mod:`runstate.responses` (the Responses API's background mode, a sibling machine),
 :mod:`runstate.strategies` (hypothesis strategies) and :mod:`runstate.testing` (the
 conformance kit).
+
+Each public name is in exactly one of these modules' ``__all__`` (docs/reference.md,
+"Where each name lives"); a few that 0.1 exported twice stay importable from their second
+place too, for compatibility.
 """
 
 from __future__ import annotations
