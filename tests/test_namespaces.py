@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Final
 
@@ -401,3 +404,45 @@ def test_every_compatibility_name_is_documented() -> None:
         assert module_name in others, (module_name, name)
     documented = {(m, n) for n, (_, ms) in rows.items() for m in ms}
     assert documented == set(_compatibility_names())
+
+
+def _fresh(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    return done.stdout
+
+
+def test_runstate_responses_is_imported_on_first_use() -> None:
+    """``import runstate`` leaves ``runstate.responses`` (a quarter of its import time)
+    for the first use; every way of reaching it still works."""
+    code = (
+        "import sys, runstate\n"
+        "print('runstate.responses' in sys.modules)\n"
+        "r = runstate.responses.new_response(id='resp_1', model='m', now=1, background=True)\n"
+        "print('runstate.responses' in sys.modules, runstate.responses.dump_response(r)['id'])\n"
+        "from runstate import responses\n"
+        "print(responses is sys.modules['runstate.responses'] is runstate.responses)\n"
+        "print(runstate.converter.unstructure(r)['status'])\n"
+        "try:\n"
+        "    runstate.no_such_name\n"
+        "except AttributeError as exc:\n"
+        "    print(exc)\n"
+    )
+    assert _fresh(code).splitlines() == [
+        "False",
+        "True resp_1",
+        "True",
+        "queued",
+        "module 'runstate' has no attribute 'no_such_name'",
+    ]
+
+
+def test_star_import_still_brings_runstate_responses() -> None:
+    code = "from runstate import *\nprint(responses.__name__, 'new_run' in dir())\n"
+    assert _fresh(code).split() == ["runstate.responses", "True"]
