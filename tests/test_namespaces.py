@@ -352,7 +352,7 @@ def test_every_all_lists_each_name_once_and_only_names_that_exist() -> None:
 def test_every_name_0_1_exported_still_imports_from_there(module_name: str) -> None:
     module = importlib.import_module(module_name)
     for name in PUBLISHED[module_name]:
-        namespace = {}
+        namespace: dict[str, object] = {}
         exec(f"from {module_name} import {name}", namespace)
         assert namespace[name] is getattr(module, name), name
 
@@ -446,3 +446,13 @@ def test_runstate_responses_is_imported_on_first_use() -> None:
 def test_star_import_still_brings_runstate_responses() -> None:
     code = "from runstate import *\nprint(responses.__name__, 'new_run' in dir())\n"
     assert _fresh(code).split() == ["runstate.responses", "True"]
+
+
+def test_the_module_getattr_in_this_process() -> None:
+    """The same lookups in-process (the subprocess above is not measured for coverage)."""
+    import runstate  # noqa: PLC0415
+    import runstate.responses  # noqa: PLC0415
+
+    assert runstate.__getattr__("responses") is sys.modules["runstate.responses"]
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):
+        runstate.__getattr__("no_such_name")
