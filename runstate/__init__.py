@@ -6,15 +6,21 @@ Everything in ``__all__`` is the public API; the modules behind it are private, 
 :mod:`runstate.responses` (the Responses API's background mode, a sibling machine),
 :mod:`runstate.strategies` (hypothesis strategies) and :mod:`runstate.testing` (the
 conformance kit).
+
+Each public name is in exactly one of these modules' ``__all__`` (docs/reference.md,
+"Where each name lives"); a few that 0.1 exported twice stay importable from their second
+place too, for compatibility.
 """
 
 from __future__ import annotations
 
-# The public submodules: ``runstate.models``, ``runstate.toolkit``, ``runstate.steps``,
-# ``runstate.responses`` (the Responses API's machine; imported here so the one schema
-# always holds its values) (``runstate.strategies`` and ``runstate.testing`` import
-# hypothesis: import them yourself).
-from . import models, responses, steps, toolkit
+from typing import TYPE_CHECKING
+
+# The public submodules: ``runstate.models``, ``runstate.toolkit``, ``runstate.steps``;
+# ``runstate.responses`` (the Responses API's machine) is imported on first use, by
+# ``__getattr__`` below; ``runstate.strategies`` and ``runstate.testing`` import
+# hypothesis: import them yourself.
+from . import models, steps, toolkit
 from ._errors import (
     APIError,
     CancelNotAllowed,
@@ -89,6 +95,9 @@ from ._table import (
 )
 from ._trace import TraceChecker, TraceProblem, TraceReport, check_trace
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from . import responses
 
 __all__ = (
     # statuses and the table
@@ -183,3 +192,18 @@ __all__ = (
     "toolkit",
     "__version__",
 )
+
+
+def __getattr__(name: str) -> object:
+    """``runstate.responses``, imported on first use.
+
+    It is a quarter of ``import runstate``'s time (benchmarks/RESULTS.md, "Import time"),
+    and a program of runs alone never needs it. ``import runstate.responses`` and
+    ``from runstate import responses`` import it too; its values join the one schema
+    when it is imported, before any of them can exist.
+    """
+    if name == "responses":
+        import importlib  # noqa: PLC0415
+
+        return importlib.import_module(".responses", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

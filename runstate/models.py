@@ -6,6 +6,9 @@ values the API allows: the parser, the error messages, the invariants and the
 hypothesis strategies all read it). Every class is frozen, and every container in it is
 read-only all the way down (:class:`FrozenDict`, :class:`FrozenList`, tuples).
 
+``Run``, ``RunStep`` and ``StepStatus`` (exported from ``runstate``) and ``Message``
+(exported from ``runstate.steps``) stay importable from here too, as 0.1 exported them.
+
 Example:
     >>> from runstate.models import Usage, parse_value, dump_value
     >>> usage = parse_value(Usage, {"prompt_tokens": 1, "completion_tokens": 2,
@@ -16,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+from . import _model
 from ._invariants import PRESENCE, Presence, Severity
 from ._model import (
     CodeInterpreterTool,
@@ -34,7 +38,6 @@ from ._model import (
     JsonSchema,
     LastError,
     LastErrorCode,
-    Message,
     MessageCreation,
     MessageCreationDetails,
     MessageIncompleteDetails,
@@ -47,13 +50,10 @@ from ._model import (
     ResponseFormatJsonObject,
     ResponseFormatJsonSchema,
     ResponseFormatText,
-    Run,
-    RunStep,
     StepDetails,
     StepErrorCode,
     StepFunction,
     StepLastError,
-    StepStatus,
     StepToolCall,
     StepType,
     SubmitToolOutputs,
@@ -71,27 +71,31 @@ from ._model import (
 )
 from ._serde import MAX_JSON_DEPTH, dump_value, format_exception, parse_value
 
+# Compatibility: names whose one namespace is ``runstate`` (``Message``'s is
+# ``runstate.steps``), importable from here too because 0.1 exported them here as well
+# (docs/reference.md, "Where each name lives"). Not in ``__all__``.
+Run = _model.Run
+RunStep = _model.RunStep
+StepStatus = _model.StepStatus
+Message = _model.Message
+
 __all__ = [
     "format_exception",
     "CodeInterpreterToolCall",
     "FileSearchToolCall",
     "FunctionToolCall",
-    "Message",
     "MessageCreation",
     "MessageCreationDetails",
     "MessageIncompleteDetails",
     "MessageIncompleteReason",
     "MessageStatus",
-    "RunStep",
     "StepDetails",
     "StepErrorCode",
     "StepFunction",
     "StepLastError",
-    "StepStatus",
     "StepToolCall",
     "StepType",
     "ToolCallsDetails",
-    "Run",
     "RequiredAction",
     "SubmitToolOutputs",
     "ToolCall",

@@ -22,7 +22,8 @@ import attrs
 import pytest
 
 from runstate import __version__
-from runstate._cli import MAX_LINE, main
+from runstate._cli import main
+from runstate._cli_read import MAX_LINE
 from runstate._diagram import dot, markdown, mermaid
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -853,9 +854,9 @@ def test_line_endings_split_between_chunks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int
 ) -> None:
     """A CRLF cut between two reads is one line ending, at every cut."""
-    import runstate._cli as cli  # noqa: PLC0415
+    import runstate._cli_read as cli_read  # noqa: PLC0415
 
-    monkeypatch.setattr(cli, "_CHUNK", chunk)
+    monkeypatch.setattr(cli_read, "_CHUNK", chunk)
     body = BAD.replace("\n", "\n\n", 1)
     expected = None
     for eol in ("\n", "\r", "\r\n"):
@@ -1052,7 +1053,7 @@ def test_an_unforeseen_failure_is_one_line_not_a_traceback(
     def broken(*args: object) -> Any:
         raise LookupError("bad\nthing")
 
-    monkeypatch.setattr(cli, "_targets", broken)
+    monkeypatch.setattr(cli, "targets", broken)
     out, err = io.StringIO(), io.StringIO()
     assert main(["check", str(tmp_path)], stdout=out, stderr=err) == 2
     assert err.getvalue() == "runstate: internal error: LookupError: bad\\nthing\n"
