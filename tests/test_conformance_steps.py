@@ -20,9 +20,19 @@ from reference_server import ReferenceServer, invalid
 import runstate as rs
 from runstate import RunStatus, StepStatus
 from runstate import testing as kit
-from runstate.testing import _adapters, _conformance, _report, _state, _step_rules
 from runstate.models import Usage
-from runstate.testing import RULES, STEP_RULES, HttpResponse, Step, run_conformance
+from runstate.testing import (
+    RULES,
+    STEP_RULES,
+    HttpResponse,
+    Step,
+    _adapters,
+    _conformance,
+    _report,
+    _state,
+    _step_rules,
+    run_conformance,
+)
 
 FAST = settings(
     max_examples=150,

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 import runstate as rs
 from runstate._codegen import GUARDED_HOOKS, HOOKS, SWAP, generate
+from runstate._judges import _checks, _missing_outputs
 from runstate._model import Message, Run, RunStep
 from runstate._schema import _freeze, _freeze_guarded, _scan, _scan_guarded
-from runstate._judges import _checks, _missing_outputs
 from runstate.strategies import traces
 
 DELTAS = [
