@@ -953,7 +953,9 @@ def test_consecutive_responses_are_checked_as_a_poll_trace(
         assert mode == "poll"
         return SimpleNamespace(ok=False, problems=[problem])
 
-    monkeypatch.setattr(testing, "check_trace", check_trace)
+    # The run rules read polls with it, and the step rules the run's moves.
+    monkeypatch.setattr(testing._run_rules, "check_trace", check_trace)
+    monkeypatch.setattr(testing._step_rules, "check_trace", check_trace)
     divergence = first(run_conformance(ReferenceServer, settings=FIND, max_divergences=1))
     assert seen
     assert set(seen) == {2}

@@ -21,7 +21,18 @@ import runstate as rs
 from runstate import RunStatus, StepStatus
 from runstate import testing as kit
 from runstate.models import Usage
-from runstate.testing import RULES, STEP_RULES, HttpResponse, Step, run_conformance
+from runstate.testing import (
+    RULES,
+    STEP_RULES,
+    HttpResponse,
+    Step,
+    _adapters,
+    _conformance,
+    _report,
+    _state,
+    _step_rules,
+    run_conformance,
+)
 
 FAST = settings(
     max_examples=150,
@@ -343,8 +354,8 @@ def test_one_survey_reports_both_step_bugs() -> None:
 
 
 def _machine() -> Any:
-    tally = kit._Tally()
-    options = kit._Options(
+    tally = _state.Tally()
+    options = _state.Options(
         ReferenceServer,
         False,
         True,
@@ -353,7 +364,7 @@ def _machine() -> Any:
         frozenset(RULES),
         tally,
     )
-    machine = type("Replay", (kit._Conformance,), {"options": options})()
+    machine = type("Replay", (_conformance.Conformance,), {"options": options})()
     return machine, tally
 
 
@@ -381,13 +392,13 @@ def test_the_replayed_stream_reports_what_the_direct_checks_let_through() -> Non
         checker.feed(event)
     for event in rs.stream_events(run, run, steps_after=life.steps):
         checker.feed(event)
-    before = kit._StepView(run=run, steps=life.steps, hidden=frozenset(), checker=checker)
-    after = kit._StepView(run=waiting, steps=(ended,), hidden=frozenset(), checker=checker)
+    before = _state.StepView(run=run, steps=life.steps, hidden=frozenset(), checker=checker)
+    after = _state.StepView(run=waiting, steps=(ended,), hidden=frozenset(), checker=checker)
     machine._replay("a move", before, after)
     assert tally.seen["step-stream"] == 1
     assert after.checker is None
     # Not one change of the run (a step that disappears): reported too.
-    again = kit._StepView(
+    again = _state.StepView(
         run=waiting, steps=(), hidden=frozenset(), checker=rs.TraceChecker(mode="stream")
     )
     machine._replay("a move", after, again)
@@ -522,13 +533,13 @@ def test_a_run_without_its_operations_arguments_is_reported_by_run_rules(
 def test_the_steps_of_a_move_runstate_cannot_make_are_not_compared() -> None:
     run = rs.start(rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1), now=2)
     life = rs.advance(run, (), "open_message_step", now=3, step_id="s", message_id="m")
-    view = kit._StepView(run=run, steps=life.steps, hidden=frozenset(), checker=None)
+    view = _state.StepView(run=run, steps=life.steps, hidden=frozenset(), checker=None)
     cut = rs.mark_incomplete(run, now=4, reason="max_completion_tokens")
     no_reason = rs.parse_run({**rs.dump_run(cut), "incomplete_details": {}})
-    assert kit._expected_life(view, no_reason, (), None) == ("mark_incomplete", None)
+    assert _step_rules.expected_life(view, no_reason, (), None) == ("mark_incomplete", None)
     broken = rs.parse_run({**rs.dump_run(cut), "incomplete_details": None})
-    assert kit._expected_life(view, broken, (), None) == ("mark_incomplete", None)
-    op, expected = kit._expected_life(view, cut, (), None)
+    assert _step_rules.expected_life(view, broken, (), None) == ("mark_incomplete", None)
+    op, expected = _step_rules.expected_life(view, cut, (), None)
     assert op == "mark_incomplete" and expected is not None
     assert expected.steps[0].status is StepStatus.COMPLETED
 
@@ -677,12 +688,12 @@ def test_a_page_nested_too_deep_is_reported_not_a_crash(
 
 def test_a_run_body_nested_too_deep_is_described_briefly() -> None:
     deep = {"object": DEEP, "status": "queued"}
-    described = kit._describe(400, deep)  # as JSON, or (too deep for json) as a repr
+    described = _report.describe(400, deep)  # as JSON, or (too deep for json) as a repr
     assert described.startswith(("400 {'object': [[[[", '400 {"object": [[[['))
     assert len(described) <= 420
-    assert len(kit._json(deep)) <= 400
+    assert len(_report.brief(deep)) <= 400
     text = b"[" * 100_000 + b"]" * 100_000
-    status, body = kit._unpack("retrieve_run", (200, text))
+    status, body = _adapters.unpack("retrieve_run", (200, text))
     assert (status, body) == (200, text)  # not JSON the kit can read: reported as such
 
 
@@ -909,14 +920,14 @@ def test_has_more_is_believed_on_a_full_page_only() -> None:
 
 def test_rules_fit_the_step_the_operation_works_on() -> None:
     step = rs.parse_step(_steps(1)[0])
-    assert kit._moved_rule("complete", step, touched=False) == "step-moved"
-    assert kit._moved_rule("fail", step, touched=False) == "step-moved"
+    assert _step_rules.moved_rule("complete", step, touched=False) == "step-moved"
+    assert _step_rules.moved_rule("fail", step, touched=False) == "step-moved"
     ended = attrs.evolve(step, status=StepStatus.COMPLETED)
-    assert kit._moved_rule("complete", ended, touched=True) == "step-end-status"
-    assert kit._moved_rule("fail", ended, touched=True) == "step-end-status-weak"
-    assert kit._moved_rule("require_action", step, touched=True) == "step-tool-calls"
-    assert kit._moved_rule("require_action", step, touched=False) == "step-moved"
-    assert kit._moved_rule("submit_tool_outputs", step, touched=True) == "step-tool-outputs"
-    assert kit._moved_rule("submit_tool_outputs", step, touched=False) == "step-moved"
-    assert kit._moved_rule("cancel", step, touched=False) == "step-moved-on-cancel"
-    assert kit._moved_rule(None, step, touched=False) == "step-moved"
+    assert _step_rules.moved_rule("complete", ended, touched=True) == "step-end-status"
+    assert _step_rules.moved_rule("fail", ended, touched=True) == "step-end-status-weak"
+    assert _step_rules.moved_rule("require_action", step, touched=True) == "step-tool-calls"
+    assert _step_rules.moved_rule("require_action", step, touched=False) == "step-moved"
+    assert _step_rules.moved_rule("submit_tool_outputs", step, touched=True) == "step-tool-outputs"
+    assert _step_rules.moved_rule("submit_tool_outputs", step, touched=False) == "step-moved"
+    assert _step_rules.moved_rule("cancel", step, touched=False) == "step-moved-on-cancel"
+    assert _step_rules.moved_rule(None, step, touched=False) == "step-moved"

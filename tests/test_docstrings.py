@@ -11,10 +11,10 @@ import pytest
 
 import runstate
 
-MODULES = sorted(
-    f"runstate.{m.name}" for m in pkgutil.iter_modules(runstate.__path__) if m.name != "__main__"
-) + sorted(  # the subpackage's modules too (runstate.responses)
-    f"runstate.responses.{m.name}" for m in pkgutil.iter_modules(runstate.responses.__path__)
+MODULES = sorted(  # every module, the subpackages' too (runstate.responses, runstate.testing)
+    m.name
+    for m in pkgutil.walk_packages(runstate.__path__, "runstate.")
+    if m.name != "runstate.__main__"
 )
 
 

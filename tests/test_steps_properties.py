@@ -239,7 +239,7 @@ def test_the_checker_follows_a_bounded_number_of_open_steps() -> None:
     checker = rs.TraceChecker(mode="stream")
     found = [p.rule for item in [*events, *many] for p in checker.feed(item)]
     assert found == ["too-many-open-steps"]
-    assert len(checker._open_steps) == MAX_OPEN
+    assert len(checker._steps.open_steps) == MAX_OPEN
 
 
 # -- the real streams --------------------------------------------------------------------

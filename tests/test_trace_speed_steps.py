@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 import runstate as rs
 from runstate._codegen import GUARDED_HOOKS, HOOKS, SWAP, generate
+from runstate._judges import _checks, _missing_outputs
 from runstate._model import Message, Run, RunStep
 from runstate._schema import _freeze, _freeze_guarded, _scan, _scan_guarded
-from runstate._trace import _checks, _missing_outputs
 from runstate.strategies import traces
 
 DELTAS = [
@@ -322,7 +322,7 @@ def test_memory_stays_bounded_on_a_long_stream_of_steps() -> None:
             assert checker.feed(item) == ()
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
-        assert not checker._open_steps and not checker._open_messages
+        assert not checker._steps.open_steps and not checker._steps.open_messages
     assert peaks[1] < peaks[0] * 1.5 + 64 * 1024, peaks
 
 

@@ -1,1 +1,1 @@
-"""Generic engines that know nothing about runs; the Run machine's declarations use them."""
+"""Generic engines that know nothing about runs: each machine's declarations reuse them."""

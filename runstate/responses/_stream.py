@@ -47,20 +47,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .._errors import InvalidArgument, InvalidRun
-from .._jsonio import loads
-from .._schema import _thaw
-from .._trace import (
+from .._engine.trace import (
     DEFAULT_MAX_PROBLEMS,
     Mode,
     TraceProblem,
     TraceReport,
-    _checked_mode,
-    _show,
     changed_fields,
+    checked_mode,
     collect,
     settled_fields,
+    show,
 )
+from .._errors import InvalidArgument, InvalidRun
+from .._jsonio import loads
+from .._schema import _thaw
 from ._machine import violations
 from ._model import TERMINAL, Response, ResponseStatus
 from ._runs import response_event
@@ -245,11 +245,11 @@ class ResponseTraceChecker:
     """An incremental checker of one response's trace: feed items, then close it.
 
     The response machine's counterpart of :class:`runstate.TraceChecker`, driven by the
-    same collection loop (:func:`runstate._trace.collect`).
+    same collection loop (:func:`runstate._engine.trace.collect`).
     """
 
     def __init__(self, *, mode: Mode) -> None:
-        self._stream = _checked_mode(mode) == "stream"
+        self._stream = checked_mode(mode) == "stream"
         self._closed = False
         #: How many items have been fed; the next item's position.
         self.position = 0
@@ -383,7 +383,7 @@ class ResponseTraceChecker:
                     position,
                     "error",
                     "event-type-mismatch",
-                    f"event {_show(name)} carries type {_show(kind)}",
+                    f"event {show(name)} carries type {show(kind)}",
                 )
             )
         self._sequence(position, number, found)
@@ -395,7 +395,7 @@ class ResponseTraceChecker:
                         position,
                         "error",
                         "after-terminal-event",
-                        f"{_show(kind)} follows the terminal event",
+                        f"{show(kind)} follows the terminal event",
                     )
                 )
             return
@@ -416,7 +416,7 @@ class ResponseTraceChecker:
         if first and not self._resumed and kind != "response.created":
             found.append(
                 TraceProblem(
-                    position, "error", "created-first", f"the stream starts with {_show(kind)}"
+                    position, "error", "created-first", f"the stream starts with {show(kind)}"
                 )
             )
         if kind in _NO_SUCH_EVENTS:
