@@ -57,7 +57,7 @@ from ._jsonio import dumps
 from ._model import Message, MessageCreationDetails, Run, RunStep, StepStatus
 from ._serde import dump_run
 from ._status import TERMINAL_STATUSES, RunStatus
-from ._steps import STEP_TRANSITIONS, _quote, dump_message, dump_step
+from ._step_table import STEP_TRANSITIONS, dump_message, dump_step, quote_id
 from ._table import can_transition
 
 __all__ = ["DONE", "encode_sse", "run_json", "stream_events"]
@@ -238,8 +238,8 @@ def _compact(data: Any) -> str:
 
 
 def _shown(value: object) -> str:
-    """A run field as a message shows it: an id bounded (``_quote``), anything else as is."""
-    return _quote(value) if isinstance(value, str) else repr(value)
+    """A run field as a message shows it: an id bounded (``quote_id``), anything else as is."""
+    return quote_id(value) if isinstance(value, str) else repr(value)
 
 
 def _by_id(items: Sequence[Any], cls: type, name: str, run: Run) -> dict[str, Any]:
@@ -253,19 +253,20 @@ def _by_id(items: Sequence[Any], cls: type, name: str, run: Run) -> dict[str, An
         if item.run_id != run.id:
             raise InvalidArgument(
                 name,
-                f"{_quote(item.id)} belongs to run {_quote(item.run_id)}, not {_quote(run.id)}",
+                f"{quote_id(item.id)} belongs to run {quote_id(item.run_id)},"
+                f" not {quote_id(run.id)}",
             )
         if item.thread_id != run.thread_id:
             raise InvalidArgument(
                 name,
-                f"{_quote(item.id)} is on thread {_quote(item.thread_id)},"
-                f" not {_quote(run.thread_id)}",
+                f"{quote_id(item.id)} is on thread {quote_id(item.thread_id)},"
+                f" not {quote_id(run.thread_id)}",
             )
         if item.assistant_id is not None and item.assistant_id != run.assistant_id:
             raise InvalidArgument(
                 name,
-                f"{_quote(item.id)} is by assistant {_quote(item.assistant_id)},"
-                f" not {_quote(run.assistant_id)}",
+                f"{quote_id(item.id)} is by assistant {quote_id(item.assistant_id)},"
+                f" not {quote_id(run.assistant_id)}",
             )
         found[item.id] = item
     return found
@@ -380,7 +381,7 @@ def _message_events(old: Message | None, new: Message, deltas: bool) -> list[tup
         if new.status != "in_progress":
             raise InvalidArgument(
                 "messages_after",
-                f"new message {_quote(new.id)} is {new.status!r}, not 'in_progress'",
+                f"new message {quote_id(new.id)} is {new.status!r}, not 'in_progress'",
             )
         data = dump_message(new)
         content = _array(data.get("content")) if deltas else None
@@ -399,7 +400,7 @@ def _message_events(old: Message | None, new: Message, deltas: bool) -> list[tup
     if old.status != "in_progress":
         raise InvalidArgument(
             "messages_after",
-            f"message {_quote(new.id)} cannot go from {old.status!r} to {new.status!r}",
+            f"message {quote_id(new.id)} cannot go from {old.status!r} to {new.status!r}",
         )
     return [*delta, (_MESSAGE_EVENTS[new.status], _compact(dump_message(new)))]
 
@@ -421,7 +422,7 @@ def _step_events(
         if new.status is not StepStatus.IN_PROGRESS:
             raise InvalidArgument(
                 "steps_after",
-                f"new step {_quote(new.id)} is {new.status.value!r}, not 'in_progress';"
+                f"new step {quote_id(new.id)} is {new.status.value!r}, not 'in_progress';"
                 " announce each step change",
             )
         data = dump_step(new)
@@ -440,7 +441,7 @@ def _step_events(
     if new.status not in STEP_TRANSITIONS[old.status]:
         raise InvalidArgument(
             "steps_after",
-            f"step {_quote(new.id)} cannot go from {old.status.value!r} to {new.status.value!r}",
+            f"step {quote_id(new.id)} cannot go from {old.status.value!r} to {new.status.value!r}",
         )
     return delta, [(new.status.event, _compact(dump_step(new)))]
 
@@ -496,12 +497,12 @@ def _run_events(before: Run | None, after: Run) -> list[tuple[str, str]]:
     if type(before) is not Run:
         raise InvalidArgument.expected("before", "a runstate.Run or None", before)
     if before.id != after.id:
-        raise InvalidArgument("after", f"run {_quote(after.id)} is not run {_quote(before.id)}")
+        raise InvalidArgument("after", f"run {quote_id(after.id)} is not run {quote_id(before.id)}")
     for key in ("thread_id", "assistant_id", "created_at"):  # fixed for a run's life
         if getattr(before, key) != getattr(after, key):
             raise InvalidArgument(
                 "after",
-                f"run {_quote(after.id)} changed its {key} from {_shown(getattr(before, key))}"
+                f"run {quote_id(after.id)} changed its {key} from {_shown(getattr(before, key))}"
                 f" to {_shown(getattr(after, key))}",
             )
     if before.status is after.status:

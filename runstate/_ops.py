@@ -55,10 +55,11 @@ from ._model import (
     Usage,
     freeze_metadata,
 )
+from ._operations import OPERATION_FOR_TARGET, OPERATIONS, Op
 from ._schema import DUMPERS, MAX_INT_DIGITS
 from ._serde import dump_value, parse_run, parse_value, to_json_value
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
-from ._table import OPERATION_FOR_TARGET, TRANSITIONS
+from ._table import TRANSITIONS
 
 __all__ = [
     "DEFAULT_EXPIRES_IN",
@@ -167,7 +168,10 @@ def _refusal_reason(status: RunStatus) -> TransitionReason:
 
 
 def _guard(run: Run, target: RunStatus) -> None:
-    """Refuse unless the table has the edge ``run.status -> target``.
+    """Refuse unless the table has the edge ``run.status -> target`` (and a start, if needed).
+
+    The operation into ``target`` may need a run that started (``needs_started`` in the
+    operations table): a run that never started cannot complete.
 
     A worker move: no endpoint exposes it, so the refusal is a :class:`TransitionError`,
     not an API answer.
@@ -182,6 +186,16 @@ def _guard(run: Run, target: RunStatus) -> None:
         raise TransitionError(
             OPERATION_FOR_TARGET[target], run.status, target, _refusal_reason(run.status)
         )
+    if target in _NEEDS_STARTED and run.started_at is None and run.status in ACTIVE_STATUSES:
+        raise TransitionError(
+            OPERATION_FOR_TARGET[target], run.status, target, "never-started", "it never started"
+        )
+
+
+#: The statuses only a run that started may move to (the table's ``needs_started``).
+_NEEDS_STARTED: Final = frozenset(
+    row.target for row in OPERATIONS.values() if row.needs_started and row.target is not None
+)
 
 
 def _finished(run: Run, target: RunStatus, now: int, usage: Any, **changes: Any) -> Run:
@@ -700,13 +714,6 @@ def finish_cancel(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None
     return _finished(run, RunStatus.CANCELLED, now, usage, cancelled_at=now)
 
 
-def _require_started(run: Run, target: RunStatus) -> None:
-    if run.started_at is None and run.status in ACTIVE_STATUSES:
-        raise TransitionError(
-            OPERATION_FOR_TARGET[target], run.status, target, "never-started", "it never started"
-        )
-
-
 def complete(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None) -> Run:
     """``in_progress | cancelling -> completed``; ``completed_at = now``, usage set.
 
@@ -729,7 +736,6 @@ def complete(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = No
         ('completed', 20, None, 7)
     """
     _guard(run, RunStatus.COMPLETED)
-    _require_started(run, RunStatus.COMPLETED)
     return _finished(run, RunStatus.COMPLETED, now, usage, completed_at=now)
 
 
@@ -792,7 +798,6 @@ def mark_incomplete(
         ('incomplete', 'max_completion_tokens', 12)
     """
     _guard(run, RunStatus.INCOMPLETE)
-    _require_started(run, RunStatus.INCOMPLETE)
     if reason is None:
         raise InvalidRun.one(
             "reason",
@@ -834,7 +839,7 @@ def expire(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None
     check_now(now)
     if run.expires_at is not None and now < run.expires_at:
         raise TransitionError(
-            "expire",
+            Op.EXPIRE,
             run.status,
             RunStatus.EXPIRED,
             "not-expired-yet",

@@ -106,15 +106,15 @@ from ._jsonio import decode
 from ._model import FunctionToolCall, Message, MessageCreationDetails, Run, RunStep, StepStatus
 from ._serde import parse_run
 from ._status import TERMINAL_STATUSES, RunStatus
-from ._steps import (
+from ._step_table import (
     STEP_TRANSITIONS,
-    _message_rules,
-    _step_rules,
     message_violations,
     parse_message,
     parse_step,
     step_violations,
 )
+from ._step_table import message_rules as _message_rules
+from ._step_table import step_rules as _step_rules
 from ._table import can_reach, can_transition
 
 __all__ = [
