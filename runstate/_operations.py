@@ -93,16 +93,6 @@ class RunEndEffect(NamedTuple):
     why: str
 
 
-class _Ends(NamedTuple):
-    """A row's run-end effect, without the operation (the row names it)."""
-
-    step_status: StepStatus
-    message_status: MessageStatus
-    message_reason: MessageIncompleteReason | None
-    confidence: Confidence
-    why: str
-
-
 class Operation(NamedTuple):
     """One row of the operations table.
 
@@ -137,7 +127,32 @@ class Operation(NamedTuple):
     #: (``step_id``, ``text``, ``incomplete_reason``) means "not given".
     optional: tuple[str, ...]
     #: What it does to the run's open steps and messages, when it ends the run.
-    run_end: _Ends | None = None
+    run_end: RunEndEffect | None = None
+
+
+_Ends: TypeAlias = tuple[StepStatus, MessageStatus, MessageIncompleteReason | None, Confidence, str]
+
+
+def _row(
+    name: Op,
+    acts_on: Literal["run", "step"],
+    target: RunStatus | None,
+    by: Literal["client", "service"],
+    *,
+    stops: bool = False,
+    started: bool = False,
+    takes: tuple[str, ...] = (),
+    may_take: tuple[str, ...] = (),
+    ends: _Ends | None = None,
+) -> Operation:
+    """One row, its columns named for short lines.
+
+    ``stops`` is ``ends_stream``, ``started`` ``needs_started``, ``takes`` and
+    ``may_take`` the required and optional arguments, ``ends`` the run-end effect but
+    for the operation's name.
+    """
+    run_end = None if ends is None else RunEndEffect(name, *ends)
+    return Operation(name, acts_on, target, by, stops, started, takes, may_take, run_end)
 
 
 _RUN: Final = "run"
@@ -151,57 +166,38 @@ S = StepStatus
 
 # The table. Run operations first, in the order of a run's life; then step operations.
 _ROWS: Final[tuple[Operation, ...]] = (
-    Operation(Op.START, _RUN, R.IN_PROGRESS, _SERVICE, False, False, (), ()),
-    Operation(
-        Op.REQUIRE_ACTION, _RUN, R.REQUIRES_ACTION, _SERVICE, True, False,
-        ("tool_calls",), ("step_id",),
-    ),
-    Operation(
-        Op.SUBMIT_TOOL_OUTPUTS, _RUN, R.QUEUED, _CLIENT, False, False,
-        ("tool_outputs",), _USAGE,
-    ),
-    Operation(Op.CANCEL, _RUN, R.CANCELLING, _CLIENT, False, False, (), ("documented_only",)),
-    Operation(
-        Op.FINISH_CANCEL, _RUN, R.CANCELLED, _SERVICE, True, False, (), _USAGE,
-        _Ends(S.CANCELLED, "incomplete", "run_cancelled", "L",
-              "inferred from the schemas (step cancelled_at, message reason run_cancelled)"),
-    ),
-    Operation(
-        Op.COMPLETE, _RUN, R.COMPLETED, _SERVICE, True, True, (), _USAGE,
-        _Ends(S.COMPLETED, "completed", None, "H",
-              "every recording: the message ends, then its step completes, then the run"),
-    ),
-    Operation(
-        Op.FAIL, _RUN, R.FAILED, _SERVICE, True, False, ("error",), _USAGE,
-        _Ends(S.FAILED, "incomplete", "run_failed", "L",
-              "inferred from the schemas (step failed_at and last_error, reason run_failed)"),
-    ),
-    Operation(
-        Op.MARK_INCOMPLETE, _RUN, R.INCOMPLETE, _SERVICE, True, True, ("reason",), _USAGE,
-        _Ends(S.COMPLETED, "incomplete", "max_tokens", "M",
-              "ruby 2024-04 streams: a token limit leaves the message incomplete (max_tokens)"
-              " and its step completed"),
-    ),
-    Operation(
-        Op.EXPIRE, _RUN, R.EXPIRED, _SERVICE, True, False, (), _USAGE,
-        _Ends(S.EXPIRED, "incomplete", "run_expired", "L",
-              "spec: a step 'is considered expired if the parent run is expired';"
-              " the message's reason run_expired is inferred"),
-    ),
-    Operation(Op.UPDATE_METADATA, _RUN, None, _CLIENT, False, False, (), ("metadata",)),
-    Operation(
-        Op.OPEN_MESSAGE_STEP, _STEP, None, _SERVICE, False, False, ("step_id", "message_id"), ()
-    ),
-    Operation(
-        Op.FINISH_MESSAGE_STEP, _STEP, None, _SERVICE, False, False,
-        ("step_id",), ("usage", "incomplete_reason", "text"),
-    ),
-    Operation(
-        Op.OPEN_TOOL_CALLS_STEP, _STEP, None, _SERVICE, False, False, ("step_id",), ("tool_calls",)
-    ),
-    Operation(
-        Op.COMPLETE_TOOL_CALLS_STEP, _STEP, None, _SERVICE, False, False, ("step_id",), _USAGE
-    ),
+    _row(Op.START, _RUN, R.IN_PROGRESS, _SERVICE),
+    _row(Op.REQUIRE_ACTION, _RUN, R.REQUIRES_ACTION, _SERVICE, stops=True,
+         takes=("tool_calls",), may_take=("step_id",)),
+    _row(Op.SUBMIT_TOOL_OUTPUTS, _RUN, R.QUEUED, _CLIENT,
+         takes=("tool_outputs",), may_take=_USAGE),
+    _row(Op.CANCEL, _RUN, R.CANCELLING, _CLIENT, may_take=("documented_only",)),
+    _row(Op.FINISH_CANCEL, _RUN, R.CANCELLED, _SERVICE, stops=True, may_take=_USAGE,
+         ends=(S.CANCELLED, "incomplete", "run_cancelled", "L",
+               "inferred from the schemas (step cancelled_at, message reason run_cancelled)")),
+    _row(Op.COMPLETE, _RUN, R.COMPLETED, _SERVICE, stops=True, started=True, may_take=_USAGE,
+         ends=(S.COMPLETED, "completed", None, "H",
+               "every recording: the message ends, then its step completes, then the run")),
+    _row(Op.FAIL, _RUN, R.FAILED, _SERVICE, stops=True, takes=("error",), may_take=_USAGE,
+         ends=(S.FAILED, "incomplete", "run_failed", "L",
+               "inferred from the schemas (step failed_at and last_error, reason run_failed)")),
+    _row(Op.MARK_INCOMPLETE, _RUN, R.INCOMPLETE, _SERVICE, stops=True, started=True,
+         takes=("reason",), may_take=_USAGE,
+         ends=(S.COMPLETED, "incomplete", "max_tokens", "M",
+               "ruby 2024-04 streams: a token limit leaves the message incomplete"
+               " (max_tokens) and its step completed")),
+    _row(Op.EXPIRE, _RUN, R.EXPIRED, _SERVICE, stops=True, may_take=_USAGE,
+         ends=(S.EXPIRED, "incomplete", "run_expired", "L",
+               "spec: a step 'is considered expired if the parent run is expired';"
+               " the message's reason run_expired is inferred")),
+    _row(Op.UPDATE_METADATA, _RUN, None, _CLIENT, may_take=("metadata",)),
+    _row(Op.OPEN_MESSAGE_STEP, _STEP, None, _SERVICE, takes=("step_id", "message_id")),
+    _row(Op.FINISH_MESSAGE_STEP, _STEP, None, _SERVICE, takes=("step_id",),
+         may_take=("usage", "incomplete_reason", "text")),
+    _row(Op.OPEN_TOOL_CALLS_STEP, _STEP, None, _SERVICE, takes=("step_id",),
+         may_take=("tool_calls",)),
+    _row(Op.COMPLETE_TOOL_CALLS_STEP, _STEP, None, _SERVICE, takes=("step_id",),
+         may_take=_USAGE),
 )  # fmt: skip
 
 
@@ -256,5 +252,5 @@ STREAM_END_STATUSES: Final[frozenset[RunStatus]] = frozenset(
 #: that ends a run. ``cancel`` (to ``cancelling``) leaves them open (inferred, ``L``):
 #: the run still works until the cancel takes effect.
 RUN_END_EFFECTS: Final[Mapping[str, RunEndEffect]] = MappingProxyType(
-    {row.name: RunEndEffect(row.name, *row.run_end) for row in _ROWS if row.run_end is not None}
+    {row.name: row.run_end for row in _ROWS if row.run_end is not None}
 )

@@ -155,6 +155,7 @@ def parse_step(data: Mapping[str, Any] | str | bytes | bytearray) -> RunStep:
         InvalidRun: listing every problem by field path.
 
     Example:
+        >>> from runstate import InvalidRun
         >>> try:
         ...     parse_step({"id": "s", "object": "thread.run.step", "created_at": 1})
         ... except InvalidRun as exc:

@@ -798,14 +798,7 @@ def _life_path(draw: DrawFn, max_steps: int) -> list[Any]:
 def _change(before: Any, after: Any) -> list[tuple[str, str]]:
     from ._events import stream_events  # noqa: PLC0415
 
-    return stream_events(
-        None if before is None else before.run,
-        after.run,
-        steps_before=() if before is None else before.steps,
-        steps_after=after.steps,
-        messages_before=() if before is None else before.messages,
-        messages_after=after.messages,
-    )
+    return stream_events(before, after)
 
 
 @st.composite
