@@ -58,7 +58,8 @@ from ._model import (
     ToolChoiceType,
     TruncationType,
 )
-from ._ops import DEFAULT_EXPIRES_IN, ToolOutput, _metadata_error, _outputs, check_now, new_run
+from ._ops import DEFAULT_EXPIRES_IN, ToolOutput, _metadata_error, check_now, new_run
+from ._ops import read_tool_outputs as _outputs
 from ._schema import (
     MAX_INT_DIGITS,
     MAX_JSON_DEPTH,

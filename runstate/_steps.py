@@ -159,7 +159,7 @@ def open_message_step(run: Run, *, id: str, message_id: str, now: int) -> RunSte
 def _step_calls(value: object) -> tuple[StepToolCall, ...]:
     calls = parse_value(
         ToolCallsDetails,
-        {"type": "tool_calls", "tool_calls": _ops._array(value, "tool_calls", "tool calls")},
+        {"type": "tool_calls", "tool_calls": _ops.json_array(value, "tool_calls", "tool calls")},
         what="tool calls",
     ).tool_calls
     ids = [c.id for c in calls]
@@ -250,7 +250,7 @@ def complete_step(
         step,
         status=SC,
         completed_at=now,
-        usage=_ops._as(Usage, usage, "usage") if usage is not None else _ZERO_USAGE,
+        usage=_ops.as_value(Usage, usage, "usage") if usage is not None else _ZERO_USAGE,
     )
 
 
@@ -288,7 +288,7 @@ def attach_tool_outputs(
             "wrong-step-type",
             f"step {quote_id(step.id)} is not a tool_calls step",
         )
-    given = {o.tool_call_id: o.output for o in _ops._outputs(tool_outputs)}
+    given = {o.tool_call_id: o.output for o in _ops.read_tool_outputs(tool_outputs)}
     calls: list[StepToolCall] = []
     for call in details.tool_calls:
         if type(call) is FunctionToolCall and call.id in given:
@@ -434,7 +434,7 @@ def mark_message_incomplete(
     """
     _check_message(message, "mark_message_incomplete")
     _not_before(now, message.created_at, "message")
-    details = _ops._as(MessageIncompleteDetails, {"reason": reason}, "incomplete_details")
+    details = _ops.as_value(MessageIncompleteDetails, {"reason": reason}, "incomplete_details")
     return replace(message, status="incomplete", incomplete_at=now, incomplete_details=details)
 
 
