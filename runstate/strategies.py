@@ -632,8 +632,6 @@ def _step(draw: DrawFn, run: Run, now: int) -> tuple[Run, int]:
     op = draw(st.sampled_from(ops + [o for o in ops if o in _PROGRESS] * 2), label="op")
     now += draw(st.integers(min_value=0, max_value=30), label="seconds")
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
-    if op is Op.START:
-        return _ops.start(run, now=now), now
     if op is Op.REQUIRE_ACTION:
         return _ops.require_action(run, _tool_calls(draw, run), now=now), now
     if op is Op.SUBMIT_TOOL_OUTPUTS:
@@ -641,10 +639,6 @@ def _step(draw: DrawFn, run: Run, now: int) -> tuple[Run, int]:
         calls = run.required_action.submit_tool_outputs.tool_calls
         outputs = [{"tool_call_id": c.id, "output": "ok"} for c in calls]
         return _ops.submit_tool_outputs(run, outputs, now=now), now
-    if op is Op.CANCEL:
-        return _ops.cancel(run, now=now), now
-    if op is Op.FINISH_CANCEL:
-        return _ops.finish_cancel(run, now=now), now
     if op is Op.COMPLETE:
         return _ops.complete(run, now=now, usage=usage), now
     if op is Op.MARK_INCOMPLETE:
@@ -660,9 +654,10 @@ def _step(draw: DrawFn, run: Run, now: int) -> tuple[Run, int]:
             "message": "failed",
         }
         return _ops.fail(run, now=now, error=error, usage=_ZERO_USAGE), now
-    # expire: only once due
-    now = max(now, run.expires_at if run.expires_at is not None else now)
-    return _ops.expire(run, now=now), now
+    if op is Op.EXPIRE:  # only once due
+        now = max(now, run.expires_at if run.expires_at is not None else now)
+    # the operations that take nothing but the time: start, cancel, finish_cancel, expire
+    return getattr(_ops, op)(run, now=now), now
 
 
 #: Run operation -> the status it moves a run to (the operations table's run moves).
