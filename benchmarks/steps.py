@@ -53,12 +53,7 @@ def streams(path: list[rs.steps.RunLife]) -> tuple[list[tuple[str, str]], list[t
     before: rs.steps.RunLife | None = None
     for now in path:
         b = None if before is None else before.run
-        with_steps += rs.stream_events(
-            b, now.run,
-            steps_before=() if before is None else before.steps, steps_after=now.steps,
-            messages_before=() if before is None else before.messages,
-            messages_after=now.messages,
-        )  # fmt: skip
+        with_steps += rs.stream_events(before, now)
         run_only += rs.stream_events(b, now.run)
         before = now
     keep = [p for p in with_steps if p[0] != "done"] + [("done", "[DONE]")]

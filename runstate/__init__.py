@@ -42,6 +42,7 @@ from ._events import encode_sse, stream_events
 from ._invariants import Violation, validate, violations
 from ._machine import machine
 from ._model import Run, RunStep, StepStatus
+from ._operations import OPERATIONS, STREAM_END_STATUSES, Op, Operation
 from ._ops import (
     DEFAULT_EXPIRES_IN,
     CancelDecision,
@@ -111,6 +112,11 @@ __all__ = (
     "can_transition",
     "can_reach",
     "machine",
+    # the operations table
+    "Op",
+    "Operation",
+    "OPERATIONS",
+    "STREAM_END_STATUSES",
     # the run, read and written
     "Run",
     "parse_run",

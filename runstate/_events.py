@@ -49,15 +49,18 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from ._errors import APIError, InvalidArgument
 from ._jsonio import dumps
 from ._model import Message, MessageCreationDetails, Run, RunStep, StepStatus
+from ._operations import STREAM_END_STATUSES
 from ._serde import dump_run
-from ._status import TERMINAL_STATUSES, RunStatus
-from ._steps import STEP_TRANSITIONS, _quote, dump_message, dump_step
+from ._status import RunStatus
+from ._step_table import STEP_TRANSITIONS, dump_message, dump_step, quote_id
+from ._steps import RunLife
 from ._table import can_transition
 
 __all__ = ["DONE", "encode_sse", "run_json", "stream_events"]
@@ -75,8 +78,6 @@ _MESSAGE_EVENTS: Final = {
 DONE: Final = ("done", "[DONE]")
 CREATED: Final = "thread.run.created"
 
-#: Statuses after which the stream ends: the run waits for the client, or is over.
-_STREAM_ENDS: Final = TERMINAL_STATUSES | {RunStatus.REQUIRES_ACTION}
 
 #: Extra keys the real API writes inside the run, after the named key (dotnet 2025).
 _PLACED_AFTER: Final = {"tools": "tool_resources", "top_p": "reasoning_effort"}
@@ -137,49 +138,60 @@ def error_json(error: APIError) -> str:
 
 
 def stream_events(
-    before: Run | None,
-    after: Run,
+    before: RunLife | Run | None,
+    after: RunLife | Run,
     *,
-    steps_before: Sequence[RunStep] = (),
-    steps_after: Sequence[RunStep] | None = None,
-    messages_before: Sequence[Message] = (),
-    messages_after: Sequence[Message] | None = None,
     deltas: bool = True,
+    steps_before: Sequence[RunStep] | None = None,
+    steps_after: Sequence[RunStep] | None = None,
+    messages_before: Sequence[Message] | None = None,
+    messages_after: Sequence[Message] | None = None,
 ) -> list[tuple[str, str]]:
     """The ``(event, data)`` pairs a stream carries for one change of a run.
 
+    Give what :func:`~runstate.advance` returns (a :class:`~runstate.steps.RunLife`: the
+    run with its steps and messages) to announce the steps and messages too, or runs
+    alone to announce the run alone.
+
     Args:
-        before: The run before the change, or ``None`` when ``after`` was just created.
-        after: The run after the change.
-        steps_before: The run's steps before the change (in creation order).
-        steps_after: The run's steps after it; ``None`` (the default) announces the run
-            alone, as before steps were modelled.
-        messages_before: The messages the run's steps write, before the change.
-        messages_after: Those messages after it; ``None`` announces none.
+        before: The run's life before the change, or ``None`` when ``after`` was just
+            created. A :class:`~runstate.Run` when ``after`` is one.
+        after: The run's life after the change: a ``RunLife``, or a ``Run`` (the run
+            alone, as before steps were modelled).
         deltas: With steps or messages, announce the tool calls and content the change
             added as ``thread.run.step.delta`` / ``thread.message.delta`` events (see
             the module's description). ``False`` leaves them out, and a step or message
             opened with calls or content then carries them in its ``created`` event, as
             before deltas were produced.
+        steps_before: Deprecated: pass ``RunLife`` values instead. With runs, the
+            run's steps before the change; ``steps_after``, ``messages_before`` and
+            ``messages_after`` likewise (``steps_after`` and ``messages_after`` both
+            left out announce the run alone). Emits a ``DeprecationWarning``.
+        steps_after: Deprecated, as ``steps_before``.
+        messages_before: Deprecated, as ``steps_before``.
+        messages_after: Deprecated, as ``steps_before``.
 
     Returns:
         ``[("thread.run.created", ...), ("thread.run.queued", ...)]`` for a new run; one
         ``("thread.run.<status>", ...)`` for a status change; nothing when the status did
         not change (a metadata edit is not announced). ``("done", "[DONE]")`` follows when
-        ``after`` is ``requires_action`` or terminal. With steps and messages, their
-        events and deltas come before the run's (after it, when the run starts). The
-        pairs are what :func:`runstate.parse_sse` reads back from :func:`encode_sse` of
-        them.
+        a stream stops at ``after``'s status (``requires_action`` or terminal: the
+        operations table's ``ends_stream``). With steps and messages, their events and
+        deltas come before the run's (after it, when the run starts). The pairs are
+        what :func:`runstate.parse_sse` reads back from :func:`encode_sse` of them.
 
     Raises:
-        InvalidArgument: when ``after`` is not a ``Run``; a new run that is not
-            ``queued``; a change between two different runs (or one that changes the
-            run's ``thread_id``, ``assistant_id`` or ``created_at``); or a status change that is
-            not one move of the table (a stream announces every status, so a server must
-            report each move: spec-facts §1.5, the checker's ``status-skipped``). With
-            steps: a step or message of another run, one that disappears, a new one that
-            is not ``in_progress``, or a status change the step table does not allow;
-            a ``deltas`` that is not a ``bool``.
+        InvalidArgument: when ``after`` is not a ``Run`` or a ``RunLife``, or ``before``
+            is not ``None`` or of the same kind; a new run that is not ``queued``; a
+            change between two different runs (or one that changes the run's
+            ``thread_id``, ``assistant_id`` or ``created_at``); or a status change that
+            is not one move of the table (a stream announces every status, so a server
+            must report each move: spec-facts §1.5, the checker's ``status-skipped``).
+            With steps (naming ``after.steps``, ``before.messages``...): a step or
+            message of another run, one that disappears, a new one that is not
+            ``in_progress``, or a status change the step table does not allow; a
+            ``deltas`` that is not a ``bool``; the deprecated keywords with ``RunLife``
+            values.
 
     Example:
         >>> from runstate import new_run, start
@@ -195,18 +207,14 @@ def stream_events(
         >>> life = advance(start(run, now=2), (), "open_message_step", now=3,
         ...                step_id="step_1", message_id="msg_1")
         >>> end = advance(life.run, life.steps, "complete", now=4, messages=life.messages)
-        >>> [event for event, _ in stream_events(life.run, end.run,
-        ...     steps_before=life.steps, steps_after=end.steps,
-        ...     messages_before=life.messages, messages_after=end.messages)]
+        >>> [event for event, _ in stream_events(life, end)]
         ['thread.message.completed', 'thread.run.step.completed', 'thread.run.completed', 'done']
 
         Text written into the message is announced as a delta before the message ends:
 
         >>> done = advance(life.run, life.steps, "finish_message_step", now=4,
         ...                messages=life.messages, step_id="step_1", text="Hi!")
-        >>> events = stream_events(life.run, done.run, steps_before=life.steps,
-        ...     steps_after=done.steps, messages_before=life.messages,
-        ...     messages_after=done.messages)
+        >>> events = stream_events(life, done)
         >>> [event for event, _ in events]
         ['thread.message.delta', 'thread.message.completed', 'thread.run.step.completed']
         >>> events[0][1]
@@ -214,12 +222,68 @@ def stream_events(
     """
     if type(deltas) is not bool:
         raise InvalidArgument.expected("deltas", "True or False", deltas)
-    events = _run_events(before, after)
-    if steps_after is None and messages_after is None:
-        return events
-    objects = _object_events(
-        after, steps_before, steps_after or (), messages_before, messages_after or (), deltas
+    old = (steps_before, steps_after, messages_before, messages_after)
+    if any(given is not None for given in old):
+        return _old_form(before, after, deltas, *old)
+    if isinstance(after, RunLife):
+        if before is None:
+            return _events(None, after.run, RunLife(run=after.run), after, deltas)
+        if not isinstance(before, RunLife):
+            raise InvalidArgument.expected("before", "a RunLife like after, or None", before)
+        return _events(before.run, after.run, before, after, deltas)
+    if isinstance(before, RunLife):
+        raise InvalidArgument.expected("after", "a RunLife like before", after)
+    return _run_events(before, after)
+
+
+#: The names :func:`stream_events` gives its steps and messages in a refusal.
+_NEW_NAMES: Final = ("before.steps", "after.steps", "before.messages", "after.messages")
+_OLD_NAMES: Final = ("steps_before", "steps_after", "messages_before", "messages_after")
+
+
+def _old_form(
+    before: Any,
+    after: Any,
+    deltas: bool,
+    steps_before: Sequence[RunStep] | None,
+    steps_after: Sequence[RunStep] | None,
+    messages_before: Sequence[Message] | None,
+    messages_after: Sequence[Message] | None,
+) -> list[tuple[str, str]]:
+    """``stream_events(run, run, steps_before=..., ...)``: the deprecated form."""
+    warnings.warn(
+        "stream_events(before, after, steps_before=..., steps_after=..., messages_before=...,"
+        " messages_after=...) is deprecated: pass the RunLife values runstate.advance returns",
+        DeprecationWarning,
+        stacklevel=3,
     )
+    if type(after) is RunLife or type(before) is RunLife:
+        raise InvalidArgument(
+            "steps_before", "the steps and messages come with RunLife values: drop these keywords"
+        )
+    if steps_after is None and messages_after is None:
+        return _run_events(before, after)
+    # Unchecked on purpose: _object_events checks the sequences, naming the keyword.
+    old = RunLife(run=before, steps=_given(steps_before), messages=_given(messages_before))
+    new = RunLife(run=after, steps=_given(steps_after), messages=_given(messages_after))
+    return _events(before, after, old, new, deltas, _OLD_NAMES)
+
+
+def _given(items: Any) -> Any:
+    return () if items is None else items
+
+
+def _events(
+    before: Run | None,
+    after: Run,
+    old: RunLife,
+    new: RunLife,
+    deltas: bool,
+    names: tuple[str, str, str, str] = _NEW_NAMES,
+) -> list[tuple[str, str]]:
+    """The run's events of the change, with its steps' and messages' in their place."""
+    events = _run_events(before, after)
+    objects = _object_events(after, old, new, deltas, names)
     if not objects:
         return events
     done = [DONE] if events and events[-1] == DONE else []
@@ -238,8 +302,8 @@ def _compact(data: Any) -> str:
 
 
 def _shown(value: object) -> str:
-    """A run field as a message shows it: an id bounded (``_quote``), anything else as is."""
-    return _quote(value) if isinstance(value, str) else repr(value)
+    """A run field as a message shows it: an id bounded (``quote_id``), anything else as is."""
+    return quote_id(value) if isinstance(value, str) else repr(value)
 
 
 def _by_id(items: Sequence[Any], cls: type, name: str, run: Run) -> dict[str, Any]:
@@ -253,19 +317,20 @@ def _by_id(items: Sequence[Any], cls: type, name: str, run: Run) -> dict[str, An
         if item.run_id != run.id:
             raise InvalidArgument(
                 name,
-                f"{_quote(item.id)} belongs to run {_quote(item.run_id)}, not {_quote(run.id)}",
+                f"{quote_id(item.id)} belongs to run {quote_id(item.run_id)},"
+                f" not {quote_id(run.id)}",
             )
         if item.thread_id != run.thread_id:
             raise InvalidArgument(
                 name,
-                f"{_quote(item.id)} is on thread {_quote(item.thread_id)},"
-                f" not {_quote(run.thread_id)}",
+                f"{quote_id(item.id)} is on thread {quote_id(item.thread_id)},"
+                f" not {quote_id(run.thread_id)}",
             )
         if item.assistant_id is not None and item.assistant_id != run.assistant_id:
             raise InvalidArgument(
                 name,
-                f"{_quote(item.id)} is by assistant {_quote(item.assistant_id)},"
-                f" not {_quote(run.assistant_id)}",
+                f"{quote_id(item.id)} is by assistant {quote_id(item.assistant_id)},"
+                f" not {quote_id(run.assistant_id)}",
             )
         found[item.id] = item
     return found
@@ -374,13 +439,15 @@ def _step_delta(id: str, entries: list[dict[str, Any]]) -> list[tuple[str, str]]
     return [(_STEP_DELTA, _compact(data))]
 
 
-def _message_events(old: Message | None, new: Message, deltas: bool) -> list[tuple[str, str]]:
+def _message_events(
+    old: Message | None, new: Message, deltas: bool, name: str
+) -> list[tuple[str, str]]:
     """The message's opening events, the delta of the content added, its end event."""
     if old is None:
         if new.status != "in_progress":
             raise InvalidArgument(
-                "messages_after",
-                f"new message {_quote(new.id)} is {new.status!r}, not 'in_progress'",
+                name,
+                f"new message {quote_id(new.id)} is {new.status!r}, not 'in_progress'",
             )
         data = dump_message(new)
         content = _array(data.get("content")) if deltas else None
@@ -398,8 +465,8 @@ def _message_events(old: Message | None, new: Message, deltas: bool) -> list[tup
         return delta
     if old.status != "in_progress":
         raise InvalidArgument(
-            "messages_after",
-            f"message {_quote(new.id)} cannot go from {old.status!r} to {new.status!r}",
+            name,
+            f"message {quote_id(new.id)} cannot go from {old.status!r} to {new.status!r}",
         )
     return [*delta, (_MESSAGE_EVENTS[new.status], _compact(dump_message(new)))]
 
@@ -411,7 +478,7 @@ def _calls(step: RunStep) -> list[dict[str, Any]]:
 
 
 def _step_events(
-    old: RunStep | None, new: RunStep, deltas: bool
+    old: RunStep | None, new: RunStep, deltas: bool, name: str
 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The step's events before its message's, and its end event.
 
@@ -420,8 +487,8 @@ def _step_events(
     if old is None:
         if new.status is not StepStatus.IN_PROGRESS:
             raise InvalidArgument(
-                "steps_after",
-                f"new step {_quote(new.id)} is {new.status.value!r}, not 'in_progress';"
+                name,
+                f"new step {quote_id(new.id)} is {new.status.value!r}, not 'in_progress';"
                 " announce each step change",
             )
         data = dump_step(new)
@@ -439,47 +506,52 @@ def _step_events(
         return delta, []
     if new.status not in STEP_TRANSITIONS[old.status]:
         raise InvalidArgument(
-            "steps_after",
-            f"step {_quote(new.id)} cannot go from {old.status.value!r} to {new.status.value!r}",
+            name,
+            f"step {quote_id(new.id)} cannot go from {old.status.value!r} to {new.status.value!r}",
         )
     return delta, [(new.status.event, _compact(dump_step(new)))]
 
 
 def _object_events(
     run: Run,
-    steps_before: Sequence[RunStep],
-    steps_after: Sequence[RunStep],
-    messages_before: Sequence[Message],
-    messages_after: Sequence[Message],
+    before: RunLife,
+    after: RunLife,
     deltas: bool,
+    names: tuple[str, str, str, str],
 ) -> list[tuple[str, str]]:
-    """Step and message events of one change, in the recorded order (spec-facts §11)."""
-    old_steps = _by_id(steps_before, RunStep, "steps_before", run)
-    new_steps = _by_id(steps_after, RunStep, "steps_after", run)
-    old_messages = _by_id(messages_before, Message, "messages_before", run)
-    new_messages = _by_id(messages_after, Message, "messages_after", run)
+    """Step and message events of one change, in the recorded order (spec-facts §11).
+
+    ``names`` are what a refusal calls the steps before, the steps after, the messages
+    before and the messages after.
+    """
+    old_steps = _by_id(before.steps, RunStep, names[0], run)
+    new_steps = _by_id(after.steps, RunStep, names[1], run)
+    old_messages = _by_id(before.messages, Message, names[2], run)
+    new_messages = _by_id(after.messages, Message, names[3], run)
     for old, new, name in (
-        (old_steps, new_steps, "steps"),
-        (old_messages, new_messages, "messages"),
+        (old_steps, new_steps, names[1]),
+        (old_messages, new_messages, names[3]),
     ):
         gone = sorted(old.keys() - new.keys())
         if gone:
-            raise InvalidArgument(f"{name}_after", f"{gone} disappeared")
+            raise InvalidArgument(name, f"{gone} disappeared")
     events: list[tuple[str, str]] = []
     placed: set[str] = set()
     for step in new_steps.values():
-        head, end = _step_events(old_steps.get(step.id), step, deltas)
+        head, end = _step_events(old_steps.get(step.id), step, deltas, names[1])
         events.extend(head)
         details = step.step_details
         if type(details) is MessageCreationDetails:
             message = new_messages.get(details.message_creation.message_id)
             if message is not None:
                 placed.add(message.id)
-                events.extend(_message_events(old_messages.get(message.id), message, deltas))
+                events.extend(
+                    _message_events(old_messages.get(message.id), message, deltas, names[3])
+                )
         events.extend(end)
     for message in new_messages.values():
         if message.id not in placed:
-            events.extend(_message_events(old_messages.get(message.id), message, deltas))
+            events.extend(_message_events(old_messages.get(message.id), message, deltas, names[3]))
     return events
 
 
@@ -496,12 +568,12 @@ def _run_events(before: Run | None, after: Run) -> list[tuple[str, str]]:
     if type(before) is not Run:
         raise InvalidArgument.expected("before", "a runstate.Run or None", before)
     if before.id != after.id:
-        raise InvalidArgument("after", f"run {_quote(after.id)} is not run {_quote(before.id)}")
+        raise InvalidArgument("after", f"run {quote_id(after.id)} is not run {quote_id(before.id)}")
     for key in ("thread_id", "assistant_id", "created_at"):  # fixed for a run's life
         if getattr(before, key) != getattr(after, key):
             raise InvalidArgument(
                 "after",
-                f"run {_quote(after.id)} changed its {key} from {_shown(getattr(before, key))}"
+                f"run {quote_id(after.id)} changed its {key} from {_shown(getattr(before, key))}"
                 f" to {_shown(getattr(after, key))}",
             )
     if before.status is after.status:
@@ -513,7 +585,7 @@ def _run_events(before: Run | None, after: Run) -> list[tuple[str, str]]:
             "announce each status change",
         )
     events = [(after.status.event, run_json(after))]
-    if after.status in _STREAM_ENDS:
+    if after.status in STREAM_END_STATUSES:
         events.append(DONE)
     return events
 

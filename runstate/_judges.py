@@ -36,13 +36,13 @@ from ._jsonio import decode
 from ._model import FunctionToolCall, Message, MessageCreationDetails, Run, RunStep, StepStatus
 from ._serde import parse_run
 from ._status import TERMINAL_STATUSES, RunStatus
-from ._steps import (
+from ._step_table import (
     STEP_TRANSITIONS,
-    _message_rules,
-    _step_rules,
+    message_rules,
     message_violations,
     parse_message,
     parse_step,
+    step_rules,
     step_violations,
 )
 from ._table import can_reach, can_transition
@@ -587,7 +587,7 @@ class StepJudge(OpenItems):
             details["message_creation"]["message_id"]
             if details_type == "message_creation"
             else None,
-            _step_rules(
+            step_rules(
                 status,
                 obj["type"],
                 details_type,
@@ -763,7 +763,7 @@ class StepJudge(OpenItems):
         status = obj["status"]
         self._judge_message(
             position, event, data, obj["id"], get("run_id"), status,
-            _message_rules(
+            message_rules(
                 status,
                 obj["created_at"],
                 get("completed_at"),

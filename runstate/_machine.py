@@ -2,8 +2,8 @@
 
 :func:`machine` binds a ``transitions.Machine`` to an object of yours that holds a
 :class:`~runstate.Run`. Its states are the statuses' wire values and its triggers are the
-lifecycle operations, both derived from the one table (:data:`runstate.TRANSITIONS`
-and the operation that moves into each status); nothing is restated. Firing a trigger
+lifecycle operations, both derived from the tables (:data:`runstate.TRANSITIONS`, and
+the operations table's operation into each status); nothing is restated. Firing a trigger
 runs the runstate operation on the held run and stores the result, so the machine's
 state and the run's status never disagree, and ``transitions`` does what it is good at:
 ``on_enter_<status>`` / ``on_exit_<status>`` callbacks for side effects (webhooks,
@@ -21,8 +21,9 @@ from typing import Any
 
 from ._errors import InvalidArgument
 from ._model import Run
+from ._operations import OPERATION_FOR_TARGET
 from ._status import RunStatus
-from ._table import OPERATION_FOR_TARGET, TRANSITIONS, TransitionTable
+from ._table import TRANSITIONS, TransitionTable
 
 __all__ = ["machine", "machine_transitions"]
 
@@ -38,7 +39,7 @@ def machine_transitions(table: TransitionTable = TRANSITIONS) -> list[dict[str, 
         {'trigger': 'submit_tool_outputs', 'source': 'requires_action', 'dest': 'queued'}
     """
     return [
-        {"trigger": OPERATION_FOR_TARGET[dst], "source": src.value, "dest": dst.value}
+        {"trigger": OPERATION_FOR_TARGET[dst].value, "source": src.value, "dest": dst.value}
         for src in RunStatus
         for dst in RunStatus
         if dst in table[src]

@@ -34,13 +34,13 @@ from ._errors import (
     InvalidRequest,
     InvalidRun,
     RunNotModifiable,
-    ThreadBusy,
     ToolOutputsRejected,
     TransitionError,
     TransitionReason,
 )
 from ._fields import METADATA
 from ._invariants import violations
+from ._lock import ensure_can_add_message, ensure_can_create_run, ensure_can_delete_thread
 from ._model import (
     IncompleteDetails,
     IncompleteReason,
@@ -56,10 +56,11 @@ from ._model import (
     Usage,
     freeze_metadata,
 )
+from ._operations import OPERATION_FOR_TARGET, OPERATIONS, Op
 from ._schema import DUMPERS, MAX_INT_DIGITS
 from ._serde import dump_value, parse_run, parse_value, to_json_value
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
-from ._table import OPERATION_FOR_TARGET, TRANSITIONS
+from ._table import TRANSITIONS
 
 __all__ = [
     "DEFAULT_EXPIRES_IN",
@@ -168,7 +169,10 @@ def _refusal_reason(status: RunStatus) -> TransitionReason:
 
 
 def _guard(run: Run, target: RunStatus) -> None:
-    """Refuse unless the table has the edge ``run.status -> target``.
+    """Refuse unless the table has the edge ``run.status -> target`` (and a start, if needed).
+
+    The operation into ``target`` may need a run that started (``needs_started`` in the
+    operations table): a run that never started cannot complete.
 
     A worker move: no endpoint exposes it, so the refusal is a :class:`TransitionError`,
     not an API answer.
@@ -183,6 +187,16 @@ def _guard(run: Run, target: RunStatus) -> None:
         raise TransitionError(
             OPERATION_FOR_TARGET[target], run.status, target, _refusal_reason(run.status)
         )
+    if target in _NEEDS_STARTED and run.started_at is None and run.status in ACTIVE_STATUSES:
+        raise TransitionError(
+            OPERATION_FOR_TARGET[target], run.status, target, "never-started", "it never started"
+        )
+
+
+#: The statuses only a run that started may move to (the table's ``needs_started``).
+_NEEDS_STARTED: Final = frozenset(
+    row.target for row in OPERATIONS.values() if row.needs_started and row.target is not None
+)
 
 
 def _finished(run: Run, target: RunStatus, now: int, usage: Any, **changes: Any) -> Run:
@@ -198,12 +212,12 @@ def _finished(run: Run, target: RunStatus, now: int, usage: Any, **changes: Any)
         status=target,
         expires_at=None,
         required_action=None,
-        usage=_as(Usage, usage, "usage") if usage is not None else _ZERO_USAGE,
+        usage=as_value(Usage, usage, "usage") if usage is not None else _ZERO_USAGE,
         **changes,
     )
 
 
-def _as(cls: type[_T], value: object, what: str) -> _T:
+def as_value(cls: type[_T], value: object, what: str) -> _T:
     """Accept a library value, or its JSON form, for an argument."""
     if isinstance(value, cls):
         return value
@@ -236,7 +250,7 @@ def _json(value: object) -> Any:
     return dump_value(value) if type(value) in DUMPERS else value
 
 
-def _array(value: object, name: str, what: str) -> list[Any]:
+def json_array(value: object, name: str, what: str) -> list[Any]:
     """An argument that must be a sequence, as a list of JSON forms."""
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         message = f"expected an array, got a {type(value).__name__}"
@@ -338,7 +352,7 @@ def new_run(
             "last_error": None,
             "model": model,
             "instructions": instructions,
-            "tools": _array(tools, "tools", "run"),
+            "tools": json_array(tools, "tools", "run"),
             "metadata": {} if metadata is None else metadata,
             "temperature": temperature,
             "top_p": top_p,
@@ -426,7 +440,7 @@ def require_action(
     _check_now(run, now)
     calls = parse_value(
         SubmitToolOutputs,
-        {"tool_calls": _array(tool_calls, "tool_calls", "tool calls")},
+        {"tool_calls": json_array(tool_calls, "tool_calls", "tool calls")},
         what="tool calls",
     ).tool_calls
     if not calls:
@@ -446,7 +460,7 @@ def require_action(
     return replace(run, status=RunStatus.REQUIRES_ACTION, required_action=action)
 
 
-def _outputs(tool_outputs: object) -> list[ToolOutput]:
+def read_tool_outputs(tool_outputs: object) -> list[ToolOutput]:
     """Read ``tool_outputs`` as the API does, refusing with its first complaint.
 
     The type message for an output is recorded (``tool_outputs[0].output``, spec-facts
@@ -517,7 +531,7 @@ def submit_tool_outputs(
         )
     _guard(run, RunStatus.QUEUED)
     _check_now(run, now)
-    outputs = _outputs(tool_outputs)
+    outputs = read_tool_outputs(tool_outputs)
     expected = [c.id for c in run.required_action.submit_tool_outputs.tool_calls]
     got = [o.tool_call_id for o in outputs]
     dupes = [i for i in got if got.count(i) > 1]
@@ -701,13 +715,6 @@ def finish_cancel(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None
     return _finished(run, RunStatus.CANCELLED, now, usage, cancelled_at=now)
 
 
-def _require_started(run: Run, target: RunStatus) -> None:
-    if run.started_at is None and run.status in ACTIVE_STATUSES:
-        raise TransitionError(
-            OPERATION_FOR_TARGET[target], run.status, target, "never-started", "it never started"
-        )
-
-
 def complete(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None) -> Run:
     """``in_progress | cancelling -> completed``; ``completed_at = now``, usage set.
 
@@ -730,7 +737,6 @@ def complete(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = No
         ('completed', 20, None, 7)
     """
     _guard(run, RunStatus.COMPLETED)
-    _require_started(run, RunStatus.COMPLETED)
     return _finished(run, RunStatus.COMPLETED, now, usage, completed_at=now)
 
 
@@ -762,7 +768,7 @@ def fail(
         ('failed', 12, 'server_error')
     """
     _guard(run, RunStatus.FAILED)
-    last_error = _as(LastError, error, "last_error")
+    last_error = as_value(LastError, error, "last_error")
     return _finished(run, RunStatus.FAILED, now, usage, failed_at=now, last_error=last_error)
 
 
@@ -793,7 +799,6 @@ def mark_incomplete(
         ('incomplete', 'max_completion_tokens', 12)
     """
     _guard(run, RunStatus.INCOMPLETE)
-    _require_started(run, RunStatus.INCOMPLETE)
     if reason is None:
         raise InvalidRun.one(
             "reason",
@@ -801,7 +806,7 @@ def mark_incomplete(
             "a reason is required: 'max_completion_tokens' or 'max_prompt_tokens'",
             what="incomplete_details",
         )
-    details = _as(IncompleteDetails, {"reason": reason}, "incomplete_details")
+    details = as_value(IncompleteDetails, {"reason": reason}, "incomplete_details")
     return _finished(
         run, RunStatus.INCOMPLETE, now, usage, completed_at=now, incomplete_details=details
     )
@@ -835,7 +840,7 @@ def expire(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None
     check_now(now)
     if run.expires_at is not None and now < run.expires_at:
         raise TransitionError(
-            "expire",
+            Op.EXPIRE,
             run.status,
             RunStatus.EXPIRED,
             "not-expired-yet",
@@ -845,7 +850,7 @@ def expire(run: Run, *, now: int, usage: Usage | Mapping[str, Any] | None = None
 
 
 # --------------------------------------------------------------------------------------
-# Metadata and the thread lock
+# Metadata
 
 #: Metadata limits: 16 keys, keys up to 64 characters, values up to 512 (the field rule).
 _METADATA_KEYS: Final = METADATA.max_items or 0
@@ -964,100 +969,3 @@ def _ids(values: list[str]) -> str:
     shown = [_id(v) for v in values[:MAX_LISTED]]
     text = repr(shown)
     return text if len(values) <= MAX_LISTED else text[:-1] + f", ... {len(values)} in all]"
-
-
-def _active_on(thread_id: str, runs: Iterable[Run]) -> Run | None:
-    if type(thread_id) is not str:
-        raise InvalidArgument.expected("thread_id", "a string", thread_id)
-    if isinstance(runs, str | bytes | Mapping) or not isinstance(runs, Iterable):
-        raise InvalidArgument.expected("runs", "an iterable of runs", runs)
-    for run in runs:
-        if type(run) is not Run:
-            raise InvalidArgument.expected("runs", "runs only", run)
-        if run.thread_id == thread_id and run.status in ACTIVE_STATUSES:
-            return run
-    return None
-
-
-def ensure_can_create_run(thread_id: str, runs: Iterable[Run]) -> None:
-    """Refuse a new run on a thread that has an active run.
-
-    A run holds its thread's lock while ``queued``, ``in_progress``, ``requires_action``
-    or ``cancelling`` (the docs' thread lock; clients wait out ``cancelling``;
-    spec-facts §4.4).
-
-    Args:
-        thread_id: The thread to create a run on.
-        runs: The runs known on that thread (runs of other threads are ignored).
-
-    Raises:
-        ThreadBusy: ``Thread <thread_id> already has an active run <run_id>.``
-        InvalidArgument: for a ``thread_id`` that is not a string, or ``runs`` that are
-            not an iterable of runs.
-
-    Example:
-        >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="a", model="m",
-        ...               now=10)
-        >>> ensure_can_create_run("thread_1", [run])
-        Traceback (most recent call last):
-        ...
-        runstate._errors.ThreadBusy: Thread thread_1 already has an active run run_1.
-        >>> ensure_can_create_run("thread_1", [finish_cancel(cancel(run, now=11), now=12)])
-    """
-    active = _active_on(thread_id, runs)
-    if active is not None:
-        raise ThreadBusy(
-            f"Thread {_id(thread_id)} already has an active run {_id(active.id)}.",
-            reason="thread-has-active-run",
-        )
-
-
-def ensure_can_delete_thread(thread_id: str, runs: Iterable[Run]) -> None:
-    """Refuse to delete a thread that has an active run, as the thread lock refuses.
-
-    The lock's answer (spec-facts §4.4: 400, ``invalid_request_error``, param and code
-    null) with the add-message template's wording for a delete (inferred: no refusal of
-    a delete was recorded).
-
-    Raises:
-        ThreadBusy: ``Can't delete <thread_id> while a run <run_id> is active.``
-        InvalidArgument: as :func:`ensure_can_create_run`.
-
-    Example:
-        >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="a", model="m",
-        ...               now=10)
-        >>> ensure_can_delete_thread("thread_1", [run])
-        Traceback (most recent call last):
-        ...
-        runstate._errors.ThreadBusy: Can't delete thread_1 while a run run_1 is active.
-    """
-    active = _active_on(thread_id, runs)
-    if active is not None:
-        raise ThreadBusy(
-            f"Can't delete {_id(thread_id)} while a run {_id(active.id)} is active.",
-            reason="thread-locked",
-        )
-
-
-def ensure_can_add_message(thread_id: str, runs: Iterable[Run]) -> None:
-    """Refuse a new message on a thread that has an active run.
-
-    Raises:
-        ThreadBusy: ``Can't add messages to <thread_id> while a run <run_id> is active.``
-        InvalidArgument: as :func:`ensure_can_create_run`.
-
-    Example:
-        >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="a", model="m",
-        ...               now=10)
-        >>> try:
-        ...     ensure_can_add_message("thread_1", [run])
-        ... except ThreadBusy as exc:
-        ...     print(exc.reason, exc.http_status)
-        thread-locked 400
-    """
-    active = _active_on(thread_id, runs)
-    if active is not None:
-        raise ThreadBusy(
-            f"Can't add messages to {_id(thread_id)} while a run {_id(active.id)} is active.",
-            reason="thread-locked",
-        )

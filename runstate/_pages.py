@@ -24,7 +24,7 @@ from . import _templates as wire
 from ._errors import MAX_ECHO, InvalidArgument
 from ._model import Message, Run, RunStep
 from ._serde import dump_run
-from ._steps import dump_message, dump_step
+from ._step_table import dump_message, dump_step
 
 __all__ = ["ListMessages", "ListRuns", "list_page", "parse_list_messages", "parse_list_runs"]
 

@@ -72,7 +72,8 @@ from ._engine.requests import (
 )
 from ._errors import InvalidArgument, InvalidRequest
 from ._model import Run, Tool, ToolChoiceMode
-from ._ops import DEFAULT_EXPIRES_IN, ToolOutput, _outputs, new_run
+from ._ops import DEFAULT_EXPIRES_IN, ToolOutput, new_run
+from ._ops import read_tool_outputs as _outputs
 from ._readers import ID_PREFIXES, RUN_READERS, metadata_field, read_fields
 
 __all__ = [

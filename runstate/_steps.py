@@ -1,45 +1,27 @@
-"""Run steps and the messages they write: their table, their checks and their operations.
+"""The operations on run steps and messages, and :func:`advance`: one move of a run with them.
 
-Rule 1: which step status may follow which lives in ``_STEP_EDGES``; what a run's end
-does to the steps and messages still open lives in ``_RUN_END_EFFECTS``. Both are data,
-with a confidence level per row, like the run table (:mod:`runstate._table`); nothing
-else restates them.
-
-Rule 2: a step's life is tied to its run's. Steps open only while the run is
-``in_progress``; the ``tool_calls`` step stays open through ``requires_action`` and
-completes, with every output, when the outputs are submitted (before the run is queued
-again); and when the run ends, every open step and message ends first
-(spec-facts §11). :func:`advance` applies one operation to a run *and* its steps and
-messages, so they cannot drift apart.
-
-What the recordings show is encoded with confidence ``H`` or ``M``; what a cancel, a
-failure or an expiry does to an open step or message was never recorded (§11, last
-bullet): those rows are inferences from the schema's statuses, marked ``L``.
+A step's life is tied to its run's. Steps open only while the run is ``in_progress``;
+the ``tool_calls`` step stays open through ``requires_action`` and completes, with every
+output, when the outputs are submitted (before the run is queued again); and when the
+run ends, every open step and message ends first (spec-facts §11). :func:`advance`
+applies one operation to a run *and* its steps and messages, so they cannot drift
+apart. Which operations there are, what arguments each takes and what a run's end does
+to the open steps live in the operations table (:mod:`runstate._operations`); the step
+table and the per-status rules live in :mod:`runstate._step_table`.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Final, Literal, NamedTuple, TypeAlias, get_args
+from typing import Any, Final, get_args
 
 import attrs
 
-from . import _ops, _serde
-from ._codegen import GUARDED_HOOKS, HOOKS
+from . import _ops
 from ._copy import replace
-from ._errors import (
-    MAX_ID_ECHO,
-    ClockWentBackwards,
-    Error,
-    InvalidArgument,
-    InvalidRun,
-    InvalidTable,
-    shorten,
-)
+from ._errors import MAX_ID_ECHO, ClockWentBackwards, InvalidArgument, InvalidRun, shorten
 from ._frozen import EMPTY, EMPTY_LIST
-from ._invariants import Violation
 from ._model import (
     FunctionToolCall,
     Message,
@@ -47,7 +29,6 @@ from ._model import (
     MessageCreationDetails,
     MessageIncompleteDetails,
     MessageIncompleteReason,
-    MessageStatus,
     Run,
     RunStep,
     StepFunction,
@@ -57,9 +38,25 @@ from ._model import (
     ToolCallsDetails,
     Usage,
 )
-from ._schema import DUMPERS
+from ._operations import OPERATIONS, RUN_END_EFFECTS, Op, RunEndEffect
 from ._serde import parse_value
 from ._status import RunStatus
+from ._step_table import (
+    MESSAGE_STATUSES,
+    STEP_EDGES,
+    STEP_TRANSITIONS,
+    StepEdge,
+    StepTransitionError,
+    dump_message,
+    dump_step,
+    ensure_message,
+    ensure_step,
+    message_violations,
+    parse_message,
+    parse_step,
+    quote_id,
+    step_violations,
+)
 
 __all__ = [
     "MESSAGE_STATUSES",
@@ -87,411 +84,23 @@ __all__ = [
     "write_message_text",
 ]
 
-Confidence: TypeAlias = Literal["H", "M", "L"]
-
 SP = StepStatus.IN_PROGRESS
 SCD = StepStatus.CANCELLED
 SF = StepStatus.FAILED
 SC = StepStatus.COMPLETED
 SX = StepStatus.EXPIRED
 
-#: A message's statuses, in the spec's order; ``in_progress`` is the only open one.
-MESSAGE_STATUSES: Final[tuple[MessageStatus, ...]] = ("in_progress", "incomplete", "completed")
-
-
-class StepEdge(NamedTuple):
-    """One allowed move of a step's status, with the evidence for it."""
-
-    source: StepStatus
-    target: StepStatus
-    #: H = spec and recordings agree; M = one strong source; L = inferred.
-    confidence: Confidence
-    why: str
-
-
-_STEP_EDGES: Final[tuple[StepEdge, ...]] = (
-    StepEdge(SP, SC, "H", "the step finishes (every recorded step; spec-facts §11)"),
-    StepEdge(SP, SX, "M", "spec: 'A step is considered expired if the parent run is expired'"),
-    StepEdge(SP, SCD, "L", "the run's cancel took effect (schema's cancelled_at; not recorded)"),
-    StepEdge(SP, SF, "L", "the run failed (schema's failed_at and last_error; not recorded)"),
-)
-
-#: Every edge of a step's life. ``in_progress`` is the only open status; the others are
-#: absorbing (a step never reopens).
-STEP_EDGES: Final = _STEP_EDGES
-
-
-def _build_steps(edges: Iterable[StepEdge]) -> Mapping[StepStatus, frozenset[StepStatus]]:
-    rows: dict[StepStatus, set[StepStatus]] = {s: set() for s in StepStatus}
-    for edge in edges:
-        rows[edge.source].add(edge.target)
-    table = {s: frozenset(t) for s, t in rows.items()}
-    problems = [
-        f"{s.value!r} -> {sorted(t.value for t in targets)}"
-        for s, targets in table.items()
-        if s.is_terminal == bool(targets) or s in targets
-    ]
-    if problems:  # pragma: no cover - a malformed edit of _STEP_EDGES fails at import
-        raise InvalidTable("malformed step table: " + "; ".join(problems))
-    return MappingProxyType(table)
-
-
-#: The step table: status -> the statuses that may directly follow it. Read-only.
-STEP_TRANSITIONS: Final = _build_steps(_STEP_EDGES)
-
-
-class RunEndEffect(NamedTuple):
-    """What one run operation that ends the run does to its open steps and messages."""
-
-    #: The run operation (a function in :mod:`runstate`).
-    operation: str
-    #: The new status of every step still ``in_progress``.
-    step_status: StepStatus
-    #: The new status of every message still ``in_progress``.
-    message_status: MessageStatus
-    #: ``incomplete_details.reason`` of such a message, when it becomes ``incomplete``.
-    message_reason: MessageIncompleteReason | None
-    confidence: Confidence
-    why: str
-
-
-_RUN_END_EFFECTS: Final[tuple[RunEndEffect, ...]] = (
-    RunEndEffect(
-        "complete",
-        SC,
-        "completed",
-        None,
-        "H",
-        "every recording: the message ends, then its step completes, then the run",
-    ),
-    RunEndEffect(
-        "mark_incomplete",
-        SC,
-        "incomplete",
-        "max_tokens",
-        "M",
-        "ruby 2024-04 streams: a token limit leaves the message incomplete (max_tokens)"
-        " and its step completed",
-    ),
-    RunEndEffect(
-        "finish_cancel",
-        SCD,
-        "incomplete",
-        "run_cancelled",
-        "L",
-        "inferred from the schemas (step cancelled_at, message reason run_cancelled)",
-    ),
-    RunEndEffect(
-        "fail",
-        SF,
-        "incomplete",
-        "run_failed",
-        "L",
-        "inferred from the schemas (step failed_at and last_error, reason run_failed)",
-    ),
-    RunEndEffect(
-        "expire",
-        SX,
-        "incomplete",
-        "run_expired",
-        "L",
-        "spec: a step 'is considered expired if the parent run is expired';"
-        " the message's reason run_expired is inferred",
-    ),
-)
-
-#: Run operation -> what it does to the open steps and messages, for every operation
-#: that ends a run. ``cancel`` (to ``cancelling``) leaves them open (inferred, ``L``):
-#: the run still works until the cancel takes effect.
-RUN_END_EFFECTS: Final[Mapping[str, RunEndEffect]] = MappingProxyType(
-    {e.operation: e for e in _RUN_END_EFFECTS}
-)
-
 _ZERO_USAGE: Final = Usage(prompt_tokens=0, completion_tokens=0, total_tokens=0)
-
-#: Why a step operation was refused (``StepTransitionError.reason``).
-StepRefusal: TypeAlias = Literal[
-    "step-terminal",
-    "run-not-in-progress",
-    "tool-output-missing",
-    "wrong-step-type",
-    "tool-step-open",
-]
-
-
-def _quote(id: str | None) -> str:
-    """An id as a message shows it: quoted, and at most ``MAX_ID_ECHO`` characters."""
-    return "None" if id is None else repr(shorten(str.__str__(id), MAX_ID_ECHO))
-
-
-class StepTransitionError(Error):
-    """A step operation the step table or the run's status forbids.
-
-    Like :class:`~runstate.TransitionError`, these are the service's own moves: no
-    endpoint exposes them, so the refusal carries no HTTP answer.
-
-    Attributes:
-        operation: The operation refused, such as ``"complete_step"``.
-        reason: ``step-terminal`` (the step already ended), ``run-not-in-progress``
-            (steps open only while the run is ``in_progress``), ``tool-output-missing``
-            (a function call of the step has no output yet), ``wrong-step-type``, or
-            ``tool-step-open`` (:func:`advance` opens a ``tool_calls`` step only when
-            none is open: the outputs of a submit complete the one that is).
-
-    Example:
-        >>> import runstate as rs
-        >>> run = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1)
-        >>> try:
-        ...     rs.steps.open_tool_calls_step(run, id="step_1", now=2)
-        ... except rs.StepTransitionError as exc:
-        ...     print(exc.reason, "|", exc)
-        run-not-in-progress | open_tool_calls_step: the run is 'queued', not 'in_progress'
-    """
-
-    def __init__(self, operation: str, reason: StepRefusal, detail: str) -> None:
-        self.operation = operation
-        self.reason = reason
-        super().__init__(f"{operation}: {detail}")
-
-
-# --------------------------------------------------------------------------------------
-# Reading and writing
-
-
-def parse_step(data: Mapping[str, Any] | str | bytes | bytearray) -> RunStep:
-    """Read a run step from the API's JSON (text, bytes or a mapping), losslessly.
-
-    Structure only, like :func:`~runstate.parse_run`; unknown keys (the schema's
-    ``expired_at``, ``metadata``...) are kept and written back by :func:`dump_step`.
-
-    Raises:
-        InvalidRun: listing every problem by field path.
-
-    Example:
-        >>> try:
-        ...     parse_step({"id": "s", "object": "thread.run.step", "created_at": 1})
-        ... except InvalidRun as exc:
-        ...     print([e.field for e in exc.errors])
-        ['run_id', 'assistant_id', 'thread_id', 'type', 'status', 'step_details']
-    """
-    return _parse(RunStep, data, "step")  # type: ignore[no-any-return]
-
-
-def dump_step(step: RunStep) -> dict[str, Any]:
-    """Write a step as the API's JSON object: a fresh ``dict``, keys in the API's order.
-
-    Example:
-        >>> step = parse_step('{"id":"s","object":"thread.run.step","created_at":1,'
-        ...     '"run_id":"r","assistant_id":"a","thread_id":"t","type":"tool_calls",'
-        ...     '"status":"in_progress","step_details":{"type":"tool_calls","tool_calls":[]}}')
-        >>> dump_step(step)["step_details"]
-        {'type': 'tool_calls', 'tool_calls': []}
-    """
-    return _DUMP_STEP(_check_step(step))
-
-
-def parse_message(data: Mapping[str, Any] | str | bytes | bytearray) -> Message:
-    """Read a ``thread.message`` (text, bytes or a mapping), losslessly.
-
-    Its identity, status and end fields are checked; the rest is kept verbatim.
-
-    Example:
-        >>> message = parse_message({"id": "msg_1", "object": "thread.message",
-        ...     "created_at": 1, "thread_id": "t", "status": "incomplete",
-        ...     "incomplete_details": {"reason": "max_tokens"}, "incomplete_at": 2,
-        ...     "role": "assistant", "content": []})
-        >>> message.status, message.incomplete_details.reason, message.extra["role"]
-        ('incomplete', 'max_tokens', 'assistant')
-    """
-    return _parse(Message, data, "message")  # type: ignore[no-any-return]
-
-
-def dump_message(message: Message) -> dict[str, Any]:
-    """Write a message as the API's JSON object (the modelled keys, then the kept ones).
-
-    Example:
-        >>> m = parse_message('{"id":"m","object":"thread.message","created_at":1,'
-        ...                   '"thread_id":"t","status":"completed","role":"assistant"}')
-        >>> dump_message(m)
-        {'id': 'm', 'object': 'thread.message', 'created_at': 1, 'thread_id': 't', 'status': 'completed', 'role': 'assistant'}
-    """  # noqa: E501 - a doctest's output is one line
-    return _DUMP_MESSAGE(_check_message_value(message))
-
-
-def _parse(cls: type, data: Any, what: str) -> Any:
-    """Parse as :func:`~runstate.parse_run` does: orjson first when installed.
-
-    Text goes through orjson, then through code that refuses whatever orjson may read
-    differently; anything else, and every refusal, through :func:`~runstate.parse_value`
-    (which explains it).
-    """
-    kind = type(data)
-    fast = _serde._fast_loads
-    if fast is not None and (kind is str or kind is bytes):
-        try:
-            return GUARDED_HOOKS.get(cls, HOOKS[cls])(fast(data))
-        except Exception:  # the standard path below decides, and explains
-            pass
-    return parse_value(cls, data, what=what)
-
-
-_DUMP_STEP: Final = DUMPERS[RunStep]
-_DUMP_MESSAGE: Final = DUMPERS[Message]
-
-
-# --------------------------------------------------------------------------------------
-# Per-status rules of one step or message
-
-
-def _v(field: str, rule: str, message: str) -> Violation:
-    return Violation(field=field, rule=rule, message=message, severity="error")
-
-
-_STEP_END_FIELDS: Final = (
-    ("completed_at", SC, "step-completed-at"),
-    ("cancelled_at", SCD, "step-cancelled-at"),
-    ("failed_at", SF, "step-failed-at"),
-)
-
-
-def step_violations(step: RunStep) -> tuple[Violation, ...]:
-    """The per-status rules a step breaks (every problem, each with a stable rule name).
-
-    Rules: ``step-type-mismatch`` (``type`` differs from ``step_details.type``);
-    ``step-completed-at``, ``step-cancelled-at``, ``step-failed-at`` (set exactly in
-    their status); ``step-last-error`` (set exactly when ``failed``); ``step-usage``
-    (``usage`` set while ``in_progress``: the spec says it is null then);
-    ``step-timestamp-order`` (an end before ``created_at``).
-
-    Example:
-        >>> step = parse_step({"id": "s", "object": "thread.run.step", "created_at": 5,
-        ...     "run_id": "r", "assistant_id": "a", "thread_id": "t", "type": "tool_calls",
-        ...     "status": "completed", "completed_at": 4,
-        ...     "step_details": {"type": "tool_calls", "tool_calls": []}})
-        >>> [v.rule for v in step_violations(step)]
-        ['step-timestamp-order']
-    """
-    _check_step(step)
-    return _step_rules(
-        step.status,
-        step.type,
-        step.step_details.type,
-        step.created_at,
-        (step.completed_at, step.cancelled_at, step.failed_at),
-        step.last_error is not None,
-        step.usage is not None,
-    )
-
-
-def _step_rules(
-    status: StepStatus,
-    step_type: str,
-    details_type: str,
-    created_at: int,
-    ends: tuple[int | None, int | None, int | None],
-    has_last_error: bool,
-    has_usage: bool,
-) -> tuple[Violation, ...]:
-    """:func:`step_violations` of a step given by the few fields its rules read.
-
-    ``ends`` is ``(completed_at, cancelled_at, failed_at)``. The trace checker calls this
-    with values read from a step object it checked without building it.
-    """
-    found: list[Violation] = []
-    if step_type != details_type:
-        found.append(
-            _v(
-                "type",
-                "step-type-mismatch",
-                f"{step_type!r} but step_details.type is {details_type!r}",
-            )
-        )
-    for (name, owner, rule), value in zip(_STEP_END_FIELDS, ends):  # noqa: B905 - 3 and 3
-        if (value is not None) != (status is owner):
-            state = "set" if value is not None else "null"
-            found.append(_v(name, rule, f"{state} while the step is {status.value!r}"))
-        elif value is not None and value < created_at:
-            found.append(
-                _v(name, "step-timestamp-order", f"{value} is before created_at {created_at}")
-            )
-    if has_last_error != (status is SF):
-        state = "set" if has_last_error else "null"
-        found.append(_v("last_error", "step-last-error", f"{state} while {status.value!r}"))
-    if status is SP and has_usage:
-        found.append(_v("usage", "step-usage", "set while the step is 'in_progress'"))
-    return tuple(found)
-
-
-def message_violations(message: Message) -> tuple[Violation, ...]:
-    """The per-status rules a message breaks.
-
-    Rules: ``message-completed-at`` (set exactly when ``completed``);
-    ``message-incomplete`` (``incomplete_at`` and ``incomplete_details`` set exactly when
-    ``incomplete``); ``message-timestamp-order`` (an end before ``created_at``).
-
-    Example:
-        >>> m = parse_message({"id": "m", "object": "thread.message", "created_at": 1,
-        ...                    "thread_id": "t", "status": "completed"})
-        >>> [(v.field, v.rule) for v in message_violations(m)]
-        [('completed_at', 'message-completed-at')]
-    """
-    _check_message_value(message)
-    return _message_rules(
-        message.status,
-        message.created_at,
-        message.completed_at,
-        message.incomplete_at,
-        message.incomplete_details is not None,
-    )
-
-
-def _message_rules(
-    status: str,
-    created_at: int,
-    completed_at: int | None,
-    incomplete_at: int | None,
-    has_incomplete_details: bool,
-) -> tuple[Violation, ...]:
-    """:func:`message_violations` of a message given by the few fields its rules read."""
-    found: list[Violation] = []
-    if (completed_at is not None) != (status == "completed"):
-        state = "set" if completed_at is not None else "null"
-        found.append(_v("completed_at", "message-completed-at", f"{state} while {status!r}"))
-    for name, is_set in (
-        ("incomplete_at", incomplete_at is not None),
-        ("incomplete_details", has_incomplete_details),
-    ):
-        if is_set != (status == "incomplete"):
-            state = "set" if is_set else "null"
-            found.append(_v(name, "message-incomplete", f"{state} while {status!r}"))
-    for name, value in (("completed_at", completed_at), ("incomplete_at", incomplete_at)):
-        if value is not None and value < created_at:
-            found.append(
-                _v(name, "message-timestamp-order", f"{value} is before created_at {created_at}")
-            )
-    return tuple(found)
 
 
 # --------------------------------------------------------------------------------------
 # Step and message operations
 
 
-def _check_message_value(message: object) -> Message:
-    if type(message) is not Message:
-        raise InvalidArgument.expected("message", "a runstate.models.Message", message)
-    return message
-
-
-def _check_step(step: object) -> RunStep:
-    if type(step) is not RunStep:
-        raise InvalidArgument.expected("step", "a runstate.RunStep", step)
-    return step
-
-
 def _open(operation: str, step: RunStep) -> None:
     if step.status is not SP:
         raise StepTransitionError(
-            operation, "step-terminal", f"step {_quote(step.id)} is already {step.status.value!r}"
+            operation, "step-terminal", f"step {quote_id(step.id)} is already {step.status.value!r}"
         )
 
 
@@ -550,7 +159,7 @@ def open_message_step(run: Run, *, id: str, message_id: str, now: int) -> RunSte
 def _step_calls(value: object) -> tuple[StepToolCall, ...]:
     calls = parse_value(
         ToolCallsDetails,
-        {"type": "tool_calls", "tool_calls": _ops._array(value, "tool_calls", "tool calls")},
+        {"type": "tool_calls", "tool_calls": _ops.json_array(value, "tool_calls", "tool calls")},
         what="tool calls",
     ).tool_calls
     ids = [c.id for c in calls]
@@ -628,7 +237,7 @@ def complete_step(
         >>> done.status.value, done.completed_at, done.expires_at, done.usage.total_tokens
         ('completed', 13, 610, 0)
     """
-    _check_step(step)
+    ensure_step(step)
     _open("complete_step", step)
     _not_before(now, step.created_at, "step")
     if require_outputs:
@@ -641,7 +250,7 @@ def complete_step(
         step,
         status=SC,
         completed_at=now,
-        usage=_ops._as(Usage, usage, "usage") if usage is not None else _ZERO_USAGE,
+        usage=_ops.as_value(Usage, usage, "usage") if usage is not None else _ZERO_USAGE,
     )
 
 
@@ -670,22 +279,22 @@ def attach_tool_outputs(
         >>> step.step_details.tool_calls[0].function.output
         '42'
     """
-    _check_step(step)
+    ensure_step(step)
     _open("attach_tool_outputs", step)
     details = step.step_details
     if type(details) is not ToolCallsDetails:
         raise StepTransitionError(
             "attach_tool_outputs",
             "wrong-step-type",
-            f"step {_quote(step.id)} is not a tool_calls step",
+            f"step {quote_id(step.id)} is not a tool_calls step",
         )
-    given = {o.tool_call_id: o.output for o in _ops._outputs(tool_outputs)}
+    given = {o.tool_call_id: o.output for o in _ops.read_tool_outputs(tool_outputs)}
     calls: list[StepToolCall] = []
     for call in details.tool_calls:
         if type(call) is FunctionToolCall and call.id in given:
             if call.function.output is not None:
                 raise InvalidArgument(
-                    "tool_outputs", f"tool call {_quote(call.id)} already has its output"
+                    "tool_outputs", f"tool call {quote_id(call.id)} already has its output"
                 )
             output = given.pop(call.id)
             calls.append(replace(call, function=replace(call.function, output=output)))
@@ -695,7 +304,7 @@ def attach_tool_outputs(
         raise InvalidArgument(
             "tool_outputs",
             f"no function call {shorten(repr(sorted(given)), MAX_ID_ECHO)}"
-            f" in step {_quote(step.id)}",
+            f" in step {quote_id(step.id)}",
         )
     return replace(step, step_details=replace(details, tool_calls=tuple(calls)))
 
@@ -729,12 +338,12 @@ def open_message(run: Run, *, id: str, now: int) -> Message:
 
 
 def _check_message(message: object, operation: str) -> Message:
-    message = _check_message_value(message)
+    message = ensure_message(message)
     if message.status != "in_progress":
         raise StepTransitionError(
             operation,
             "step-terminal",
-            f"message {_quote(message.id)} is already {message.status!r}",
+            f"message {quote_id(message.id)} is already {message.status!r}",
         )
     return message
 
@@ -825,7 +434,7 @@ def mark_message_incomplete(
     """
     _check_message(message, "mark_message_incomplete")
     _not_before(now, message.created_at, "message")
-    details = _ops._as(MessageIncompleteDetails, {"reason": reason}, "incomplete_details")
+    details = _ops.as_value(MessageIncompleteDetails, {"reason": reason}, "incomplete_details")
     return replace(message, status="incomplete", incomplete_at=now, incomplete_details=details)
 
 
@@ -848,33 +457,11 @@ class RunLife:
     messages: tuple[Message, ...] = ()
 
 
-_RUN_OPERATIONS: Final = (
-    "start",
-    "require_action",
-    "submit_tool_outputs",
-    "cancel",
-    "finish_cancel",
-    "complete",
-    "fail",
-    "mark_incomplete",
-    "expire",
-    "update_metadata",
-)
-_STEP_OPERATIONS: Final = (
-    "open_message_step",
-    "finish_message_step",
-    "open_tool_calls_step",
-    "complete_tool_calls_step",
-)
-#: Every operation :func:`advance` takes.
-OPERATIONS: Final = _RUN_OPERATIONS + _STEP_OPERATIONS
-
-
 def _index(items: tuple[Any, ...], id: str, what: str) -> int:
     for i, item in enumerate(items):
         if item.id == id:
             return i
-    raise InvalidArgument(f"{what}_id", f"no {what} {_quote(id)} in this run")
+    raise InvalidArgument(f"{what}_id", f"no {what} {quote_id(id)} in this run")
 
 
 def _checked_life(run: object, steps: object, messages: object) -> RunLife:
@@ -885,17 +472,18 @@ def _checked_life(run: object, steps: object, messages: object) -> RunLife:
             raise InvalidArgument.expected(name, f"a sequence of {cls.__name__}", items)
     life = RunLife(run=run, steps=tuple(steps), messages=tuple(messages))  # type: ignore[arg-type]
     for step in life.steps:
-        _check_step(step)
+        ensure_step(step)
         if step.run_id != run.id:
             raise InvalidArgument(
-                "steps", f"step {_quote(step.id)} belongs to run {_quote(step.run_id)}"
+                "steps", f"step {quote_id(step.id)} belongs to run {quote_id(step.run_id)}"
             )
     for message in life.messages:
         if type(message) is not Message:
             raise InvalidArgument.expected("messages", "runstate.models.Message values", message)
         if message.run_id != run.id:
             raise InvalidArgument(
-                "messages", f"message {_quote(message.id)} belongs to run {_quote(message.run_id)}"
+                "messages",
+                f"message {quote_id(message.id)} belongs to run {quote_id(message.run_id)}",
             )
     return life
 
@@ -1033,29 +621,8 @@ def advance(
     """
     _ops.check_now(now)
     life = _checked_life(run, steps, messages)
-    arguments = _check_arguments(operation, arguments)
-    if operation in RUN_END_EFFECTS:
-        _ends(life, now)
-        new_run = getattr(_ops, operation)(run, now=now, **arguments)
-        return _end_open(life, new_run, RUN_END_EFFECTS[operation], now)
-    if operation in ("start", "cancel"):
-        return attrs.evolve(life, run=getattr(_ops, operation)(run, now=now, **arguments))
-    if operation == "update_metadata":
-        _ops.check_now(now)
-        return attrs.evolve(life, run=_ops.update_metadata(run, **arguments))
-    if operation == "require_action":
-        return _require_action(life, now, **arguments)
-    if operation == "submit_tool_outputs":
-        return _submit(life, now, **arguments)
-    if operation == "open_message_step":
-        return _open_message_step(life, now, **arguments)
-    if operation == "finish_message_step":
-        return _finish_message_step(life, now, **arguments)
-    if operation == "open_tool_calls_step":
-        return _open_tool_calls_step(life, now, **arguments)
-    if operation == "complete_tool_calls_step":
-        return _complete_tool_calls_step(life, now, **arguments)
-    raise AssertionError(operation)  # pragma: no cover - _check_arguments knows them all
+    op, arguments = _check_arguments(operation, arguments)
+    return _APPLY[op](life, now, **arguments)
 
 
 def _open_tool_calls_step(
@@ -1066,7 +633,7 @@ def _open_tool_calls_step(
         raise StepTransitionError(
             "open_tool_calls_step",
             "tool-step-open",
-            f"tool_calls step {_quote(life.steps[i].id)} is open",
+            f"tool_calls step {quote_id(life.steps[i].id)} is open",
         )
     step = open_tool_calls_step(life.run, id=step_id, now=now, tool_calls=tool_calls)
     _unique(life, step_id, "step")
@@ -1081,7 +648,7 @@ def _complete_tool_calls_step(
         raise StepTransitionError(
             "complete_tool_calls_step",
             "wrong-step-type",
-            f"step {_quote(life.steps[i].id)} is not a tool_calls step",
+            f"step {quote_id(life.steps[i].id)} is not a tool_calls step",
         )
     step = complete_step(life.steps[i], now=now, require_outputs=True, usage=usage)
     return attrs.evolve(life, steps=_with(life.steps, i, step))
@@ -1090,7 +657,7 @@ def _complete_tool_calls_step(
 def _unique(life: RunLife, id: str, what: str) -> None:
     items = life.steps if what == "step" else life.messages
     if any(item.id == id for item in items):
-        raise InvalidArgument(f"{what}_id", f"the run already has a {what} {_quote(id)}")
+        raise InvalidArgument(f"{what}_id", f"the run already has a {what} {quote_id(id)}")
 
 
 def _require_action(
@@ -1160,7 +727,7 @@ def _finish_message_step(
         raise StepTransitionError(
             "finish_message_step",
             "wrong-step-type",
-            f"step {_quote(step_id)} is not message_creation",
+            f"step {quote_id(step_id)} is not message_creation",
         )
     messages = life.messages
     j = _index(messages, details.message_creation.message_id, "message")
@@ -1178,50 +745,63 @@ def _finish_message_step(
     )
 
 
-def _parameters(function: Any) -> list[inspect.Parameter]:
-    """The keyword-only parameters of ``function``, ``now`` aside."""
-    return [
-        p for p in inspect.signature(function).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and p.name != "now"
-    ]  # fmt: skip
+def _update_metadata(life: RunLife, now: int, *, metadata: Any = None) -> RunLife:
+    return attrs.evolve(life, run=_ops.update_metadata(life.run, metadata=metadata))
 
 
-def _keywords(function: Any) -> tuple[frozenset[str], frozenset[str]]:
-    """The keyword arguments ``function`` requires, and all it takes (``now`` aside)."""
-    params = _parameters(function)
-    required = frozenset(p.name for p in params if p.default is inspect.Parameter.empty)
-    return required, frozenset(p.name for p in params)
+def _run_only(op: Op) -> Callable[..., RunLife]:
+    """Apply run operation ``op`` to the run; the steps and messages stay as they are."""
+    function = getattr(_ops, op)
+
+    def apply(life: RunLife, now: int, **arguments: Any) -> RunLife:
+        return attrs.evolve(life, run=function(life.run, now=now, **arguments))
+
+    return apply
 
 
-#: operation -> the function whose keyword arguments it takes: the run operation of the
-#: same name, or this module's own.
-_APPLY: Final[Mapping[str, Callable[..., Any]]] = MappingProxyType(
+def _run_end(op: Op, effect: RunEndEffect) -> Callable[..., RunLife]:
+    """Apply run operation ``op``, which ends the run, then end its open steps and messages."""
+    function = getattr(_ops, op)
+
+    def apply(life: RunLife, now: int, **arguments: Any) -> RunLife:
+        _ends(life, now)
+        return _end_open(life, function(life.run, now=now, **arguments), effect, now)
+
+    return apply
+
+
+#: The operations whose work on the steps is this module's own (the run operations
+#: among them call the run's operation first).
+_OWN: Final[Mapping[Op, Callable[..., RunLife]]] = MappingProxyType(
     {
-        **{op: getattr(_ops, op) for op in _RUN_OPERATIONS},
-        "require_action": _require_action,
-        "submit_tool_outputs": _submit,
-        "open_message_step": _open_message_step,
-        "finish_message_step": _finish_message_step,
-        "open_tool_calls_step": _open_tool_calls_step,
-        "complete_tool_calls_step": _complete_tool_calls_step,
+        Op.REQUIRE_ACTION: _require_action,
+        Op.SUBMIT_TOOL_OUTPUTS: _submit,
+        Op.UPDATE_METADATA: _update_metadata,
+        Op.OPEN_MESSAGE_STEP: _open_message_step,
+        Op.FINISH_MESSAGE_STEP: _finish_message_step,
+        Op.OPEN_TOOL_CALLS_STEP: _open_tool_calls_step,
+        Op.COMPLETE_TOOL_CALLS_STEP: _complete_tool_calls_step,
     }
 )
-#: operation -> (the arguments it requires, all it takes).
-_ARGUMENTS: Final[Mapping[str, tuple[frozenset[str], frozenset[str]]]] = MappingProxyType(
-    {op: _keywords(function) for op, function in _APPLY.items()}
-)
-#: operation -> the arguments whose default is ``None`` (``None`` means "not given").
-_OPTIONAL: Final[Mapping[str, frozenset[str]]] = MappingProxyType(
+#: operation -> how :func:`advance` applies it, ``f(life, now, **arguments)``: its own
+#: function; else, for an operation that ends the run, the run operation then the
+#: table's run-end effect on the steps; else the run operation alone.
+_APPLY: Final[Mapping[Op, Callable[..., RunLife]]] = MappingProxyType(
     {
-        op: frozenset(p.name for p in _parameters(function) if p.default is None)
-        for op, function in _APPLY.items()
+        op: _OWN[op]
+        if op in _OWN
+        else _run_end(op, RUN_END_EFFECTS[op])
+        if op in RUN_END_EFFECTS
+        else _run_only(op)
+        for op in Op
     }
 )
 _INCOMPLETE_REASONS: Final[tuple[str, ...]] = get_args(MessageIncompleteReason)
 
 #: advance's own arguments (the rest go to the run and step operations, which check
 #: them as run data): name -> (what it must be, the check). ``None`` is allowed where
-#: the operation's default is ``None`` (``require_action``'s ``step_id``, ``text``...).
+#: the operation takes the argument as optional (``require_action``'s ``step_id``,
+#: ``text``...).
 _OWN_ARGUMENTS: Final[Mapping[str, tuple[str, Callable[[object], bool]]]] = MappingProxyType(
     {
         "step_id": ("a step id (a string)", lambda v: isinstance(v, str)),
@@ -1235,28 +815,30 @@ _OWN_ARGUMENTS: Final[Mapping[str, tuple[str, Callable[[object], bool]]]] = Mapp
 )
 
 
-def _check_arguments(operation: object, arguments: dict[str, Any]) -> dict[str, Any]:
-    """Check the operation and its arguments; return them, ids and text as plain ``str``.
+def _check_arguments(operation: object, arguments: dict[str, Any]) -> tuple[Op, dict[str, Any]]:
+    """Check the operation and its arguments (the operations table says which it takes).
+
+    Returns the operation and its arguments, ids and text as plain ``str``.
 
     A ``str`` subclass counts as its value (whatever its ``__eq__`` says).
     """
     try:
-        required, allowed = _ARGUMENTS[operation]  # type: ignore[index]
+        row = OPERATIONS[operation]  # type: ignore[index]
     except (KeyError, TypeError):
         raise InvalidArgument.expected(
             "operation", f"one of {', '.join(OPERATIONS)}", operation
         ) from None
+    required, allowed = frozenset(row.required), frozenset(row.required + row.optional)
     missing = sorted(required - arguments.keys())
     unknown = sorted(arguments.keys() - allowed)
     if missing or unknown:
         takes = ", ".join(sorted(allowed)) or "no arguments"
         problem = f"missing {missing}" if missing else f"unknown {unknown}"
         raise InvalidArgument("arguments", f"{operation} takes {takes} (besides now); {problem}")
-    optional = _OPTIONAL[operation]  # type: ignore[index]
     for name, value in arguments.items():
-        if name in _OWN_ARGUMENTS and not (value is None and name in optional):
+        if name in _OWN_ARGUMENTS and not (value is None and name in row.optional):
             expected, check = _OWN_ARGUMENTS[name]
             if not check(value):
                 raise InvalidArgument.expected(name, expected, value)
             arguments[name] = str.__str__(value)
-    return arguments
+    return row.name, arguments

@@ -23,6 +23,7 @@ from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple, TypeAlias, TypeVar
 
 from ._errors import InvalidArgument, InvalidTable
+from ._operations import OPERATION_FOR_TARGET
 from ._status import TERMINAL_STATUSES, RunStatus
 
 __all__ = [
@@ -104,24 +105,6 @@ def _build(edges: Iterable[Edge]) -> dict[RunStatus, frozenset[RunStatus]]:
 
 #: The one table: status -> the statuses that may directly follow it. Read-only.
 TRANSITIONS: Final[TransitionTable] = MappingProxyType(_build(_EDGES))
-
-#: The operation (a function in :mod:`runstate`) that moves a run into each status.
-#: Every edge into a status is taken by that status's operation, so the table alone
-#: decides whether an operation is legal from a given status.
-OPERATION_FOR_TARGET: Final[Mapping[RunStatus, str]] = MappingProxyType(
-    {
-        Q: "submit_tool_outputs",
-        P: "start",
-        RA: "require_action",
-        CG: "cancel",
-        CD: "finish_cancel",
-        F: "fail",
-        C: "complete",
-        INC: "mark_incomplete",
-        X: "expire",
-    }
-)
-
 
 _S = TypeVar("_S", bound=enum.Enum)
 

@@ -121,7 +121,7 @@ from ._judges import (
     unreadable_data,
 )
 from ._model import Message, RunStep
-from ._status import TERMINAL_STATUSES, RunStatus
+from ._operations import STREAM_END_STATUSES
 
 __all__ = [
     "MAX_OPEN",
@@ -135,10 +135,6 @@ __all__ = [
     "collect",
     "settled_fields",
 ]
-
-#: Statuses at which a stream may stop without being truncated: the server is done with
-#: the run, or waits for the caller's tool outputs (the SDKs stop there too).
-_STREAM_STOPS: Final = TERMINAL_STATUSES | {RunStatus.REQUIRES_ACTION}
 
 _RUN_PREFIX: Final = "thread.run."
 _DONE_EVENT: Final = "done"
@@ -334,7 +330,7 @@ class TraceChecker:
         if not self._stream or self._done or self.position == 0:
             return tuple(found)
         prev = self._runs.prev
-        if prev is not None and prev.status in _STREAM_STOPS:
+        if prev is not None and prev.status in STREAM_END_STATUSES:
             return tuple(found)
         where = f"at status {prev.status.value!r}" if prev is not None else "before any run event"
         found.append(

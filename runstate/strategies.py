@@ -91,6 +91,7 @@ from ._model import (  # noqa: E402
     TruncationStrategy,
     Usage,
 )
+from ._operations import OPERATIONS, Op  # noqa: E402
 from ._schema import SCHEMA  # noqa: E402
 from ._serde import dump_run  # noqa: E402
 from ._status import TERMINAL_STATUSES, RunStatus  # noqa: E402
@@ -604,7 +605,7 @@ def run_payloads(
 # Traces: legal lifecycles, produced by runstate's own operations.
 
 #: Operations that keep a run going, drawn more often so tool-output rounds are common.
-_PROGRESS: Final = ("start", "require_action", "submit_tool_outputs")
+_PROGRESS: Final = (Op.START, Op.REQUIRE_ACTION, Op.SUBMIT_TOOL_OUTPUTS)
 _ZERO_USAGE: Final = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
@@ -627,50 +628,42 @@ def _step(draw: DrawFn, run: Run, now: int) -> tuple[Run, int]:
 
     ops = [op for op, target in _OP_TARGETS.items() if target in TRANSITIONS[run.status]]
     if run.started_at is None:  # a run that never started cannot complete
-        ops = [op for op in ops if op not in ("complete", "mark_incomplete")]
+        ops = [op for op in ops if op not in _NEEDS_START]
     op = draw(st.sampled_from(ops + [o for o in ops if o in _PROGRESS] * 2), label="op")
     now += draw(st.integers(min_value=0, max_value=30), label="seconds")
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
-    if op == "start":
-        return _ops.start(run, now=now), now
-    if op == "require_action":
+    if op is Op.REQUIRE_ACTION:
         return _ops.require_action(run, _tool_calls(draw, run), now=now), now
-    if op == "submit_tool_outputs":
+    if op is Op.SUBMIT_TOOL_OUTPUTS:
         assert run.required_action is not None
         calls = run.required_action.submit_tool_outputs.tool_calls
         outputs = [{"tool_call_id": c.id, "output": "ok"} for c in calls]
         return _ops.submit_tool_outputs(run, outputs, now=now), now
-    if op == "cancel":
-        return _ops.cancel(run, now=now), now
-    if op == "finish_cancel":
-        return _ops.finish_cancel(run, now=now), now
-    if op == "complete":
+    if op is Op.COMPLETE:
         return _ops.complete(run, now=now, usage=usage), now
-    if op == "mark_incomplete":
+    if op is Op.MARK_INCOMPLETE:
         reason: IncompleteReason = draw(_run_reasons)
         return _ops.mark_incomplete(run, now=now, reason=reason, usage=usage), now
-    if op == "fail":
+    if op is Op.FAIL:
         error = {
             "code": draw(_error_codes),
             "message": "failed",
         }
         return _ops.fail(run, now=now, error=error, usage=_ZERO_USAGE), now
-    # expire: only once due
-    now = max(now, run.expires_at if run.expires_at is not None else now)
-    return _ops.expire(run, now=now), now
+    if op is Op.EXPIRE:  # only once due
+        now = max(now, run.expires_at if run.expires_at is not None else now)
+    # the operations that take nothing but the time: start, cancel, finish_cancel, expire
+    return getattr(_ops, op)(run, now=now), now
 
 
+#: Run operation -> the status it moves a run to (the operations table's run moves).
 _OP_TARGETS: Final = {
-    "start": RunStatus.IN_PROGRESS,
-    "require_action": RunStatus.REQUIRES_ACTION,
-    "submit_tool_outputs": RunStatus.QUEUED,
-    "cancel": RunStatus.CANCELLING,
-    "finish_cancel": RunStatus.CANCELLED,
-    "complete": RunStatus.COMPLETED,
-    "mark_incomplete": RunStatus.INCOMPLETE,
-    "fail": RunStatus.FAILED,
-    "expire": RunStatus.EXPIRED,
+    row.name: row.target
+    for row in OPERATIONS.values()
+    if row.acts_on == "run" and row.target is not None
 }
+#: The operations a run that never started cannot take.
+_NEEDS_START: Final = frozenset(row.name for row in OPERATIONS.values() if row.needs_started)
 
 
 def _fresh(draw: DrawFn) -> Run:
@@ -722,23 +715,24 @@ def _life_step(draw: DrawFn, life: Any, now: int, n: int) -> tuple[Any, int]:
 
     run = life.run
     opened = _open_steps(life)
-    ops = [op for op, target in _OP_TARGETS.items() if target in TRANSITIONS[run.status]]
+    ops: list[Op] = [op for op, target in _OP_TARGETS.items() if target in TRANSITIONS[run.status]]
     if run.started_at is None:
-        ops = [op for op in ops if op not in ("complete", "mark_incomplete")]
+        ops = [op for op in ops if op not in _NEEDS_START]
     if run.status is RunStatus.IN_PROGRESS:
         if any(s.type == "message_creation" for s in opened):
-            ops = [op for op in ops if op != "require_action"] + ["finish_message_step"] * 3
+            ops = [op for op in ops if op is not Op.REQUIRE_ACTION]
+            ops += [Op.FINISH_MESSAGE_STEP] * 3
         elif opened:  # a tool_calls step without function calls (file search, say)
-            ops += ["complete_tool_calls_step"] * 2
+            ops += [Op.COMPLETE_TOOL_CALLS_STEP] * 2
         else:
-            ops += ["open_message_step", "open_tool_calls_step"] * 2
+            ops += [Op.OPEN_MESSAGE_STEP, Op.OPEN_TOOL_CALLS_STEP] * 2
     op = draw(st.sampled_from(ops + [o for o in ops if o in _PROGRESS] * 2), label="op")
     now += draw(st.integers(min_value=0, max_value=30), label="seconds")
     usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
     args: dict[str, Any] = {}
-    if op == "open_message_step":
+    if op is Op.OPEN_MESSAGE_STEP:
         args = {"step_id": f"step_{n}", "message_id": f"msg_{n}"}
-    elif op == "open_tool_calls_step":
+    elif op is Op.OPEN_TOOL_CALLS_STEP:
         calls = draw(
             st.sampled_from(
                 [
@@ -754,26 +748,26 @@ def _life_step(draw: DrawFn, life: Any, now: int, n: int) -> tuple[Any, int]:
             )
         )
         args = {"step_id": f"step_{n}", "tool_calls": calls}
-    elif op in ("finish_message_step", "complete_tool_calls_step"):
+    elif op in (Op.FINISH_MESSAGE_STEP, Op.COMPLETE_TOOL_CALLS_STEP):
         args = {"step_id": opened[0].id, "usage": usage}
-        if op == "finish_message_step" and draw(st.booleans(), label="cut"):
+        if op is Op.FINISH_MESSAGE_STEP and draw(st.booleans(), label="cut"):
             args["incomplete_reason"] = draw(st.sampled_from(["max_tokens", "content_filter"]))
-        if op == "finish_message_step" and draw(st.booleans(), label="written"):
+        if op is Op.FINISH_MESSAGE_STEP and draw(st.booleans(), label="written"):
             args["text"] = draw(st.sampled_from(["Hello!", "", "Ünïcode ✓ \u2028 line"]))
-    elif op == "require_action":
+    elif op is Op.REQUIRE_ACTION:
         args = {"tool_calls": _tool_calls(draw, run), "step_id": f"step_{n}"}
-    elif op == "submit_tool_outputs":
+    elif op is Op.SUBMIT_TOOL_OUTPUTS:
         assert run.required_action is not None
         calls = run.required_action.submit_tool_outputs.tool_calls
         args = {"tool_outputs": [{"tool_call_id": c.id, "output": "ok"} for c in calls]}
-    elif op in ("complete", "mark_incomplete"):
+    elif op in (Op.COMPLETE, Op.MARK_INCOMPLETE):
         args = {"usage": usage}
-        if op == "mark_incomplete":
+        if op is Op.MARK_INCOMPLETE:
             args["reason"] = draw(_run_reasons)
-    elif op == "fail":
+    elif op is Op.FAIL:
         code = draw(_error_codes)
         args = {"error": {"code": code, "message": "failed"}, "usage": _ZERO_USAGE}
-    elif op == "expire":
+    elif op is Op.EXPIRE:
         now = max(now, run.expires_at if run.expires_at is not None else now)
     life = _steps.advance(run, life.steps, op, now=now, messages=life.messages, **args)
     return life, now
@@ -794,14 +788,7 @@ def _life_path(draw: DrawFn, max_steps: int) -> list[Any]:
 def _change(before: Any, after: Any) -> list[tuple[str, str]]:
     from ._events import stream_events  # noqa: PLC0415
 
-    return stream_events(
-        None if before is None else before.run,
-        after.run,
-        steps_before=() if before is None else before.steps,
-        steps_after=after.steps,
-        messages_before=() if before is None else before.messages,
-        messages_after=after.messages,
-    )
+    return stream_events(before, after)
 
 
 @st.composite

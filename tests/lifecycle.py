@@ -157,15 +157,6 @@ def life_changes(life: list[rs.steps.RunLife]) -> list[list[tuple[str, str]]]:
     out = []
     before: rs.steps.RunLife | None = None
     for now in life:
-        out.append(
-            rs.stream_events(
-                None if before is None else before.run,
-                now.run,
-                steps_before=() if before is None else before.steps,
-                steps_after=now.steps,
-                messages_before=() if before is None else before.messages,
-                messages_after=now.messages,
-            )
-        )
+        out.append(rs.stream_events(before, now))
         before = now
     return out

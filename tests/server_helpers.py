@@ -574,22 +574,18 @@ def check_steps(snapshot: Snapshot, run_id: str, trace: list[rs.Run]) -> list[st
     if lives[-1] != tables:
         problems.append(f"{run_id}: the step and message rows are not its last history entry")
     events: list[tuple[str, str]] = []
-    before: tuple[rs.Run | None, Any, Any] = (None, (), ())
+    before: rs.steps.RunLife | None = None
     for r, life in zip(trace, lives, strict=True):
-        after_steps = [rs.steps.parse_step(s) for s in life["steps"]]
-        after_messages = [rs.steps.parse_message(m) for m in life["messages"]]
+        after = rs.steps.RunLife(
+            run=r,
+            steps=tuple(rs.steps.parse_step(s) for s in life["steps"]),
+            messages=tuple(rs.steps.parse_message(m) for m in life["messages"]),
+        )
         try:
-            events += rs.stream_events(
-                before[0],
-                r,
-                steps_before=before[1],
-                steps_after=after_steps,
-                messages_before=before[2],
-                messages_after=after_messages,
-            )
+            events += rs.stream_events(before, after)
         except rs.InvalidArgument as exc:
             return [*problems, f"{run_id}: history is not a sequence of changes: {exc}"]
-        before = (r, after_steps, after_messages)
+        before = after
     # One stream over the run's whole life: the `done` of each requires_action pause
     # (a stream ends there) is left out but for the last.
     events = [e for i, e in enumerate(events) if e[0] != "done" or i == len(events) - 1]

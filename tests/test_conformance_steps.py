@@ -390,7 +390,9 @@ def test_the_replayed_stream_reports_what_the_direct_checks_let_through() -> Non
         rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1), run
     ):
         checker.feed(event)
-    for event in rs.stream_events(run, run, steps_after=life.steps):
+    for event in rs.stream_events(
+        rs.steps.RunLife(run=run), rs.steps.RunLife(run=run, steps=life.steps)
+    ):
         checker.feed(event)
     before = _state.StepView(run=run, steps=life.steps, hidden=frozenset(), checker=checker)
     after = _state.StepView(run=waiting, steps=(ended,), hidden=frozenset(), checker=checker)

@@ -48,15 +48,7 @@ def finish(life: RunLife, **kwargs: Any) -> RunLife:
 
 
 def events(before: RunLife | None, after: RunLife, **kwargs: Any) -> list[tuple[str, str]]:
-    return rs.stream_events(
-        None if before is None else before.run,
-        after.run,
-        steps_before=() if before is None else before.steps,
-        steps_after=after.steps,
-        messages_before=() if before is None else before.messages,
-        messages_after=after.messages,
-        **kwargs,
-    )
+    return rs.stream_events(before, after, **kwargs)
 
 
 def with_message(life: RunLife, message: rs.steps.Message) -> RunLife:

@@ -211,7 +211,9 @@ def test_stream_events_refusals_do_not_echo_huge_ids() -> None:
     for call in (
         lambda: rs.stream_events(c, a),
         lambda: rs.stream_events(c, b),
-        lambda: rs.stream_events(a, rs.start(a, now=2), steps_after=[step]),
+        lambda: rs.stream_events(
+            rs.steps.RunLife(run=a), rs.steps.RunLife(run=rs.start(a, now=2), steps=(step,))
+        ),
     ):
         with pytest.raises(rs.InvalidArgument) as info:
             call()

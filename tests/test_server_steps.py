@@ -46,14 +46,7 @@ def test_life_events_are_the_librarys_with_steps_messages_and_deltas(app: Any) -
     done = rs.advance(life.run, life.steps, "finish_message_step", now=103,
                       messages=life.messages, step_id="step_1", text="Hi")  # fmt: skip
     events = app.life_events(life, done)
-    assert events == rs.stream_events(
-        life.run,
-        done.run,
-        steps_before=life.steps,
-        steps_after=done.steps,
-        messages_before=life.messages,
-        messages_after=done.messages,
-    )
+    assert events == rs.stream_events(life, done)
     assert [name for name, _ in events] == [
         "thread.message.delta",
         "thread.message.completed",

@@ -17,6 +17,7 @@ from deltas import indexed, merge, unindexed
 from realworld import parse_sse as plain_parse_sse
 
 import runstate as rs
+from runstate.steps import RunLife
 
 STREAMS = [
     "dotnet-FileSearchStreamingWorks.1.sse",
@@ -109,11 +110,8 @@ class State:
         if event in DELTAS:
             self.pending.append((event, json.loads(data)))
             return []
-        before, steps, messages = (
-            self.run,
-            tuple(self.steps.values()),
-            tuple(self.messages.values()),
-        )
+        before = self.run
+        steps, messages = tuple(self.steps.values()), tuple(self.messages.values())
         self._apply_pending()
         if event.startswith("thread.run.step."):
             step = rs.parse_step(data)
@@ -128,15 +126,13 @@ class State:
         assert self.run is not None
         if before is None and not steps and event.startswith("thread.run.step."):
             return []  # cannot happen in a stream that creates its run
-        return rs.stream_events(
-            before,
-            self.run,
-            steps_before=steps,
-            steps_after=tuple(self.steps.values()),
-            messages_before=messages,
-            messages_after=tuple(self.messages.values()),
-            deltas=self.deltas,
+        after = RunLife(
+            run=self.run,
+            steps=tuple(self.steps.values()),
+            messages=tuple(self.messages.values()),
         )
+        old = None if before is None else RunLife(run=before, steps=steps, messages=messages)
+        return rs.stream_events(old, after, deltas=self.deltas)
 
 
 @pytest.mark.parametrize("deltas", [True, False])
@@ -201,18 +197,7 @@ def test_steps_are_announced_in_the_recorded_order() -> None:
     )  # fmt: skip
 
     def names(x: rs.steps.RunLife | None, y: rs.steps.RunLife, deltas: bool = True) -> list[str]:
-        return [
-            e
-            for e, _ in rs.stream_events(
-                None if x is None else x.run,
-                y.run,
-                steps_before=() if x is None else x.steps,
-                steps_after=y.steps,
-                messages_before=() if x is None else x.messages,
-                messages_after=y.messages,
-                deltas=deltas,
-            )
-        ]
+        return [e for e, _ in rs.stream_events(x, y, deltas=deltas)]
 
     assert names(rs.steps.RunLife(run=run), a) == [
         "thread.run.step.created",
@@ -240,17 +225,11 @@ def test_steps_are_announced_in_the_recorded_order() -> None:
     ]
     # a message no step names is announced after the steps
     orphan = rs.steps.open_message(e.run, id="m2", now=6)
-    got = rs.stream_events(
-        d.run,
-        e.run,
-        steps_before=d.steps,
-        steps_after=e.steps,
-        messages_after=(*e.messages, orphan),
-    )
+    got = rs.stream_events(d, attrs.evolve(e, messages=(*e.messages, orphan)))
     assert [n for n, _ in got][-2:] == ["thread.message.created", "thread.message.in_progress"]
     # the run-only form is unchanged, and no object change adds nothing
     assert rs.stream_events(d.run, e.run) == []
-    assert rs.stream_events(e.run, e.run, steps_before=e.steps, steps_after=e.steps) == []
+    assert rs.stream_events(e, e) == []
 
 
 def test_step_event_refusals() -> None:
@@ -260,29 +239,58 @@ def test_step_event_refusals() -> None:
     other = rs.start(
         rs.new_run(id="run_2", thread_id="t", assistant_id="a", model="m", now=1), now=2
     )
-    bad = [
-        {"steps_after": done.steps},  # a new step that already ended
-        {"messages_after": done.messages},  # a new message that already ended
-        {"steps_before": life.steps, "steps_after": ()},  # a step disappears
-        {"steps_after": "s"},
-        {"steps_after": [rs.dump_step(life.steps[0])]},
-        {"steps_before": done.steps, "steps_after": life.steps},  # a step reopens
-        {"messages_before": done.messages, "messages_after": life.messages},
+    bare = RunLife(run=run)
+    dumped = (rs.dump_step(life.steps[0]),)
+    bad: list[tuple[Any, Any]] = [
+        (bare, RunLife(run=run, steps=done.steps)),  # a new step that already ended
+        (bare, RunLife(run=run, messages=done.messages)),  # a new message that already ended
+        (RunLife(run=run, steps=life.steps), bare),  # a step disappears
+        (bare, RunLife(run=run, steps="s")),  # type: ignore[arg-type]
+        (bare, RunLife(run=run, steps=dumped)),  # type: ignore[arg-type]
+        (RunLife(run=run, steps=done.steps), RunLife(run=run, steps=life.steps)),  # reopens
+        (RunLife(run=run, messages=done.messages), RunLife(run=run, messages=life.messages)),
+        (run, life),  # a Run before a RunLife
+        (life, run),  # and the other way round
     ]
-    for kwargs in bad:
+    for before, after in bad:
         with pytest.raises(rs.InvalidArgument):
-            rs.stream_events(run, run, **kwargs)  # type: ignore[arg-type]
+            rs.stream_events(before, after)
     with pytest.raises(rs.InvalidArgument):
-        rs.stream_events(other, other, steps_after=life.steps)
+        rs.stream_events(RunLife(run=other), RunLife(run=other, steps=life.steps))
     for key, value, what in (
         ("thread_id", "t2", "is on thread 't2'"),
         ("assistant_id", "a2", "is by assistant 'a2'"),
     ):
         step = attrs.evolve(life.steps[0], **{key: value})
         message = attrs.evolve(life.messages[0], **{key: value})
-        with pytest.raises(rs.InvalidArgument, match=f"^steps_after: 's' {what}"):
-            rs.stream_events(run, run, steps_after=[step])
-        with pytest.raises(rs.InvalidArgument, match=f"^messages_before: 'm' {what}"):
-            rs.stream_events(run, run, messages_before=[message], messages_after=life.messages)
-    user = attrs.evolve(life.messages[0], assistant_id=None)  # a message of no assistant
-    assert rs.stream_events(run, run, messages_before=[user], messages_after=[user]) == []
+        with pytest.raises(rs.InvalidArgument, match=f"^after.steps: 's' {what}"):
+            rs.stream_events(bare, RunLife(run=run, steps=(step,)))
+        with pytest.raises(rs.InvalidArgument, match=f"^before.messages: 'm' {what}"):
+            rs.stream_events(RunLife(run=run, messages=(message,)), life)
+    user = RunLife(run=run, messages=(attrs.evolve(life.messages[0], assistant_id=None),))
+    assert rs.stream_events(user, user) == []  # a message of no assistant
+
+
+def test_stream_events_old_keywords_still_work_and_are_deprecated() -> None:
+    """The six-sequence form before RunLife values: the same events, a DeprecationWarning,
+    and refusals that name its keywords."""
+    run = rs.start(rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1), now=2)
+    life = rs.advance(run, (), "open_message_step", now=3, step_id="s", message_id="m")
+    done = rs.advance(life.run, life.steps, "complete", now=4, messages=life.messages)
+    with pytest.deprecated_call():
+        old = rs.stream_events(
+            life.run, done.run, steps_before=life.steps, steps_after=done.steps,
+            messages_before=life.messages, messages_after=done.messages,
+        )  # fmt: skip
+    assert old == rs.stream_events(life, done)
+    assert [e for e, _ in old] == [
+        "thread.message.completed", "thread.run.step.completed", "thread.run.completed", "done"
+    ]  # fmt: skip
+    with pytest.deprecated_call():  # steps_before alone: the run alone, as before
+        alone = rs.stream_events(life.run, done.run, steps_before=life.steps)
+    assert alone == rs.stream_events(life.run, done.run)
+    step = attrs.evolve(life.steps[0], thread_id="t2")
+    with pytest.deprecated_call(), pytest.raises(rs.InvalidArgument, match=r"^steps_after: 's'"):
+        rs.stream_events(run, run, steps_after=[step])
+    with pytest.deprecated_call(), pytest.raises(rs.InvalidArgument, match=r"^steps_before"):
+        rs.stream_events(life, done, steps_after=done.steps)

@@ -52,25 +52,15 @@ import runstate as rs
 
 log = logging.getLogger("runstate.server")
 
-#: A stream ends at these statuses (the API sends ``done`` there).
-STREAM_ENDS = frozenset({rs.RunStatus.REQUIRES_ACTION, *rs.TERMINAL_STATUSES})
-#: What ``/advance`` accepts as ``to``.
-TARGETS = (
-    "in_progress",
-    "requires_action",
-    "completed",
-    "failed",
-    "incomplete",
-    "cancelled",
-    "expired",
-)
-#: What ``/advance`` accepts as ``step`` (runstate.advance's step operations).
-STEP_OPERATIONS = (
-    "open_message_step",
-    "finish_message_step",
-    "open_tool_calls_step",
-    "complete_tool_calls_step",
-)
+#: What ``/advance`` accepts as ``to``: each status the service moves a run into on its
+#: own (runstate's operations table), with the operation that does it.
+WORKER_MOVES = {
+    row.target.value: row.name
+    for row in rs.OPERATIONS.values()
+    if row.acts_on == "run" and row.by == "service" and row.target is not None
+}
+#: What ``/advance`` accepts as ``step``: runstate.advance's step operations.
+STEP_OPERATIONS = tuple(row.name for row in rs.OPERATIONS.values() if row.acts_on == "step")
 #: Usage reported by the worker when a step gives none.
 NO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 #: What the --auto worker's messages say.
@@ -262,7 +252,7 @@ def invalid_type(name: str, expected: str, value: object) -> rs.InvalidRequest:
 # Steps and messages
 
 
-def op(operation: str, **arguments: Any) -> Decide:
+def op(operation: rs.Op, **arguments: Any) -> Decide:
     """A change that applies one ``runstate.advance`` operation to a run and its steps."""
 
     def decide(life: Life, now: int) -> Life:
@@ -287,14 +277,7 @@ def life_events(before: Life | None, after: Life) -> list[tuple[str, str]]:
     ``AssistantEventHandler`` reads (``on_tool_call_created``, ``on_text_delta``...): the
     calls put on a step and the text written into a message.
     """
-    return rs.stream_events(
-        before.run if before is not None else None,
-        after.run,
-        steps_before=before.steps if before is not None else (),
-        steps_after=after.steps,
-        messages_before=before.messages if before is not None else (),
-        messages_after=after.messages,
-    )
+    return rs.stream_events(before, after)
 
 
 # --------------------------------------------------------------------------------------
@@ -706,14 +689,14 @@ class RunsAPI:
 
     def cancel_run(self, call: Call) -> Response:
         thread_id, run_id = self._ids(call)
-        life = self.store.change(thread_id, run_id, op("cancel"))
+        life = self.store.change(thread_id, run_id, op(rs.Op.CANCEL))
         return run_response(life.run, self.settings)
 
     def submit_tool_outputs(self, call: Call) -> Response:
         thread_id, run_id = self._ids(call)
         request = rs.parse_submit_tool_outputs(call.body)
         before: list[Life] = []
-        submit = op("submit_tool_outputs", tool_outputs=request.tool_outputs)
+        submit = op(rs.Op.SUBMIT_TOOL_OUTPUTS, tool_outputs=request.tool_outputs)
 
         def decide(life: Life, now: int) -> Life:
             before[:] = [life]
@@ -757,18 +740,19 @@ class RunsAPI:
         obj = read_object(call.body)
         if "step" in obj and "to" in obj:
             raise rs.InvalidRequest("Give 'to' or 'step', not both.", param="step")
+        choices_of: tuple[str, ...]
         if "step" in obj:
             name, choices_of = obj["step"], STEP_OPERATIONS
             if name in STEP_OPERATIONS:
-                decide, touched = step_operation(name, obj)
+                decide, touched = step_operation(rs.Op(name), obj)
                 life = self.store.change(thread_id, run_id, decide)
                 response = run_response(life.run, self.settings)
                 response.headers["openai-step-id"] = touched[0]
                 return response
             param = "step"
         else:
-            name, choices_of, param = obj.get("to"), TARGETS, "to"
-            if name in TARGETS:
+            name, choices_of, param = obj.get("to"), tuple(WORKER_MOVES), "to"
+            if isinstance(name, str) and name in WORKER_MOVES:
                 life = self.store.change(thread_id, run_id, worker_step(name, obj))
                 return run_response(life.run, self.settings)
         choices = ", ".join(f"'{t}'" for t in choices_of)
@@ -795,10 +779,10 @@ class RunsAPI:
         """
         yield rs.encode_sse(life_events(before, life))
         last = life
-        if last.run.status in STREAM_ENDS:
+        if last.run.status in rs.STREAM_END_STATUSES:
             return
         with self.streams.watching(last.run, version) as watch:
-            while last.run.status not in STREAM_ENDS:
+            while last.run.status not in rs.STREAM_END_STATUSES:
                 if not await self.streams.wait(watch):
                     return  # shutting down
                 try:
@@ -820,31 +804,27 @@ def worker_step(target: str, obj: Mapping[str, Any]) -> Decide:
 
     ``requires_action`` puts the calls on the open ``tool_calls`` step, or opens one.
     The run's end ends its open steps and messages (``RUN_END_EFFECTS``)."""
-    usage = obj.get("usage")
-    if target == "in_progress":
-        return op("start")
-    if target == "requires_action":
-        calls = obj.get("tool_calls") or []
-        return op("require_action", tool_calls=calls, step_id=new_id("step"))
-    if target == "completed":
-        return op("complete", usage=usage)
-    if target == "failed":
+    operation = WORKER_MOVES[target]
+    arguments: dict[str, Any] = {}
+    if "usage" in rs.OPERATIONS[operation].optional:
+        arguments["usage"] = obj.get("usage")
+    if operation is rs.Op.REQUIRE_ACTION:
+        arguments.update(tool_calls=obj.get("tool_calls") or [], step_id=new_id("step"))
+    elif operation is rs.Op.FAIL:
         error = obj.get("error") or {"code": "server_error", "message": "Something went wrong."}
-        return op("fail", error=error, usage=usage)
-    if target == "incomplete":
-        reason = obj.get("reason") or "max_completion_tokens"
-        return op("mark_incomplete", reason=reason, usage=usage)
-    if target == "cancelled":
-        return op("finish_cancel", usage=usage)
+        arguments["error"] = error
+    elif operation is rs.Op.MARK_INCOMPLETE:
+        arguments["reason"] = obj.get("reason") or "max_completion_tokens"
+    elif operation is rs.Op.EXPIRE:
+        # The hook plays time forward to the run's deadline, as waiting would.
+        def expire(life: Life, now: int) -> Life:
+            return op(operation, **arguments)(life, max(now, life.run.expires_at or now))
 
-    # expired: the hook plays time forward to the run's deadline, as waiting would.
-    def expire(life: Life, now: int) -> Life:
-        return op("expire")(life, max(now, life.run.expires_at or now))
-
-    return expire
+        return expire
+    return op(operation, **arguments)
 
 
-def step_operation(name: str, obj: Mapping[str, Any]) -> tuple[Decide, list[str]]:
+def step_operation(name: rs.Op, obj: Mapping[str, Any]) -> tuple[Decide, list[str]]:
     """The ``{"step": name, ...}`` form of the hook: one of runstate.advance's step
     operations, with ids made up when not given; and (filled in once decided) the id of
     the step it touches."""
@@ -852,15 +832,15 @@ def step_operation(name: str, obj: Mapping[str, Any]) -> tuple[Decide, list[str]
     if step_id is not None and not isinstance(step_id, str):
         raise invalid_type("step_id", "a string", step_id)
     usage = obj.get("usage")
-    if name == "open_message_step":
+    if name == rs.Op.OPEN_MESSAGE_STEP:
         step_id = step_id or new_id("step")
         message_id = obj.get("message_id") or new_id("msg")
-        return op("open_message_step", step_id=step_id, message_id=message_id), [step_id]
-    if name == "open_tool_calls_step":
+        return op(rs.Op.OPEN_MESSAGE_STEP, step_id=step_id, message_id=message_id), [step_id]
+    if name == rs.Op.OPEN_TOOL_CALLS_STEP:
         step_id = step_id or new_id("step")
         calls = obj.get("tool_calls") or []
-        return op("open_tool_calls_step", step_id=step_id, tool_calls=calls), [step_id]
-    kind = "message_creation" if name == "finish_message_step" else "tool_calls"
+        return op(rs.Op.OPEN_TOOL_CALLS_STEP, step_id=step_id, tool_calls=calls), [step_id]
+    kind = "message_creation" if name == rs.Op.FINISH_MESSAGE_STEP else "tool_calls"
     given = step_id
     touched = [given or ""]
     text = obj.get("text")
@@ -875,7 +855,7 @@ def step_operation(name: str, obj: Mapping[str, Any]) -> tuple[Decide, list[str]
                 raise rs.InvalidArgument("step_id", f"no {kind} step is open")
             target = found.id
         touched[0] = target
-        if name == "complete_tool_calls_step":
+        if name == rs.Op.COMPLETE_TOOL_CALLS_STEP:
             return op(name, step_id=target, usage=usage)(life, now)
         reason = obj.get("incomplete_reason")
         finish = op(name, step_id=target, usage=usage, incomplete_reason=reason, text=text)
@@ -899,9 +879,9 @@ def auto_step(life: Life, now: int) -> Life:
     run = life.run
     status = run.status
     if status is rs.RunStatus.QUEUED:
-        return op("start")(life, now)
+        return op(rs.Op.START)(life, now)
     if status is rs.RunStatus.CANCELLING:
-        return op("finish_cancel", usage=NO_USAGE)(life, now)
+        return op(rs.Op.FINISH_CANCEL, usage=NO_USAGE)(life, now)
     if status is not rs.RunStatus.IN_PROGRESS:
         return life
     last = life.steps[-1] if life.steps else None
@@ -911,14 +891,18 @@ def auto_step(life: Life, now: int) -> Life:
     if last is None or last.type == "tool_calls":
         if next_functions(life):
             if not open_calls:
-                return op("open_tool_calls_step", step_id=new_id("step"))(life, now)
-            return op("require_action", tool_calls=next_calls(life))(life, now)
-        return op("open_message_step", step_id=new_id("step"), message_id=new_id("msg"))(life, now)
+                return op(rs.Op.OPEN_TOOL_CALLS_STEP, step_id=new_id("step"))(life, now)
+            return op(rs.Op.REQUIRE_ACTION, tool_calls=next_calls(life))(life, now)
+        return op(rs.Op.OPEN_MESSAGE_STEP, step_id=new_id("step"), message_id=new_id("msg"))(
+            life, now
+        )
     if last.status is rs.StepStatus.IN_PROGRESS:
         usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-        return op("finish_message_step", step_id=last.id, usage=usage, text=AUTO_TEXT)(life, now)
+        return op(rs.Op.FINISH_MESSAGE_STEP, step_id=last.id, usage=usage, text=AUTO_TEXT)(
+            life, now
+        )
     usage = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
-    return op("complete", usage=usage)(life, now)
+    return op(rs.Op.COMPLETE, usage=usage)(life, now)
 
 
 class AutoWorker:

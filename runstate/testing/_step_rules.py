@@ -609,14 +609,12 @@ class StepChecks(Kit):
         shown = [s for s in after.steps if s.id not in hidden]
         try:
             if before is None:
-                events = stream_events(None, run, steps_after=shown)
+                events = stream_events(None, RunLife(run=run, steps=tuple(shown)))
                 known: set[str] = set()
             else:
+                old = tuple(s for s in before.steps if s.id not in hidden)
                 events = stream_events(
-                    before.run,
-                    run,
-                    steps_before=[s for s in before.steps if s.id not in hidden],
-                    steps_after=shown,
+                    RunLife(run=before.run, steps=old), RunLife(run=run, steps=tuple(shown))
                 )
                 poll = check_trace([before.run, run], mode="poll").problems
                 known = {p.rule for p in poll} | {v.rule for v in violations(before.run)}
