@@ -629,7 +629,7 @@ def test_polled_ruby_traces_have_no_errors(real_world: Path) -> None:
 WARN_16 = (
     "warning",
     "token-limit-minimum",
-    "max_completion_tokens: 16 is below the spec's minimum of 256 (the real API accepts it)",
+    "max_completion_tokens: 16 is below 256 (the spec's minimum, which the real API accepts)",
 )
 
 
