@@ -35,7 +35,7 @@ for path in (ROOT, HERE, ROOT / "tests"):
 import responses_records as rec  # noqa: E402 - the tests' loader of the records
 import run as base  # noqa: E402 - benchmarks/run.py: the timing and the table
 
-from runstate import _serde  # noqa: E402
+from runstate._engine import serde as _serde  # noqa: E402
 from runstate import responses as rr  # noqa: E402
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 # always holds its values) (``runstate.strategies`` and ``runstate.testing`` import
 # hypothesis: import them yourself).
 from . import models, responses, steps, toolkit
+from ._engine.sse import parse_sse
 from ._errors import (
     APIError,
     CancelNotAllowed,
@@ -71,7 +72,6 @@ from ._requests import (
 )
 from ._serde import CONVERTER as converter
 from ._serde import configure_converter, dump_run, parse_run
-from ._sse import parse_sse
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ._steps import (
     StepTransitionError,

@@ -33,7 +33,7 @@ from typing import IO, TYPE_CHECKING, Final, NoReturn, TextIO, cast
 import attrs
 
 from ._diagram import dot, markdown, mermaid
-from ._sse import iter_events
+from ._engine.sse import iter_events
 from ._trace import Mode, TraceChecker, TraceProblem
 from ._version import __version__
 

@@ -52,8 +52,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from ._engine.jsonio import dumps
 from ._errors import APIError, InvalidArgument
-from ._jsonio import dumps
 from ._model import Message, MessageCreationDetails, Run, RunStep, StepStatus
 from ._serde import dump_run
 from ._status import TERMINAL_STATUSES, RunStatus

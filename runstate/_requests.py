@@ -44,10 +44,10 @@ from typing import Any, Final, Literal, get_args
 
 import attrs
 
-from . import _templates as wire
+from ._engine import templates as wire
+from ._engine.jsonio import has_surrogate
+from ._engine.jsonio import loads as _loads
 from ._errors import InvalidArgument, InvalidRequest, InvalidRun
-from ._jsonio import has_surrogate
-from ._jsonio import loads as _loads
 from ._model import (
     Message,
     Ranker,

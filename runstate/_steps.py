@@ -26,9 +26,11 @@ from typing import Any, Final, Literal, NamedTuple, TypeAlias, get_args
 
 import attrs
 
-from . import _ops, _serde
-from ._codegen import GUARDED_HOOKS, HOOKS
-from ._copy import replace
+from . import _ops
+from ._engine import serde as _serde
+from ._engine.codegen import GUARDED_HOOKS, HOOKS
+from ._engine.copying import replace
+from ._engine.frozen import EMPTY, EMPTY_LIST
 from ._errors import (
     MAX_ID_ECHO,
     ClockWentBackwards,
@@ -38,7 +40,6 @@ from ._errors import (
     InvalidTable,
     shorten,
 )
-from ._frozen import EMPTY, EMPTY_LIST
 from ._invariants import Violation
 from ._model import (
     FunctionToolCall,

@@ -98,11 +98,11 @@ from typing import Any, Final, Literal, Protocol, TypeAlias, cast
 
 import attrs
 
-from . import _serde
-from ._codegen import generate
+from ._engine import serde as _serde
+from ._engine.codegen import generate
+from ._engine.jsonio import decode
 from ._errors import InvalidArgument, InvalidRun
 from ._invariants import Violation, violations
-from ._jsonio import decode
 from ._model import FunctionToolCall, Message, MessageCreationDetails, Run, RunStep, StepStatus
 from ._serde import parse_run
 from ._status import TERMINAL_STATUSES, RunStatus

@@ -51,7 +51,7 @@ from hypothesis.stateful import (
 )
 
 from . import _ops as ops
-from ._copy import replace
+from ._engine.copying import replace
 from ._errors import APIError, Error, InvalidRun, ThreadBusy, TransitionError, reduce_exception
 from ._events import stream_events
 from ._invariants import violations

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from realworld import real_run_params
 
 import runstate as rs
-from runstate import _serde, strategies
+from runstate import strategies
+from runstate._engine import serde as _serde
 
 orjson = pytest.importorskip("orjson", reason="the fast extra (orjson) is not installed")
 

@@ -42,7 +42,7 @@ import runstate as rs
 from runstate import dump_run, parse_run
 from runstate import strategies as rst
 from runstate._schema import MAX_JSON_DEPTH
-from runstate._templates import BAD_JSON_MESSAGE
+from runstate._engine.templates import BAD_JSON_MESSAGE
 from runstate.models import (
     FrozenDict,
     FrozenList,

@@ -13,7 +13,7 @@ from realworld import parse_sse as plain_parse_sse
 
 import runstate as rs
 from runstate import StepStatus
-from runstate import _serde as serde
+from runstate._engine import serde
 from runstate.models import Message, RunStep
 
 SP, SC, SCD, SF, SX = (

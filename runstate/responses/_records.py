@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .._sse import parse_sse
+from .._engine.sse import parse_sse
 from .._trace import Mode
 
 __all__ = ["is_session_record", "session_traces"]

@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl
 
 import attrs
 
-from .. import _templates as wire
-from .._errors import MAX_ECHO, InvalidArgument
-from .._frozen import FrozenDict
+from .._engine import templates as wire
+from .._engine.errors import MAX_ECHO, InvalidArgument
+from .._engine.frozen import FrozenDict
 from .._ops import check_now
 from .._pages import _query_int
 from .._requests import _array, _body, _boolean, _integer, _json, _object, _string

@@ -47,9 +47,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .._errors import InvalidArgument, InvalidRun
-from .._jsonio import loads
-from .._schema import _thaw
+from .._engine.errors import InvalidArgument, InvalidRun
+from .._engine.jsonio import loads
+from .._engine.jsonvalue import thaw as _thaw
 from .._trace import (
     DEFAULT_MAX_PROBLEMS,
     Mode,

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Final
 
-from ._errors import InvalidRun
+from .errors import InvalidRun
 
 __all__ = [
     "FAST_DUMPS",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from ._codegen import copier
+from .codegen import copier
 
 __all__ = ["copier", "replace"]
 
