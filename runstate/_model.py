@@ -68,6 +68,7 @@ __all__ = [
     "LIKELY_EXTRAS",
     "NO_KEYS",
     "SCHEMA",
+    "freeze_metadata",
     "CodeInterpreterTool",
     "CodeInterpreterToolCall",
     "FileSearchOptions",

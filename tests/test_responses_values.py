@@ -13,10 +13,10 @@ from realworld import json_equal
 
 import runstate
 from runstate import _schema
+from runstate import responses as rr
 from runstate._engine import jsonvalue
 from runstate._engine import schema as engine_schema
 from runstate._engine import serde as _serde
-from runstate import responses as rr
 from runstate._engine.frozen import FrozenDict, FrozenList
 
 BASE: dict[str, Any] = {

@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 
 import runstate as rs
 from runstate._engine.codegen import GUARDED_HOOKS, HOOKS, SWAP, generate
-from runstate._model import Message, Run, RunStep
 from runstate._engine.jsonvalue import freeze as _freeze
 from runstate._engine.jsonvalue import freeze_guarded as _freeze_guarded
 from runstate._engine.jsonvalue import scan as _scan
 from runstate._engine.jsonvalue import scan_guarded as _scan_guarded
+from runstate._model import Message, Run, RunStep
 from runstate._trace import _checks, _missing_outputs
 from runstate.strategies import traces
 

@@ -19,7 +19,7 @@ from realworld import real_run_params
 
 import runstate as rs
 import runstate.models as rsm
-from runstate import _model, _schema, strategies
+from runstate import _model, strategies
 from runstate._engine import codegen as _codegen
 from runstate._engine import schema as _engine_schema
 from runstate._engine.copying import replace

@@ -457,11 +457,12 @@ def generate(
 ) -> dict[type, Callable[[Any], Any]]:
     """Generate every class's structure function in a fresh namespace; return them.
 
-    :data:`HOOKS` hold the functions :func:`extend` generated for each machine; tests call
-    ``generate(swap=False)`` to run the portable build on the same inputs. With ``guard_floats``, the functions
-    also refuse floats of 2**63 or more in magnitude: they read orjson's output, where
-    such a float may have been an integer the standard library keeps exact
-    (:mod:`runstate._engine.jsonio`); a refused input is then read again by the standard library.
+    :data:`HOOKS` hold the functions :func:`extend` generated for each machine; tests
+    call ``generate(swap=False)`` to run the portable build on the same inputs. With
+    ``guard_floats``, the functions also refuse floats of 2**63 or more in magnitude:
+    they read orjson's output, where such a float may have been an integer the standard
+    library keeps exact (:mod:`runstate._engine.jsonio`); a refused input is then read
+    again by the standard library.
     With ``check_only``, the functions run every check and return their input instead
     of building an instance (for callers that only need to know whether a parse would
     succeed). ``classes`` limits the generation to some of the registered classes (see

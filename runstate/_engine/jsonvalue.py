@@ -53,6 +53,7 @@ _INT_BOUND: Final[int] = 10**MAX_INT_DIGITS
 
 
 def int_ok(value: int) -> bool:
+    """Whether an integer has at most :data:`MAX_INT_DIGITS` digits."""
     return -_INT_BOUND < value < _INT_BOUND
 
 

@@ -106,12 +106,15 @@ class Emitter:
         self.lines: list[str] = []
 
     def bind(self, value: object, hint: str) -> str:
+        """Bind value to a fresh name in the namespace; return the name."""
         name = f"_{hint}{len(self.ns)}"  # unique: the namespace only grows
         self.ns[name] = value
         return name
 
 
 class Kind:
+    """What one wire key may hold: it emits fast code, explains failures, checks values."""
+
     #: A phrase for "expected ..." messages.
     expected: str = "a value"
 
@@ -129,6 +132,7 @@ class Kind:
             errors.append(FieldError(path, "type", f"expected {self.expected}, got {show(value)}"))
 
     def accepts(self, value: object) -> bool:
+        """Whether decoded JSON value is of this kind."""
         raise NotImplementedError
 
     def check_value(self, value: object) -> bool:
@@ -141,17 +145,22 @@ class Kind:
 
 
 class Scalar(Kind):
+    """A JSON scalar of one Python type (a string, a boolean, an integer)."""
+
     def __init__(self, pytype: type, expected: str) -> None:
         self.pytype = pytype
         self.expected = expected
 
     def emit(self, em: Emitter, var: str, indent: str) -> None:
+        """See :meth:`Kind.emit`."""
         em.lines.append(f"{indent}if type({var}) is not {self.pytype.__name__}: raise _Bad")
 
     def accepts(self, value: object) -> bool:
+        """Whether decoded JSON value is of this kind."""
         return type(value) is self.pytype
 
     def check_value(self, value: object) -> bool:
+        """See :meth:`Kind.check_value`."""
         return type(value) is self.pytype and (type(value) is not int or int_ok(value))
 
 
@@ -177,6 +186,8 @@ class Number(Kind):
 
 
 class LiteralKind(Kind):
+    """A string that must be one of a Literal's values."""
+
     def __init__(self, values: tuple[str, ...], what: str) -> None:
         # Mapping each value to itself canonicalises (interns) it: runs share the strings.
         self.table = {v: v for v in values}
@@ -184,6 +195,7 @@ class LiteralKind(Kind):
         self.what = what
 
     def emit(self, em: Emitter, var: str, indent: str) -> None:
+        """See :meth:`Kind.emit`."""
         # JSON keys are strings, so only a string equal to one of the values is found; any
         # other value (a miss, or an unhashable list/object) raises, and is then explained.
         if len(self.values) == 1:
@@ -196,6 +208,7 @@ class LiteralKind(Kind):
             em.lines.append(f"{indent}{var} = {em.bind(self.table, 'lit')}[{var}]")
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        """See :meth:`Kind.explain`."""
         if type(value) is not str:
             errors.append(FieldError(path, "type", f"expected a string, got {show(value)}"))
         elif value not in self.table:
@@ -209,15 +222,19 @@ class LiteralKind(Kind):
             )
 
     def check_value(self, value: object) -> bool:
+        """See :meth:`Kind.check_value`."""
         return type(value) is str and value in self.table
 
 
 class OptionalKind(Kind):
+    """A kind, or null."""
+
     def __init__(self, inner: Kind) -> None:
         self.inner = inner
         self.expected = f"{inner.expected} or null"
 
     def emit(self, em: Emitter, var: str, indent: str) -> None:
+        """See :meth:`Kind.emit`."""
         if isinstance(self.inner, Scalar):
             em.lines.append(
                 f"{indent}if {var} is not None and type({var}) is not "
@@ -228,16 +245,19 @@ class OptionalKind(Kind):
         self.inner.emit(em, var, indent + "    ")
 
     def dump_expr(self, em: Emitter, expr: str) -> str:
+        """See :meth:`Kind.dump_expr`."""
         inner = self.inner.dump_expr(em, expr)
         if inner == expr:
             return expr
         return f"(None if {expr} is None else {inner})"
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        """See :meth:`Kind.explain`."""
         if value is not None:
             self.inner.explain(value, path, errors)
 
     def check_value(self, value: object) -> bool:
+        """See :meth:`Kind.check_value`."""
         return value is None or self.inner.check_value(value)
 
 
@@ -250,9 +270,11 @@ class ObjectKind(Kind):
         self.cls = cls
 
     def emit(self, em: Emitter, var: str, indent: str) -> None:
+        """See :meth:`Kind.emit`."""
         em.lines.append(f"{indent}{var} = {self.call_expr(em, var)}")
 
     def function(self, em: Emitter) -> str:
+        """The name of the function structuring one value of this kind."""
         return structure_name(self.cls)
 
     def call_expr(self, em: Emitter, var: str) -> str:
@@ -260,12 +282,15 @@ class ObjectKind(Kind):
         return common_expr(self.cls, var, f"{self.function(em)}({var})")
 
     def dump_expr(self, em: Emitter, expr: str) -> str:
+        """See :meth:`Kind.dump_expr`."""
         return f"{unstructure_name(self.cls)}({expr})"
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        """See :meth:`Kind.explain`."""
         _explain_object(self.cls, value, path, errors)
 
     def check_value(self, value: object) -> bool:
+        """See :meth:`Kind.check_value`."""
         return type(value) is self.cls
 
 
@@ -292,6 +317,7 @@ class Tagged(Kind):
         return name
 
     def emit(self, em: Emitter, var: str, indent: str) -> None:
+        """See :meth:`Kind.emit`."""
         # A string that is not one of ``strings``, an object without a known ``type``, or
         # anything else (``"x"["type"]`` and ``[]["type"]`` raise) is refused and explained.
         hooks = self.hooks_name(em)
@@ -304,6 +330,7 @@ class Tagged(Kind):
             em.lines.append(f"{indent}{var} = {hooks}[{var}['type']]({var})")
 
     def function(self, em: Emitter) -> str:
+        """The name of the function structuring one value of this kind."""
         name = f"_union_{id(self)}"
         if name not in em.ns:
             em.ns[name] = self._structure(em.ns[self.hooks_name(em)])
@@ -336,6 +363,7 @@ class Tagged(Kind):
         return structure
 
     def dump_expr(self, em: Emitter, expr: str) -> str:
+        """See :meth:`Kind.dump_expr`."""
         return f"{em.bind(self._unstructure, 'dunion')}({expr})"
 
     @staticmethod
@@ -345,6 +373,7 @@ class Tagged(Kind):
         return DUMPERS[type(value)](value)
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        """See :meth:`Kind.explain`."""
         if type(value) is str:
             if value not in self.strings:
                 errors.append(
@@ -374,6 +403,7 @@ class Tagged(Kind):
             _explain_object(self.classes[tag], value, path, errors)
 
     def check_value(self, value: object) -> bool:
+        """See :meth:`Kind.check_value`."""
         if type(value) is str:
             return value in self.strings
         cls = type(value)
@@ -383,12 +413,15 @@ class Tagged(Kind):
 
 
 class Array(Kind):
+    """An array of objects or of a tagged union."""
+
     expected = "an array"
 
     def __init__(self, item: ObjectKind | Tagged) -> None:
         self.item = item
 
     def emit(self, em: Emitter, var: str, indent: str) -> None:
+        """See :meth:`Kind.emit`."""
         em.lines.append(f"{indent}if type({var}) is not list: raise _Bad")
         # One item is the common case (one tool, one tool call): a direct call is cheaper
         # than ``tuple(map(...))``, whose calls come from C.
@@ -399,9 +432,11 @@ class Array(Kind):
         )
 
     def dump_expr(self, em: Emitter, expr: str) -> str:
+        """See :meth:`Kind.dump_expr`."""
         return f"[{self.item.dump_expr(em, 'x')} for x in {expr}]"
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        """See :meth:`Kind.explain`."""
         if type(value) is not list:
             errors.append(FieldError(path, "type", f"expected an array, got {show(value)}"))
             return
@@ -409,6 +444,7 @@ class Array(Kind):
             self.item.explain(item, f"{path}[{i}]", errors)
 
     def check_value(self, value: object) -> bool:
+        """See :meth:`Kind.check_value`."""
         return type(value) is tuple and all(self.item.check_value(x) for x in value)
 
 
@@ -418,16 +454,20 @@ class JsonObject(Kind):
     expected = "an object"
 
     def emit(self, em: Emitter, var: str, indent: str) -> None:
+        """See :meth:`Kind.emit`."""
         em.lines.append(f"{indent}if type({var}) is not dict: raise _Bad")
         em.lines.append(f"{indent}{var} = _freeze({var}, 0)")
 
     def dump_expr(self, em: Emitter, expr: str) -> str:
+        """See :meth:`Kind.dump_expr`."""
         return f"_thaw({expr})"
 
     def check_value(self, value: object) -> bool:
+        """See :meth:`Kind.check_value`."""
         return type(value) is FrozenDict and frozen_ok(value, 0)
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        """See :meth:`Kind.explain`."""
         if type(value) is not dict:
             errors.append(FieldError(path, "type", f"expected an object, got {show(value)}"))
             return
@@ -442,6 +482,7 @@ class StringMap(Kind):
     expected = "an object of strings"
 
     def emit(self, em: Emitter, var: str, indent: str) -> None:
+        """See :meth:`Kind.emit`."""
         em.lines.append(f"{indent}if type({var}) is not dict: raise _Bad")
         em.lines.append(f"{indent}if {var}:")
         em.lines.append(f"{indent}    for x in {var}.values():")
@@ -450,14 +491,17 @@ class StringMap(Kind):
         em.lines.append(f"{indent}else: {var} = _EMPTY")
 
     def check_value(self, value: object) -> bool:
+        """See :meth:`Kind.check_value`."""
         return type(value) is FrozenDict and all(
             type(k) is str and type(v) is str for k, v in value.items()
         )
 
     def dump_expr(self, em: Emitter, expr: str) -> str:
+        """See :meth:`Kind.dump_expr`."""
         return f"dict({expr})"
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        """See :meth:`Kind.explain`."""
         if type(value) is not dict:
             errors.append(FieldError(path, "type", f"expected an object, got {show(value)}"))
             return
@@ -482,6 +526,7 @@ class JsonValue(Kind):
         self.expected = names[only]
 
     def emit(self, em: Emitter, var: str, indent: str) -> None:
+        """See :meth:`Kind.emit`."""
         if self.only is not None:
             em.lines.append(f"{indent}if type({var}) is not {self.only.__name__}: raise _Bad")
             em.lines.append(f"{indent}{var} = _freeze({var}, 0)")
@@ -492,14 +537,18 @@ class JsonValue(Kind):
         em.lines.append(f"{indent}    raise _Bad")
 
     def dump_expr(self, em: Emitter, expr: str) -> str:
+        """See :meth:`Kind.dump_expr`."""
         # Scalars (most kept keys) as they are, without a call; containers copied.
         thaw, frozen = em.bind(thaw_json, "thaw"), em.bind(FROZEN_TYPES, "frozen")
         return f"({thaw}(v) if type(v := {expr}) in {frozen} else v)"
 
-    def accepts(self, value: object) -> bool:  # decoded JSON: only the container is judged
+    def accepts(self, value: object) -> bool:
+        """Whether decoded JSON ``value`` is of this kind (only the container is judged)."""
         return self.only is None or type(value) is self.only
 
     def check_value(self, value: object) -> bool:
+        """Whether decoded JSON value is of this kind."""
+        """See :meth:`Kind.check_value`."""
         t = type(value)
         if t is FrozenDict or t is FrozenList:
             return (self.only is None or (t is FrozenDict) == (self.only is dict)) and frozen_ok(
@@ -512,6 +561,7 @@ class JsonValue(Kind):
         return value is None or t is str or t is bool or (t is int and int_ok(value))  # type: ignore[arg-type]
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        """See :meth:`Kind.explain`."""
         if not self.accepts(value):
             errors.append(FieldError(path, "type", f"expected {self.expected}, got {show(value)}"))
         elif type(value) is dict or type(value) is list:
@@ -530,6 +580,7 @@ NUMBER: Final = Number()
 
 
 def opt(kind: Kind) -> Kind:
+    """The kind, or null."""
     return OptionalKind(kind)
 
 
@@ -552,6 +603,7 @@ def _field_literal(cls: type, name: str) -> Any:
 
 
 def tag(cls: type, what: str, name: str = "type") -> LiteralKind:
+    """The literal kind of a class's tag field (``type``, ``object``), from its annotation."""
     return lit(what, _field_literal(cls, name))
 
 
@@ -562,6 +614,7 @@ def tagged(classes: tuple[type, ...], strings: Any, what: str) -> Tagged:
 
 
 def obj(cls: type) -> ObjectKind:
+    """A nested value class."""
     return ObjectKind(cls)
 
 
@@ -599,15 +652,19 @@ class EnumKind(Kind):
         self.expected = f"one of {_choices(tuple(self.table))}"
 
     def emit(self, em: Emitter, var: str, indent: str) -> None:
+        """See :meth:`Kind.emit`."""
         em.lines.append(f"{indent}{var} = {em.bind(self.table, 'enum')}[{var}]")
 
     def dump_expr(self, em: Emitter, expr: str) -> str:
+        """See :meth:`Kind.dump_expr`."""
         return f"{expr}._value_"
 
     def explain(self, value: object, path: str, errors: list[FieldError]) -> None:
+        """See :meth:`Kind.explain`."""
         LiteralKind(tuple(self.table), self.what).explain(value, path, errors)
 
     def check_value(self, value: object) -> bool:
+        """See :meth:`Kind.check_value`."""
         return type(value) is self.cls
 
 
@@ -620,10 +677,12 @@ def common_expr(cls: type, var: str, otherwise: str) -> str:
 
 
 def structure_name(cls: type) -> str:
+    """The name of a class's structure function in generated code."""
     return f"_s_{cls.__name__}"
 
 
 def unstructure_name(cls: type) -> str:
+    """The name of a class's unstructure function in generated code."""
     return f"_d_{cls.__name__}"
 
 
@@ -655,6 +714,7 @@ def _explain_object(cls: type, value: object, path: str, errors: list[FieldError
 def explain(
     cls: type, value: object, what: str, error: type[InvalidRun] = InvalidRun
 ) -> InvalidRun:
+    """See :meth:`Kind.explain`."""
     errors: list[FieldError] = []
     _explain_object(cls, value, "", errors)
     if not errors:  # pragma: no cover - the walker and the generated code share one schema

@@ -370,6 +370,7 @@ class _ReadOnlyConverter(cattrs.Converter):
     """
 
     __slots__ = ("_frozen",)
+    _frozen: bool
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         object.__setattr__(self, "_frozen", False)

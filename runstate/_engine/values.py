@@ -46,6 +46,7 @@ __all__ = [
 
 NO_KEYS: Final[frozenset[str]] = frozenset()
 
+
 def field_check(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     """The validator of every wire field: the schema's check for that field.
 
@@ -78,14 +79,17 @@ def freeze_metadata(value: Mapping[str, str] | None) -> Mapping[str, str] | None
 
 
 def freeze_extra(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Extra (unknown keys) as a read-only mapping."""
     return _freeze_named(value, "extra")  # type: ignore[no-any-return]
 
 
 def freeze_parameters(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """A function's parameters as read-only JSON."""
     return _freeze_named(value, "parameters")  # type: ignore[no-any-return]
 
 
 def freeze_schema(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """A JSON schema as read-only JSON."""
     return _freeze_named(value, "schema")  # type: ignore[no-any-return]
 
 
@@ -116,8 +120,6 @@ def to_tuple(value: Iterable[Any]) -> tuple[Any, ...]:
         return tuple(value)
     except Exception:  # not iterable, or a broken iterable: the field check names it
         return value  # type: ignore[return-value]
-
-
 
 
 _FIELD_NAMES: dict[type, frozenset[str]] = {}
@@ -158,14 +160,17 @@ def check_absent(instance: object, _: attrs.Attribute[Any], value: frozenset[str
 
 
 def extra_field() -> Any:
+    """The extra field of a value class: its unknown keys, frozen."""
     return attrs.field(default=EMPTY, repr=False, converter=freeze_extra, validator=check_extra)
 
 
 def absent_field() -> Any:
+    """The absent field of a value class: the optional keys its input lacked."""
     return attrs.field(default=NO_KEYS, repr=False, validator=check_absent)
 
 
 def check_order(instance: object, _: attrs.Attribute[Any], value: tuple[str, ...] | None) -> None:
+    """key_order is None or a tuple of keys."""
     if value is not None and not (type(value) is tuple and all(type(k) is str for k in value)):
         what = type(instance).__name__
         message = f"expected None or a tuple of keys, got {type(value).__name__}"

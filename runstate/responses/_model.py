@@ -10,7 +10,6 @@ declared (new ones) are kept in ``extra``, and keys an older object lacked are l
 again when dumped (spec-facts §12.1: "keys vary by date").
 """
 
-
 from __future__ import annotations
 
 import enum

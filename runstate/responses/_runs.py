@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from .._diagram import Lifecycle
+from .._engine.diagram import Lifecycle
 from .._engine.errors import InvalidArgument
 from .._status import RunStatus
 from ._model import TERMINAL, ResponseStatus
