@@ -56,7 +56,9 @@ def outside_imports(source: str) -> list[str]:
 
 
 def _outside(module: str) -> bool:
-    return module.split(".")[0] == "runstate" and not module.startswith("runstate._engine")
+    return module.split(".", maxsplit=1)[0] == "runstate" and not module.startswith(
+        "runstate._engine"
+    )
 
 
 def test_the_engine_modules_are_the_known_ones() -> None:
@@ -116,7 +118,7 @@ def test_the_model_builds_values_on_its_own() -> None:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "prompt_tokens: expected an integer, got \"1\""
+    assert lines[0] == 'prompt_tokens: expected an integer, got "1"'
     assert lines[1].startswith("Usage(prompt_tokens=1, completion_tokens=2, total_tokens=3")
 
 

@@ -26,17 +26,17 @@ class PresenceRow(Protocol):
     """One row of a presence table (the run's rows are ``runstate.models.Presence``)."""
 
     @property
-    def field(self) -> str: ...  # noqa: D102
+    def field(self) -> str: ...
     @property
-    def required_in(self) -> frozenset[enum.Enum]: ...  # noqa: D102
+    def required_in(self) -> frozenset[enum.Enum]: ...
     @property
-    def allowed_in(self) -> frozenset[enum.Enum]: ...  # noqa: D102
+    def allowed_in(self) -> frozenset[enum.Enum]: ...
     @property
-    def severity(self) -> Severity: ...  # noqa: D102
+    def severity(self) -> Severity: ...
     @property
-    def rule(self) -> str: ...  # noqa: D102
+    def rule(self) -> str: ...
     @property
-    def why(self) -> str: ...  # noqa: D102
+    def why(self) -> str: ...
 
 
 def presence_checks(status: enum.Enum, rows: Iterable[PresenceRow]) -> tuple[Check, ...]:
