@@ -3,7 +3,7 @@
 ``replace`` is ``attrs.evolve`` without re-running ``__init__`` over every field: the new
 values pass through their fields' converters and validators (so it refuses what
 ``attrs.evolve`` refuses), and the rest is copied slot by slot (see
-:func:`runstate._codegen.copier`).
+:func:`runstate._engine.codegen.copier`).
 """
 
 from __future__ import annotations

@@ -127,8 +127,8 @@ def _freezer(limit: float) -> Callable[[Any, int], Any]:
 
         Sound: containers nest at most :data:`MAX_JSON_DEPTH` levels and every number is
         finite (text like ``1e400`` decodes to infinity, which JSON cannot write back).
-        Empty containers become the shared :data:`~runstate._frozen.EMPTY` and
-        :data:`~runstate._frozen.EMPTY_LIST`.
+        Empty containers become the shared :data:`~runstate._engine.frozen.EMPTY` and
+        :data:`~runstate._engine.frozen.EMPTY_LIST`.
         """
         if depth >= MAX_JSON_DEPTH:
             raise _Bad
@@ -178,7 +178,7 @@ def _scanner(limit: float) -> Callable[[Any, int], Any]:
 
     It visits the same containers and numbers (every container is entered, its depth
     checked first; every float is compared with ``limit``) but builds nothing, and
-    returns the value itself. For checking code (:func:`runstate._codegen.generate`
+    returns the value itself. For checking code (:func:`runstate._engine.codegen.generate`
     with ``check_only``) that only needs to know whether a parse would succeed.
     """
 

@@ -309,7 +309,7 @@ class Tagged(Kind):
     def hooks_name(self, em: Emitter) -> str:
         """The name, in ``em``'s namespace, of this union's ``tag -> structure function``.
 
-        Each generated namespace has its own (filled by :mod:`runstate._codegen` once the
+        Each generated namespace has its own (filled by :mod:`runstate._engine.codegen` once the
         classes' functions exist), so one schema can be generated more than once.
         """
         name = f"_tags_{id(self)}"

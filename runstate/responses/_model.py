@@ -2,7 +2,7 @@
 
 A ``Response`` is declared like a :class:`~runstate.Run`: an attrs class whose wire keys
 are listed, in the real API's order, in a schema given to the same generator
-(:func:`runstate._codegen.extend`). A few keys are typed (the ones the lifecycle reads:
+(:func:`runstate._engine.codegen.extend`). A few keys are typed (the ones the lifecycle reads:
 ``status``, ``background``, ``store``, ``error``, ``incomplete_details``,
 ``completed_at``, ``output``, ``usage``); every other key the records carry is declared
 as kept JSON, frozen at any depth, so it keeps its place in the key order; keys not
