@@ -10,11 +10,14 @@ import pkgutil
 import pytest
 
 import runstate
+import runstate._engine
 
 MODULES = sorted(
     f"runstate.{m.name}" for m in pkgutil.iter_modules(runstate.__path__) if m.name != "__main__"
 ) + sorted(  # the subpackage's modules too (runstate.responses)
     f"runstate.responses.{m.name}" for m in pkgutil.iter_modules(runstate.responses.__path__)
+) + sorted(  # and the engines' (runstate._engine)
+    f"runstate._engine.{m.name}" for m in pkgutil.iter_modules(runstate._engine.__path__)
 )
 
 

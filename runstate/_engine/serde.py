@@ -13,8 +13,8 @@ Structural only: types, literal values and required keys. Each machine's per-sta
 rules live with its declarations.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: the examples below define attrs classes whose
+# annotations must be evaluated where they are written (the doctest's names).
 import re
 import types
 import typing
