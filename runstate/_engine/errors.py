@@ -294,3 +294,10 @@ class NotFound(APIError):
 
     default_reason: ClassVar[str] = "not-found"
     default_status: ClassVar[int] = _HTTP_NOT_FOUND
+
+
+# The public classes keep the module path users have always seen in tracebacks, reprs and
+# pickles (``runstate._errors.InvalidRun``): that module re-exports them.
+for _cls in (Error, FieldError, InvalidRun, InvalidArgument, InvalidTable, APIError, NotFound):
+    _cls.__module__ = "runstate._errors"
+InvalidRequest.__module__ = "runstate._errors"
