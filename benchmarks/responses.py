@@ -35,8 +35,8 @@ for path in (ROOT, HERE, ROOT / "tests"):
 import responses_records as rec  # noqa: E402 - the tests' loader of the records
 import run as base  # noqa: E402 - benchmarks/run.py: the timing and the table
 
-from runstate import _serde  # noqa: E402
 from runstate import responses as rr  # noqa: E402
+from runstate._engine import serde as _serde  # noqa: E402
 
 
 def _objects(records: Path) -> list[bytes]:

@@ -408,7 +408,7 @@ def _now_for(run: Any) -> int:
 
 def rows_parse(corpora: list[Corpus], settings: Settings) -> list[Row]:
     """Parse rows on the standard library's JSON path, then with the fast extra (orjson)."""
-    from runstate import _serde  # noqa: PLC0415
+    from runstate._engine import serde as _serde  # noqa: PLC0415
 
     fast = _serde._fast_loads
     _serde._fast_loads = None

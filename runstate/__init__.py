@@ -77,8 +77,7 @@ from ._requests import (
     parse_submit_tool_outputs,
 )
 from ._serde import CONVERTER as converter
-from ._serde import configure_converter, dump_run, parse_run
-from ._sse import parse_sse
+from ._serde import configure_converter, dump_run, make_converter, parse_run
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ._steps import (
     StepTransitionError,
@@ -123,6 +122,7 @@ __all__ = (
     "dump_run",
     "converter",
     "configure_converter",
+    "make_converter",
     # lifecycle operations
     "new_run",
     "start",

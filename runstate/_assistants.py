@@ -12,7 +12,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from . import _templates as wire
+from ._engine import templates as wire
 from ._engine.requests import read_body, refuse_unknown, required
 from ._errors import InvalidArgument
 from ._model import Message

@@ -3,7 +3,7 @@
 With :mod:`runstate._cli_read` (which finds the files and reads their items), this is the
 only module of the package that touches files, standard output and the process's exit
 status; everything it checks goes through the pure library
-(:class:`runstate._trace.TraceChecker`, :func:`runstate._sse.iter_events`).
+(:class:`runstate._trace.TraceChecker`, :func:`runstate._engine.sse.iter_events`).
 
 ``runstate check`` reads every trace line by line (or, for a JSON document, value by
 value), feeds each item to the incremental checker and prints each problem as soon as it

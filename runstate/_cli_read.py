@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Final, NoReturn
 
 import attrs
 
-from ._sse import iter_events
+from ._engine.sse import iter_events
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

@@ -14,40 +14,13 @@ are drawn bold and shaded; an arrow from a start point marks the initial status.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Final, NamedTuple
+from typing import Final
 
+from ._engine.diagram import CONFIDENCE, GENERATED, TERMINAL_FILL, Lifecycle, dashed, draw_dot
 from ._status import TERMINAL_STATUSES, RunStatus
-from ._table import EDGES, INITIAL_STATUS, OPERATION_FOR_TARGET, Edge
+from ._table import EDGES, INITIAL_STATUS, OPERATION_FOR_TARGET
 
 __all__ = ["CONFIDENCE", "RUN", "Lifecycle", "dot", "markdown", "markdown_table", "mermaid"]
-
-#: What each confidence level means (spec-facts §7).
-CONFIDENCE: Final = {
-    "H": "high: the spec or docs and real recordings agree",
-    "M": "medium: one strong source, or consistent client practice",
-    "L": "low: inferred, or weak evidence",
-}
-
-_GENERATED: Final = "Generated from runstate's transition table; do not edit by hand."
-_TERMINAL_FILL: Final = "#e8e8e8"
-
-
-class Lifecycle(NamedTuple):
-    """What a diagram is drawn from: one machine's statuses and edges.
-
-    The run's is :data:`RUN`; a sibling machine (``runstate.responses``) passes its own.
-    Each edge has ``source``, ``target`` (statuses with a ``value``) and ``confidence``.
-    """
-
-    name: str
-    statuses: tuple[Any, ...]
-    terminal: frozenset[Any]
-    initial: tuple[Any, ...]
-    edges: tuple[Any, ...]
-    #: The operation that takes an edge (its label).
-    operation: Callable[[Any], str]
-
 
 #: The run lifecycle, as the diagrams draw it.
 RUN: Final = Lifecycle(
@@ -58,10 +31,6 @@ RUN: Final = Lifecycle(
     EDGES,
     lambda edge: OPERATION_FOR_TARGET[edge.target],
 )
-
-
-def _dashed(edge: Edge) -> bool:
-    return edge.confidence == "L"
 
 
 def _terminals() -> list[RunStatus]:
@@ -80,16 +49,16 @@ def mermaid() -> str:
         >>> "    cancelling -.->|complete| completed" in text.splitlines()
         True
     """
-    lines = ["flowchart LR", f"    %% {_GENERATED}", '    initial((" "))']
+    lines = ["flowchart LR", f"    %% {GENERATED}", '    initial((" "))']
     for status in RunStatus:
         shape = '(["{0}"])' if status in TERMINAL_STATUSES else '["{0}"]'
         lines.append(f"    {status.value}{shape.format(status.value)}")
     lines.append(f"    initial --> {INITIAL_STATUS.value}")
     for edge in EDGES:
-        arrow = "-.->" if _dashed(edge) else "-->"
+        arrow = "-.->" if dashed(edge) else "-->"
         label = OPERATION_FOR_TARGET[edge.target]
         lines.append(f"    {edge.source.value} {arrow}|{label}| {edge.target.value}")
-    lines.append(f"    classDef terminal fill:{_TERMINAL_FILL},stroke:#333,stroke-width:2px")
+    lines.append(f"    classDef terminal fill:{TERMINAL_FILL},stroke:#333,stroke-width:2px")
     lines.append(f"    class {','.join(s.value for s in _terminals())} terminal")
     return "\n".join(lines) + "\n"
 
@@ -97,41 +66,14 @@ def mermaid() -> str:
 def dot(lifecycle: Lifecycle = RUN) -> str:
     """The lifecycle as a Graphviz DOT digraph, one edge per table row.
 
-    The run's by default; pass another machine's :class:`Lifecycle` to draw it.
+    The run's by default; pass another machine's :class:`Lifecycle` to draw it
+    (:func:`runstate._engine.diagram.draw_dot`).
 
     Example:
-        >>> text = dot()
-        >>> print(text.splitlines()[0])
+        >>> print(dot().splitlines()[0])
         digraph run_lifecycle {
-        >>> '    queued -> in_progress [label="start"];' in text.splitlines()
-        True
-        >>> '    queued -> failed [label="fail", style=dashed];' in text.splitlines()
-        True
     """
-    lines = [
-        f"digraph {lifecycle.name} {{",
-        f"    // {_GENERATED}",
-        "    rankdir=LR;",
-        '    node [shape=box, style=rounded, fontname="Helvetica"];',
-        '    edge [fontname="Helvetica", fontsize=10];',
-        '    initial [shape=point, label=""];',
-    ]
-    for status in lifecycle.statuses:
-        if status in lifecycle.terminal:
-            lines.append(
-                f'    {status.value} [style="rounded,filled,bold", fillcolor="{_TERMINAL_FILL}"];'
-            )
-        else:
-            lines.append(f"    {status.value};")
-    for status in lifecycle.initial:
-        lines.append(f"    initial -> {status.value};")
-    for edge in lifecycle.edges:
-        attrs = f'label="{lifecycle.operation(edge)}"'
-        if _dashed(edge):
-            attrs += ", style=dashed"
-        lines.append(f"    {edge.source.value} -> {edge.target.value} [{attrs}];")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return draw_dot(lifecycle)
 
 
 def _cell(text: str) -> str:
@@ -176,7 +118,7 @@ def markdown() -> str:
     return (
         "# The run lifecycle\n"
         "\n"
-        f"<!-- {_GENERATED} Regenerate with:\n"
+        f"<!-- {GENERATED} Regenerate with:\n"
         "     python -m runstate diagram --format markdown > lifecycle.md -->\n"
         "\n"
         "Every status a run can be in, and every move between them.\n"

@@ -53,8 +53,8 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
+from ._engine.jsonio import dumps
 from ._errors import APIError, InvalidArgument
-from ._jsonio import dumps
 from ._model import Message, MessageCreationDetails, Run, RunStep, StepStatus
 from ._operations import STREAM_END_STATUSES
 from ._serde import dump_run

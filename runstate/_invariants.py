@@ -16,6 +16,7 @@ from typing import Final, Literal, NamedTuple, TypeAlias
 import attrs
 
 from ._engine.fields import judge_all
+from ._engine.invariants import presence_checks
 from ._errors import FieldError, InvalidArgument, InvalidRun
 from ._fields import RULES_BY_OWNER
 from ._model import Run
@@ -157,20 +158,9 @@ PRESENCE: Final[tuple[Presence, ...]] = (
 _Check = tuple[str, bool, Severity, str, str]  # field, must be set, severity, rule, message
 
 
-def presence_checks(status: enum.Enum, rows: tuple[Presence, ...] = PRESENCE) -> tuple[_Check, ...]:
-    """The presence checks of ``status`` from a presence table (a sibling machine's too)."""
-    checks: list[_Check] = []
-    for row in rows:
-        if status in row.required_in:
-            msg = f"must be set when the status is {status.value!r} ({row.why})"
-            checks.append((row.field, True, row.severity, row.rule, msg))
-        elif status not in row.allowed_in:
-            msg = f"must be null when the status is {status.value!r} ({row.why})"
-            checks.append((row.field, False, row.severity, row.rule, msg))
-    return tuple(checks)
-
-
-_CHECKS: Final[dict[RunStatus, tuple[_Check, ...]]] = {s: presence_checks(s) for s in RunStatus}
+_CHECKS: Final[dict[RunStatus, tuple[_Check, ...]]] = {
+    s: presence_checks(s, PRESENCE) for s in RunStatus
+}
 
 
 def violations(run: Run) -> tuple[Violation, ...]:

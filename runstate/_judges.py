@@ -17,8 +17,9 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
-from . import _serde
-from ._codegen import generate
+from ._engine import serde as _engine_serde
+from ._engine.codegen import generate
+from ._engine.jsonio import decode
 from ._engine.trace import (
     Mode,
     TraceProblem,
@@ -32,7 +33,6 @@ from ._engine.trace import (
 )
 from ._errors import InvalidRun
 from ._invariants import Violation, violations
-from ._jsonio import decode
 from ._model import FunctionToolCall, Message, MessageCreationDetails, Run, RunStep, StepStatus
 from ._serde import parse_run
 from ._status import TERMINAL_STATUSES, RunStatus
@@ -145,9 +145,9 @@ _RESETS: Final[dict[str, frozenset[tuple[RunStatus, RunStatus]]]] = {
 def _checks(guarded: bool) -> dict[type, Callable[[Any], Any]]:
     """Check-only structure functions, generated on first use from the one schema.
 
-    :func:`runstate._codegen.generate` with ``check_only``: the parse's own checks,
+    :func:`runstate._engine.codegen.generate` with ``check_only``: the parse's own checks,
     emitted by the same code, without building anything (``guarded``: for orjson's
-    output, as :data:`runstate._codegen.GUARDED_HOOKS`).
+    output, as :data:`runstate._engine.codegen.GUARDED_HOOKS`).
     """
     return generate(guard_floats=guarded, check_only=True)
 
@@ -161,7 +161,7 @@ def _checked(cls: type, text: str | bytes) -> dict[str, Any] | None:
     the same field values. ``None`` leaves the verdict (and the explanation) to the
     parse itself, which may still accept text orjson cannot be trusted with.
     """
-    fast = _serde._fast_loads
+    fast = _engine_serde.fast_loads
     try:
         if fast is not None:
             obj = fast(text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from . import _templates as wire
+from ._engine import templates as wire
 from ._errors import InvalidArgument, ThreadBusy
 from ._model import Run
 from ._status import ACTIVE_STATUSES

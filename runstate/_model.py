@@ -14,11 +14,12 @@ writing lossless at every nesting level:
 
 Values are immutable all the way down: attributes cannot be set, sequences are tuples,
 and every JSON object or array a value keeps is a read-only :class:`FrozenDict` or
-:class:`FrozenList` (:mod:`runstate._frozen`). Values built by hand are checked against
-the wire schema and frozen by their constructors, exactly as parsing checks and freezes
-them (the per-field checks come from :mod:`runstate._serde`'s one schema, through
-:func:`field_check`). Values are unhashable (they may hold JSON objects); key them by
-``id``. ``dump_run`` returns fresh plain containers.
+:class:`FrozenList` (:mod:`runstate._engine.frozen`). Values built by hand are checked
+against the wire schema and frozen by their constructors, exactly as parsing checks and
+freezes them: the per-field checks come from the wire schema declared at the end of
+this module (:data:`SCHEMA`, registered there with the schema engine), through
+:func:`runstate._engine.values.field_check`. Values are unhashable (they may hold JSON
+objects); key them by ``id``. ``dump_run`` returns fresh plain containers.
 
 Each ``Literal`` alias below is the one statement of the values the API allows for its
 field; the parser, the error walker, the invariants and the strategies read it.
@@ -27,16 +28,47 @@ field; the parser, the error walker, the invariants and the strategies read it.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
-from ._errors import InvalidRun, shorten
-from ._frozen import EMPTY, FrozenDict, FrozenList
+from ._engine.codegen import extend
+from ._engine.frozen import FrozenDict, FrozenList
+from ._engine.schema import (
+    BOOL,
+    INT,
+    NUMBER,
+    STR,
+    TIMESTAMP,
+    Array,
+    EnumKind,
+    Field,
+    JsonObject,
+    StringMap,
+    lit,
+    obj,
+    opt,
+    tag,
+    tagged,
+)
+from ._engine.values import NO_KEYS, freeze_metadata
+from ._engine.values import absent_field as _absent
+from ._engine.values import add_checks as _add_checks
+from ._engine.values import extra_field as _extra
+from ._engine.values import freeze_extra as _freeze_extra
+from ._engine.values import freeze_parameters as _freeze_parameters
+from ._engine.values import freeze_schema as _freeze_schema
+from ._engine.values import to_tuple as _tuple
 from ._status import RunStatus
 
 __all__ = [
+    "COMMON_VALUES",
+    "LATE_KEYS",
+    "LIKELY_EXTRAS",
+    "NO_KEYS",
+    "SCHEMA",
+    "freeze_metadata",
     "CodeInterpreterTool",
     "CodeInterpreterToolCall",
     "FileSearchOptions",
@@ -107,150 +139,6 @@ ResponseFormatMode: TypeAlias = Literal["auto"]
 #: ``reasoning_effort`` values on requests and on real runs (spec ``ReasoningEffort``, as
 #: openai-python's generated ``types/shared/reasoning_effort.py`` lists them).
 ReasoningEffort: TypeAlias = Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"]
-
-NO_KEYS: Final[frozenset[str]] = frozenset()
-
-#: Filled by :mod:`runstate._serde` from its one schema: class -> field -> a function
-#: that raises :class:`~runstate.InvalidRun` for a value the wire format forbids.
-FIELD_CHECKS: Final[dict[type, dict[str, Callable[[Any], None]]]] = {}
-
-
-def field_check(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    """The validator of every wire field: the schema's check for that field.
-
-    Values built by hand pass through it in ``__init__`` and ``attrs.evolve``; parsing
-    runs the same checks in its generated code and skips it.
-    """
-    FIELD_CHECKS[type(instance)][attribute.name](value)
-
-
-#: The fields of a value class that are not wire keys: unknown keys, absent keys, and
-#: (for a class that has it) the input's key order.
-NOT_WIRE: Final = frozenset({"extra", "absent", "key_order"})
-
-
-def _add_checks(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
-    """A ``field_transformer``: every wire field is validated by :func:`field_check`."""
-    return [f if f.name in NOT_WIRE else f.evolve(validator=field_check) for f in fields]
-
-
-def _freeze_named(value: Any, name: str) -> Any:
-    """A kept-JSON field's value, frozen and checked, errors named by the field."""
-    if value is None or type(value) is FrozenDict:
-        return value
-    return _FREEZE(value, name)
-
-
-def freeze_metadata(value: Mapping[str, str] | None) -> Mapping[str, str] | None:
-    """``metadata`` as a read-only mapping (``None`` stays ``None``)."""
-    return _freeze_named(value, "metadata")  # type: ignore[no-any-return]
-
-
-def _freeze_extra(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return _freeze_named(value, "extra")  # type: ignore[no-any-return]
-
-
-def _freeze_parameters(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    return _freeze_named(value, "parameters")  # type: ignore[no-any-return]
-
-
-def _freeze_schema(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    return _freeze_named(value, "schema")  # type: ignore[no-any-return]
-
-
-def freeze_json(value: Any) -> Any:
-    """Any JSON value given by hand, frozen (a scalar or a frozen value as it is)."""
-    t = type(value)
-    if value is None or t is FrozenDict or t is FrozenList or t is str or t is bool or t is int:
-        return value
-    return _FREEZE(value, "$")
-
-
-def kept_json() -> Any:
-    """A field holding any kept JSON value, ``None`` by default (a sibling's schema)."""
-    return attrs.field(default=None, converter=freeze_json)
-
-
-#: Every freezing converter; the generated code freezes these fields itself.
-FREEZERS: Final = frozenset(
-    {freeze_metadata, _freeze_extra, _freeze_parameters, _freeze_schema, freeze_json}
-)
-
-
-def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
-    """Sequences given by hand become tuples; anything else is left for the check to refuse."""
-    if type(value) is tuple or isinstance(value, str | bytes | Mapping):
-        return value  # type: ignore[return-value]
-    try:
-        return tuple(value)
-    except Exception:  # not iterable, or a broken iterable: the field check names it
-        return value  # type: ignore[return-value]
-
-
-#: Set by :mod:`runstate._schema`: freezes a JSON value (checking depth and numbers).
-_FREEZE: Callable[[Any, str], Any] = lambda value, path: value  # noqa: E731 - replaced at import
-
-
-_FIELD_NAMES: dict[type, frozenset[str]] = {}
-
-
-def _field_names(cls: type) -> frozenset[str]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = frozenset(f.name for f in attrs.fields(cls)) - NOT_WIRE
-    return names
-
-
-def _check_extra(instance: object, _: attrs.Attribute[Any], value: Mapping[str, Any]) -> None:
-    """A hand-built value may not carry a modelled key among its unknown ones.
-
-    Parsing never produces such a value; without this check ``dump_run`` would have to
-    drop one of the two silently.
-    """
-    if type(value) is not FrozenDict:
-        raise InvalidRun.one("extra", "type", f"expected an object, got {type(value).__name__}")
-    if value:
-        clash = sorted(_field_names(type(instance)) & value.keys())
-        if clash:
-            message = f"repeats modelled fields {clash}; set them as fields"
-            raise InvalidRun.one("extra", "extra", message, what=type(instance).__name__)
-
-
-def _check_absent(instance: object, _: attrs.Attribute[Any], value: frozenset[str]) -> None:
-    """``absent`` may only name the value's own fields."""
-    what = type(instance).__name__
-    if type(value) is not frozenset or not all(type(k) is str for k in value):
-        message = f"expected a frozenset of field names, got {type(value).__name__}"
-        raise InvalidRun.one("absent", "type", message, what=what)
-    unknown = sorted(value - _field_names(type(instance)))
-    if unknown:
-        message = f"names fields {[shorten(k) for k in unknown]} that {what} lacks"
-        raise InvalidRun.one("absent", "absent", message, what=what)
-
-
-def _extra() -> Any:
-    return attrs.field(default=EMPTY, repr=False, converter=_freeze_extra, validator=_check_extra)
-
-
-def _absent() -> Any:
-    return attrs.field(default=NO_KEYS, repr=False, validator=_check_absent)
-
-
-def _check_order(instance: object, _: attrs.Attribute[Any], value: tuple[str, ...] | None) -> None:
-    if value is not None and not (type(value) is tuple and all(type(k) is str for k in value)):
-        what = type(instance).__name__
-        message = f"expected None or a tuple of keys, got {type(value).__name__}"
-        raise InvalidRun.one("key_order", "type", message, what=what)
-
-
-def order_field() -> Any:
-    """The ``key_order`` field of a class whose values keep the input's key order.
-
-    ``None`` when the input's keys came in the schema's order (and for values made by
-    hand); else the input's keys, in order, which the dump follows. Not compared: two
-    values that differ only in key order are equal.
-    """
-    return attrs.field(default=None, repr=False, eq=False, validator=_check_order)
 
 
 @attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)  # unhashable
@@ -775,3 +663,228 @@ class Message:
     completed_at: int | None = None
     extra: Mapping[str, Any] = _extra()
     absent: frozenset[str] = _absent()
+
+
+# --------------------------------------------------------------------------------------
+# The wire schema: per class, wire key -> (kind, required). Order = the real API's key
+# order (spec-facts §5.2), which is also the order dump_run writes. Declared here, with
+# the classes, and registered at the end of this module: a value can be built (and
+# parsed) as soon as its class exists, whatever was imported before.
+
+_TOOLS = tagged((CodeInterpreterTool, FileSearchTool, FunctionTool), None, "tool")
+_RESPONSE_FORMAT = tagged(
+    (ResponseFormatText, ResponseFormatJsonObject, ResponseFormatJsonSchema),
+    ResponseFormatMode,
+    "response_format",
+)
+_TOOL_CHOICE = tagged((ToolChoice,), ToolChoiceMode, "tool_choice")
+
+SCHEMA: Final[dict[type, dict[str, Field]]] = {
+    FunctionCall: {"name": (STR, True), "arguments": (STR, True)},
+    ToolCall: {
+        "id": (STR, True),
+        "type": (tag(ToolCall, "tool call type"), True),
+        "function": (obj(FunctionCall), True),
+    },
+    SubmitToolOutputs: {"tool_calls": (Array(obj(ToolCall)), True)},
+    RequiredAction: {
+        "type": (tag(RequiredAction, "required_action type"), True),
+        "submit_tool_outputs": (obj(SubmitToolOutputs), True),
+    },
+    LastError: {
+        "code": (lit("error code", LastErrorCode), True),
+        "message": (STR, True),
+    },
+    IncompleteDetails: {
+        "reason": (opt(lit("reason", IncompleteReason)), False),
+    },
+    Usage: {
+        "prompt_tokens": (INT, True),
+        "completion_tokens": (INT, True),
+        "total_tokens": (INT, True),
+    },
+    TruncationStrategy: {
+        "type": (lit("truncation type", TruncationType), True),
+        "last_messages": (opt(INT), False),
+    },
+    CodeInterpreterTool: {"type": (tag(CodeInterpreterTool, "tool type"), True)},
+    RankingOptions: {  # the real API sends ranker first (dotnet FileSearchStreamingWorks)
+        "ranker": (opt(lit("ranker", Ranker)), False),
+        "score_threshold": (NUMBER, True),
+    },
+    FileSearchOptions: {
+        "max_num_results": (opt(INT), False),
+        "ranking_options": (opt(obj(RankingOptions)), False),
+    },
+    FileSearchTool: {
+        "type": (tag(FileSearchTool, "tool type"), True),
+        "file_search": (opt(obj(FileSearchOptions)), False),
+    },
+    FunctionDefinition: {
+        "name": (STR, True),
+        "description": (opt(STR), False),
+        "parameters": (opt(JsonObject()), False),
+        "strict": (opt(BOOL), False),
+    },
+    FunctionTool: {
+        "type": (tag(FunctionTool, "tool type"), True),
+        "function": (obj(FunctionDefinition), True),
+    },
+    ResponseFormatText: {"type": (tag(ResponseFormatText, "response_format type"), True)},
+    ResponseFormatJsonObject: {
+        "type": (tag(ResponseFormatJsonObject, "response_format type"), True)
+    },
+    JsonSchema: {
+        "name": (STR, True),
+        "description": (opt(STR), False),
+        "schema": (opt(JsonObject()), False),
+        "strict": (opt(BOOL), False),
+    },
+    ResponseFormatJsonSchema: {
+        "type": (tag(ResponseFormatJsonSchema, "response_format type"), True),
+        "json_schema": (obj(JsonSchema), True),
+    },
+    ToolChoiceFunction: {"name": (STR, True)},
+    ToolChoice: {
+        "type": (lit("tool_choice type", ToolChoiceType), True),
+        "function": (opt(obj(ToolChoiceFunction)), False),
+    },
+    Run: {
+        "id": (STR, True),
+        "object": (tag(Run, "object", "object"), True),
+        "created_at": (TIMESTAMP, True),
+        "assistant_id": (STR, True),
+        "thread_id": (STR, True),
+        "status": (EnumKind(RunStatus, "status"), True),
+        "started_at": (opt(TIMESTAMP), False),
+        "expires_at": (opt(TIMESTAMP), False),
+        "cancelled_at": (opt(TIMESTAMP), False),
+        "failed_at": (opt(TIMESTAMP), False),
+        "completed_at": (opt(TIMESTAMP), False),
+        "required_action": (opt(obj(RequiredAction)), False),
+        "last_error": (opt(obj(LastError)), False),
+        "model": (STR, True),
+        "instructions": (opt(STR), False),
+        "tools": (Array(_TOOLS), False),
+        "metadata": (opt(StringMap()), False),
+        "temperature": (opt(NUMBER), False),
+        "top_p": (opt(NUMBER), False),
+        "max_completion_tokens": (opt(INT), False),
+        "max_prompt_tokens": (opt(INT), False),
+        "truncation_strategy": (opt(obj(TruncationStrategy)), False),
+        "incomplete_details": (opt(obj(IncompleteDetails)), False),
+        "usage": (opt(obj(Usage)), False),
+        "response_format": (opt(_RESPONSE_FORMAT), False),
+        "tool_choice": (opt(_TOOL_CHOICE), False),
+        "parallel_tool_calls": (opt(BOOL), False),
+    },
+}
+
+
+# Run steps and messages (spec-facts §1.6, §11). Key order is the recorded one (every
+# step and message object of the six real streams).
+
+_STEP_TOOL_CALLS = tagged(
+    (FunctionToolCall, CodeInterpreterToolCall, FileSearchToolCall), None, "tool call"
+)
+_STEP_DETAILS = tagged((MessageCreationDetails, ToolCallsDetails), None, "step_details")
+
+SCHEMA.update(
+    {
+        MessageCreation: {"message_id": (STR, True)},
+        MessageCreationDetails: {
+            "type": (tag(MessageCreationDetails, "step_details type"), True),
+            "message_creation": (obj(MessageCreation), True),
+        },
+        StepFunction: {
+            "name": (STR, True),
+            "arguments": (STR, True),
+            "output": (opt(STR), False),
+        },
+        FunctionToolCall: {
+            "id": (STR, True),
+            "type": (tag(FunctionToolCall, "tool call type"), True),
+            "function": (obj(StepFunction), True),
+        },
+        CodeInterpreterToolCall: {
+            "id": (STR, True),
+            "type": (tag(CodeInterpreterToolCall, "tool call type"), True),
+            "code_interpreter": (JsonObject(), True),
+        },
+        FileSearchToolCall: {
+            "id": (STR, True),
+            "type": (tag(FileSearchToolCall, "tool call type"), True),
+            "file_search": (JsonObject(), True),
+        },
+        ToolCallsDetails: {
+            "type": (tag(ToolCallsDetails, "step_details type"), True),
+            "tool_calls": (Array(_STEP_TOOL_CALLS), True),
+        },
+        StepLastError: {
+            "code": (lit("step error code", StepErrorCode), True),
+            "message": (STR, True),
+        },
+        RunStep: {
+            "id": (STR, True),
+            "object": (tag(RunStep, "object", "object"), True),
+            "created_at": (TIMESTAMP, True),
+            "run_id": (STR, True),
+            "assistant_id": (STR, True),
+            "thread_id": (STR, True),
+            "type": (lit("step type", StepType), True),
+            "status": (EnumKind(StepStatus, "step status"), True),
+            "cancelled_at": (opt(TIMESTAMP), False),
+            "completed_at": (opt(TIMESTAMP), False),
+            "expires_at": (opt(TIMESTAMP), False),
+            "failed_at": (opt(TIMESTAMP), False),
+            "last_error": (opt(obj(StepLastError)), False),
+            "step_details": (_STEP_DETAILS, True),
+            "usage": (opt(obj(Usage)), False),
+        },
+        MessageIncompleteDetails: {
+            "reason": (lit("message incomplete reason", MessageIncompleteReason), True),
+        },
+        Message: {
+            "id": (STR, True),
+            "object": (tag(Message, "object", "object"), True),
+            "created_at": (TIMESTAMP, True),
+            "assistant_id": (opt(STR), False),
+            "thread_id": (STR, True),
+            "run_id": (opt(STR), False),
+            "status": (lit("message status", MessageStatus), True),
+            "incomplete_details": (opt(obj(MessageIncompleteDetails)), False),
+            "incomplete_at": (opt(TIMESTAMP), False),
+            "completed_at": (opt(TIMESTAMP), False),
+        },
+    }
+)
+
+
+#: The API's default values of a few small classes, exactly as it sends them on nearly
+#: every run (all 109 real 2024-2025 objects with a truncation_strategy have this one).
+#: An input equal to one of these gets one shared, prebuilt instance instead of a new one:
+#: the check is one dict comparison, and the instance is deeply immutable (strings, None,
+#: no unknown keys), so sharing it is unobservable but for ``is``. Only strings and None,
+#: for which ``==`` between JSON values means the same type and value.
+COMMON_VALUES: Final[dict[type, dict[str, Any]]] = {
+    TruncationStrategy: {"type": "auto", "last_messages": None},
+    CodeInterpreterTool: {"type": "code_interpreter"},
+}
+
+
+#: Unknown keys the real API sends (spec-facts §5.2, §8.8): found by a lookup or two, not
+#: by a pass over every key. Any other unknown key is kept just the same, a little slower.
+LIKELY_EXTRAS: Final[dict[type, tuple[str, ...]]] = {
+    Run: ("tool_resources", "reasoning_effort", "file_ids"),
+    Usage: ("prompt_token_details", "completion_tokens_details"),
+}
+
+
+#: Keys the real API added after the first recordings: objects from before lack them
+#: (``parallel_tool_calls``, mid-2024: 51 of the recorded 2023-24 objects lack it;
+#: spec-facts §5.1). The generated code looks for them first and sends an object without
+#: them straight to the variant for objects that lack keys.
+LATE_KEYS: Final[dict[type, tuple[str, ...]]] = {Run: ("parallel_tool_calls",)}
+
+
+extend(SCHEMA, common=COMMON_VALUES, likely=LIKELY_EXTRAS, late=LATE_KEYS)

@@ -23,8 +23,8 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
-from . import _templates as wire
-from ._copy import copier, replace
+from ._engine import templates as wire
+from ._engine.copying import copier, replace
 from ._errors import (
     MAX_LISTED,
     CancelNotAllowed,

@@ -20,7 +20,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from . import _templates as wire
+from ._engine import templates as wire
 from ._errors import MAX_ECHO, InvalidArgument
 from ._model import Message, Run, RunStep
 from ._serde import dump_run

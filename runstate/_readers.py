@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, get_args
 
 from . import _fields as rules
-from . import _templates as wire
+from ._engine import templates as wire
 from ._engine.requests import (
     Reader,
     boolean,

@@ -27,7 +27,7 @@ API's exact message, ``param`` and ``code`` (spec-facts §10). The rules:
   template applies (in a field with a maximum it is "above maximum value"). What no
   JSON text decodes to (a set, a non-string key, a mapping that fails when read) is the
   server's bug: :class:`~runstate.InvalidArgument`.
-* Client input echoed in a refusal is bounded (see :func:`runstate._templates.echo`).
+* Client input echoed in a refusal is bounded (see :func:`runstate._engine.templates.echo`).
 * Each field's limits and enums (lengths, counts, ranges, patterns, allowed values) are
   rows of the field-rule table, :mod:`runstate._fields`, read by the readers of
   :mod:`runstate._readers`; the assistant, thread and message bodies are in
@@ -45,7 +45,6 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from . import _templates as wire
 from ._assistants import (
     CreateAssistant,
     CreateMessage,
@@ -60,6 +59,7 @@ from ._assistants import (
     parse_modify_message,
     parse_modify_thread,
 )
+from ._engine import templates as wire
 from ._engine.requests import (
     boolean,
     choice,

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, Final, Literal, NamedTuple, TypeAlias
 
-from . import _serde
-from ._codegen import GUARDED_HOOKS, HOOKS
+from ._engine import serde as _engine_serde
+from ._engine.codegen import GUARDED_HOOKS, HOOKS
 from ._errors import MAX_ID_ECHO, Error, InvalidArgument, InvalidTable, shorten
 from ._invariants import Violation
 from ._model import Message, MessageStatus, RunStep, StepStatus
@@ -214,7 +214,7 @@ def _parse(cls: type, data: Any, what: str) -> Any:
     (which explains it).
     """
     kind = type(data)
-    fast = _serde._fast_loads
+    fast = _engine_serde.fast_loads
     if fast is not None and (kind is str or kind is bytes):
         try:
             return GUARDED_HOOKS.get(cls, HOOKS[cls])(fast(data))

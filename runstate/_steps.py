@@ -19,9 +19,9 @@ from typing import Any, Final, get_args
 import attrs
 
 from . import _ops
-from ._copy import replace
+from ._engine.copying import replace
+from ._engine.frozen import EMPTY, EMPTY_LIST
 from ._errors import MAX_ID_ECHO, ClockWentBackwards, InvalidArgument, InvalidRun, shorten
-from ._frozen import EMPTY, EMPTY_LIST
 from ._model import (
     FunctionToolCall,
     Message,

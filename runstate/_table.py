@@ -17,12 +17,12 @@ fails at import time rather than at the first unlucky request.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Final, Literal, NamedTuple, TypeAlias, TypeVar
+from typing import Any, Final, NamedTuple, TypeAlias
 
-from ._errors import InvalidArgument, InvalidTable
+from ._engine.table import Confidence, exits, lookups, reachable_from
+from ._engine.table import validate_table as _validate_table
 from ._operations import OPERATION_FOR_TARGET
 from ._status import TERMINAL_STATUSES, RunStatus
 
@@ -41,7 +41,6 @@ __all__ = [
     "reachable_from",
 ]
 
-Confidence: TypeAlias = Literal["H", "M", "L"]
 TransitionTable: TypeAlias = Mapping[RunStatus, frozenset[RunStatus]]
 
 Q = RunStatus.QUEUED
@@ -106,45 +105,6 @@ def _build(edges: Iterable[Edge]) -> dict[RunStatus, frozenset[RunStatus]]:
 #: The one table: status -> the statuses that may directly follow it. Read-only.
 TRANSITIONS: Final[TransitionTable] = MappingProxyType(_build(_EDGES))
 
-_S = TypeVar("_S", bound=enum.Enum)
-
-
-def reachable_from(table: Mapping[_S, frozenset[_S]], source: _S) -> frozenset[_S]:
-    """Return every status reachable from ``source`` in zero or more steps of ``table``."""
-    seen = {source}
-    todo = [source]
-    while todo:
-        for nxt in table.get(todo.pop(), frozenset()):
-            if nxt not in seen:
-                seen.add(nxt)
-                todo.append(nxt)
-    return frozenset(seen)
-
-
-def lookups(
-    table: Mapping[_S, frozenset[_S]],
-) -> tuple[Callable[[_S, _S], bool], Callable[[_S, _S], bool]]:
-    """A table's ``can_transition(source, target)`` and ``can_reach(source, target)``.
-
-    For a sibling machine's table (the run's own are written out below, with examples).
-
-    Example:
-        >>> step, reach = lookups(TRANSITIONS)
-        >>> queued, completed = RunStatus.QUEUED, RunStatus.COMPLETED
-        >>> step(queued, completed), reach(queued, completed)
-        (False, True)
-    """
-    reachable = {s: reachable_from(table, s) for s in table}
-    what = f"a {type(next(iter(table))).__name__}"
-
-    def transition(source: _S, target: _S) -> bool:
-        return target in _exits(source, target, table, what)  # type: ignore[arg-type]
-
-    def reach(source: _S, target: _S) -> bool:
-        return target in _exits(source, target, reachable, what)  # type: ignore[arg-type]
-
-    return transition, reach
-
 
 def validate_table(
     table: Mapping[Any, frozenset[Any]],
@@ -153,44 +113,14 @@ def validate_table(
     terminal: frozenset[Any] = TERMINAL_STATUSES,
     initial: enum.Enum = INITIAL_STATUS,
 ) -> None:
-    """Check the structural rules every lifecycle table must satisfy.
+    """Check the structural rules of a lifecycle table (the run's, by default).
 
-    The rules: every status is a key and nothing else is; every target is a status;
-    terminal rows are empty (terminal states are absorbing); every non-terminal status has
-    an exit; no status moves to itself; every status is reachable from ``initial``.
-    The run's table by default; a sibling machine passes its own status enum, terminal
-    set and initial status.
+    See :func:`runstate._engine.table.validate_table`, which this calls.
 
     Raises:
         InvalidTable: naming every rule that is broken.
     """
-    problems: list[str] = []
-    order = {s: i for i, s in enumerate(statuses)}
-    everything = set(statuses)
-    keys = set(table)
-    kind = statuses.__name__
-    for missing in sorted(everything - keys, key=order.__getitem__):
-        problems.append(f"{missing.value!r} has no row")
-    for extra in keys - everything:
-        problems.append(f"{extra!r} is not a {kind}")
-    for src in sorted(keys & everything, key=order.__getitem__):
-        targets = table[src]
-        for bad in targets:
-            if not isinstance(bad, statuses):
-                problems.append(f"{src.value!r} -> {bad!r}: target is not a {kind}")
-        if src in terminal and targets:
-            names = sorted(t.value for t in targets if isinstance(t, statuses))
-            problems.append(f"terminal {src.value!r} must have no exits, has {names}")
-        if src not in terminal and not targets:
-            problems.append(f"active {src.value!r} has no exit")
-        if src in targets:
-            problems.append(f"{src.value!r} -> itself is not a transition")
-    if not problems:
-        unreachable = everything - reachable_from(table, initial)
-        for s in sorted(unreachable, key=order.__getitem__):
-            problems.append(f"{s.value!r} is unreachable from {initial.value!r}")
-    if problems:
-        raise InvalidTable("malformed transition table: " + "; ".join(problems))
+    _validate_table(table, statuses=statuses, terminal=terminal, initial=initial)
 
 
 validate_table(TRANSITIONS)
@@ -214,7 +144,7 @@ def can_transition(source: RunStatus, target: RunStatus) -> bool:
         >>> can_transition(RunStatus.COMPLETED, RunStatus.CANCELLING)
         False
     """
-    return target in _exits(source, target, TRANSITIONS)
+    return target in exits(source, target, TRANSITIONS, "a RunStatus")
 
 
 def can_reach(source: RunStatus, target: RunStatus) -> bool:
@@ -229,21 +159,4 @@ def can_reach(source: RunStatus, target: RunStatus) -> bool:
         >>> can_reach(RunStatus.COMPLETED, RunStatus.QUEUED)
         False
     """
-    return target in _exits(source, target, _REACHABLE)
-
-
-def _exits(
-    source: object,
-    target: object,
-    table: Mapping[RunStatus, AbstractSet[RunStatus]],
-    what: str = "a RunStatus",
-) -> AbstractSet[RunStatus]:
-    """``table[source]``, once ``source`` and ``target`` are known to be statuses."""
-    for argument, value in (("source", source), ("target", target)):
-        try:
-            if value in table:
-                continue
-        except TypeError:  # unhashable
-            pass
-        raise InvalidArgument.expected(argument, what, value)
-    return table[source]  # type: ignore[index]
+    return target in exits(source, target, _REACHABLE, "a RunStatus")

@@ -62,8 +62,8 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import InvalidArgument  # noqa: E402
 
 from . import _fields as rules  # noqa: E402
+from ._engine.frozen import EMPTY  # noqa: E402
 from ._engine.strategies import within as _within  # noqa: E402
-from ._frozen import EMPTY  # noqa: E402
 from ._model import (  # noqa: E402
     NO_KEYS,
     CodeInterpreterTool,
@@ -668,7 +668,7 @@ _NEEDS_START: Final = frozenset(row.name for row in OPERATIONS.values() if row.n
 
 def _fresh(draw: DrawFn) -> Run:
     """A just-created run of any shape: a generated queued run, reset to never started."""
-    from ._copy import replace  # noqa: PLC0415
+    from ._engine.copying import replace  # noqa: PLC0415
 
     run = draw(runs(status=RunStatus.QUEUED))
     return replace(run, started_at=None, expires_at=run.created_at + _EXPIRY)
@@ -796,7 +796,7 @@ def _lives(draw: DrawFn, max_steps: int, broken: bool) -> list[Any]:
     path = _life_path(draw, max_steps)
     if not broken:
         return path
-    from ._copy import replace  # noqa: PLC0415
+    from ._engine.copying import replace  # noqa: PLC0415
     from ._model import StepStatus  # noqa: PLC0415
     from ._steps import RunLife  # noqa: PLC0415
 

@@ -57,9 +57,9 @@ _engine.MAX_SHRINKING_SECONDS = max(_engine.MAX_SHRINKING_SECONDS, SHRINK_BOUND)
 # RUNSTATE_TEST_DECODER=json runs the tests on the standard library's JSON path even where
 # the fast extra (orjson) is installed; CI runs the parsing tests both ways.
 if os.environ.get("RUNSTATE_TEST_DECODER") == "json":
-    from runstate import _serde
+    from runstate._engine import serde as _serde
 
-    _serde._fast_loads = None
+    _serde.fast_loads = None
 
 
 @pytest.fixture

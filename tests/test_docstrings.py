@@ -10,6 +10,7 @@ import pkgutil
 import pytest
 
 import runstate
+import runstate._engine
 
 MODULES = sorted(  # every module, the subpackages' too (runstate.responses, runstate.testing)
     m.name

@@ -21,6 +21,7 @@ import runstate as rs
 import runstate.responses as rr
 import runstate.testing  # every module that may define an error is loaded
 from runstate import RunStatus
+from runstate._engine.serde import ReadOnlyConverterError
 from runstate.steps import StepTransitionError
 
 
@@ -70,6 +71,9 @@ EXAMPLES: dict[type[rs.Error], Callable[[], rs.Error]] = {
     rs.ThreadBusy: lambda: _raised(lambda: rs.ensure_can_create_run("t", [_queued_run()])),
     rs.InvalidRequest: lambda: _raised(lambda: rs.parse_create_run(b"{}")),
     rs.NotFound: lambda: rs.not_found("run step", "step_1"),
+    ReadOnlyConverterError: lambda: _raised(
+        lambda: rs.converter.register_structure_hook(int, lambda v, _: v)
+    ),
     # The Responses machine's (runstate.responses), on the same family.
     rr.InvalidResponse: lambda: _raised(lambda: rr.parse_response(b'{"id": 1}')),
     rr.CancelRefused: lambda: _raised(lambda: rr.cancel(_response(background=False), now=11)),

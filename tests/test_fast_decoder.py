@@ -14,40 +14,41 @@ from hypothesis import strategies as st
 from realworld import real_run_params
 
 import runstate as rs
-from runstate import _serde, strategies
+from runstate import strategies
+from runstate._engine import serde as _serde
 
 orjson = pytest.importorskip("orjson", reason="the fast extra (orjson) is not installed")
 
 
 @pytest.fixture
 def stdlib_only() -> Iterator[None]:
-    saved = _serde._fast_loads
-    _serde._fast_loads = None
+    saved = _serde.fast_loads
+    _serde.fast_loads = None
     try:
         yield
     finally:
-        _serde._fast_loads = saved
+        _serde.fast_loads = saved
 
 
 def both(text: str | bytes) -> tuple[Any, Any]:
     """parse_run's verdict on ``text`` with orjson, then with the standard library alone."""
     results = []
     for fast in (orjson.loads, None):
-        saved = _serde._fast_loads
-        _serde._fast_loads = fast
+        saved = _serde.fast_loads
+        _serde.fast_loads = fast
         try:
             results.append(("run", rs.parse_run(text)))
         except rs.InvalidRun as exc:
             results.append(("refused", [(e.field, e.rule, e.message) for e in exc.errors]))
         finally:
-            _serde._fast_loads = saved
+            _serde.fast_loads = saved
     return results[0], results[1]
 
 
 def test_orjson_is_in_use() -> None:
     if os.environ.get("RUNSTATE_TEST_DECODER") == "json":
         pytest.skip("this run reads text with the standard library only")
-    assert _serde._fast_loads is orjson.loads
+    assert _serde.fast_loads is orjson.loads
 
 
 @pytest.mark.parametrize("real", real_run_params())
@@ -123,5 +124,5 @@ def test_generated_payloads_read_the_same(payload: dict[str, Any]) -> None:
 
 
 def test_the_stdlib_path_alone(stdlib_only: None) -> None:
-    assert _serde._fast_loads is None
+    assert _serde.fast_loads is None
     assert rs.parse_run(BASE) == rs.parse_run(json.loads(BASE))

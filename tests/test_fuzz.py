@@ -41,8 +41,8 @@ from realworld import REAL_WORLD, json_equal, real_runs
 import runstate as rs
 from runstate import dump_run, parse_run
 from runstate import strategies as rst
+from runstate._engine.templates import BAD_JSON_MESSAGE
 from runstate._schema import MAX_JSON_DEPTH
-from runstate._templates import BAD_JSON_MESSAGE
 from runstate.models import (
     FrozenDict,
     FrozenList,

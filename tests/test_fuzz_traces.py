@@ -35,7 +35,7 @@ if os.environ.get("RUNSTATE_FUZZ_EXAMPLES"):
 import runstate as rs
 from runstate import RunStatus
 from runstate._cli import main
-from runstate._sse import iter_events, iter_lines, parse_sse
+from runstate._engine.sse import iter_events, iter_lines, parse_sse
 from runstate._trace import TraceChecker, check_trace
 
 if TYPE_CHECKING:

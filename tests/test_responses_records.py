@@ -187,7 +187,7 @@ def test_a_response_that_wants_tools_completes_with_function_calls() -> None:
 
 
 def test_every_build_of_the_generated_code_agrees_on_the_records() -> None:
-    from runstate._codegen import generate  # noqa: PLC0415 - the engine itself
+    from runstate._engine.codegen import generate  # noqa: PLC0415 - the engine itself
     from runstate.responses._model import SCHEMA  # noqa: PLC0415
 
     builds = {

@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 from realworld import json_equal
 
 import runstate
-from runstate import _schema, _serde
+from runstate import _schema
 from runstate import responses as rr
-from runstate._frozen import FrozenDict, FrozenList
+from runstate._engine import jsonvalue
+from runstate._engine import schema as engine_schema
+from runstate._engine import serde as _serde
+from runstate._engine.frozen import FrozenDict, FrozenList
 
 BASE: dict[str, Any] = {
     "id": "resp_1",
@@ -97,7 +100,7 @@ def test_unknown_keys_and_absent_keys_round_trip() -> None:
 def test_both_decoders_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     text = json.dumps({**BASE, "top_p": 0.1, "big": 10**30})
     fast = rr.parse_response(text)
-    monkeypatch.setattr(_serde, "_fast_loads", None)
+    monkeypatch.setattr(_serde, "fast_loads", None)
     assert rr.parse_response(text) == fast
     assert rr.parse_response(text).extra["big"] == 10**30
 
@@ -121,7 +124,7 @@ def test_values_built_by_hand_are_frozen_and_checked() -> None:
 
 
 def test_the_kept_json_kind_checks_hand_built_values() -> None:
-    anything, objects = _schema._JsonValue(), _schema._JsonValue(dict)
+    anything, objects = engine_schema.JsonValue(), engine_schema.JsonValue(dict)
     assert anything.check_value(None) and anything.check_value(True)
     assert anything.check_value(FrozenList([1.5]))
     assert not anything.check_value(float("nan"))
@@ -136,7 +139,7 @@ def test_the_kept_json_kind_checks_hand_built_values() -> None:
 def test_thaw_json_equals_the_python_walk(value: Any) -> None:
     frozen = _schema.freeze_value(value)
     thawed = _schema.thaw_json(frozen)
-    assert thawed == _schema._thaw(frozen) == value
+    assert thawed == jsonvalue.thaw(frozen) == value
     assert type(thawed) in (list, dict)
     assert _schema.thaw_json("x") == "x"
 

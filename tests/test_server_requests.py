@@ -17,7 +17,7 @@ import pytest
 from server_helpers import HEADERS, Server, client, database
 
 import runstate as rs
-from runstate._templates import BAD_JSON_MESSAGE
+from runstate._engine.templates import BAD_JSON_MESSAGE
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

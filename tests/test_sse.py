@@ -11,7 +11,7 @@ import pytest
 import realworld
 
 import runstate as rs
-from runstate._sse import SseEvent, iter_events, iter_lines, parse_sse
+from runstate._engine.sse import SseEvent, iter_events, iter_lines, parse_sse
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -213,7 +213,7 @@ def test_memory_does_not_grow_with_the_body(eol: bytes, wrap: Any) -> None:
 
 def test_a_cr_only_file_is_read_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """A binary file without a single \\n is not read whole as one 'line'."""
-    import runstate._sse as sse  # noqa: PLC0415
+    import runstate._engine.sse as sse  # noqa: PLC0415
 
     monkeypatch.setattr(sse, "_CHUNK", 4096, raising=False)  # raising: the old reader had none
     body = _body(b"\r", 5_000)  # about 460 KB
@@ -225,7 +225,7 @@ def test_a_cr_only_file_is_read_in_pieces(monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.mark.parametrize("size", [1, 2, 3, 5, 8])
 def test_line_endings_cut_between_pieces(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
     """A \\r\\n split between two reads of a file is one line ending, at every cut."""
-    import runstate._sse as sse  # noqa: PLC0415
+    import runstate._engine.sse as sse  # noqa: PLC0415
 
     monkeypatch.setattr(sse, "_CHUNK", size)
     text = "\ufeffevent: a\ndata: 1\ndata: \u00e9\n\n: c\n\nevent: b\ndata: 2\n\ndata: 3"

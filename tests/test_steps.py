@@ -13,7 +13,7 @@ from realworld import parse_sse as plain_parse_sse
 
 import runstate as rs
 from runstate import StepStatus
-from runstate import _serde as serde
+from runstate._engine import serde
 from runstate.models import Message, RunStep
 
 SP, SC, SCD, SF, SX = (
@@ -431,7 +431,7 @@ def test_both_json_paths_parse_steps_alike(
 ) -> None:
     objects = recorded_objects(real_world)
     fast = [rs.parse_step(d) if ".step." in e else rs.steps.parse_message(d) for e, d in objects]
-    monkeypatch.setattr(serde, "_fast_loads", None)
+    monkeypatch.setattr(serde, "fast_loads", None)
     slow = [rs.parse_step(d) if ".step." in e else rs.steps.parse_message(d) for e, d in objects]
     assert fast == slow
     with pytest.raises(rs.InvalidRun):

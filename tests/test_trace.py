@@ -24,7 +24,7 @@ from runstate import (
     update_metadata,
     violations,
 )
-from runstate._sse import parse_sse
+from runstate._engine.sse import parse_sse
 from runstate._trace import TraceChecker, TraceProblem, TraceReport, check_trace
 
 if TYPE_CHECKING:

@@ -17,10 +17,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import runstate as rs
-from runstate._codegen import GUARDED_HOOKS, HOOKS, SWAP, generate
+from runstate._engine.codegen import GUARDED_HOOKS, HOOKS, SWAP, generate
+from runstate._engine.jsonvalue import freeze as _freeze
+from runstate._engine.jsonvalue import freeze_guarded as _freeze_guarded
+from runstate._engine.jsonvalue import scan as _scan
+from runstate._engine.jsonvalue import scan_guarded as _scan_guarded
 from runstate._judges import _checks, _missing_outputs
 from runstate._model import Message, Run, RunStep
-from runstate._schema import _freeze, _freeze_guarded, _scan, _scan_guarded
 from runstate.strategies import traces
 
 DELTAS = [

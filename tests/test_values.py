@@ -19,8 +19,10 @@ from realworld import real_run_params
 
 import runstate as rs
 import runstate.models as rsm
-from runstate import _codegen, _schema, strategies
-from runstate._copy import replace
+from runstate import _model, strategies
+from runstate._engine import codegen as _codegen
+from runstate._engine import schema as _engine_schema
+from runstate._engine.copying import replace
 
 SAMPLE_RUNS = [r for runs in samples().values() for r in runs]
 
@@ -128,11 +130,11 @@ def test_operation_results_pickle_and_copy(run: rs.Run) -> None:
 def literal_kinds() -> list[tuple[type, str, Any, tuple[str, ...]]]:
     """(class, field, its kind in the schema, the values its annotation allows)."""
     out = []
-    for cls, fields in _schema.SCHEMA.items():
+    for cls, fields in _engine_schema.SCHEMA.items():  # every machine registered
         hints = typing.get_type_hints(cls)
         for key, (kind, _) in fields.items():
-            inner = kind.inner if isinstance(kind, _schema._Optional) else kind
-            if isinstance(inner, _schema._Literal):
+            inner = kind.inner if isinstance(kind, _engine_schema.OptionalKind) else kind
+            if isinstance(inner, _engine_schema.LiteralKind):
                 hint = hints[key]
                 args = tuple(
                     a
@@ -155,10 +157,10 @@ def test_every_literal_kind_is_its_annotation() -> None:
 
 
 def test_unions_and_statuses_come_from_the_model() -> None:
-    assert set(_schema._TOOL_CHOICE.strings) == set(get_args(rsm.ToolChoiceMode))
-    assert set(_schema._TOOL_CHOICE.classes) == set(get_args(rsm.ToolChoiceType))
-    assert set(_schema._RESPONSE_FORMAT.strings) == {"auto"}
-    assert set(_schema._TOOLS.classes) == {"code_interpreter", "file_search", "function"}
+    assert set(_model._TOOL_CHOICE.strings) == set(get_args(rsm.ToolChoiceMode))
+    assert set(_model._TOOL_CHOICE.classes) == set(get_args(rsm.ToolChoiceType))
+    assert set(_model._RESPONSE_FORMAT.strings) == {"auto"}
+    assert set(_model._TOOLS.classes) == {"code_interpreter", "file_search", "function"}
 
 
 @given(strategies.runs())
@@ -215,7 +217,7 @@ def test_a_class_with_a_post_init_is_built_by_its_init() -> None:
     assert _codegen.plan(Noted) == "init"
     assert _codegen.plan(rs.Run, swap=True) == "swap"
     assert _codegen.plan(rs.Run, swap=False) == "portable"
-    em = _schema._Emitter({})
+    em = _engine_schema.Emitter({})
     em.lines.append("def make(v):")
     _codegen.emit_construct(em, Noted, {"a": "v", "extra": "None", "absent": "None"}, "    ")
     em.lines.append("    return r")

@@ -20,12 +20,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
-from .. import _templates as wire
 from .._errors import InvalidArgument, InvalidRun
-from .._jsonio import has_surrogate
-from .._jsonio import loads as _loads
 from .._schema import MAX_INT_DIGITS, MAX_JSON_DEPTH, MAX_JSON_ITEMS, freeze_value
+from . import templates as wire
 from .fields import FieldRule
+from .jsonio import has_surrogate
+from .jsonio import loads as _loads
 
 __all__ = [
     "Reader",
@@ -51,7 +51,7 @@ __all__ = [
 
 #: A reader: ``(value, path) -> the value read``, or the API's 400 naming ``path``.
 Reader: TypeAlias = Callable[[Any, str], Any]
-#: Integers JSON text may carry here (see runstate._jsonio.MAX_INT_DIGITS).
+#: Integers JSON text may carry here (see runstate._engine.jsonio.MAX_INT_DIGITS).
 _INT_BOUND: Final = 10**MAX_INT_DIGITS
 
 

@@ -10,15 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar, Final, Literal, TypeAlias
 
-from .._errors import (
-    APIError,
-    InvalidArgument,
-    InvalidRequest,
-    InvalidRun,
-    NotFound,
-    TransitionError,
-)
-from .._templates import echo
+from .._engine.errors import APIError, InvalidArgument, InvalidRequest, InvalidRun, NotFound
+from .._engine.templates import echo
+from .._errors import TransitionError
 
 if TYPE_CHECKING:
     from ._model import ResponseStatus

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-from .._codegen import copier
-from .._errors import APIError, ClockWentBackwards, InvalidArgument, InvalidRun
-from .._frozen import EMPTY_LIST, FrozenDict
-from .._invariants import Presence, Violation, presence_checks
-from .._model import freeze_json
+from .._engine.codegen import copier
+from .._engine.errors import APIError, InvalidArgument, InvalidRun
+from .._engine.frozen import EMPTY_LIST, FrozenDict
+from .._engine.invariants import presence_checks
+from .._engine.values import freeze_json
+from .._errors import ClockWentBackwards
+from .._invariants import Presence, Violation
 from .._ops import check_now
 from ._errors import (
     CANCEL_TEXTS,

@@ -2,7 +2,7 @@
 
 A ``Response`` is declared like a :class:`~runstate.Run`: an attrs class whose wire keys
 are listed, in the real API's order, in a schema given to the same generator
-(:func:`runstate._codegen.extend`). A few keys are typed (the ones the lifecycle reads:
+(:func:`runstate._engine.codegen.extend`). A few keys are typed (the ones the lifecycle reads:
 ``status``, ``background``, ``store``, ``error``, ``incomplete_details``,
 ``completed_at``, ``output``, ``usage``); every other key the records carry is declared
 as kept JSON, frozen at any depth, so it keeps its place in the key order; keys not
@@ -10,7 +10,6 @@ declared (new ones) are kept in ``extra``, and keys an older object lacked are l
 again when dumped (spec-facts §12.1: "keys vary by date").
 """
 
-# ruff: noqa: RUF009 - attrs fields (``kept_json()`` is an ``attrs.field``), not dataclasses
 from __future__ import annotations
 
 import enum
@@ -19,9 +18,17 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 
 import attrs
 
-from .._codegen import extend
-from .._model import _absent, _add_checks, _extra, freeze_json, kept_json, order_field
-from .._schema import BOOL, STR, TIMESTAMP, _Enum, _JsonValue, _Literal, _Object, _Optional
+from .._engine.codegen import extend
+from .._engine.schema import BOOL, STR, TIMESTAMP
+from .._engine.schema import EnumKind as _Enum
+from .._engine.schema import JsonValue as _JsonValue
+from .._engine.schema import LiteralKind as _Literal
+from .._engine.schema import ObjectKind as _Object
+from .._engine.schema import OptionalKind as _Optional
+from .._engine.values import absent_field as _absent
+from .._engine.values import add_checks as _add_checks
+from .._engine.values import extra_field as _extra
+from .._engine.values import freeze_json, kept_json, order_field
 
 __all__ = [
     "IncompleteReason",

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .._engine.sse import parse_sse
 from .._engine.trace import Mode
-from .._sse import parse_sse
 
 __all__ = ["is_session_record", "session_traces"]
 

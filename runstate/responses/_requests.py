@@ -14,7 +14,9 @@ from urllib.parse import parse_qsl
 
 import attrs
 
-from .. import _templates as wire
+from .._engine import templates as wire
+from .._engine.errors import MAX_ECHO, InvalidArgument
+from .._engine.frozen import FrozenDict
 from .._engine.requests import boolean as _boolean
 from .._engine.requests import frozen_json as _json
 from .._engine.requests import integer as _integer
@@ -22,8 +24,6 @@ from .._engine.requests import json_array as _array
 from .._engine.requests import json_object as _object
 from .._engine.requests import read_body as _body
 from .._engine.requests import string as _string
-from .._errors import MAX_ECHO, InvalidArgument
-from .._frozen import FrozenDict
 from .._ops import check_now
 from .._pages import _query_int
 from ._errors import NOT_STREAMABLE, STREAM_EXPIRED, InvalidResponseRequest

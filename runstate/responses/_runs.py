@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from .._diagram import Lifecycle
-from .._errors import InvalidArgument
+from .._engine.diagram import Lifecycle
+from .._engine.errors import InvalidArgument
 from .._status import RunStatus
 from ._model import TERMINAL, ResponseStatus
 from ._table import INITIAL, TABLE

@@ -47,6 +47,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
+from .._engine.errors import InvalidArgument, InvalidRun
+from .._engine.jsonio import loads
+from .._engine.jsonvalue import thaw as _thaw
 from .._engine.trace import (
     DEFAULT_MAX_PROBLEMS,
     Mode,
@@ -58,9 +61,6 @@ from .._engine.trace import (
     settled_fields,
     show,
 )
-from .._errors import InvalidArgument, InvalidRun
-from .._jsonio import loads
-from .._schema import _thaw
 from ._machine import violations
 from ._model import TERMINAL, Response, ResponseStatus
 from ._runs import response_event

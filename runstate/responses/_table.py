@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final, Literal, NamedTuple, TypeAlias
 
-from .._table import lookups, validate_table
+from .._engine.table import lookups, validate_table
 from ._model import TERMINAL, ResponseStatus
 
 __all__ = [

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .._errors import InvalidArgument
-from .._schema import DUMPERS
-from .._serde import make_parser
+from .._engine.errors import InvalidArgument
+from .._engine.schema import DUMPERS
+from .._engine.serde import make_parser
 from ._errors import InvalidResponse
 from ._model import Response
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from .. import _ops as ops
-from .._copy import replace
+from .._engine.copying import replace
 from .._errors import APIError, InvalidRun, ThreadBusy
 from .._invariants import violations
 from .._model import Run

@@ -3,14 +3,14 @@
 ``replace`` is ``attrs.evolve`` without re-running ``__init__`` over every field: the new
 values pass through their fields' converters and validators (so it refuses what
 ``attrs.evolve`` refuses), and the rest is copied slot by slot (see
-:func:`runstate._codegen.copier`).
+:func:`runstate._engine.codegen.copier`).
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from ._codegen import copier
+from .codegen import copier
 
 __all__ = ["copier", "replace"]
 

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, Final
 
-from ._errors import InvalidRun
+from .errors import InvalidRun
 
 __all__ = [
     "FAST_DUMPS",
@@ -46,7 +46,7 @@ _DECODER: Final = json.JSONDecoder(parse_constant=_reject_constant)
 
 #: Integers in JSON text have at most this many digits, whatever the interpreter's own
 #: limit (``sys.set_int_max_str_digits``): Python's default, so text and mapping input
-#: accept the same set (see :data:`runstate._schema.MAX_INT_DIGITS`).
+#: accept the same set (see :data:`runstate._engine.jsonvalue.MAX_INT_DIGITS`).
 MAX_INT_DIGITS: Final = 4300
 _get_int_limit: Final = getattr(sys, "get_int_max_str_digits", None)
 

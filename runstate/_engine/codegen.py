@@ -1,7 +1,7 @@
 """Code generation from the one schema: structure and unstructure functions, and copiers.
 
-For each class of :data:`runstate._schema.SCHEMA`, Python source is generated and
-compiled once, at import:
+For each class a machine registers (:func:`extend`), Python source is generated and
+compiled once, when the machine's model is imported:
 
 * a **structure function**, with every check inlined (``type(v) is int``, a dict lookup
   for literals) and no per-call reflection. It takes every value in one C call (an
@@ -37,7 +37,7 @@ ways, chosen per class at generation time:
     ``__attrs_post_init__``, or a validator or converter other than the schema's own):
     call the class, so nothing is skipped silently.
 
-The schema's own validator (:func:`runstate._model.field_check`) and converters (the
+The schema's own validator (:func:`runstate._engine.values.field_check`) and converters (the
 freezing ones) are reproduced exactly: the generated code runs the same schema's checks
 and freezes kept JSON itself. Both building paths are tested on every real recording.
 """
@@ -55,32 +55,26 @@ from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
-from . import _model
-from ._frozen import EMPTY, EMPTY_LIST, FrozenDict
-from ._jsonio import FAST_LOADS
-from ._model import NO_KEYS
-from ._schema import (
-    _MISSING,
+from . import values
+from .frozen import EMPTY, EMPTY_LIST, FrozenDict
+from .jsonio import FAST_LOADS
+from .jsonvalue import GUARDED_FLOAT_LIMIT, freeze, freeze_guarded, scan, scan_guarded, thaw
+from .schema import (
     COMMON_VALUES,
     DUMPERS,
-    GUARDED_FLOAT_LIMIT,
     LATE_KEYS,
     LIKELY_EXTRAS,
+    MISSING,
     SCHEMA,
     UNIONS,
     Bad,
-    _Emitter,
-    _Field,
-    _freeze,
-    _freeze_guarded,
-    _scan,
-    _scan_guarded,
-    _structure_name,
-    _thaw,
-    _unstructure_name,
+    Emitter,
+    Field,
     register,
+    structure_name,
+    unstructure_name,
 )
-from ._status import STATUS_BY_VALUE
+from .values import NO_KEYS
 
 __all__ = [
     "GUARDED_HOOKS",
@@ -107,9 +101,9 @@ SWAP: Final[bool] = sys.implementation.name == "cpython" and _gil_enabled()
 
 #: The validators and converters of the model whose work the generated code does itself.
 _KNOWN_VALIDATORS: Final = frozenset(
-    {_model.field_check, _model._check_extra, _model._check_absent, _model._check_order}
+    {values.field_check, values.check_extra, values.check_absent, values.check_order}
 )
-_KNOWN_CONVERTERS: Final = frozenset({_model._tuple, *_model.FREEZERS})
+_KNOWN_CONVERTERS: Final = frozenset({values.to_tuple, *values.FREEZERS})
 
 
 def plan(cls: type, *, swap: bool = SWAP) -> Plan:
@@ -148,7 +142,7 @@ def _building_class(cls: type) -> type:
 
 
 def emit_construct(
-    em: _Emitter, cls: type, values: Mapping[str, str], indent: str, *, swap: bool = SWAP
+    em: Emitter, cls: type, values: Mapping[str, str], indent: str, *, swap: bool = SWAP
 ) -> None:
     """Emit ``r = <an instance of cls>`` whose fields are the expressions in ``values``.
 
@@ -171,7 +165,7 @@ def emit_construct(
         em.lines.extend(f"{indent}{store}(r, {name!r}, {values[name]})" for name in names)
 
 
-def _emit_build(em: _Emitter, cls: type, fields: dict[str, _Field], absent: str) -> None:
+def _emit_build(em: Emitter, cls: type, fields: dict[str, Field], absent: str) -> None:
     """Emit the checks of unknown keys, then the instance from ``v0``..``vN``, ``ex``."""
     # Unknown keys hold kept JSON: the same depth and finiteness rule as JSON objects.
     # Inline, so the usual unknown values (null, {}, []) cost no call.
@@ -212,11 +206,11 @@ def _defaults(cls: type) -> dict[str, Any]:
     return {
         f.name: f.default
         for f in attrs.fields(cls)
-        if f.default is not attrs.NOTHING and f.name not in _model.NOT_WIRE
+        if f.default is not attrs.NOTHING and f.name not in values.NOT_WIRE
     }
 
 
-def _gen_structure(cls: type, fields: dict[str, _Field], ns: dict[str, Any]) -> str:
+def _gen_structure(cls: type, fields: dict[str, Field], ns: dict[str, Any]) -> str:
     """The structure function of ``cls``, and the one for inputs that lack a key.
 
     The common case, every key present, takes the values in one C call (an
@@ -226,8 +220,8 @@ def _gen_structure(cls: type, fields: dict[str, _Field], ns: dict[str, Any]) -> 
     sends (:data:`LIKELY_EXTRAS`), and a copy otherwise. Both variants run the same
     checks, emitted from the same schema.
     """
-    em = _Emitter(ns)
-    name = _structure_name(cls)
+    em = Emitter(ns)
+    name = structure_name(cls)
     gaps = f"{name}_gaps"
     keys = tuple(fields)
     n = len(keys)
@@ -278,7 +272,7 @@ def _gen_structure(cls: type, fields: dict[str, _Field], ns: dict[str, Any]) -> 
 
 
 def _emit_likely_extras(
-    em: _Emitter, likely: tuple[str, ...], n: int, known: str, get_all: Callable[[str], None]
+    em: Emitter, likely: tuple[str, ...], n: int, known: str, get_all: Callable[[str], None]
 ) -> None:
     """Emit the branches of the structure function for one or two likely unknown keys."""
     for count in (1, 2)[: len(likely)]:
@@ -288,7 +282,7 @@ def _emit_likely_extras(
 
 
 def _emit_extras_lookup(
-    em: _Emitter, likely: tuple[str, ...], count: int, known: str, indent: str
+    em: Emitter, likely: tuple[str, ...], count: int, known: str, indent: str
 ) -> None:
     """Emit ``ex = ...`` for an ``o`` known to hold ``count`` (1 or 2) unknown keys.
 
@@ -316,7 +310,7 @@ def _emit_extras_lookup(
     em.lines.append(f"{indent}else: ex = {{k: x for k, x in o.items() if k not in {known}}}")
 
 
-def _gen_gaps(em: _Emitter, cls: type, fields: dict[str, _Field], name: str) -> None:
+def _gen_gaps(em: Emitter, cls: type, fields: dict[str, Field], name: str) -> None:
     """The variant for an input (a dict) that lacks some key: assistants v1 objects.
 
     Every key is looked up in one C call (``map(o.get, keys, missing)``), absent optional
@@ -332,7 +326,7 @@ def _gen_gaps(em: _Emitter, cls: type, fields: dict[str, _Field], name: str) -> 
     targets = ", ".join(f"v{i}" for i in range(n)) + ("," if n == 1 else "")
     em.lines.append(f"def {name}(o):")
     em.lines.append(
-        f"    {targets} = map(o.get, {em.bind(keys, 'keys')}, {em.bind((_MISSING,) * n, 'ms')})"
+        f"    {targets} = map(o.get, {em.bind(keys, 'keys')}, {em.bind((MISSING,) * n, 'ms')})"
     )
     em.lines.append("    ab = 0")
     for i, (key, (kind, required)) in enumerate(fields.items()):
@@ -378,9 +372,9 @@ class _AbsentSets(dict[int, frozenset[str]]):
         return keys
 
 
-def _gen_unstructure(cls: type, fields: dict[str, _Field], ns: dict[str, Any]) -> str:
-    em = _Emitter(ns)
-    name = _unstructure_name(cls)
+def _gen_unstructure(cls: type, fields: dict[str, Field], ns: dict[str, Any]) -> str:
+    em = Emitter(ns)
+    name = unstructure_name(cls)
     items = [f"{key!r}: {kind.dump_expr(em, f'r.{key}')}" for key, (kind, _) in fields.items()]
     dumped_defaults = {
         key: (None if default is None else [] if default == () else default)
@@ -414,34 +408,33 @@ def _reorder(d: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
 def _merge(d: dict[str, Any], extra: Mapping[str, Any]) -> None:
     for k, v in extra.items():
         if k not in d:  # a known key always wins over a hand-made clashing extra
-            d[k] = _thaw(v)
+            d[k] = thaw(v)
 
 
 def _drop(d: dict[str, Any], absent: frozenset[str], dumped_defaults: dict[str, Any]) -> None:
     for k in absent:
-        if k in dumped_defaults and d.get(k, _MISSING) == dumped_defaults[k]:
+        if k in dumped_defaults and d.get(k, MISSING) == dumped_defaults[k]:
             del d[k]
 
 
 def _namespace(swap: bool, guard_floats: bool = False, check_only: bool = False) -> dict[str, Any]:
     if check_only:
-        freeze = _scan_guarded if guard_floats else _scan
+        freezer = scan_guarded if guard_floats else scan
     else:
-        freeze = _freeze_guarded if guard_floats else _freeze
+        freezer = freeze_guarded if guard_floats else freeze
     return {
         "_SWAP": swap,
         "_CHECK_ONLY": check_only,
         "_GUARD_FLOATS": guard_floats,
         "_BIG": GUARDED_FLOAT_LIMIT if guard_floats else math.inf,
         "_Bad": Bad,
-        "_MISSING": _MISSING,
+        "_MISSING": MISSING,
         "_EMPTY": EMPTY,
         "_EMPTY_LIST": EMPTY_LIST,
         "_NO_KEYS": NO_KEYS,
-        "_STATUS": STATUS_BY_VALUE,
-        "_freeze": freeze,
+        "_freeze": freezer,
         "_FrozenDict": FrozenDict,
-        "_thaw": _thaw,
+        "_thaw": thaw,
         "_merge": _merge,
         "_drop": _drop,
         "_reorder": _reorder,
@@ -460,19 +453,20 @@ def generate(
     swap: bool = SWAP,
     guard_floats: bool = False,
     check_only: bool = False,
-    classes: Mapping[type, dict[str, _Field]] | None = None,
+    classes: Mapping[type, dict[str, Field]] | None = None,
 ) -> dict[type, Callable[[Any], Any]]:
     """Generate every class's structure function in a fresh namespace; return them.
 
-    The module's own :data:`HOOKS` are ``generate()``; tests call ``generate(swap=False)``
-    to run the portable build on the same inputs. With ``guard_floats``, the functions
-    also refuse floats of 2**63 or more in magnitude: they read orjson's output, where
-    such a float may have been an integer the standard library keeps exact
-    (:mod:`runstate._jsonio`); a refused input is then read again by the standard library.
+    :data:`HOOKS` hold the functions :func:`extend` generated for each machine; tests
+    call ``generate(swap=False)`` to run the portable build on the same inputs. With
+    ``guard_floats``, the functions also refuse floats of 2**63 or more in magnitude:
+    they read orjson's output, where such a float may have been an integer the standard
+    library keeps exact (:mod:`runstate._engine.jsonio`); a refused input is then read
+    again by the standard library.
     With ``check_only``, the functions run every check and return their input instead
     of building an instance (for callers that only need to know whether a parse would
-    succeed). ``classes`` limits the generation to some of the schema's classes (see
-    :func:`extend`).
+    succeed). ``classes`` limits the generation to some of the registered classes (see
+    :func:`extend`); their nested classes must be among them.
     """
     ns = _namespace(swap, guard_floats, check_only)
     todo = SCHEMA if classes is None else classes
@@ -481,40 +475,51 @@ def generate(
         label = ("swap" if swap else "portable") + (", orjson" if guard_floats else "")
         label += ", check only" if check_only else ""
         _compile(source + "\n", f"<runstate generated {cls.__name__} ({label})>", ns)
-    hooks = {cls: ns[_structure_name(cls)] for cls in todo}
-    for union in UNIONS if classes is None else ():
-        table = ns.setdefault(f"_tags_{id(union)}", {})
-        table.update({tag: hooks[cls] for tag, cls in union.classes.items()})
-    for cls, value in COMMON_VALUES.items() if classes is None else ():
+    hooks = {cls: ns[structure_name(cls)] for cls in todo}
+    for union in UNIONS:
+        if all(cls in hooks for cls in union.classes.values()):
+            table = ns.setdefault(f"_tags_{id(union)}", {})
+            table.update({tag: hooks[cls] for tag, cls in union.classes.items()})
+    for cls, value in COMMON_VALUES.items():
+        if cls not in hooks:
+            continue
         if not all(v is None or type(v) is str for v in value.values()):  # pragma: no cover
             raise AssertionError(f"COMMON_VALUES[{cls.__name__}] may hold only str and None")
         ns[f"_common_json_{cls.__name__}"] = value
         ns[f"_common_{cls.__name__}"] = hooks[cls](dict(value))
     if not check_only:  # the first functions generated for a class are its dumper
         for cls in todo:
-            DUMPERS.setdefault(cls, ns[_unstructure_name(cls)])
+            DUMPERS.setdefault(cls, ns[unstructure_name(cls)])
     return hooks
 
 
-#: class -> its generated structure function (JSON value in, frozen instance out).
-HOOKS: Final[dict[type, Callable[[Any], Any]]] = generate()
-#: The same, for orjson's output (see :func:`generate`); built only when orjson is installed.
-GUARDED_HOOKS: Final[dict[type, Callable[[Any], Any]]] = (
-    generate(guard_floats=True) if FAST_LOADS is not None else {}
-)
+#: class -> its generated structure function (JSON value in, frozen instance out); each
+#: machine's model fills it for its classes (:func:`extend`).
+HOOKS: Final[dict[type, Callable[[Any], Any]]] = {}
+#: The same, for orjson's output (see :func:`generate`); filled only when orjson is installed.
+GUARDED_HOOKS: Final[dict[type, Callable[[Any], Any]]] = {}
 
 
-def extend(schema: Mapping[type, dict[str, _Field]]) -> None:
-    """Declare a sibling machine's value classes: the same engine, their own schema.
+def extend(
+    schema: Mapping[type, dict[str, Field]],
+    *,
+    common: Mapping[type, dict[str, Any]] | None = None,
+    likely: Mapping[type, tuple[str, ...]] | None = None,
+    late: Mapping[type, tuple[str, ...]] | None = None,
+) -> None:
+    """Declare a machine's value classes: the one engine, their own schema.
 
-    The classes join :data:`SCHEMA` (:func:`runstate._schema.register`) and get their
-    structure functions in :data:`HOOKS` (and :data:`GUARDED_HOOKS` when orjson is
-    installed) and their dumpers in ``DUMPERS``, generated exactly as the run's are;
-    :func:`runstate._serde.parse_value` and ``dump_value`` then read and write them.
+    The machine's model module calls it once, where it declares its classes (the run's:
+    :mod:`runstate._model`; the response's: :mod:`runstate.responses._model`). The
+    classes join :data:`SCHEMA` (:func:`runstate._engine.schema.register`, with
+    ``common``, ``likely`` and ``late``) and get their structure functions in
+    :data:`HOOKS` (and :data:`GUARDED_HOOKS` when orjson is installed) and their dumpers
+    in ``DUMPERS``; :func:`runstate._engine.serde.parse_value` and ``dump_value`` then
+    read and write them.
     """
-    register(schema)
+    register(schema, common=common, likely=likely, late=late)
     HOOKS.update(generate(classes=schema))
-    if GUARDED_HOOKS:
+    if FAST_LOADS is not None:
         GUARDED_HOOKS.update(generate(guard_floats=True, classes=schema))
 
 
@@ -546,7 +551,7 @@ def _make_copier(cls: type, changed: tuple[str, ...], checked: bool) -> Callable
     unknown = sorted(set(changed) - set(fields))
     if unknown:
         raise TypeError(f"{cls.__name__} has no field {unknown[0]!r}")
-    em = _Emitter(_namespace(SWAP))
+    em = Emitter(_namespace(SWAP))
     em.lines.append(f"def copy(o, {', '.join(changed)}):")
     for name in changed if checked else ():
         field = fields[name]

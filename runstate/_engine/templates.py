@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from ._errors import MAX_ECHO, MAX_ID_ECHO, InvalidRequest, shorten
-from ._jsonio import escape_surrogates
+from .errors import MAX_ECHO, MAX_ID_ECHO, InvalidRequest, shorten
+from .jsonio import escape_surrogates
 
 __all__ = [
     "array_too_long",
