@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 # ``__getattr__`` below; ``runstate.strategies`` and ``runstate.testing`` import
 # hypothesis: import them yourself.
 from . import models, steps, toolkit
+from ._engine.sse import parse_sse
 from ._errors import (
     APIError,
     CancelNotAllowed,
