@@ -21,7 +21,8 @@ from typing import Any, Final, Literal
 import attrs
 
 from ._engine import templates as wire
-from ._errors import MAX_ECHO, InvalidArgument
+from ._engine.requests import query_int
+from ._errors import InvalidArgument
 from ._model import Message, Run, RunStep
 from ._serde import dump_run
 from ._step_table import dump_message, dump_step
@@ -89,28 +90,9 @@ def _one(value: object) -> object:
     return value
 
 
-def _query_int(text: str) -> int | None:
-    """An integer query value read exactly, whatever its length; ``None`` if it is not one.
-
-    An optional sign, then ASCII digits (``isdigit()`` also takes superscripts, which
-    ``int()`` refuses; no ``_`` separators), leading zeros allowed. A value of more than
-    :data:`~runstate._errors.MAX_ECHO` significant digits is returned as ``±10**MAX_ECHO``:
-    the same side of every bound as the value itself, and shown bounded in a message
-    ("an integer of 60 digits or more"), without converting 5,000 digits.
-    """
-    text = text.strip()
-    sign = -1 if text[:1] == "-" else 1
-    digits = text[1:] if text[:1] in ("+", "-") else text
-    if not (digits.isascii() and digits.isdecimal()):
-        return None
-    significant = digits.lstrip("0")
-    magnitude: int = 10**MAX_ECHO if len(significant) > MAX_ECHO else int(significant or "0")
-    return sign * magnitude
-
-
 def _limit(value: object) -> int:
     if isinstance(value, str):
-        number = _query_int(str.__str__(value))
+        number = query_int(str.__str__(value))
         if number is None:
             # inferred: the API's type template, applied to the query parameter
             raise wire.invalid_type("limit", "an integer", value)

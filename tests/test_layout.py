@@ -22,75 +22,14 @@ MAX_CLASS_LINES: Final = 400
 #: conformance kit's ``RULES`` (one row per rule, with its evidence) is data, not code.
 DATA_TABLES: Final = frozenset({"RULES"})
 
-# The KNOWN_* lists below hold today's violations, which the other helpers of issue 18
-# are removing in their own branches. To be emptied by the architecture round 3 merge.
+# Exceptions to the rules below. Empty since architecture round 3; an entry that is no
+# longer needed fails its test, so these lists cannot go stale.
 #: Modules over MAX_MODULE_LINES (paths relative to the repository).
-KNOWN_LARGE_MODULES: Final = frozenset(
-    {
-        "runstate/_ops.py",
-        "runstate/_requests.py",
-        "runstate/_schema.py",
-        "runstate/_steps.py",
-        "runstate/_trace.py",
-        "runstate/testing.py",
-    }
-)
+KNOWN_LARGE_MODULES: Final[frozenset[str]] = frozenset()
 #: Classes over MAX_CLASS_LINES, as (path, class name).
-KNOWN_LARGE_CLASSES: Final = frozenset(
-    {
-        ("runstate/_trace.py", "TraceChecker"),
-        ("runstate/testing.py", "_Conformance"),
-    }
-)
+KNOWN_LARGE_CLASSES: Final[frozenset[tuple[str, str]]] = frozenset()
 #: Private names of a sibling that a module imports or reads, as (path, "module.name").
-KNOWN_PRIVATE_IMPORTS: Final = frozenset(
-    {
-        ("runstate/_codegen.py", "runstate._model._check_absent"),
-        ("runstate/_codegen.py", "runstate._model._check_extra"),
-        ("runstate/_codegen.py", "runstate._model._check_order"),
-        ("runstate/_codegen.py", "runstate._model._tuple"),
-        ("runstate/_codegen.py", "runstate._schema._Emitter"),
-        ("runstate/_codegen.py", "runstate._schema._Field"),
-        ("runstate/_codegen.py", "runstate._schema._MISSING"),
-        ("runstate/_codegen.py", "runstate._schema._freeze"),
-        ("runstate/_codegen.py", "runstate._schema._freeze_guarded"),
-        ("runstate/_codegen.py", "runstate._schema._scan"),
-        ("runstate/_codegen.py", "runstate._schema._scan_guarded"),
-        ("runstate/_codegen.py", "runstate._schema._structure_name"),
-        ("runstate/_codegen.py", "runstate._schema._thaw"),
-        ("runstate/_codegen.py", "runstate._schema._unstructure_name"),
-        ("runstate/_events.py", "runstate._steps._quote"),
-        ("runstate/_requests.py", "runstate._ops._metadata_error"),
-        ("runstate/_requests.py", "runstate._ops._outputs"),
-        ("runstate/_schema.py", "runstate._model._FREEZE"),
-        ("runstate/_steps.py", "runstate._ops._array"),
-        ("runstate/_steps.py", "runstate._ops._as"),
-        ("runstate/_steps.py", "runstate._ops._outputs"),
-        ("runstate/_steps.py", "runstate._serde._fast_loads"),
-        ("runstate/_trace.py", "runstate._serde._fast_loads"),
-        ("runstate/_trace.py", "runstate._steps._message_rules"),
-        ("runstate/_trace.py", "runstate._steps._step_rules"),
-        ("runstate/responses/_model.py", "runstate._model._absent"),
-        ("runstate/responses/_model.py", "runstate._model._add_checks"),
-        ("runstate/responses/_model.py", "runstate._model._extra"),
-        ("runstate/responses/_model.py", "runstate._schema._Enum"),
-        ("runstate/responses/_model.py", "runstate._schema._JsonValue"),
-        ("runstate/responses/_model.py", "runstate._schema._Literal"),
-        ("runstate/responses/_model.py", "runstate._schema._Object"),
-        ("runstate/responses/_model.py", "runstate._schema._Optional"),
-        ("runstate/responses/_requests.py", "runstate._pages._query_int"),
-        ("runstate/responses/_requests.py", "runstate._requests._array"),
-        ("runstate/responses/_requests.py", "runstate._requests._body"),
-        ("runstate/responses/_requests.py", "runstate._requests._boolean"),
-        ("runstate/responses/_requests.py", "runstate._requests._integer"),
-        ("runstate/responses/_requests.py", "runstate._requests._json"),
-        ("runstate/responses/_requests.py", "runstate._requests._object"),
-        ("runstate/responses/_requests.py", "runstate._requests._string"),
-        ("runstate/responses/_stream.py", "runstate._schema._thaw"),
-        ("runstate/responses/_stream.py", "runstate._trace._checked_mode"),
-        ("runstate/responses/_stream.py", "runstate._trace._show"),
-    }
-)
+KNOWN_PRIVATE_IMPORTS: Final[frozenset[tuple[str, str]]] = frozenset()
 
 
 def _modules() -> list[Path]:

@@ -17,7 +17,7 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
-from .._errors import MAX_ID_ECHO, shorten
+from .errors import MAX_ID_ECHO, shorten
 
 __all__ = ["FieldRule", "Kind", "Severity", "check_rules", "judge", "judge_all", "rules_by_owner"]
 

@@ -20,12 +20,12 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
-from .._errors import InvalidArgument, InvalidRun
-from .._schema import MAX_INT_DIGITS, MAX_JSON_DEPTH, MAX_JSON_ITEMS, freeze_value
 from . import templates as wire
+from .errors import MAX_ECHO, InvalidArgument, InvalidRun
 from .fields import FieldRule
 from .jsonio import has_surrogate
 from .jsonio import loads as _loads
+from .jsonvalue import MAX_INT_DIGITS, MAX_JSON_DEPTH, MAX_JSON_ITEMS, freeze_value
 
 __all__ = [
     "Reader",
@@ -38,6 +38,7 @@ __all__ = [
     "json_object",
     "list_of",
     "optional_fields",
+    "query_int",
     "parse_json_body",
     "read_body",
     "read_header",
@@ -355,3 +356,22 @@ def read_header(value: object, name: str) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).decode("latin-1")
     raise InvalidArgument.expected(name, "a string or bytes", value)
+
+
+def query_int(text: str) -> int | None:
+    """An integer query value read exactly, whatever its length; ``None`` if it is not one.
+
+    An optional sign, then ASCII digits (``isdigit()`` also takes superscripts, which
+    ``int()`` refuses; no ``_`` separators), leading zeros allowed. A value of more than
+    :data:`~runstate._engine.errors.MAX_ECHO` significant digits is returned as ``±10**MAX_ECHO``:
+    the same side of every bound as the value itself, and shown bounded in a message
+    ("an integer of 60 digits or more"), without converting 5,000 digits.
+    """
+    text = text.strip()
+    sign = -1 if text[:1] == "-" else 1
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    if not (digits.isascii() and digits.isdecimal()):
+        return None
+    significant = digits.lstrip("0")
+    magnitude: int = 10**MAX_ECHO if len(significant) > MAX_ECHO else int(significant or "0")
+    return sign * magnitude

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal, Protocol, TypeAlias, cast
 
 import attrs
 
-from .._errors import InvalidArgument, InvalidRun
+from .errors import InvalidArgument, InvalidRun
 
 __all__ = [
     "DEFAULT_MAX_PROBLEMS",

@@ -22,10 +22,10 @@ from .._engine.requests import frozen_json as _json
 from .._engine.requests import integer as _integer
 from .._engine.requests import json_array as _array
 from .._engine.requests import json_object as _object
+from .._engine.requests import query_int
 from .._engine.requests import read_body as _body
 from .._engine.requests import string as _string
 from .._ops import check_now
-from .._pages import _query_int
 from ._errors import NOT_STREAMABLE, STREAM_EXPIRED, InvalidResponseRequest
 from ._machine import background_without_store, new_response
 from ._model import Response
@@ -273,7 +273,7 @@ def parse_retrieve_query(query: Mapping[str, Any] | str) -> RetrieveQuery:
     # Integer text read exactly, whatever its length, sign or leading zeros (the list
     # query's rule); a value of more than 60 digits counts as 10**60, on the same side of
     # every bound and of every sequence number.
-    number = _query_int(str.__str__(after)) if isinstance(after, str) else None
+    number = query_int(str.__str__(after)) if isinstance(after, str) else None
     if number is None:
         if type(after) is not int:
             raise wire.invalid_type("starting_after", "an integer", after)
