@@ -284,6 +284,8 @@ class Watch:
     response_id: str
     sent: int
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The response's event count at the poller's last look (None: not looked yet).
+    count: int | None = None
 
 
 class ResponseStreams:
@@ -336,8 +338,12 @@ class ResponseStreams:
                 continue
             failing = False
             for watch in watches:
-                # A response gone (deleted) wakes its stream, which then ends.
-                if counts.get(watch.response_id, watch.sent + 2) > watch.sent + 1:
+                # Any change wakes the stream (even one that is all before its
+                # starting_after: the response may have ended there); so does a
+                # response deleted (-1), and the stream then ends.
+                count = counts.get(watch.response_id, -1)
+                if count != watch.count:
+                    watch.count = count
                     watch.changed.set()
 
 
