@@ -249,9 +249,7 @@ class ResponseStore:
     def get(self, response_id: str) -> Stored | None:
         return self._row(response_id)
 
-    def events(
-        self, response_id: str, after: int
-    ) -> tuple[list[tuple[int, str, str]], str | None]:
+    def events(self, response_id: str, after: int) -> tuple[list[tuple[int, str, str]], str | None]:
         """The stored events numbered above ``after`` (``(number, type, JSON)``, in order) and
         the response's status, read first (None once it is gone): a terminal status read
         first means every event, the terminal one included, is in the rows read after."""
