@@ -9,6 +9,7 @@ server's ``/advance`` hook; with it, the scripted worker plays every response.
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -406,3 +407,29 @@ def test_every_event_is_stored_with_its_number(manual: Server, tmp_path: Path) -
     assert rr.check_trace(events, mode="stream").ok
     replayed = dumped(list(client.responses.retrieve(response_id, stream=True)))
     assert replayed == events
+
+
+def test_sigterm_ends_open_response_streams(tmp_path: Path) -> None:
+    """Shutdown ends a response stream that is waiting (its body just ends) and the
+    process exits; the response stays as stored, replayable by the next process."""
+    db = database("sqlite", tmp_path)
+    server = Server(db).start()
+    try:
+        client = sdk(server)
+        stream = client.responses.create(model="m", input="Hi", background=True, stream=True)
+        events = iter(stream)
+        first = [next(events), next(events)]  # created, queued: then it waits
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGTERM)
+        rest = list(events)  # ends, without a terminal event
+        assert rest == []
+        server.proc.wait(60)  # TimeoutExpired: the server did not stop (a bound on a hang)
+        log = server.stderr()
+    finally:
+        server.__exit__()
+    assert "Traceback" not in log, log
+    with Server(db) as again:
+        replay = sdk(again).responses.retrieve(first[0].response.id, stream=True)
+        replayed = [next(iter(replay)), next(iter(replay))]  # then it waits: no worker
+        replay.close()
+        assert dumped(replayed) == dumped(first)
