@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
+import responses_app  # /v1/responses (it imports this module: import the module, not names)
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -1092,6 +1093,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         Route(path, endpoint(getattr(api, name)), methods=[method])
         for path, method, name in ENDPOINTS
     ]
+    routes += (responses := responses_app.ResponsesAPI(store, settings, api.streams)).routes()
 
     async def no_route(request: Request, exc: Exception) -> Response:
         # The real API's answer to a URL it does not serve.
@@ -1121,7 +1123,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: no_route, Exception: crashed},
-        lifespan=lifespan,
+        lifespan=responses.lifespan(lifespan),  # and the responses' --auto worker
     )
     app.state.streams = api.streams  # serve.py drains them first on shutdown
     return app
