@@ -11,7 +11,11 @@ ratio is the median of the per-pair ratios (runstate / anchor; lower is better).
     python benchmarks/responses.py --smoke    # tiny counts: it must run, not be fast
 
 Rows: parse (standard library JSON, and with the ``fast`` extra, orjson) against
-``Response.model_validate_json``; dump against ``response.model_dump()``; cancel of every
+``Response.model_validate_json``; dump against ``response.model_dump()``, on both paths,
+three times: a value dumped twice before (``dump_response`` keeps the dump of a value
+dumped a second time on it, as bytes, and decodes them: ``runstate._dumpcache``), a first
+dump (what is kept dropped before each call, with ``_dumpcache.forget``, in the time) and
+a second dump (the one that serializes and keeps); cancel of every
 queued or in-progress background response (the recorded ones, and each recorded response
 put back to ``in_progress``) against ``response.model_copy(update=...)`` with the same
 changes (status, output, usage).
@@ -20,9 +24,10 @@ changes (status, output, usage).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +40,7 @@ for path in (ROOT, HERE, ROOT / "tests"):
 import responses_records as rec  # noqa: E402 - the tests' loader of the records
 import run as base  # noqa: E402 - benchmarks/run.py: the timing and the table
 
-from runstate import _serde  # noqa: E402
+from runstate import _dumpcache, _jsonio, _schema, _serde  # noqa: E402
 from runstate import responses as rr  # noqa: E402
 
 
@@ -97,22 +102,66 @@ def _both(lines: list[bytes]) -> tuple[list[rr.Response], list[Any]]:
     return [rr.parse_response(x) for x in lines], [Response.model_validate_json(x) for x in lines]
 
 
-def _row_dump(lines: list[bytes], settings: base.Settings) -> base.Row:
-    ours_values, their_values = _both(lines)
+@contextlib.contextmanager
+def _json_path(decoder: str) -> Iterator[None]:
+    """The standard library's path alone (``json``), or with the ``fast`` extra (``fast``)."""
+    saved = (_dumpcache._CODECS[:], _schema._FAST_DUMPS)
+    if decoder == "json":
+        _dumpcache._CODECS[:] = _dumpcache._CODECS[-1:]  # marshal's
+        _schema._FAST_DUMPS = None  # type: ignore[misc] - thaw_json copies in Python
+    try:
+        yield
+    finally:
+        _dumpcache._CODECS[:], _schema._FAST_DUMPS = saved  # type: ignore[misc]
 
-    def ours() -> None:
+
+def _rows_dump(lines: list[bytes], settings: base.Settings) -> list[base.Row]:
+    """Repeated dumps of a value (its dump is kept on it), and first dumps (nothing kept)."""
+    rows = []
+    for decoder in ("json", "fast"):
+        if decoder == "fast" and _jsonio.FAST_DUMPS is None:
+            continue
+        with _json_path(decoder):
+            rows += _rows_dump_on(decoder, lines, settings)
+    return rows
+
+
+def _rows_dump_on(decoder: str, lines: list[bytes], settings: base.Settings) -> list[base.Row]:
+    ours_values, their_values = _both(lines)
+    forget, store, once = _dumpcache.forget, _dumpcache._STORE, _dumpcache.ONCE
+
+    def again() -> None:
         for r in ours_values:
+            rr.dump_response(r)
+
+    def first() -> None:
+        for r in ours_values:
+            forget(r)
+            rr.dump_response(r)
+
+    def second() -> None:
+        for r in ours_values:
+            store(r, "_dumped", once)  # as after a first dump
             rr.dump_response(r)
 
     def theirs() -> None:
         for r in their_values:
             r.model_dump()
 
-    a, b, samples = base.compare(ours, theirs, len(lines), settings)
-    return base.Row(
-        f"dump ({len(lines)})", a, b, "s", "<= 1.0", 1.0,
-        runstate_what="dump_response(r)", anchor_what="r.model_dump()", samples=samples,
-    )  # fmt: skip
+    rows = []
+    for what, ours, note in (
+        ("dump", again, "dump_response(r), r dumped twice before"),
+        ("first dump", first, "forget(r); dump_response(r)"),
+        ("second dump", second, "dump_response(r), r dumped once before"),
+    ):
+        a, b, samples = base.compare(ours, theirs, len(lines), settings)
+        row = base.Row(
+            f"{what} [{decoder}] ({len(lines)})", a, b, "s", "<= 1.0", 1.0,
+            runstate_what=f"{note}, {decoder} path", anchor_what="r.model_dump()",
+            samples=samples,
+        )  # fmt: skip
+        rows.append(row)
+    return rows
 
 
 def _row_cancel(lines: list[bytes], settings: base.Settings) -> base.Row:
@@ -166,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.smoke:
         lines = lines[:5]
     print(f"inputs: {len(lines)} recorded response objects", file=sys.stderr)
-    rows = [*_rows_parse(lines, settings), _row_dump(lines, settings)]
+    rows = [*_rows_parse(lines, settings), *_rows_dump(lines, settings)]
     rows.append(_row_cancel(lines, settings))
     print(base.table(rows))
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from .._dumpcache import cached
 from .._errors import InvalidArgument
 from .._schema import DUMPERS
 from .._serde import make_parser
@@ -14,7 +15,7 @@ from ._model import Response
 __all__ = ["dump_response", "parse_response"]
 
 _parse: Final = make_parser(Response, "response", InvalidResponse)
-_dump: Final = DUMPERS[Response]
+_dump: Final = cached(DUMPERS[Response])
 
 
 def parse_response(data: Mapping[str, Any] | str | bytes | bytearray) -> Response:
