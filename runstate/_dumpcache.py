@@ -78,14 +78,13 @@ def cached(dump: Callable[[_V], dict[str, Any]]) -> Callable[[_V], dict[str, Any
     """
 
     def dump_cached(value: _V) -> dict[str, Any]:
-        try:
-            kept = value._dumped
-        except AttributeError:  # the first dump of this value: noted, nothing kept
-            _STORE(value, "_dumped", ONCE)
-            return dump(value)
+        kept = getattr(value, "_dumped", None)  # not try/except: raising costs a first dump
         if type(kept) is tuple:
             loads, data = kept
             return loads(data)  # type: ignore[no-any-return]
+        if kept is None:  # the first dump of this value: noted, nothing kept
+            _STORE(value, "_dumped", ONCE)
+            return dump(value)
         return _keep(dump, value)  # the second: kept from now on
 
     dump_cached.__doc__ = f"{dump.__name__}, kept on the value (see runstate._dumpcache)."
