@@ -56,6 +56,10 @@ def dump_response(response: Response) -> dict[str, Any]:
     Declared keys in the schema's (the API's) order, then unknown keys; keys the input
     lacked stay left out while they still hold null.
 
+    Every call returns new containers. A response dumped a second time keeps that dump
+    on itself, serialized (about its compact JSON size in memory), and later dumps
+    decode it in one C call: several times faster for responses with large ``output``.
+
     Example:
         >>> from runstate.responses import new_response
         >>> list(dump_response(new_response(id="resp_1", model="m", now=1)))[:5]
