@@ -21,6 +21,10 @@ it, and values made from a value (the copiers of the lifecycle operations,
 ``attrs.evolve``, pickling) start without it, so the cache cannot outlive the fields it
 was made from. As everywhere in runstate, "immutable" guards against accidents, not
 against ``object.__setattr__`` surgery; :func:`forget` drops what was kept.
+
+Threads: the slot is only ever replaced whole. Two threads dumping one value at once may
+both serialize it, or one may put the first-dump marker back over what the other kept;
+either way every dump is right, and the value keeps its dump again on a later one.
 """
 
 from __future__ import annotations
