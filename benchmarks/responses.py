@@ -11,13 +11,13 @@ ratio is the median of the per-pair ratios (runstate / anchor; lower is better).
     python benchmarks/responses.py --smoke    # tiny counts: it must run, not be fast
 
 Rows: parse (standard library JSON, and with the ``fast`` extra, orjson) against
-``Response.model_validate_json``; dump against ``response.model_dump()``, on both paths,
-three times: a value dumped twice before (``dump_response`` keeps the dump of a value
-dumped a second time on it, as bytes, and decodes them: ``runstate._dumpcache``), a first
-dump (what is kept dropped before each call, with ``_dumpcache.forget``, in the time) and
-a second dump (the one that serializes and keeps); cancel of every
-queued or in-progress background response (the recorded ones, and each recorded response
-put back to ``in_progress``) against ``response.model_copy(update=...)`` with the same
+``Response.model_validate_json``; dump against ``response.model_dump()``, on both paths
+(``json``: the standard library alone; ``fast``: with orjson), of three kinds of value:
+responses parsed from the bytes (they keep them, and a dump decodes them again:
+``runstate._dumpcache``; the read path of a server answering with stored responses),
+responses parsed from the decoded dicts (they keep nothing: the generated dumper), and
+an operation's result (``complete`` of each recorded completed response put back to
+``in_progress``, with its recorded output and usage: keeps nothing); cancel of every
 changes (status, output, usage).
 """
 
@@ -40,7 +40,7 @@ for path in (ROOT, HERE, ROOT / "tests"):
 import responses_records as rec  # noqa: E402 - the tests' loader of the records
 import run as base  # noqa: E402 - benchmarks/run.py: the timing and the table
 
-from runstate import _dumpcache, _jsonio, _schema, _serde  # noqa: E402
+from runstate import _jsonio, _schema, _serde  # noqa: E402
 from runstate import responses as rr  # noqa: E402
 
 
@@ -105,18 +105,18 @@ def _both(lines: list[bytes]) -> tuple[list[rr.Response], list[Any]]:
 @contextlib.contextmanager
 def _json_path(decoder: str) -> Iterator[None]:
     """The standard library's path alone (``json``), or with the ``fast`` extra (``fast``)."""
-    saved = (_dumpcache._CODECS[:], _schema._FAST_DUMPS)
+    saved = (_schema._FAST_DUMPS, _serde._fast_loads)
     if decoder == "json":
-        _dumpcache._CODECS[:] = _dumpcache._CODECS[-1:]  # marshal's
         _schema._FAST_DUMPS = None  # type: ignore[misc] - thaw_json copies in Python
+        _serde._fast_loads = None  # parsed text keeps the standard library's decoder
     try:
         yield
     finally:
-        _dumpcache._CODECS[:], _schema._FAST_DUMPS = saved  # type: ignore[misc]
+        _schema._FAST_DUMPS, _serde._fast_loads = saved  # type: ignore[misc]
 
 
 def _rows_dump(lines: list[bytes], settings: base.Settings) -> list[base.Row]:
-    """Repeated dumps of a value (its dump is kept on it), and first dumps (nothing kept)."""
+    """Dumps of responses parsed from text, from dicts, and of operations' results."""
     rows = []
     for decoder in ("json", "fast"):
         if decoder == "fast" and _jsonio.FAST_DUMPS is None:
@@ -126,39 +126,54 @@ def _rows_dump(lines: list[bytes], settings: base.Settings) -> list[base.Row]:
     return rows
 
 
+def _completed(lines: list[bytes]) -> tuple[list[rr.Response], list[bytes]]:
+    """``complete`` of each recorded completed response, from its ``in_progress`` self."""
+    made, sources = [], []
+    for line in lines:
+        value = json.loads(line)
+        if value["status"] != "completed" or not isinstance(value.get("usage"), dict):
+            continue
+        before = {**value, "status": "in_progress", "output": [], "usage": None}
+        if "completed_at" in value:
+            before["completed_at"] = None
+        now = value.get("completed_at") or value["created_at"] + 1
+        r = rr.complete(
+            rr.parse_response(before), output=value["output"], usage=value["usage"], now=now
+        )
+        assert rr.dump_response(r) == value, "complete() must give the recorded response"
+        made.append(r)
+        sources.append(line)
+    return made, sources
+
+
 def _rows_dump_on(decoder: str, lines: list[bytes], settings: base.Settings) -> list[base.Row]:
-    ours_values, their_values = _both(lines)
-    forget, store, once = _dumpcache.forget, _dumpcache._STORE, _dumpcache.ONCE
+    from openai.types.responses import Response  # noqa: PLC0415
 
-    def again() -> None:
-        for r in ours_values:
-            rr.dump_response(r)
-
-    def first() -> None:
-        for r in ours_values:
-            forget(r)
-            rr.dump_response(r)
-
-    def second() -> None:
-        for r in ours_values:
-            store(r, "_dumped", once)  # as after a first dump
-            rr.dump_response(r)
-
-    def theirs() -> None:
-        for r in their_values:
-            r.model_dump()
+    from_text, theirs_values = _both(lines)
+    from_dict = [rr.parse_response(json.loads(x)) for x in lines]
+    made, made_lines = _completed(lines)
+    theirs_made = [Response.model_validate_json(x) for x in made_lines]
 
     rows = []
-    for what, ours, note in (
-        ("dump", again, "dump_response(r), r dumped twice before"),
-        ("first dump", first, "forget(r); dump_response(r)"),
-        ("second dump", second, "dump_response(r), r dumped once before"),
+    for what, ours_values, their_values, note in (
+        ("dump, parsed from text", from_text, theirs_values, "r = parse_response(bytes)"),
+        ("dump, parsed from a dict", from_dict, theirs_values, "r = parse_response(dict)"),
+        ("dump, complete()'s result", made, theirs_made, "r = complete(...)"),
     ):
-        a, b, samples = base.compare(ours, theirs, len(lines), settings)
+
+        def ours(values: list[rr.Response] = ours_values) -> None:
+            for r in values:
+                rr.dump_response(r)
+
+        def theirs(values: list[Any] = their_values) -> None:
+            for r in values:
+                r.model_dump()
+
+        a, b, samples = base.compare(ours, theirs, len(ours_values), settings)
         row = base.Row(
-            f"{what} [{decoder}] ({len(lines)})", a, b, "s", "<= 1.0", 1.0,
-            runstate_what=f"{note}, {decoder} path", anchor_what="r.model_dump()",
-            samples=samples,
+            f"{what} [{decoder}] ({len(ours_values)})", a, b, "s", "<= 1.0", 1.0,
+            runstate_what=f"dump_response(r), {note}, {decoder} path",
+            anchor_what="r.model_dump()", samples=samples,
         )  # fmt: skip
         rows.append(row)
     return rows

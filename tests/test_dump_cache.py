@@ -1,10 +1,11 @@
-"""Dumps are fresh and lossless on every call, also when a value keeps its dump.
+"""Dumps are fresh and lossless on every call, also for values that keep their text.
 
-``dump_response`` keeps the dump of a response dumped a second time on the value, as
-bytes (``runstate._dumpcache``), and decodes them on later dumps: with the ``fast`` extra
-as orjson's JSON, otherwise (or where orjson refuses a value) as marshal's. Every test
-here runs on both paths: ``fast`` (orjson everywhere, when installed) and ``json`` (the
-standard library alone: parsing, copying kept JSON, and the kept bytes).
+A response parsed from ``str`` or ``bytes`` keeps that text and the decoder that read it
+(``runstate._dumpcache``); its dumps decode the text again. Every such dump must equal,
+as text (key order, ``1`` / ``1.0`` / ``true``, ``-0.0``), what the generated dumper
+gives for the value, called directly. Every test here runs on both paths: ``fast``
+(orjson, when installed) and ``json`` (the standard library alone: parsing, copying kept
+JSON, and the kept text's decoder).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import marshal
 import pickle
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,30 +25,36 @@ from hypothesis import given
 from hypothesis import strategies as st
 from realworld import json_equal
 
-from runstate import _dumpcache, _jsonio, _schema, _serde, dump_run, parse_run
+from runstate import _jsonio, _schema, _serde, dump_run, parse_run
 from runstate import responses as rr
 from runstate.strategies import response_lives, run_payloads
 
 PATHS = ("fast", "json") if _jsonio.FAST_DUMPS is not None else ("json",)
+DUMPER = _schema.DUMPERS[rr.Response]  # the generated dumper, called directly
 
 
 @contextlib.contextmanager
 def json_path(path: str) -> Iterator[None]:
     """Everything on the standard library's path (``json``), or as installed (``fast``)."""
-    saved = (_dumpcache._CODECS[:], _schema._FAST_DUMPS, _serde._fast_loads)
+    saved = (_schema._FAST_DUMPS, _serde._fast_loads)
     if path == "json":
-        _dumpcache._CODECS[:] = [(marshal.dumps, marshal.loads)]
         _schema._FAST_DUMPS = None  # type: ignore[misc]
         _serde._fast_loads = None
+    elif _serde._fast_loads is None:  # RUNSTATE_TEST_DECODER=json: the fast path anyway
+        _serde._fast_loads = _jsonio.FAST_LOADS
     try:
         yield
     finally:
-        _dumpcache._CODECS[:], _schema._FAST_DUMPS, _serde._fast_loads = saved  # type: ignore[misc]
+        _schema._FAST_DUMPS, _serde._fast_loads = saved  # type: ignore[misc]
 
 
 def text(value: Any) -> str:
     """JSON text: key order, 1 / 1.0 / true and -0.0 / 0.0 all differ."""
     return json.dumps(value)
+
+
+def kept(response: rr.Response) -> bool:
+    return hasattr(response, "_source")
 
 
 def scribble(value: Any) -> None:
@@ -102,20 +109,30 @@ def response_payloads(draw: st.DrawFn) -> dict[str, Any]:
     payload.update(draw(st.dictionaries(st.text(max_size=3).map("x_".__add__), _json)))
     for key in draw(st.lists(st.sampled_from(["billing", "tools", "user", "top_p"]))):
         payload.pop(key, None)
+    for key in ("error", "incomplete_details"):  # the typed objects inside: any order
+        if isinstance(payload.get(key), dict) and draw(st.booleans()):
+            nested = {**payload[key], **draw(st.dictionaries(st.just("x_n"), _json))}
+            payload[key] = dict(draw(st.permutations(list(nested.items()))))
     if draw(st.booleans()):
         payload = dict(draw(st.permutations(list(payload.items()))))
     return payload
 
 
 @given(response_payloads())
-def test_response_dumps_are_fresh_and_equal_to_the_input(payload: dict[str, Any]) -> None:
+def test_response_dumps_are_fresh_and_equal_to_the_dumpers(payload: dict[str, Any]) -> None:
     expected = copy.deepcopy(payload)
+    as_text = json.dumps(payload)
     for path in PATHS:
         with json_path(path):
-            for source in (payload, json.dumps(payload)):
+            for source in (payload, as_text, as_text.encode()):
                 response = rr.parse_response(source)
-                dumps_stay_fresh(response, rr.dump_response, expected)
-                assert type(response._dumped) is tuple  # the later ones were decoded
+                plain = DUMPER(response)
+                assert json_equal(plain, expected)  # lossless
+                dumps_stay_fresh(response, rr.dump_response, plain)
+                # Kept exactly where the text, decoded, is the dumper's output: the typed
+                # objects inside (error, incomplete_details) dump in the schema's order.
+                same = text(json.loads(as_text)) == text(plain)
+                assert kept(response) == (source is not payload and same)
                 assert rr.parse_response(expected) == response  # the value never changed
     assert payload == expected  # nor did the input
 
@@ -141,78 +158,134 @@ BASE: dict[str, Any] = {
     "background": True, "model": "m", "output": [{"type": "message", "content": []}],
     "usage": None, "text": {"format": {"type": "text"}},
 }  # fmt: skip
+BASE_TEXT = json.dumps(BASE)
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_a_dump_is_kept_from_the_second_on(path: str) -> None:
+def test_text_is_kept_at_parse_time_with_its_decoder(path: str) -> None:
     with json_path(path):
-        r = rr.parse_response(BASE)
-        assert not hasattr(r, "_dumped")
-        assert rr.dump_response(r) == BASE
-        assert r._dumped == _dumpcache.ONCE  # only noted: a value dumped once keeps nothing
-        assert rr.dump_response(r) == BASE
-        loads, data = r._dumped  # type: ignore[misc]
-        assert loads is _dumpcache._CODECS[0][1]
-        assert loads is (marshal.loads if path == "json" else _jsonio.FAST_LOADS)
-        if path == "fast":
-            assert json.loads(data) == BASE  # readable in a debugger
-        a, b = rr.dump_response(r), rr.dump_response(r)
-        assert a == b == BASE and a is not b and a["output"] is not b["output"]
-        assert a["output"][0] is not b["output"][0] and a["text"] is not b["text"]
+        for source in (BASE_TEXT, BASE_TEXT.encode()):
+            r = rr.parse_response(source)
+            loads, kept_text = r._source
+            assert kept_text is source  # the caller's own object: nothing serialized
+            assert loads is (_jsonio.FAST_LOADS if path == "fast" else _jsonio.decode)
+            a, b = rr.dump_response(r), rr.dump_response(r)
+            assert a == b == BASE and a is not b and a["output"] is not b["output"]
+            assert a["output"][0] is not b["output"][0] and a["text"] is not b["text"]
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_values_made_from_a_value_do_not_keep_its_dump(path: str) -> None:
+def test_values_not_read_from_text_keep_nothing(path: str) -> None:
+    class Text(str):
+        pass
+
     with json_path(path):
-        r = rr.parse_response(BASE)
-        rr.dump_response(r)
-        rr.dump_response(r)
+        for source in (BASE, bytearray(BASE_TEXT.encode()), memoryview(BASE_TEXT.encode())):
+            r = rr.parse_response(source)
+            assert not kept(r)
+            dumps_stay_fresh(r, rr.dump_response, BASE)
+        r = rr.parse_response(Text(BASE_TEXT))  # a str subclass: read by value, not kept
+        assert not kept(r) and rr.dump_response(r) == BASE
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_values_made_from_a_value_keep_nothing(path: str) -> None:
+    with json_path(path):
+        r = rr.parse_response(BASE_TEXT)
+        assert kept(r)
+        started = rr.start(r, now=2)
         cancelled = rr.cancel(r, now=2)
+        done = rr.complete(started, output=BASE["output"], usage={"total_tokens": 1}, now=3)
         evolved = attrs.evolve(r, model="other")
         copies = [pickle.loads(pickle.dumps(r)), copy.copy(r), copy.deepcopy(r)]
-        for made in (cancelled, evolved, *copies):
-            assert not hasattr(made, "_dumped")
-        for _ in range(3):
-            assert rr.dump_response(cancelled) == {**BASE, "status": "cancelled", "output": []}
-            assert rr.dump_response(evolved) == {**BASE, "model": "other"}
-            assert all(rr.dump_response(c) == BASE for c in copies)
+        for made in (started, cancelled, done, evolved, *copies):
+            assert not kept(made)
+            assert text(rr.dump_response(made)) == text(DUMPER(made))
+        assert rr.dump_response(cancelled) == {**BASE, "status": "cancelled", "output": []}
+        assert rr.dump_response(evolved) == {**BASE, "model": "other"}
+        assert all(rr.dump_response(c) == BASE for c in copies)
         assert copies == [r, r, r] and evolved != r  # equality ignores the slot
+        # Cancelling a cancelled response answers it unchanged: the same value, text kept.
+        again = rr.parse_response(json.dumps({**BASE, "status": "cancelled", "output": []}))
+        assert rr.cancel(again, now=5) is again and kept(again)
 
 
-@pytest.mark.parametrize(
-    "unusual",
-    [{"big": 10**30}, {"lone": "\ud800"}, {"deep": {"a": "\udfff"}, "n": -(2**64)}],
-    ids=["int-beyond-64-bits", "lone-surrogate", "both"],
-)
+# What the front end may read differently from the text, or the dumper may write
+# differently from it. Each one's dump must equal the dumper's output, exactly.
+UNUSUAL = {
+    "duplicate-keys": '{"id": "a", "id": "resp_1", "x": 1, "x": [2]}',
+    "duplicate-nested-keys": '{"x": {"a": 1, "b": 2, "a": 3}, "text": {"f": 1, "f": -0.0}}',
+    "negative-zero": '{"temperature": -0.0, "x": [-0.0, 0.0, 0]}',
+    "int-and-float": '{"top_p": 1.0, "temperature": 1, "x": [1, 1.0, true, 1e2, 1E-2]}',
+    "big-ints": '{"x": 100000000000000000000000000000, "y": -18446744073709551617}',
+    "ints-at-64-bits": '{"x": 18446744073709551615, "y": 9223372036854775808}',
+    "float-precision": '{"x": 0.1, "y": 1.7976931348623157e308, "z": 5e-324}',
+    "lone-surrogates": '{"x": "\\ud800", "\\udfff": ["a\\udc00b"]}',
+    "surrogate-pair-escapes": '{"x": "\\ud83d\\ude00", "y": "\\u00e9\\u0000"}',
+    "unicode": '{"x": "\u00e9\u6f22\U0001f600"}',
+    "whitespace": '  {"x" : [ 1 ,\n 2 ] }\n\t ',
+    "unknown-keys-first": '{"z": 1, "id": "resp_1", "a": 2}',
+    "error-in-order": '{"error": {"code": "c", "message": "m"}}',
+    "error-with-unknown-last": '{"error": {"code": "c", "message": "m", "x": 1}}',
+    "error-reversed": '{"error": {"message": "m", "code": "c"}}',
+    "error-unknown-first": '{"error": {"x": 1, "code": "c", "message": "m"}}',
+    "incomplete-in-order": '{"incomplete_details": {"reason": "content_filter"}}',
+    "incomplete-unknown-first": '{"incomplete_details": {"x": [], "reason": null}}',
+    "nested-duplicate": '{"error": {"code": "c", "message": "m", "code": "d"}}',
+}  # fmt: skip
+#: Cases whose text, decoded, is not what the dumper writes: nothing kept for them.
+NOT_KEPT = {"error-reversed", "error-unknown-first", "incomplete-unknown-first"}
+
+
+def _unusual(name: str) -> str:
+    """The case's text, BASE's other keys added at its end."""
+    body = UNUSUAL[name]
+    base = json.dumps({k: v for k, v in BASE.items() if f'"{k}"' not in body})[1:-1]
+    end = body.rindex("}")
+    return f"{body[:end]}, {base}{body[end:]}"
+
+
+@pytest.mark.parametrize("name", sorted(UNUSUAL))
 @pytest.mark.parametrize("path", PATHS)
-def test_what_orjson_refuses_is_kept_by_marshal(path: str, unusual: dict[str, Any]) -> None:
+def test_a_kept_text_dumps_exactly_as_the_dumper(path: str, name: str) -> None:
+    source = _unusual(name)
     with json_path(path):
-        value = {**BASE, **unusual}
-        r = rr.parse_response(value)
-        dumps_stay_fresh(r, rr.dump_response, value)
-        assert r._dumped[0] is marshal.loads
+        for data in (source, source.encode()):
+            r = rr.parse_response(data)
+            plain = DUMPER(r)
+            assert json_equal(plain, json.loads(source))  # the lossless contract
+            dumps_stay_fresh(r, rr.dump_response, plain)
+            assert kept(r) == (name not in NOT_KEPT)
+            if kept(r):
+                assert text(json.loads(source)) == text(plain)
 
 
-def test_what_no_codec_writes_is_dumped_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Values hold exact JSON types only (their constructors and the parser make sure),
-    # which both codecs write; a codec that refuses everything stands in for the case.
-    def refuse(value: Any) -> bytes:
-        raise ValueError("unmarshallable object")
+@pytest.mark.parametrize("path", PATHS)
+def test_a_raw_lone_surrogate_in_str_text_is_kept_by_the_standard_librarys_decoder(
+    path: str,
+) -> None:
+    source = json.dumps({**BASE, "x": "a\ud800"}, ensure_ascii=False)  # the code point itself
+    with json_path(path):
+        r = rr.parse_response(source)
+        assert r._source[0] is _jsonio.decode  # orjson refuses it: the standard library read it
+        dumps_stay_fresh(r, rr.dump_response, DUMPER(r))
+        assert rr.dump_response(r)["x"] == "a\ud800"
 
-    monkeypatch.setattr(_dumpcache, "_CODECS", [(refuse, marshal.loads)])
-    r = rr.parse_response(BASE)
-    dumps_stay_fresh(r, rr.dump_response, BASE)
-    assert r._dumped == _dumpcache.ONCE  # nothing kept: every dump is a plain one
 
-
-def test_forget_drops_what_is_kept() -> None:
-    r = rr.parse_response(BASE)
-    _dumpcache.forget(r)  # nothing kept: no-op
-    rr.dump_response(r)
-    rr.dump_response(r)
-    _dumpcache.forget(r)
-    assert not hasattr(r, "_dumped")
-    assert rr.dump_response(r) == BASE
+@pytest.mark.parametrize("path", PATHS)
+def test_a_kept_text_the_interpreter_no_longer_reads_dumps_by_the_dumper(path: str) -> None:
+    big = int("7" * 2000)  # under runstate's 4300 digits
+    source = json.dumps({**BASE, "x": big})
+    limit = sys.get_int_max_str_digits()
+    with json_path(path):
+        r = rr.parse_response(source)
+        assert kept(r)
+        try:
+            sys.set_int_max_str_digits(1000)  # lowered after the parse: the text is refused
+            dumped = rr.dump_response(r)
+        finally:
+            sys.set_int_max_str_digits(limit)
+        assert dumped == {**BASE, "x": big}
 
 
 # --------------------------------------------------------------------------------------
@@ -224,10 +297,12 @@ def test_every_recorded_response_dumps_exactly_every_time(path: str) -> None:
     rec.require()
     with json_path(path):
         for real in rec.responses():
-            r = rr.parse_response(real.text)
             want = json.dumps(real.value, ensure_ascii=False)
-            for _ in range(3):
-                dumped = rr.dump_response(r)
-                assert json.dumps(dumped, ensure_ascii=False) == want, real.where
-                scribble(dumped)
-            assert type(r._dumped) is tuple
+            for source in (real.text, real.value):
+                r = rr.parse_response(source)
+                assert kept(r) == (source is real.text), real.where
+                assert json.dumps(DUMPER(r), ensure_ascii=False) == want, real.where
+                for _ in range(3):
+                    dumped = rr.dump_response(r)
+                    assert json.dumps(dumped, ensure_ascii=False) == want, real.where
+                    scribble(dumped)

@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 import attrs
 
 from .._codegen import extend
-from .._dumpcache import DumpCache
+from .._dumpcache import KeepsSource
 from .._model import _absent, _add_checks, _extra, freeze_json, kept_json, order_field
 from .._schema import BOOL, STR, TIMESTAMP, _Enum, _JsonValue, _Literal, _Object, _Optional
 
@@ -95,7 +95,7 @@ class ResponseIncompleteDetails:
 
 
 @attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)
-class Response(DumpCache):
+class Response(KeepsSource):
     """A response, exactly as the API's ``response`` object, frozen and lossless.
 
     Read one with :func:`~runstate.responses.parse_response`, make one with

@@ -5,16 +5,33 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .._dumpcache import cached
+from .._dumpcache import cached, keep
 from .._errors import InvalidArgument
 from .._schema import DUMPERS
 from .._serde import make_parser
 from ._errors import InvalidResponse
-from ._model import Response
+from ._model import Response, ResponseError, ResponseIncompleteDetails
 
 __all__ = ["dump_response", "parse_response"]
 
-_parse: Final = make_parser(Response, "response", InvalidResponse)
+#: The typed objects inside a response: the dumper writes their keys in the schema's
+#: order, whatever order the text had (the rest it writes back in the text's order).
+_NESTED: Final = (
+    ("error", DUMPERS[ResponseError]),
+    ("incomplete_details", DUMPERS[ResponseIncompleteDetails]),
+)
+
+
+def _keep_text(response: Response, obj: Any, loads: Any, text: str | bytes) -> None:
+    """Keep the text a response was read from, where its dump is that text decoded."""
+    for name, dump in _NESTED:
+        nested = getattr(response, name)
+        if nested is not None and list(obj[name]) != list(dump(nested)):
+            return  # keys in another order: the dumper's order differs from the text's
+    keep(response, loads, text)
+
+
+_parse: Final = make_parser(Response, "response", InvalidResponse, _keep_text)
 _dump: Final = cached(DUMPERS[Response])
 
 
