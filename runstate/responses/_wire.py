@@ -44,6 +44,11 @@ def parse_response(data: Mapping[str, Any] | str | bytes | bytearray) -> Respons
     lacked are remembered in ``absent``. Text takes the fast path (orjson with the
     ``fast`` extra), exactly as :func:`runstate.parse_run`.
 
+    A response read from ``str`` or ``bytes`` keeps that object (not a copy) for as long
+    as it lives, so that :func:`dump_response` can decode it again instead of copying
+    the value: memory, the size of the text more per response. Mappings, and values made
+    from a response (operations, ``attrs.evolve``, pickling, copies), keep nothing.
+
     Raises:
         InvalidResponse: listing every problem by field path (also for text that is not
             JSON, or JSON that is not an object).
@@ -73,9 +78,13 @@ def dump_response(response: Response) -> dict[str, Any]:
     Declared keys in the schema's (the API's) order, then unknown keys; keys the input
     lacked stay left out while they still hold null.
 
-    Every call returns new containers. A response dumped a second time keeps that dump
-    on itself, serialized (about its compact JSON size in memory), and later dumps
-    decode it in one C call: several times faster for responses with large ``output``.
+    Every call returns new containers. For a response parsed from text (what a server
+    reads from storage, what a client reads from the wire), they are that text decoded
+    again, by the decoder that read it, in one C call: 1.5 (standard library) to 2.5
+    (orjson) times as fast as copying the value, for the recorded responses. It equals
+    what the value would dump to otherwise; where it could not (``error`` or
+    ``incomplete_details`` keys in another order than the API's), nothing is kept.
+    Other responses are copied field by field.
 
     Example:
         >>> from runstate.responses import new_response
