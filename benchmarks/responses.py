@@ -11,18 +11,23 @@ ratio is the median of the per-pair ratios (runstate / anchor; lower is better).
     python benchmarks/responses.py --smoke    # tiny counts: it must run, not be fast
 
 Rows: parse (standard library JSON, and with the ``fast`` extra, orjson) against
-``Response.model_validate_json``; dump against ``response.model_dump()``; cancel of every
-queued or in-progress background response (the recorded ones, and each recorded response
-put back to ``in_progress``) against ``response.model_copy(update=...)`` with the same
+``Response.model_validate_json``; dump against ``response.model_dump()``, on both paths
+(``json``: the standard library alone; ``fast``: with orjson), of three kinds of value:
+responses parsed from the bytes (they keep them, and a dump decodes them again:
+``runstate._engine.dumpcache``; the read path of a server answering with stored responses),
+responses parsed from the decoded dicts (they keep nothing: the generated dumper), and
+an operation's result (``complete`` of each recorded completed response put back to
+``in_progress``, with its recorded output and usage: keeps nothing); cancel of every
 changes (status, output, usage).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +41,8 @@ import responses_records as rec  # noqa: E402 - the tests' loader of the records
 import run as base  # noqa: E402 - benchmarks/run.py: the timing and the table
 
 from runstate import responses as rr  # noqa: E402
+from runstate._engine import jsonio as _jsonio  # noqa: E402
+from runstate._engine import jsonvalue as _jsonvalue  # noqa: E402
 from runstate._engine import serde as _serde  # noqa: E402
 
 
@@ -57,11 +64,11 @@ def _rows_parse(lines: list[bytes], settings: base.Settings) -> list[base.Row]:
 
     validate = Response.model_validate_json
     rows = []
-    fast = _serde._fast_loads
+    fast = _serde.fast_loads
     for decoder, loads in (("json", None), ("fast", fast)):
         if decoder == "fast" and fast is None:
             continue
-        _serde._fast_loads = loads
+        _serde.fast_loads = loads
         try:
 
             def ours() -> None:
@@ -74,7 +81,7 @@ def _rows_parse(lines: list[bytes], settings: base.Settings) -> list[base.Row]:
 
             a, b, samples = base.compare(ours, theirs, len(lines), settings)
         finally:
-            _serde._fast_loads = fast
+            _serde.fast_loads = fast
         rows.append(
             base.Row(
                 f"parse [{decoder}] ({len(lines)})",
@@ -97,22 +104,81 @@ def _both(lines: list[bytes]) -> tuple[list[rr.Response], list[Any]]:
     return [rr.parse_response(x) for x in lines], [Response.model_validate_json(x) for x in lines]
 
 
-def _row_dump(lines: list[bytes], settings: base.Settings) -> base.Row:
-    ours_values, their_values = _both(lines)
+@contextlib.contextmanager
+def _json_path(decoder: str) -> Iterator[None]:
+    """The standard library's path alone (``json``), or with the ``fast`` extra (``fast``)."""
+    saved = (_jsonvalue._FAST_DUMPS, _serde.fast_loads)
+    if decoder == "json":
+        _jsonvalue._FAST_DUMPS = None  # type: ignore[misc] - thaw_json copies in Python
+        _serde.fast_loads = None  # parsed text keeps the standard library's decoder
+    try:
+        yield
+    finally:
+        _jsonvalue._FAST_DUMPS, _serde.fast_loads = saved  # type: ignore[misc]
 
-    def ours() -> None:
-        for r in ours_values:
-            rr.dump_response(r)
 
-    def theirs() -> None:
-        for r in their_values:
-            r.model_dump()
+def _rows_dump(lines: list[bytes], settings: base.Settings) -> list[base.Row]:
+    """Dumps of responses parsed from text, from dicts, and of operations' results."""
+    rows = []
+    for decoder in ("json", "fast"):
+        if decoder == "fast" and _jsonio.FAST_DUMPS is None:
+            continue
+        with _json_path(decoder):
+            rows += _rows_dump_on(decoder, lines, settings)
+    return rows
 
-    a, b, samples = base.compare(ours, theirs, len(lines), settings)
-    return base.Row(
-        f"dump ({len(lines)})", a, b, "s", "<= 1.0", 1.0,
-        runstate_what="dump_response(r)", anchor_what="r.model_dump()", samples=samples,
-    )  # fmt: skip
+
+def _completed(lines: list[bytes]) -> tuple[list[rr.Response], list[bytes]]:
+    """``complete`` of each recorded completed response, from its ``in_progress`` self."""
+    made, sources = [], []
+    for line in lines:
+        value = json.loads(line)
+        if value["status"] != "completed" or not isinstance(value.get("usage"), dict):
+            continue
+        before = {**value, "status": "in_progress", "output": [], "usage": None}
+        if "completed_at" in value:
+            before["completed_at"] = None
+        now = value.get("completed_at") or value["created_at"] + 1
+        r = rr.complete(
+            rr.parse_response(before), output=value["output"], usage=value["usage"], now=now
+        )
+        assert rr.dump_response(r) == value, "complete() must give the recorded response"
+        made.append(r)
+        sources.append(line)
+    return made, sources
+
+
+def _rows_dump_on(decoder: str, lines: list[bytes], settings: base.Settings) -> list[base.Row]:
+    from openai.types.responses import Response  # noqa: PLC0415
+
+    from_text, theirs_values = _both(lines)
+    from_dict = [rr.parse_response(json.loads(x)) for x in lines]
+    made, made_lines = _completed(lines)
+    theirs_made = [Response.model_validate_json(x) for x in made_lines]
+
+    rows = []
+    for what, ours_values, their_values, note in (
+        ("dump, parsed from text", from_text, theirs_values, "r = parse_response(bytes)"),
+        ("dump, parsed from a dict", from_dict, theirs_values, "r = parse_response(dict)"),
+        ("dump, complete()'s result", made, theirs_made, "r = complete(...)"),
+    ):
+
+        def ours(values: list[rr.Response] = ours_values) -> None:
+            for r in values:
+                rr.dump_response(r)
+
+        def theirs(values: list[Any] = their_values) -> None:
+            for r in values:
+                r.model_dump()
+
+        a, b, samples = base.compare(ours, theirs, len(ours_values), settings)
+        row = base.Row(
+            f"{what} [{decoder}] ({len(ours_values)})", a, b, "s", "<= 1.0", 1.0,
+            runstate_what=f"dump_response(r), {note}, {decoder} path",
+            anchor_what="r.model_dump()", samples=samples,
+        )  # fmt: skip
+        rows.append(row)
+    return rows
 
 
 def _row_cancel(lines: list[bytes], settings: base.Settings) -> base.Row:
@@ -166,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.smoke:
         lines = lines[:5]
     print(f"inputs: {len(lines)} recorded response objects", file=sys.stderr)
-    rows = [*_rows_parse(lines, settings), _row_dump(lines, settings)]
+    rows = [*_rows_parse(lines, settings), *_rows_dump(lines, settings)]
     rows.append(_row_cancel(lines, settings))
     print(base.table(rows))
     return 0

@@ -89,15 +89,21 @@ def parse_value(cls: type[_T], data: Any, *, what: str | None = None) -> _T:
     raise explain(cls, obj, name)
 
 
+#: ``on_text(value, obj, loads, text)``: told of each value read from ``str`` or ``bytes``
+#: ``text``, with ``obj = loads(text)``, the decoded JSON it was made from.
+OnText = Callable[[Any, Any, Callable[[Any], Any], Any], None]
+
+
 def make_parser(
-    cls: type[_T], what: str, error: type[InvalidRun] = InvalidRun
+    cls: type[_T], what: str, error: type[InvalidRun] = InvalidRun, on_text: OnText | None = None
 ) -> Callable[[Any], _T]:
     """The public parse function of a value class: text, bytes or a mapping in, a value out.
 
     Text takes the fast path (orjson when installed, then the generated code; the standard
     library judges whatever orjson may read differently), mappings go through
     :func:`parse_value`. Every refusal is ``error`` (:class:`InvalidRun` or a subclass)
-    naming ``what``. Used for runs and for a sibling machine's values (responses).
+    naming ``what``. Used for runs and for a sibling machine's values (responses), which
+    may pass ``on_text`` (see :data:`OnText`; ``runstate._engine.dumpcache``).
     """
     structure = HOOKS[cls]
     guarded = GUARDED_HOOKS.get(cls, structure)
@@ -110,17 +116,25 @@ def make_parser(
                 # orjson, then code that refuses whatever orjson may have read differently
                 # from the standard library; the standard library then judges the rest.
                 try:
-                    return guarded(fast(data))  # type: ignore[no-any-return]
+                    value = guarded(obj := fast(data))
                 except Exception:
                     pass
+                else:
+                    if on_text is not None:
+                        on_text(value, obj, fast, data)
+                    return value  # type: ignore[no-any-return]
             try:
                 obj = decode(data)
             except InvalidRun as exc:
                 raise error(exc.errors, what=what) from None
             try:
-                return structure(obj)  # type: ignore[no-any-return]
+                value = structure(obj)
             except Exception:
                 pass
+            else:
+                if on_text is not None:
+                    on_text(value, obj, decode, data)
+                return value  # type: ignore[no-any-return]
             raise explain(cls, obj, what, error)
         try:
             return parse_value(cls, data, what=what)

@@ -19,6 +19,7 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 import attrs
 
 from .._engine.codegen import extend
+from .._engine.dumpcache import KeepsSource
 from .._engine.schema import BOOL, STR, TIMESTAMP
 from .._engine.schema import EnumKind as _Enum
 from .._engine.schema import JsonValue as _JsonValue
@@ -101,7 +102,7 @@ class ResponseIncompleteDetails:
 
 
 @attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)
-class Response:
+class Response(KeepsSource):
     """A response, exactly as the API's ``response`` object, frozen and lossless.
 
     Read one with :func:`~runstate.responses.parse_response`, make one with
