@@ -23,6 +23,7 @@ KNOWN = {
     "codegen",
     "copying",
     "diagram",
+    "dumpcache",
     "errors",
     "fields",
     "frozen",
