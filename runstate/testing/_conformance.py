@@ -681,6 +681,8 @@ def conformance_test(
     accept: Collection[str] = (),
     steps: Collection[StepKind] = STEP_KINDS,
     assistant_id: str = DEFAULT_ASSISTANT_ID,
+    progress: Callable[[str], object] | None = None,
+    timeout: float | None = None,
 ) -> type[unittest.TestCase]:
     """Build a test case that surveys an implementation with :func:`run_conformance`.
 
@@ -710,6 +712,10 @@ def conformance_test(
         accept: Rule names known to differ, tolerated and counted.
         steps: The worker steps the implementation can drive.
         assistant_id: The assistant runs are created with.
+        progress: Called with each progress line (see :func:`run_conformance`).
+        timeout: Seconds for the whole survey. A survey stopped by it fails the test
+            (with what it found); one stopped by ``KeyboardInterrupt`` prints what it
+            found and lets the interrupt through.
 
     Returns:
         A :class:`unittest.TestCase` subclass with one test, ``runTest``; assign it to a
@@ -738,6 +744,7 @@ def conformance_test(
         factory, settings, documented_only, probe_unknown_fields, accept, steps, assistant_id
     )
     engine.check_seed(seed)
+    engine.check_progress(progress, timeout)
     label = engine.label(factory)
 
     def run_test(self: unittest.TestCase) -> None:
@@ -750,9 +757,15 @@ def conformance_test(
             accept=accept,
             steps=steps,
             assistant_id=assistant_id,
+            progress=progress,
+            timeout=timeout,
         )
         print(report.summary())
+        if report.stopped == "interrupted":
+            raise KeyboardInterrupt
         report.raise_if_failed()
+        if report.stopped is not None:
+            self.fail(report.summary())
 
     return engine.unittest_case(
         f"{label}Conformance",

@@ -249,6 +249,11 @@ class Options(Protocol):
         ...
 
 
+#: How many values :meth:`Machine.steer` draws from: a multiple of every count of
+#: pairs up to 10, and of 18 (the Run machine's), so each pair is drawn alike.
+_PICKS: Final = 2520 * 9
+
+
 class Stopped(KeyboardInterrupt):
     """A survey's timeout passed: raised between two steps, it ends the search at once.
 
@@ -288,7 +293,7 @@ class Machine(RuleBasedStateMachine):
 
     A subclass sets :attr:`rule_table`; :func:`search` sets :attr:`options` and
     :attr:`control` per search. A subclass that sets :attr:`steer_pairs` and implements
-    :meth:`_steer` is steered toward the pairs a test case has not made yet (see
+    :meth:`_steer` is steered to each of those (operation, status) pairs (see
     :meth:`steer`).
     """
 
@@ -338,25 +343,25 @@ class Machine(RuleBasedStateMachine):
     # -- steering -------------------------------------------------------------------------
 
     @precondition(lambda self: bool(self.steer_pairs))
-    @rule(pick=st.integers(min_value=0, max_value=1023))
+    @rule(pick=st.integers(min_value=0, max_value=_PICKS - 1))
     def steer(self, pick: int) -> None:
-        """Drive toward a pair of :attr:`steer_pairs` this test case has not made yet.
+        """Drive to one of :attr:`steer_pairs` and make it: the deep pairs become common.
 
         Random steps reach the deep pairs rarely (an expiry of a run that waits for
-        tool outputs needs four moves in a row). This rule picks one of the pairs not
-        made so far in the test case (all of them once each is made) and asks
-        :meth:`_steer` to get there and do it, one way or another (a wrong way is
-        refused, and the pair stays to be made). The choice depends on the test case
-        alone, never on earlier ones, so that hypothesis can replay and shrink it.
+        tool outputs needs four moves in a row, each drawn among a dozen rules). This
+        rule picks a pair and asks :meth:`_steer` to get there and do it, one way or
+        another (``pick`` also chooses the way: a wrong one is refused). The pair
+        depends on ``pick`` alone, not on what the test case made before: hypothesis
+        can then delete the steps before a failing steer, and the steer still goes
+        where it failed, so that its failures shrink to short programs.
         """
-        made = self.options.tally.made_now
-        todo = [p for p in self.steer_pairs if p not in made] or list(self.steer_pairs)
-        operation, status = todo[pick % len(todo)]
-        self._steer(operation, status, pick // len(todo))
+        count = len(self.steer_pairs)
+        operation, status = self.steer_pairs[pick % count]
+        self._steer(operation, status, pick // count)
 
     # Drawn as often as six rules (hypothesis draws uniformly among the rules whose
     # preconditions hold; a rule listed under more names is drawn that much more often):
-    # a test case of 50 steps then steers a dozen times or so, enough for every pair.
+    # a test case of 50 steps then steers about ten times.
     _steer_2 = _steer_3 = _steer_4 = _steer_5 = _steer_6 = steer
 
     def _steer(self, operation: str, status: str, variant: int) -> None:
