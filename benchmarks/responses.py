@@ -57,11 +57,11 @@ def _rows_parse(lines: list[bytes], settings: base.Settings) -> list[base.Row]:
 
     validate = Response.model_validate_json
     rows = []
-    fast = _serde._fast_loads
+    fast = _serde.fast_loads
     for decoder, loads in (("json", None), ("fast", fast)):
         if decoder == "fast" and fast is None:
             continue
-        _serde._fast_loads = loads
+        _serde.fast_loads = loads
         try:
 
             def ours() -> None:
@@ -74,7 +74,7 @@ def _rows_parse(lines: list[bytes], settings: base.Settings) -> list[base.Row]:
 
             a, b, samples = base.compare(ours, theirs, len(lines), settings)
         finally:
-            _serde._fast_loads = fast
+            _serde.fast_loads = fast
         rows.append(
             base.Row(
                 f"parse [{decoder}] ({len(lines)})",
