@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 # ``runstate.responses`` (the Responses API's machine) is imported on first use, by
 # ``__getattr__`` below; ``runstate.strategies`` and ``runstate.testing`` import
 # hypothesis: import them yourself.
-from . import models, steps, toolkit
+from . import _serde, models, steps, toolkit
 from ._engine.sse import parse_sse
 from ._errors import (
     APIError,
@@ -77,7 +77,6 @@ from ._requests import (
     parse_modify_thread,
     parse_submit_tool_outputs,
 )
-from ._serde import CONVERTER as converter
 from ._serde import configure_converter, dump_run, make_converter, parse_run
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ._steps import (
@@ -99,6 +98,7 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from . import responses
+    from ._serde import CONVERTER as converter
 
 __all__ = (
     # statuses and the table
@@ -202,15 +202,22 @@ __all__ = (
 
 
 def __getattr__(name: str) -> object:
-    """``runstate.responses``, imported on first use.
+    """``runstate.responses`` and ``runstate.converter``, made on first use.
 
-    It is a quarter of ``import runstate``'s time (benchmarks/RESULTS.md, "Import time"),
-    and a program of runs alone never needs it. ``import runstate.responses`` and
-    ``from runstate import responses`` import it too; its values join the one schema
-    when it is imported, before any of them can exist.
+    ``runstate.responses`` is a quarter of ``import runstate``'s time, and a program of
+    runs alone never needs it. ``import runstate.responses`` and ``from runstate import
+    responses`` import it too; its values join the one schema when it is imported,
+    before any of them can exist. ``runstate.converter`` imports cattrs, which only a
+    program using it needs; it is the one shared converter, ``runstate._serde.CONVERTER``,
+    on every access (``from runstate import converter`` too). benchmarks/RESULTS.md,
+    "Import time", has the figures.
     """
     if name == "responses":
         import importlib  # noqa: PLC0415
 
         return importlib.import_module(".responses", __name__)
+    if name == "converter":
+        found = _serde.CONVERTER
+        globals()["converter"] = found  # the same object: later accesses skip this
+        return found
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
