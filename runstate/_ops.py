@@ -250,11 +250,11 @@ def _json(value: object) -> Any:
     return dump_value(value) if type(value) in DUMPERS else value
 
 
-def json_array(value: object, name: str, what: str) -> list[Any]:
+def json_array(value: object, *, field: str, what: str) -> list[Any]:
     """An argument that must be a sequence, as a list of JSON forms."""
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         message = f"expected an array, got a {type(value).__name__}"
-        raise InvalidRun.one(name, "type", message, what=what)
+        raise InvalidRun.one(field, "type", message, what=what)
     return [_json(item) for item in value]
 
 
@@ -352,7 +352,7 @@ def new_run(
             "last_error": None,
             "model": model,
             "instructions": instructions,
-            "tools": json_array(tools, "tools", "run"),
+            "tools": json_array(tools, field="tools", what="run"),
             "metadata": {} if metadata is None else metadata,
             "temperature": temperature,
             "top_p": top_p,
@@ -440,21 +440,24 @@ def require_action(
     _check_now(run, now)
     calls = parse_value(
         SubmitToolOutputs,
-        {"tool_calls": json_array(tool_calls, "tool_calls", "tool calls")},
+        {"tool_calls": json_array(tool_calls, field="tool_calls", what="tool calls")},
         what="tool calls",
     ).tool_calls
     if not calls:
         raise InvalidRun.one(
-            "tool_calls",
-            "required-action-empty",
-            "at least one tool call is required",
+            field="tool_calls",
+            rule="required-action-empty",
+            message="at least one tool call is required",
             what="tool calls",
         )
     ids = [c.id for c in calls]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InvalidRun.one(
-            "tool_calls", "tool-call-ids", f"duplicate tool call ids {dupes}", what="tool calls"
+            field="tool_calls",
+            rule="tool-call-ids",
+            message=f"duplicate tool call ids {dupes}",
+            what="tool calls",
         )
     action = RequiredAction(submit_tool_outputs=SubmitToolOutputs(tool_calls=calls))
     return replace(run, status=RunStatus.REQUIRES_ACTION, required_action=action)

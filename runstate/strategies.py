@@ -65,6 +65,7 @@ from . import _fields as rules  # noqa: E402
 from ._engine.frozen import EMPTY  # noqa: E402
 from ._engine.strategies import within as _within  # noqa: E402
 from ._model import (  # noqa: E402
+    MESSAGE_CREATION,
     NO_KEYS,
     CodeInterpreterTool,
     FileSearchOptions,
@@ -607,6 +608,8 @@ def run_payloads(
 #: Operations that keep a run going, drawn more often so tool-output rounds are common.
 _PROGRESS: Final = (Op.START, Op.REQUIRE_ACTION, Op.SUBMIT_TOOL_OUTPUTS)
 _ZERO_USAGE: Final = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+#: The ``last_error.message`` of a drawn failure: the status's name.
+_FAILED: Final = RunStatus.FAILED.value
 
 
 def _tool_calls(draw: DrawFn, run: Run) -> list[dict[str, Any]]:
@@ -647,7 +650,7 @@ def _step(draw: DrawFn, run: Run, now: int) -> tuple[Run, int]:
     if op is Op.FAIL:
         error = {
             "code": draw(_error_codes),
-            "message": "failed",
+            "message": _FAILED,
         }
         return _ops.fail(run, now=now, error=error, usage=_ZERO_USAGE), now
     if op is Op.EXPIRE:  # only once due
@@ -719,7 +722,7 @@ def _life_step(draw: DrawFn, life: Any, now: int, n: int) -> tuple[Any, int]:
     if run.started_at is None:
         ops = [op for op in ops if op not in _NEEDS_START]
     if run.status is RunStatus.IN_PROGRESS:
-        if any(s.type == "message_creation" for s in opened):
+        if any(s.type == MESSAGE_CREATION for s in opened):
             ops = [op for op in ops if op is not Op.REQUIRE_ACTION]
             ops += [Op.FINISH_MESSAGE_STEP] * 3
         elif opened:  # a tool_calls step without function calls (file search, say)
@@ -766,7 +769,7 @@ def _life_step(draw: DrawFn, life: Any, now: int, n: int) -> tuple[Any, int]:
             args["reason"] = draw(_run_reasons)
     elif op is Op.FAIL:
         code = draw(_error_codes)
-        args = {"error": {"code": code, "message": "failed"}, "usage": _ZERO_USAGE}
+        args = {"error": {"code": code, "message": _FAILED}, "usage": _ZERO_USAGE}
     elif op is Op.EXPIRE:
         now = max(now, run.expires_at if run.expires_at is not None else now)
     life = _steps.advance(run, life.steps, op, now=now, messages=life.messages, **args)
