@@ -179,7 +179,7 @@ def dump_step(step: RunStep) -> dict[str, Any]:
         >>> dump_step(step)["step_details"]
         {'type': 'tool_calls', 'tool_calls': []}
     """
-    return _DUMP_STEP(ensure_step(step))
+    return DUMPERS[RunStep](ensure_step(step))
 
 
 def parse_message(data: Mapping[str, Any] | str | bytes | bytearray) -> Message:
@@ -207,7 +207,7 @@ def dump_message(message: Message) -> dict[str, Any]:
         >>> dump_message(m)
         {'id': 'm', 'object': 'thread.message', 'created_at': 1, 'thread_id': 't', 'status': 'completed', 'role': 'assistant'}
     """  # noqa: E501 - a doctest's output is one line
-    return _DUMP_MESSAGE(ensure_message(message))
+    return DUMPERS[Message](ensure_message(message))
 
 
 def _parse(cls: type, data: Any, what: str) -> Any:
@@ -227,8 +227,6 @@ def _parse(cls: type, data: Any, what: str) -> Any:
     return parse_value(cls, data, what=what)
 
 
-_DUMP_STEP: Final = DUMPERS[RunStep]
-_DUMP_MESSAGE: Final = DUMPERS[Message]
 
 
 # --------------------------------------------------------------------------------------

@@ -192,7 +192,7 @@ def test_generated_tables_build_a_class_on_its_first_lookup() -> None:
 
 def test_import_runstate_generates_no_code_for_runs_and_imports_no_cattrs() -> None:
     # A fresh interpreter: `import runstate` compiles no generated function of a run's
-    # classes (only the step table's dumpers, looked up at import) and imports neither
+    # classes (no run, step or message class) and imports neither
     # cattrs nor runstate.responses; the first parse, dump and converter access do, each
     # once, and give what the eager build gives.
     code = textwrap.dedent(
@@ -201,10 +201,11 @@ def test_import_runstate_generates_no_code_for_runs_and_imports_no_cattrs() -> N
         import runstate
         from runstate._engine.codegen import DUMPERS, GUARDED_HOOKS, HOOKS, closure, generate
         from runstate.models import FunctionCall, ToolChoice, Usage
-        run_classes = set(closure([runstate.Run])) - set(closure([runstate.RunStep]))
+        run_classes = set(closure([runstate.Run]))
+        unbuilt = run_classes | set(closure([runstate.RunStep, runstate.steps.Message]))
         assert runstate.Run in run_classes and ToolChoice in run_classes
         for table in (HOOKS, GUARDED_HOOKS, DUMPERS):
-            assert not run_classes & set(dict.keys(table)), sorted(c.__name__ for c in table)
+            assert not unbuilt & set(dict.keys(table)), sorted(c.__name__ for c in table)
         assert runstate.Run in HOOKS and ToolChoice in DUMPERS  # registered, not built
         for module in ("cattrs", "runstate.responses", "hypothesis", "transitions"):
             assert module not in sys.modules, module
