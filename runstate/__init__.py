@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 # ``runstate.responses`` (the Responses API's machine) is imported on first use, by
 # ``__getattr__`` below; ``runstate.strategies`` and ``runstate.testing`` import
 # hypothesis: import them yourself.
-from . import _serde, models, steps, toolkit
+from . import _ops, _serde, models, steps, toolkit
 from ._engine.sse import parse_sse
 from ._errors import (
     APIError,
@@ -44,26 +44,7 @@ from ._invariants import Violation, validate, violations
 from ._machine import machine
 from ._model import Run, RunStep, StepStatus
 from ._operations import OPERATIONS, STREAM_END_STATUSES, Op, Operation
-from ._ops import (
-    DEFAULT_EXPIRES_IN,
-    CancelDecision,
-    ToolOutput,
-    cancel,
-    check_cancel,
-    complete,
-    ensure_can_add_message,
-    ensure_can_create_run,
-    ensure_can_delete_thread,
-    expire,
-    fail,
-    finish_cancel,
-    mark_incomplete,
-    new_run,
-    require_action,
-    start,
-    submit_tool_outputs,
-    update_metadata,
-)
+from ._ops import *  # noqa: F403 - the lifecycle operations: _ops.__all__ is their one list
 from ._pages import list_page, parse_list_messages, parse_list_runs
 from ._requests import (
     parse_create_assistant,
@@ -100,7 +81,7 @@ if TYPE_CHECKING:
     from . import responses
     from ._serde import CONVERTER as converter
 
-__all__ = (
+__all__ = [
     # statuses and the table
     "RunStatus",
     "TERMINAL_STATUSES",
@@ -124,25 +105,6 @@ __all__ = (
     "converter",
     "configure_converter",
     "make_converter",
-    # lifecycle operations
-    "new_run",
-    "start",
-    "require_action",
-    "submit_tool_outputs",
-    "ToolOutput",
-    "cancel",
-    "check_cancel",
-    "CancelDecision",
-    "finish_cancel",
-    "complete",
-    "fail",
-    "mark_incomplete",
-    "expire",
-    "update_metadata",
-    "ensure_can_create_run",
-    "ensure_can_add_message",
-    "ensure_can_delete_thread",
-    "DEFAULT_EXPIRES_IN",
     # per-status rules
     "violations",
     "validate",
@@ -198,7 +160,9 @@ __all__ = (
     "steps",
     "toolkit",
     "__version__",
-)
+]
+# The lifecycle operations, as _ops lists them (a new operation is public there alone).
+__all__ += _ops.__all__
 
 
 def __getattr__(name: str) -> object:

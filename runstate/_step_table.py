@@ -227,8 +227,6 @@ def _parse(cls: type, data: Any, what: str) -> Any:
     return parse_value(cls, data, what=what)
 
 
-
-
 # --------------------------------------------------------------------------------------
 # Per-status rules of one step or message
 
