@@ -98,7 +98,8 @@ TENTH_STATUS: Final = Change(
         assert run2.status is paused and not rs.violations(run2), rs.violations(run2)
         run3 = rs.start(run2, now=4)
         run4 = rs.complete(run3, now=5)
-        assert rs.check_trace([rs.dump_run(r) for r in (run0, run1, run2, run3, run4)], mode="poll").ok
+        polled = [rs.dump_run(r) for r in (run0, run1, run2, run3, run4)]
+        assert rs.check_trace(polled, mode="poll").ok
         try:
             rs.pause(run4, now=6)
         except rs.TransitionError:
