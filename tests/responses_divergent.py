@@ -8,9 +8,8 @@ Responses kit must report every one in one survey, each under its own rule:
 - ``cancel-synchronous-accepted``: a synchronous response is cancelled (SGLang);
 - ``refusal-status``: 409 instead of 400 for a failed or incomplete one (llama-stack);
 - ``cancel-finished-unchanged``: a completed one is answered as it is, 200;
-- ``stream-done-sentinel``: a completed or incomplete response's stream ends with
-  ``[DONE]``;
-- ``stream-terminal-events``: a failed or cancelled one's sends its terminal event twice;
+- ``stream-done-sentinel``: an ended response's stream ends with ``[DONE]``...
+- ``stream-terminal-events``: ...but a failed one's sends its terminal event twice;
 - ``resume-repeats``: a resume starts at ``starting_after``, not after it.
 """
 
@@ -70,7 +69,7 @@ class DivergentResponses(ReferenceResponses):
         if answer.status != 200 or response is None or not answer.body:
             return answer
         events: list[Any] = list(answer.body)
-        if response.status in (rr.ResponseStatus.COMPLETED, rr.ResponseStatus.INCOMPLETE):
+        if response.status is not rr.ResponseStatus.FAILED:
             events.append(("message", "[DONE]"))
         else:
             kind, data = events[-1]
