@@ -20,6 +20,9 @@ from typing import Final, NamedTuple
 
 import pytest
 
+import runstate as rs
+from runstate import _readers
+
 PACKAGE: Final = Path(__file__).resolve().parent.parent / "runstate"
 
 
@@ -124,6 +127,104 @@ TENTH_STATUS: Final = Change(
 )
 
 
+# An echoed create-run parameter: ``penalty``, a number from -2 to 2 that create run takes
+# and the run carries back (as it does ``temperature``), 0 when the request leaves it out.
+# The run's field and wire key, its row, its echo entry, and its key in the request.
+ECHOED_PARAMETER: Final = Change(
+    budget=3,
+    edits=(
+        Edit(
+            "_model.py",
+            "    response_format: ResponseFormat | None = None\n    #: Unknown keys",
+            "    penalty: float | None = None\n",
+            before=True,
+        ),
+        Edit(
+            "_model.py",
+            '        "parallel_tool_calls": (opt(BOOL), False),\n    },\n}\n',
+            '        "penalty": (opt(NUMBER), False),\n',
+            before=True,
+        ),
+        Edit(
+            "_fields.py",
+            "#: Every rule, in the order ``violations`` reports them",
+            textwrap.dedent(
+                """\
+                PENALTY: Final = FieldRule(
+                    on=("Run",), keys=("penalty",), kind="number", minimum=-2, maximum=2,
+                    rule="penalty-range", evidence="a fake parameter (tests/test_change_cost.py)",
+                )  # fmt: skip
+
+                """
+            ),
+            before=True,
+        ),
+        Edit("_fields.py", "    METADATA,\n    TEMPERATURE,\n", "    PENALTY,\n"),
+        Edit("_fields.py", '    "response_format": "auto",\n', '    "penalty": 0,\n'),
+        Edit(
+            "_requests.py",
+            '    "response_format",\n)\n#: The body keys of ``POST /threads/runs``',
+            '    "penalty",\n',
+            before=True,
+        ),
+        Edit(
+            "_requests.py",
+            "    reasoning_effort: str | None = None\n    additional_instructions",
+            "    penalty: float | None = None\n",
+            before=True,
+        ),
+    ),
+    check="""
+        import json
+        import runstate as rs
+        from hypothesis import find, settings
+
+        req = rs.parse_create_run({"assistant_id": "asst_1", "penalty": -1.5})
+        assert req.penalty == -1.5
+        run = req.new_run(id="run_1", thread_id="thread_1", now=10, assistant_model="m")
+        assert run.penalty == -1.5 and not rs.violations(run), rs.violations(run)
+        assert rs.dump_run(run)["penalty"] == -1.5
+        assert rs.parse_run(rs.dump_run(run)) == run
+        plain = rs.parse_create_run({"assistant_id": "asst_1"})
+        assert plain.new_run(id="run_2", thread_id="t", now=10, assistant_model="m").penalty == 0
+        try:
+            rs.parse_create_run({"assistant_id": "asst_1", "penalty": 3})
+        except rs.InvalidRequest as exc:
+            assert (exc.param, exc.code) == ("penalty", "decimal_above_max_value"), exc
+        else:
+            raise AssertionError("penalty 3 was accepted")
+        try:
+            rs.parse_create_run({"assistant_id": "asst_1", "penalty": "high"})
+        except rs.InvalidRequest as exc:
+            assert exc.param == "penalty", exc
+        else:
+            raise AssertionError("penalty 'high' was accepted")
+        direct = rs.new_run(id="run_3", thread_id="t", assistant_id="a", model="m", now=1,
+                            penalty=1)
+        assert direct.penalty == 1
+        try:
+            rs.new_run(id="run_3", thread_id="t", assistant_id="a", model="m", now=1, penalty=9)
+        except rs.InvalidRun as exc:
+            assert "penalty" in str(exc), exc
+        else:
+            raise AssertionError("new_run took penalty 9")
+        bad = rs.parse_run({**rs.dump_run(run), "penalty": 2.5})
+        assert [(v.field, v.rule) for v in rs.violations(bad)] == [("penalty", "penalty-range")]
+        lives = [run, rs.start(run, now=11)]
+        lives.append(rs.complete(lives[-1], now=12))
+        assert all(r.penalty == -1.5 for r in lives)
+        assert rs.check_trace([rs.dump_run(r) for r in lives], mode="poll").ok
+        stream = [e for a, b in zip([None, *lives], lives) for e in rs.stream_events(a, b)]
+        assert rs.check_trace(stream, mode="stream").ok
+        assert json.loads(stream[0][1])["penalty"] == -1.5
+        from runstate.strategies import runs
+        drawn = find(runs(), lambda r: r.penalty is not None and r.penalty < -1,
+                     settings=settings(database=None, max_examples=2000))
+        assert -2 <= drawn.penalty < -1 and not rs.violations(drawn)
+    """,
+)
+
+
 def _apply(change: Change, root: Path) -> set[str]:
     package = root / "runstate"
     shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
@@ -151,7 +252,10 @@ def _run(check: str, root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-CHANGES: Final = {"a tenth status": TENTH_STATUS}
+CHANGES: Final = {
+    "a tenth status": TENTH_STATUS,
+    "an echoed create-run parameter": ECHOED_PARAMETER,
+}
 
 
 @pytest.mark.parametrize("name", sorted(CHANGES))
@@ -168,3 +272,13 @@ def test_the_checks_fail_on_the_unchanged_package(tmp_path: Path) -> None:
     shutil.copytree(PACKAGE, tmp_path / "runstate", ignore=shutil.ignore_patterns("__pycache__"))
     for name, change in CHANGES.items():
         assert _run(change.check, tmp_path).returncode != 0, name
+
+
+def test_new_run_refuses_a_keyword_that_is_no_echoed_parameter() -> None:
+    with pytest.raises(rs.InvalidArgument, match="new_run keyword: expected one of"):
+        rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1, temprature=1)
+
+
+def test_an_echo_without_a_run_row_or_a_reader_is_refused_at_import() -> None:
+    with pytest.raises(ValueError, match="'nope' needs a Run row or a reader"):
+        _readers._echo_reader("nope")
