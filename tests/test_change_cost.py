@@ -102,7 +102,8 @@ TENTH_STATUS: Final = Change(
         run3 = rs.start(run2, now=4)
         run4 = rs.complete(run3, now=5)
         polled = [rs.dump_run(r) for r in (run0, run1, run2, run3, run4)]
-        assert rs.check_trace(polled, mode="poll").ok
+        verdict = rs.check_trace(polled, mode="poll")
+        assert verdict.ok, verdict
         try:
             rs.pause(run4, now=6)
         except rs.TransitionError:
@@ -225,6 +226,150 @@ ECHOED_PARAMETER: Final = Change(
 )
 
 
+# A third step type: ``reasoning``, whose details hold a JSON ``reasoning`` object; the
+# service opens one (``open_reasoning_step``) and completes it (``complete_reasoning_step``)
+# while the run is in progress. Its Literal value, constant, details class and wire rows;
+# its two operations' rows; their functions in advance's dispatch; its public class.
+STEP_TYPE: Final = Change(
+    budget=4,
+    edits=(
+        Edit(
+            "_model.py",
+            'StepType: TypeAlias = Literal["message_creation", "tool_calls"]\n',
+            'StepType: TypeAlias = Literal["message_creation", "tool_calls", "reasoning"]\n'
+            'REASONING: Final = "reasoning"\n',
+        ),
+        Edit(
+            "_model.py",
+            "class StepFunction:\n",
+            textwrap.dedent(
+                """\
+                class ReasoningDetails:
+                    \"\"\"``step_details`` of a ``reasoning`` step.\"\"\"
+
+                    reasoning: Mapping[str, Any] = attrs.field(converter=_freeze_extra)
+                    type: Literal["reasoning"] = "reasoning"
+                    extra: Mapping[str, Any] = _extra()
+                    absent: frozenset[str] = _absent()
+
+
+                @attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)
+                """
+            ),
+            before=True,
+        ),
+        Edit("_model.py", '), None, "step_details")', ", ReasoningDetails", before=True),
+        Edit(
+            "_model.py",
+            "        StepLastError: {\n",
+            "        ReasoningDetails: {\n"
+            '            "type": (tag(ReasoningDetails, "step_details type"), True),\n'
+            '            "reasoning": (JsonObject(), True),\n'
+            "        },\n",
+            before=True,
+        ),
+        Edit("_model.py", '    "RankingOptions",\n', '    "ReasoningDetails",\n'),
+        Edit(
+            "_operations.py",
+            '    COMPLETE_TOOL_CALLS_STEP = "complete_tool_calls_step"\n',
+            '    OPEN_REASONING_STEP = "open_reasoning_step"\n'
+            '    COMPLETE_REASONING_STEP = "complete_reasoning_step"\n',
+        ),
+        Edit(
+            "_operations.py",
+            ")  # fmt: skip\n\n\ndef _validate(",
+            '    _row(Op.OPEN_REASONING_STEP, _STEP, None, _SERVICE, takes=("step_id",),\n'
+            '         may_take=("reasoning",)),\n'
+            '    _row(Op.COMPLETE_REASONING_STEP, _STEP, None, _SERVICE, takes=("step_id",),\n'
+            "         may_take=_USAGE),\n",
+            before=True,
+        ),
+        Edit(
+            "_steps.py",
+            "def _unique(life: RunLife, id: str, what: str) -> None:\n",
+            textwrap.dedent(
+                """\
+                def _open_reasoning_step(
+                    life: RunLife, now: int, *, step_id: str, reasoning: Any = None
+                ) -> RunLife:
+                    from ._model import ReasoningDetails  # a real change imports it on top
+
+                    details = ReasoningDetails(reasoning={} if reasoning is None else reasoning)
+                    step = _new_step(Op.OPEN_REASONING_STEP.value, life.run, step_id, now, details)
+                    _unique(life, step_id, "step")
+                    return attrs.evolve(life, steps=(*life.steps, step))
+
+
+                def _complete_reasoning_step(
+                    life: RunLife, now: int, *, step_id: str, usage: Any = None
+                ) -> RunLife:
+                    i = _index(life.steps, step_id, "step")
+                    from ._model import REASONING
+
+                    if life.steps[i].type != REASONING:
+                        raise StepTransitionError(
+                            Op.COMPLETE_REASONING_STEP.value,
+                            "wrong-step-type",
+                            f"step {quote_id(life.steps[i].id)} is not a reasoning step",
+                        )
+                    step = complete_step(life.steps[i], now=now, usage=usage)
+                    return attrs.evolve(life, steps=_with(life.steps, i, step))
+
+
+                """
+            ),
+            before=True,
+        ),
+        Edit(
+            "_steps.py",
+            "        Op.COMPLETE_TOOL_CALLS_STEP: _complete_tool_calls_step,\n",
+            "        Op.OPEN_REASONING_STEP: _open_reasoning_step,\n"
+            "        Op.COMPLETE_REASONING_STEP: _complete_reasoning_step,\n",
+        ),
+        Edit("models.py", "    RankingOptions,\n", "    ReasoningDetails,\n"),
+        Edit("models.py", '    "RankingOptions",\n', '    "ReasoningDetails",\n'),
+    ),
+    check="""
+        import runstate as rs
+        from runstate import Op, steps
+        from runstate.models import ReasoningDetails
+
+        queued = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1)
+        run = rs.start(queued, now=2)
+        lives = [rs.advance(run, (), "open_reasoning_step", now=3, step_id="step_1",
+                            reasoning={"summary": "think"})]
+        opened = lives[0].steps[0]
+        assert opened.type == "reasoning" and type(opened.step_details) is ReasoningDetails
+        assert opened.step_details.reasoning == {"summary": "think"}
+        assert steps.parse_step(steps.dump_step(opened)) == opened
+        def step(life, operation, **arguments):
+            return rs.advance(life.run, life.steps, operation, messages=life.messages,
+                              **arguments)
+
+        lives.append(step(lives[-1], "complete_reasoning_step", now=4, step_id="step_1"))
+        assert lives[-1].steps[0].status.value == "completed"
+        lives.append(step(lives[-1], "complete", now=5))
+        assert not rs.violations(lives[-1].run)
+        assert rs.OPERATIONS[Op("open_reasoning_step")].acts_on == "step"
+        try:
+            step(lives[0], "finish_message_step", now=4, step_id="step_1")
+        except steps.StepTransitionError:
+            pass
+        else:
+            raise AssertionError("a reasoning step was finished as a message step")
+        chain = [steps.RunLife(run=queued), steps.RunLife(run=run), *lives]
+        stream = [e for a, b in zip([None, *chain], chain) for e in rs.stream_events(a, b)]
+        names = [n for n, _ in stream]
+        assert "thread.run.step.created" in names and "thread.run.step.completed" in names
+        verdict = rs.check_trace(stream, mode="stream")
+        assert verdict.ok, verdict
+        polled = [rs.dump_run(life.run) for life in chain]  # poll mode judges runs
+        verdict = rs.check_trace(polled, mode="poll")
+        assert verdict.ok, verdict
+    """,
+)
+
+
 def _apply(change: Change, root: Path) -> set[str]:
     package = root / "runstate"
     shutil.copytree(PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
@@ -255,6 +400,7 @@ def _run(check: str, root: Path) -> subprocess.CompletedProcess[str]:
 CHANGES: Final = {
     "a tenth status": TENTH_STATUS,
     "an echoed create-run parameter": ECHOED_PARAMETER,
+    "a new step type": STEP_TYPE,
 }
 
 
