@@ -38,7 +38,7 @@ from ._errors import (
     TransitionError,
     TransitionReason,
 )
-from ._fields import METADATA
+from ._fields import METADATA, RUN_ECHOES
 from ._invariants import violations
 from ._lock import ensure_can_add_message, ensure_can_create_run, ensure_can_delete_thread
 from ._model import (
@@ -282,6 +282,7 @@ def new_run(
     response_format: ResponseFormat | Mapping[str, Any] | None = "auto",
     extra: Mapping[str, Any] | None = None,
     expires_in: int = DEFAULT_EXPIRES_IN,
+    **echoes: Any,
 ) -> Run:
     """Create a ``queued`` run, as create run and create thread-and-run return it.
 
@@ -309,6 +310,9 @@ def new_run(
         response_format: ``"auto"`` or a format object.
         extra: Fields outside the spec to carry, such as ``{"tool_resources": {}}``.
         expires_in: Seconds until ``expires_at``; 600 on the real API.
+        **echoes: Any other create-run parameter the run echoes
+            (:data:`runstate._fields.RUN_ECHOES`), by its name; one not given gets the
+            table's default. The named ones above are such parameters too.
 
     Returns:
         A clean ``queued`` run.
@@ -316,8 +320,9 @@ def new_run(
     Raises:
         InvalidRun: when an argument breaks the wire format or a limit (the message names
             the field), or ``extra`` repeats a modelled field.
-        InvalidArgument: for ``now`` not an ``int`` (see :func:`check_now`) or
-            ``expires_in`` not a positive ``int``.
+        InvalidArgument: for ``now`` not an ``int`` (see :func:`check_now`),
+            ``expires_in`` not a positive ``int``, or a keyword that is no echoed
+            parameter.
 
     Example:
         >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="asst_1",
@@ -368,6 +373,13 @@ def new_run(
             "parallel_tool_calls": parallel_tool_calls,
         }
     )
+    for key, default in RUN_ECHOES.items():
+        if key not in payload:  # an echo new_run does not name: the generic path
+            payload[key] = _json(echoes.pop(key, default))
+    if echoes:
+        raise InvalidArgument.expected(
+            "new_run keyword", f"one of {sorted(RUN_ECHOES)}", sorted(echoes)[0]
+        )
     run = parse_run(payload)
     errors = [
         FieldError(v.field, v.rule, v.message) for v in violations(run) if v.severity == "error"

@@ -20,6 +20,9 @@ from typing import Final, NamedTuple
 
 import pytest
 
+import runstate as rs
+from runstate import _readers
+
 PACKAGE: Final = Path(__file__).resolve().parent.parent / "runstate"
 
 
@@ -99,7 +102,8 @@ TENTH_STATUS: Final = Change(
         run3 = rs.start(run2, now=4)
         run4 = rs.complete(run3, now=5)
         polled = [rs.dump_run(r) for r in (run0, run1, run2, run3, run4)]
-        assert rs.check_trace(polled, mode="poll").ok
+        verdict = rs.check_trace(polled, mode="poll")
+        assert verdict.ok, verdict
         try:
             rs.pause(run4, now=6)
         except rs.TransitionError:
@@ -120,6 +124,248 @@ TENTH_STATUS: Final = Change(
         assert "paused" in dot() and "paused" in mermaid()
         assert rs.parse_run(rs.dump_run(run2)) == run2
         assert "pause" in rs.__all__
+    """,
+)
+
+
+# An echoed create-run parameter: ``penalty``, a number from -2 to 2 that create run takes
+# and the run carries back (as it does ``temperature``), 0 when the request leaves it out.
+# The run's field and wire key, its row, its echo entry, and its key in the request.
+ECHOED_PARAMETER: Final = Change(
+    budget=3,
+    edits=(
+        Edit(
+            "_model.py",
+            "    response_format: ResponseFormat | None = None\n    #: Unknown keys",
+            "    penalty: float | None = None\n",
+            before=True,
+        ),
+        Edit(
+            "_model.py",
+            '        "parallel_tool_calls": (opt(BOOL), False),\n    },\n}\n',
+            '        "penalty": (opt(NUMBER), False),\n',
+            before=True,
+        ),
+        Edit(
+            "_fields.py",
+            "#: Every rule, in the order ``violations`` reports them",
+            textwrap.dedent(
+                """\
+                PENALTY: Final = FieldRule(
+                    on=("Run",), keys=("penalty",), kind="number", minimum=-2, maximum=2,
+                    rule="penalty-range", evidence="a fake parameter (tests/test_change_cost.py)",
+                )  # fmt: skip
+
+                """
+            ),
+            before=True,
+        ),
+        Edit("_fields.py", "    METADATA,\n    TEMPERATURE,\n", "    PENALTY,\n"),
+        Edit("_fields.py", '    "response_format": "auto",\n', '    "penalty": 0,\n'),
+        Edit(
+            "_requests.py",
+            '    "response_format",\n)\n#: The body keys of ``POST /threads/runs``',
+            '    "penalty",\n',
+            before=True,
+        ),
+        Edit(
+            "_requests.py",
+            "    reasoning_effort: str | None = None\n    additional_instructions",
+            "    penalty: float | None = None\n",
+            before=True,
+        ),
+    ),
+    check="""
+        import json
+        import runstate as rs
+        from hypothesis import find, settings
+
+        req = rs.parse_create_run({"assistant_id": "asst_1", "penalty": -1.5})
+        assert req.penalty == -1.5
+        run = req.new_run(id="run_1", thread_id="thread_1", now=10, assistant_model="m")
+        assert run.penalty == -1.5 and not rs.violations(run), rs.violations(run)
+        assert rs.dump_run(run)["penalty"] == -1.5
+        assert rs.parse_run(rs.dump_run(run)) == run
+        plain = rs.parse_create_run({"assistant_id": "asst_1"})
+        assert plain.new_run(id="run_2", thread_id="t", now=10, assistant_model="m").penalty == 0
+        try:
+            rs.parse_create_run({"assistant_id": "asst_1", "penalty": 3})
+        except rs.InvalidRequest as exc:
+            assert (exc.param, exc.code) == ("penalty", "decimal_above_max_value"), exc
+        else:
+            raise AssertionError("penalty 3 was accepted")
+        try:
+            rs.parse_create_run({"assistant_id": "asst_1", "penalty": "high"})
+        except rs.InvalidRequest as exc:
+            assert exc.param == "penalty", exc
+        else:
+            raise AssertionError("penalty 'high' was accepted")
+        direct = rs.new_run(id="run_3", thread_id="t", assistant_id="a", model="m", now=1,
+                            penalty=1)
+        assert direct.penalty == 1
+        try:
+            rs.new_run(id="run_3", thread_id="t", assistant_id="a", model="m", now=1, penalty=9)
+        except rs.InvalidRun as exc:
+            assert "penalty" in str(exc), exc
+        else:
+            raise AssertionError("new_run took penalty 9")
+        bad = rs.parse_run({**rs.dump_run(run), "penalty": 2.5})
+        assert [(v.field, v.rule) for v in rs.violations(bad)] == [("penalty", "penalty-range")]
+        lives = [run, rs.start(run, now=11)]
+        lives.append(rs.complete(lives[-1], now=12))
+        assert all(r.penalty == -1.5 for r in lives)
+        assert rs.check_trace([rs.dump_run(r) for r in lives], mode="poll").ok
+        stream = [e for a, b in zip([None, *lives], lives) for e in rs.stream_events(a, b)]
+        assert rs.check_trace(stream, mode="stream").ok
+        assert json.loads(stream[0][1])["penalty"] == -1.5
+        from runstate.strategies import runs
+        drawn = find(runs(), lambda r: r.penalty is not None and r.penalty < -1,
+                     settings=settings(database=None, max_examples=2000))
+        assert -2 <= drawn.penalty < -1 and not rs.violations(drawn)
+    """,
+)
+
+
+# A third step type: ``reasoning``, whose details hold a JSON ``reasoning`` object; the
+# service opens one (``open_reasoning_step``) and completes it (``complete_reasoning_step``)
+# while the run is in progress. Its Literal value, constant, details class and wire rows;
+# its two operations' rows; their functions in advance's dispatch; its public class.
+STEP_TYPE: Final = Change(
+    budget=4,
+    edits=(
+        Edit(
+            "_model.py",
+            'StepType: TypeAlias = Literal["message_creation", "tool_calls"]\n',
+            'StepType: TypeAlias = Literal["message_creation", "tool_calls", "reasoning"]\n'
+            'REASONING: Final = "reasoning"\n',
+        ),
+        Edit(
+            "_model.py",
+            "class StepFunction:\n",
+            textwrap.dedent(
+                """\
+                class ReasoningDetails:
+                    \"\"\"``step_details`` of a ``reasoning`` step.\"\"\"
+
+                    reasoning: Mapping[str, Any] = attrs.field(converter=_freeze_extra)
+                    type: Literal["reasoning"] = "reasoning"
+                    extra: Mapping[str, Any] = _extra()
+                    absent: frozenset[str] = _absent()
+
+
+                @attrs.frozen(kw_only=True, unsafe_hash=False, field_transformer=_add_checks)
+                """
+            ),
+            before=True,
+        ),
+        Edit("_model.py", '), None, "step_details")', ", ReasoningDetails", before=True),
+        Edit(
+            "_model.py",
+            "        StepLastError: {\n",
+            "        ReasoningDetails: {\n"
+            '            "type": (tag(ReasoningDetails, "step_details type"), True),\n'
+            '            "reasoning": (JsonObject(), True),\n'
+            "        },\n",
+            before=True,
+        ),
+        Edit("_model.py", '    "RankingOptions",\n', '    "ReasoningDetails",\n'),
+        Edit(
+            "_operations.py",
+            '    COMPLETE_TOOL_CALLS_STEP = "complete_tool_calls_step"\n',
+            '    OPEN_REASONING_STEP = "open_reasoning_step"\n'
+            '    COMPLETE_REASONING_STEP = "complete_reasoning_step"\n',
+        ),
+        Edit(
+            "_operations.py",
+            ")  # fmt: skip\n\n\ndef _validate(",
+            '    _row(Op.OPEN_REASONING_STEP, _STEP, None, _SERVICE, takes=("step_id",),\n'
+            '         may_take=("reasoning",)),\n'
+            '    _row(Op.COMPLETE_REASONING_STEP, _STEP, None, _SERVICE, takes=("step_id",),\n'
+            "         may_take=_USAGE),\n",
+            before=True,
+        ),
+        Edit(
+            "_steps.py",
+            "def _unique(life: RunLife, id: str, what: str) -> None:\n",
+            textwrap.dedent(
+                """\
+                def _open_reasoning_step(
+                    life: RunLife, now: int, *, step_id: str, reasoning: Any = None
+                ) -> RunLife:
+                    from ._model import ReasoningDetails  # a real change imports it on top
+
+                    details = ReasoningDetails(reasoning={} if reasoning is None else reasoning)
+                    step = _new_step(Op.OPEN_REASONING_STEP.value, life.run, step_id, now, details)
+                    _unique(life, step_id, "step")
+                    return attrs.evolve(life, steps=(*life.steps, step))
+
+
+                def _complete_reasoning_step(
+                    life: RunLife, now: int, *, step_id: str, usage: Any = None
+                ) -> RunLife:
+                    i = _index(life.steps, step_id, "step")
+                    from ._model import REASONING
+
+                    if life.steps[i].type != REASONING:
+                        raise StepTransitionError(
+                            Op.COMPLETE_REASONING_STEP.value,
+                            "wrong-step-type",
+                            f"step {quote_id(life.steps[i].id)} is not a reasoning step",
+                        )
+                    step = complete_step(life.steps[i], now=now, usage=usage)
+                    return attrs.evolve(life, steps=_with(life.steps, i, step))
+
+
+                """
+            ),
+            before=True,
+        ),
+        Edit(
+            "_steps.py",
+            "        Op.COMPLETE_TOOL_CALLS_STEP: _complete_tool_calls_step,\n",
+            "        Op.OPEN_REASONING_STEP: _open_reasoning_step,\n"
+            "        Op.COMPLETE_REASONING_STEP: _complete_reasoning_step,\n",
+        ),
+        Edit("models.py", "    RankingOptions,\n", "    ReasoningDetails,\n"),
+        Edit("models.py", '    "RankingOptions",\n', '    "ReasoningDetails",\n'),
+    ),
+    check="""
+        import runstate as rs
+        from runstate import Op, steps
+        from runstate.models import ReasoningDetails
+
+        queued = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1)
+        run = rs.start(queued, now=2)
+        lives = [rs.advance(run, (), "open_reasoning_step", now=3, step_id="step_1",
+                            reasoning={"summary": "think"})]
+        opened = lives[0].steps[0]
+        assert opened.type == "reasoning" and type(opened.step_details) is ReasoningDetails
+        assert opened.step_details.reasoning == {"summary": "think"}
+        assert steps.parse_step(steps.dump_step(opened)) == opened
+        def step(life, operation, **arguments):
+            return rs.advance(life.run, life.steps, operation, messages=life.messages,
+                              **arguments)
+
+        lives.append(step(lives[-1], "complete_reasoning_step", now=4, step_id="step_1"))
+        assert lives[-1].steps[0].status.value == "completed"
+        lives.append(step(lives[-1], "complete", now=5))
+        assert not rs.violations(lives[-1].run)
+        assert rs.OPERATIONS[Op("open_reasoning_step")].acts_on == "step"
+        try:
+            step(lives[0], "finish_message_step", now=4, step_id="step_1")
+        except steps.StepTransitionError:
+            pass
+        else:
+            raise AssertionError("a reasoning step was finished as a message step")
+        chain = [steps.RunLife(run=queued), steps.RunLife(run=run), *lives]
+        stream = [e for a, b in zip([None, *chain], chain) for e in rs.stream_events(a, b)]
+        names = [n for n, _ in stream]
+        assert "thread.run.step.created" in names and "thread.run.step.completed" in names
+        verdict = rs.check_trace(stream, mode="stream")
+        assert verdict.ok, verdict
+        polled = [rs.dump_run(life.run) for life in chain]  # poll mode judges runs
+        verdict = rs.check_trace(polled, mode="poll")
+        assert verdict.ok, verdict
     """,
 )
 
@@ -151,7 +397,11 @@ def _run(check: str, root: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-CHANGES: Final = {"a tenth status": TENTH_STATUS}
+CHANGES: Final = {
+    "a tenth status": TENTH_STATUS,
+    "an echoed create-run parameter": ECHOED_PARAMETER,
+    "a new step type": STEP_TYPE,
+}
 
 
 @pytest.mark.parametrize("name", sorted(CHANGES))
@@ -168,3 +418,13 @@ def test_the_checks_fail_on_the_unchanged_package(tmp_path: Path) -> None:
     shutil.copytree(PACKAGE, tmp_path / "runstate", ignore=shutil.ignore_patterns("__pycache__"))
     for name, change in CHANGES.items():
         assert _run(change.check, tmp_path).returncode != 0, name
+
+
+def test_new_run_refuses_a_keyword_that_is_no_echoed_parameter() -> None:
+    with pytest.raises(rs.InvalidArgument, match="new_run keyword: expected one of"):
+        rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1, temprature=1)
+
+
+def test_an_echo_without_a_run_row_or_a_reader_is_refused_at_import() -> None:
+    with pytest.raises(ValueError, match="'nope' needs a Run row or a reader"):
+        _readers._echo_reader("nope")
