@@ -26,8 +26,10 @@ What does not count:
   operations table's ``takes=("tool_calls",)``), not the value;
 * the field-rule table ``runstate/_fields.py`` is where the limits live: it is the one
   file allowed for each of them;
-* ``runstate/responses/`` for names: the sibling machine declares its own statuses
-  (``completed`` is a Response status too).
+* ``runstate/responses/`` and the Responses kit (``runstate/testing/_response*.py``) for
+  names: the sibling machine declares its own statuses and operations (``completed`` is a
+  Response status too, ``cancel`` a Response operation); these tests hold the Run
+  machine's names.
 
 Limits below 16 (1, 10) are too common to track by value (``10**n``, ``[1:]``); their only
 statement is the table's row, which ``test_table_holds_every_limit`` reads back.
@@ -200,7 +202,7 @@ def _hits(
                 type(value) is str
                 and value in wanted
                 and id(node) not in keys
-                and not where.startswith("responses")
+                and not where.startswith(("responses", "testing/_response"))
             ):
                 names[value].add(where)
     return numbers, names, used
