@@ -410,12 +410,12 @@ def rows_parse(corpora: list[Corpus], settings: Settings) -> list[Row]:
     """Parse rows on the standard library's JSON path, then with the fast extra (orjson)."""
     from runstate._engine import serde as _serde  # noqa: PLC0415
 
-    fast = _serde._fast_loads
-    _serde._fast_loads = None
+    fast = _serde.fast_loads
+    _serde.fast_loads = None
     try:
         rows = _rows_parse(corpora, settings, "json", "<= 1.0", 1.0)
     finally:
-        _serde._fast_loads = fast
+        _serde.fast_loads = fast
     if fast is not None:
         rows += _rows_parse(corpora, settings, "fast", "<= 0.7", 0.7)
     return rows

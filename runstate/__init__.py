@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 # ``runstate.responses`` (the Responses API's machine) is imported on first use, by
 # ``__getattr__`` below; ``runstate.strategies`` and ``runstate.testing`` import
 # hypothesis: import them yourself.
-from . import models, steps, toolkit
+from . import _ops, _serde, models, steps, toolkit
 from ._engine.sse import parse_sse
 from ._errors import (
     APIError,
@@ -44,26 +44,7 @@ from ._invariants import Violation, validate, violations
 from ._machine import machine
 from ._model import Run, RunStep, StepStatus
 from ._operations import OPERATIONS, STREAM_END_STATUSES, Op, Operation
-from ._ops import (
-    DEFAULT_EXPIRES_IN,
-    CancelDecision,
-    ToolOutput,
-    cancel,
-    check_cancel,
-    complete,
-    ensure_can_add_message,
-    ensure_can_create_run,
-    ensure_can_delete_thread,
-    expire,
-    fail,
-    finish_cancel,
-    mark_incomplete,
-    new_run,
-    require_action,
-    start,
-    submit_tool_outputs,
-    update_metadata,
-)
+from ._ops import *  # noqa: F403 - the lifecycle operations: _ops.__all__ is their one list
 from ._pages import list_page, parse_list_messages, parse_list_runs
 from ._requests import (
     parse_create_assistant,
@@ -77,7 +58,6 @@ from ._requests import (
     parse_modify_thread,
     parse_submit_tool_outputs,
 )
-from ._serde import CONVERTER as converter
 from ._serde import configure_converter, dump_run, make_converter, parse_run
 from ._status import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ._steps import (
@@ -99,8 +79,9 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from . import responses
+    from ._serde import CONVERTER as converter
 
-__all__ = (
+__all__ = [
     # statuses and the table
     "RunStatus",
     "TERMINAL_STATUSES",
@@ -124,25 +105,6 @@ __all__ = (
     "converter",
     "configure_converter",
     "make_converter",
-    # lifecycle operations
-    "new_run",
-    "start",
-    "require_action",
-    "submit_tool_outputs",
-    "ToolOutput",
-    "cancel",
-    "check_cancel",
-    "CancelDecision",
-    "finish_cancel",
-    "complete",
-    "fail",
-    "mark_incomplete",
-    "expire",
-    "update_metadata",
-    "ensure_can_create_run",
-    "ensure_can_add_message",
-    "ensure_can_delete_thread",
-    "DEFAULT_EXPIRES_IN",
     # per-status rules
     "violations",
     "validate",
@@ -198,19 +160,28 @@ __all__ = (
     "steps",
     "toolkit",
     "__version__",
-)
+]
+# The lifecycle operations, as _ops lists them (a new operation is public there alone).
+__all__ += _ops.__all__
 
 
 def __getattr__(name: str) -> object:
-    """``runstate.responses``, imported on first use.
+    """``runstate.responses`` and ``runstate.converter``, made on first use.
 
-    It is a quarter of ``import runstate``'s time (benchmarks/RESULTS.md, "Import time"),
-    and a program of runs alone never needs it. ``import runstate.responses`` and
-    ``from runstate import responses`` import it too; its values join the one schema
-    when it is imported, before any of them can exist.
+    ``runstate.responses`` is a quarter of ``import runstate``'s time, and a program of
+    runs alone never needs it. ``import runstate.responses`` and ``from runstate import
+    responses`` import it too; its values join the one schema when it is imported,
+    before any of them can exist. ``runstate.converter`` imports cattrs, which only a
+    program using it needs; it is the one shared converter, ``runstate._serde.CONVERTER``,
+    on every access (``from runstate import converter`` too). benchmarks/RESULTS.md,
+    "Import time", has the figures.
     """
     if name == "responses":
         import importlib  # noqa: PLC0415
 
         return importlib.import_module(".responses", __name__)
+    if name == "converter":
+        found = _serde.CONVERTER
+        globals()["converter"] = found  # the same object: later accesses skip this
+        return found
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,7 @@ import attrs
 from ._engine import templates as wire
 from ._engine.requests import read_body, refuse_unknown, required
 from ._errors import InvalidArgument
-from ._model import Message
+from ._model import MESSAGE_COMPLETED, Message
 from ._ops import check_now
 from ._readers import (
     ASSISTANT_READERS,
@@ -257,7 +257,7 @@ class CreateMessage:
             id=str.__str__(id),
             created_at=now,
             thread_id=str.__str__(thread_id),
-            status="completed",
+            status=MESSAGE_COMPLETED,
             completed_at=now,
             extra=freeze_value(extra, "message"),
         )

@@ -55,7 +55,16 @@ from typing import Any, Final
 
 from ._engine.jsonio import dumps
 from ._errors import APIError, InvalidArgument
-from ._model import Message, MessageCreationDetails, Run, RunStep, StepStatus
+from ._model import (
+    MESSAGE_IN_PROGRESS,
+    MESSAGE_STATUSES,
+    TOOL_CALLS,
+    Message,
+    MessageCreationDetails,
+    Run,
+    RunStep,
+    StepStatus,
+)
 from ._operations import STREAM_END_STATUSES
 from ._serde import dump_run
 from ._status import RunStatus
@@ -68,11 +77,7 @@ __all__ = ["DONE", "encode_sse", "run_json", "stream_events"]
 _STEP_CREATED: Final = "thread.run.step.created"
 _STEP_DELTA: Final = "thread.run.step.delta"
 _MESSAGE_DELTA: Final = "thread.message.delta"
-_MESSAGE_EVENTS: Final = {
-    "in_progress": "thread.message.in_progress",
-    "completed": "thread.message.completed",
-    "incomplete": "thread.message.incomplete",
-}
+_MESSAGE_EVENTS: Final = {s: f"thread.message.{s}" for s in MESSAGE_STATUSES}
 
 #: The last event of every stream (spec ``DoneEvent``; every recording ends with it).
 DONE: Final = ("done", "[DONE]")
@@ -434,7 +439,7 @@ def _message_delta(id: str, entries: list[dict[str, Any]]) -> list[tuple[str, st
 def _step_delta(id: str, entries: list[dict[str, Any]]) -> list[tuple[str, str]]:
     if not entries:
         return []
-    details = {"type": "tool_calls", "tool_calls": entries}
+    details = {"type": TOOL_CALLS, "tool_calls": entries}
     data = {"id": id, "object": "thread.run.step.delta", "delta": {"step_details": details}}
     return [(_STEP_DELTA, _compact(data))]
 
@@ -444,7 +449,7 @@ def _message_events(
 ) -> list[tuple[str, str]]:
     """The message's opening events, the delta of the content added, its end event."""
     if old is None:
-        if new.status != "in_progress":
+        if new.status != MESSAGE_IN_PROGRESS:
             raise InvalidArgument(
                 name,
                 f"new message {quote_id(new.id)} is {new.status!r}, not 'in_progress'",
@@ -455,7 +460,11 @@ def _message_events(
         if added:  # opened empty, as the API opens it; the delta brings the content
             data["content"] = []
         text = _compact(data)
-        return [("thread.message.created", text), (_MESSAGE_EVENTS["in_progress"], text), *added]
+        return [
+            ("thread.message.created", text),
+            (_MESSAGE_EVENTS[MESSAGE_IN_PROGRESS], text),
+            *added,
+        ]
     delta: list[tuple[str, str]] = []
     if deltas and old.extra.get("content") != new.extra.get("content"):
         was, now = _array(old.extra.get("content", [])), _array(new.extra.get("content", []))
@@ -463,7 +472,7 @@ def _message_events(
             delta = _message_delta(new.id, _content_added(was, now))
     if old.status == new.status:
         return delta
-    if old.status != "in_progress":
+    if old.status != MESSAGE_IN_PROGRESS:
         raise InvalidArgument(
             name,
             f"message {quote_id(new.id)} cannot go from {old.status!r} to {new.status!r}",
@@ -474,7 +483,7 @@ def _message_events(
 def _calls(step: RunStep) -> list[dict[str, Any]]:
     """A ``tool_calls`` step's calls as JSON (none for a ``message_creation`` step)."""
     details = dump_step(step)["step_details"]
-    return details["tool_calls"] if details["type"] == "tool_calls" else []
+    return details["tool_calls"] if details["type"] == TOOL_CALLS else []
 
 
 def _step_events(
@@ -493,14 +502,14 @@ def _step_events(
             )
         data = dump_step(new)
         details = data["step_details"]
-        calls = details["tool_calls"] if deltas and details["type"] == "tool_calls" else []
+        calls = details["tool_calls"] if deltas and details["type"] == TOOL_CALLS else []
         delta = _step_delta(new.id, _added([], calls))
         if delta:  # opened empty, as the API opens it; the delta brings the calls
             data["step_details"] = {**details, "tool_calls": []}
         text = _compact(data)
         return [(_STEP_CREATED, text), (new.status.event, text), *delta], []
     delta = []
-    if deltas and new.type == "tool_calls" and old.step_details != new.step_details:
+    if deltas and new.type == TOOL_CALLS and old.step_details != new.step_details:
         delta = _step_delta(new.id, _added(_calls(old), _calls(new)))
     if old.status is new.status:
         return delta, []

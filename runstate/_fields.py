@@ -18,7 +18,8 @@ which ``violations`` finds inside a run, or the spec's request schemas
 
 from __future__ import annotations
 
-from typing import Final, get_args
+from collections.abc import Mapping
+from typing import Any, Final, get_args
 
 import attrs
 
@@ -61,6 +62,7 @@ __all__ = [
     "RESPONSE_FORMAT_MODES",
     "RESPONSE_FORMAT_TYPES",
     "RULES_BY_OWNER",
+    "RUN_ECHOES",
     "RUN_INSTRUCTIONS",
     "RUN_TOOLS",
     "SCORE_THRESHOLD",
@@ -302,3 +304,26 @@ FIELD_RULES: Final[tuple[FieldRule, ...]] = (
 check_rules(FIELD_RULES)
 #: Owner -> its ``(key, rule)`` pairs: what ``violations`` judges in each value.
 RULES_BY_OWNER: Final = rules_by_owner(FIELD_RULES)
+
+# -- Echoes: create-run parameters the run carries back -------------------------------------
+
+#: The create-run parameters the run echoes as its field of the same name, each with the
+#: value the run gets when the request leaves it out (spec-facts §1.2, §5.1; what the real
+#: API fills in). The run's request key lists (:mod:`runstate._requests`) say where a
+#: request takes each; from this table, the request reader reads each one that has a
+#: ``Run`` row above by that row (:mod:`runstate._readers`), :meth:`CreateRun.new_run
+#: <runstate.CreateRun.new_run>` copies each onto the run, :func:`runstate.new_run` takes
+#: each by keyword (one not named in its signature through its ``**echoes``), and the
+#: strategies draw each one they do not draw by name inside its rows. A new echoed
+#: parameter is a ``Run`` field (:mod:`runstate._model`), a row here if it has a limit,
+#: an entry here, and its key in the request (:mod:`runstate._requests`).
+RUN_ECHOES: Final[Mapping[str, Any]] = {
+    "temperature": 1.0,
+    "top_p": 1.0,
+    "max_prompt_tokens": None,
+    "max_completion_tokens": None,
+    "truncation_strategy": None,  # runstate.new_run fills in {"type": "auto", ...}
+    "tool_choice": "auto",
+    "parallel_tool_calls": True,
+    "response_format": "auto",
+}

@@ -33,7 +33,19 @@ from ._engine.trace import (
 )
 from ._errors import InvalidRun
 from ._invariants import Violation, violations
-from ._model import FunctionToolCall, Message, MessageCreationDetails, Run, RunStep, StepStatus
+from ._model import (
+    MESSAGE_CREATION,
+    MESSAGE_IN_PROGRESS,
+    MESSAGE_STATUSES,
+    TOOL_CALLS,
+    FunctionToolCall,
+    Message,
+    MessageCreationDetails,
+    MessageStatus,
+    Run,
+    RunStep,
+    StepStatus,
+)
 from ._serde import parse_run
 from ._status import TERMINAL_STATUSES, RunStatus
 from ._step_table import (
@@ -81,10 +93,7 @@ EVENT_STATUS: Final[dict[str, RunStatus]] = {s.event: s for s in RunStatus} | {
     CREATED: RunStatus.QUEUED
 }
 #: Step events that carry a whole step object (``delta`` carries only the step id).
-STEP_WITH_RUN_ID: Final = frozenset(
-    f"{STEP_PREFIX}{s}"
-    for s in ("created", "in_progress", "completed", "failed", "cancelled", "expired")
-)
+STEP_WITH_RUN_ID: Final = frozenset({f"{STEP_PREFIX}created"} | {s.event for s in StepStatus})
 #: Step event name -> the status its data carries.
 _STEP_EVENT_STATUS: Final[dict[str, StepStatus]] = {s.event: s for s in StepStatus} | {
     f"{STEP_PREFIX}created": StepStatus.IN_PROGRESS
@@ -97,17 +106,17 @@ _MESSAGE_CREATED: Final = f"{MESSAGE_PREFIX}created"
 #: A step's wire status -> its member.
 _STEP_STATUS: Final[dict[str, StepStatus]] = {s.value: s for s in StepStatus}
 #: Message event name -> the status its data carries.
-MESSAGE_EVENT_STATUS: Final[dict[str, str]] = {
-    f"{MESSAGE_PREFIX}{s}": s for s in ("in_progress", "completed", "incomplete")
-} | {f"{MESSAGE_PREFIX}created": "in_progress"}
+MESSAGE_EVENT_STATUS: Final[dict[str, MessageStatus]] = {
+    f"{MESSAGE_PREFIX}{s}": s for s in MESSAGE_STATUSES
+} | {f"{MESSAGE_PREFIX}created": MESSAGE_IN_PROGRESS}
 
 #: A ``created`` event -> the event that may repeat its object unchanged: a step's or a
 #: message's ``in_progress`` carries the same object as its ``created`` (spec-facts §11).
 #: Such a repeat, right after (no delta between), is checked once: judging it again could
 #: find nothing new. Any other repeat (``created`` twice) is judged in full.
 _REPEATS: Final[dict[str, str]] = {
-    f"{STEP_PREFIX}created": f"{STEP_PREFIX}in_progress",
-    f"{MESSAGE_PREFIX}created": f"{MESSAGE_PREFIX}in_progress",
+    f"{STEP_PREFIX}created": StepStatus.IN_PROGRESS.event,
+    f"{MESSAGE_PREFIX}created": f"{MESSAGE_PREFIX}{MESSAGE_IN_PROGRESS}",
 }
 
 
@@ -183,7 +192,7 @@ def _missing_outputs(step: RunStep | dict[str, Any]) -> list[str]:
     """
     if type(step) is dict:
         details = step["step_details"]
-        if details["type"] != "tool_calls":
+        if details["type"] != TOOL_CALLS:
             return []
         return [
             c["id"]
@@ -492,9 +501,7 @@ class OpenItems:
         """The step and message rules a run event brings (stream mode)."""
         status = run.status
         if status is RunStatus.REQUIRES_ACTION:
-            if self.steps_judged and not any(
-                s[0] == "tool_calls" for s in self.open_steps.values()
-            ):
+            if self.steps_judged and not any(s[0] == TOOL_CALLS for s in self.open_steps.values()):
                 found.append(
                     TraceProblem(
                         position,
@@ -505,7 +512,7 @@ class OpenItems:
                     )
                 )
         elif status is RunStatus.QUEUED and self.open_steps:
-            still = [i for i, s in self.open_steps.items() if s[0] == "tool_calls"]
+            still = [i for i, s in self.open_steps.items() if s[0] == TOOL_CALLS]
             if still:
                 found.append(
                     TraceProblem(
@@ -584,9 +591,7 @@ class StepJudge(OpenItems):
             obj["id"],
             status,
             obj["type"],
-            details["message_creation"]["message_id"]
-            if details_type == "message_creation"
-            else None,
+            details["message_creation"]["message_id"] if details_type == MESSAGE_CREATION else None,
             step_rules(
                 status,
                 obj["type"],
@@ -836,7 +841,7 @@ class StepJudge(OpenItems):
                     f"message {show(message_id)} is created again while it is open",
                 )
             )
-        elif status == "in_progress":
+        elif status == MESSAGE_IN_PROGRESS:
             if not is_open and not self.run_ended:
                 self._follow(position, self.open_messages, message_id, None, found)
         elif is_open:

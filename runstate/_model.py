@@ -66,9 +66,14 @@ __all__ = [
     "COMMON_VALUES",
     "LATE_KEYS",
     "LIKELY_EXTRAS",
+    "MESSAGE_COMPLETED",
+    "MESSAGE_CREATION",
+    "MESSAGE_INCOMPLETE",
+    "MESSAGE_IN_PROGRESS",
+    "MESSAGE_STATUSES",
     "NO_KEYS",
     "SCHEMA",
-    "freeze_metadata",
+    "TOOL_CALLS",
     "CodeInterpreterTool",
     "CodeInterpreterToolCall",
     "FileSearchOptions",
@@ -91,8 +96,8 @@ __all__ = [
     "MessageIncompleteDetails",
     "MessageIncompleteReason",
     "MessageStatus",
-    "RankingOptions",
     "Ranker",
+    "RankingOptions",
     "ReasoningEffort",
     "RequiredAction",
     "ResponseFormat",
@@ -111,15 +116,16 @@ __all__ = [
     "SubmitToolOutputs",
     "Tool",
     "ToolCall",
+    "ToolCallsDetails",
     "ToolChoice",
     "ToolChoiceFunction",
     "ToolChoiceMode",
     "ToolChoiceOption",
-    "ToolCallsDetails",
     "ToolChoiceType",
     "TruncationStrategy",
     "TruncationType",
     "Usage",
+    "freeze_metadata",
 ]
 
 #: ``last_error.code`` values (spec ``RunObject.last_error.code``, SDK ``LastError.code``).
@@ -476,10 +482,23 @@ class StepStatus(enum.Enum):
 
 #: ``step.type`` and ``step_details.type`` values.
 StepType: TypeAlias = Literal["message_creation", "tool_calls"]
+#: The step types by name: the other modules compare with these, never a loose string.
+MESSAGE_CREATION: Final = "message_creation"
+TOOL_CALLS: Final = "tool_calls"
 #: A step's ``last_error.code`` (spec ``RunStepObject``: no ``invalid_prompt``).
 StepErrorCode: TypeAlias = Literal["server_error", "rate_limit_exceeded"]
 #: A message's status (spec ``MessageObject.status``).
 MessageStatus: TypeAlias = Literal["in_progress", "incomplete", "completed"]
+#: The message statuses by name; ``in_progress`` is the only open one.
+MESSAGE_IN_PROGRESS: Final = "in_progress"
+MESSAGE_INCOMPLETE: Final = "incomplete"
+MESSAGE_COMPLETED: Final = "completed"
+#: A message's statuses, in the spec's order.
+MESSAGE_STATUSES: Final[tuple[MessageStatus, ...]] = (
+    MESSAGE_IN_PROGRESS,
+    MESSAGE_INCOMPLETE,
+    MESSAGE_COMPLETED,
+)
 #: A message's ``incomplete_details.reason`` (spec ``MessageObject``; the openai SDKs
 #: generated from it). ``max_tokens`` is recorded (ruby 2024-04 streams); the ``run_*``
 #: reasons are what runstate gives messages a run's end cuts short (inferred use).

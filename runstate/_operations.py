@@ -26,7 +26,13 @@ from types import MappingProxyType
 from typing import Final, Literal, NamedTuple, TypeAlias
 
 from ._errors import InvalidTable
-from ._model import MessageIncompleteReason, MessageStatus, StepStatus
+from ._model import (
+    MESSAGE_COMPLETED,
+    MESSAGE_INCOMPLETE,
+    MessageIncompleteReason,
+    MessageStatus,
+    StepStatus,
+)
 from ._status import RunStatus
 
 __all__ = [
@@ -173,21 +179,21 @@ _ROWS: Final[tuple[Operation, ...]] = (
          takes=("tool_outputs",), may_take=_USAGE),
     _row(Op.CANCEL, _RUN, R.CANCELLING, _CLIENT, may_take=("documented_only",)),
     _row(Op.FINISH_CANCEL, _RUN, R.CANCELLED, _SERVICE, stops=True, may_take=_USAGE,
-         ends=(S.CANCELLED, "incomplete", "run_cancelled", "L",
+         ends=(S.CANCELLED, MESSAGE_INCOMPLETE, "run_cancelled", "L",
                "inferred from the schemas (step cancelled_at, message reason run_cancelled)")),
     _row(Op.COMPLETE, _RUN, R.COMPLETED, _SERVICE, stops=True, started=True, may_take=_USAGE,
-         ends=(S.COMPLETED, "completed", None, "H",
+         ends=(S.COMPLETED, MESSAGE_COMPLETED, None, "H",
                "every recording: the message ends, then its step completes, then the run")),
     _row(Op.FAIL, _RUN, R.FAILED, _SERVICE, stops=True, takes=("error",), may_take=_USAGE,
-         ends=(S.FAILED, "incomplete", "run_failed", "L",
+         ends=(S.FAILED, MESSAGE_INCOMPLETE, "run_failed", "L",
                "inferred from the schemas (step failed_at and last_error, reason run_failed)")),
     _row(Op.MARK_INCOMPLETE, _RUN, R.INCOMPLETE, _SERVICE, stops=True, started=True,
          takes=("reason",), may_take=_USAGE,
-         ends=(S.COMPLETED, "incomplete", "max_tokens", "M",
+         ends=(S.COMPLETED, MESSAGE_INCOMPLETE, "max_tokens", "M",
                "ruby 2024-04 streams: a token limit leaves the message incomplete"
                " (max_tokens) and its step completed")),
     _row(Op.EXPIRE, _RUN, R.EXPIRED, _SERVICE, stops=True, may_take=_USAGE,
-         ends=(S.EXPIRED, "incomplete", "run_expired", "L",
+         ends=(S.EXPIRED, MESSAGE_INCOMPLETE, "run_expired", "L",
                "spec: a step 'is considered expired if the parent run is expired';"
                " the message's reason run_expired is inferred")),
     _row(Op.UPDATE_METADATA, _RUN, None, _CLIENT, may_take=("metadata",)),

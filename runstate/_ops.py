@@ -38,7 +38,7 @@ from ._errors import (
     TransitionError,
     TransitionReason,
 )
-from ._fields import METADATA
+from ._fields import METADATA, RUN_ECHOES
 from ._invariants import violations
 from ._lock import ensure_can_add_message, ensure_can_create_run, ensure_can_delete_thread
 from ._model import (
@@ -250,11 +250,11 @@ def _json(value: object) -> Any:
     return dump_value(value) if type(value) in DUMPERS else value
 
 
-def json_array(value: object, name: str, what: str) -> list[Any]:
+def json_array(value: object, *, field: str, what: str) -> list[Any]:
     """An argument that must be a sequence, as a list of JSON forms."""
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         message = f"expected an array, got a {type(value).__name__}"
-        raise InvalidRun.one(name, "type", message, what=what)
+        raise InvalidRun.one(field, "type", message, what=what)
     return [_json(item) for item in value]
 
 
@@ -282,6 +282,7 @@ def new_run(
     response_format: ResponseFormat | Mapping[str, Any] | None = "auto",
     extra: Mapping[str, Any] | None = None,
     expires_in: int = DEFAULT_EXPIRES_IN,
+    **echoes: Any,
 ) -> Run:
     """Create a ``queued`` run, as create run and create thread-and-run return it.
 
@@ -309,6 +310,9 @@ def new_run(
         response_format: ``"auto"`` or a format object.
         extra: Fields outside the spec to carry, such as ``{"tool_resources": {}}``.
         expires_in: Seconds until ``expires_at``; 600 on the real API.
+        **echoes: Any other create-run parameter the run echoes
+            (:data:`runstate._fields.RUN_ECHOES`), by its name; one not given gets the
+            table's default. The named ones above are such parameters too.
 
     Returns:
         A clean ``queued`` run.
@@ -316,8 +320,9 @@ def new_run(
     Raises:
         InvalidRun: when an argument breaks the wire format or a limit (the message names
             the field), or ``extra`` repeats a modelled field.
-        InvalidArgument: for ``now`` not an ``int`` (see :func:`check_now`) or
-            ``expires_in`` not a positive ``int``.
+        InvalidArgument: for ``now`` not an ``int`` (see :func:`check_now`),
+            ``expires_in`` not a positive ``int``, or a keyword that is no echoed
+            parameter.
 
     Example:
         >>> run = new_run(id="run_1", thread_id="thread_1", assistant_id="asst_1",
@@ -352,7 +357,7 @@ def new_run(
             "last_error": None,
             "model": model,
             "instructions": instructions,
-            "tools": json_array(tools, "tools", "run"),
+            "tools": json_array(tools, field="tools", what="run"),
             "metadata": {} if metadata is None else metadata,
             "temperature": temperature,
             "top_p": top_p,
@@ -368,6 +373,13 @@ def new_run(
             "parallel_tool_calls": parallel_tool_calls,
         }
     )
+    for key, default in RUN_ECHOES.items():
+        if key not in payload:  # an echo new_run does not name: the generic path
+            payload[key] = _json(echoes.pop(key, default))
+    if echoes:
+        raise InvalidArgument.expected(
+            "new_run keyword", f"one of {sorted(RUN_ECHOES)}", sorted(echoes)[0]
+        )
     run = parse_run(payload)
     errors = [
         FieldError(v.field, v.rule, v.message) for v in violations(run) if v.severity == "error"
@@ -440,21 +452,24 @@ def require_action(
     _check_now(run, now)
     calls = parse_value(
         SubmitToolOutputs,
-        {"tool_calls": json_array(tool_calls, "tool_calls", "tool calls")},
+        {"tool_calls": json_array(tool_calls, field="tool_calls", what="tool calls")},
         what="tool calls",
     ).tool_calls
     if not calls:
         raise InvalidRun.one(
-            "tool_calls",
-            "required-action-empty",
-            "at least one tool call is required",
+            field="tool_calls",
+            rule="required-action-empty",
+            message="at least one tool call is required",
             what="tool calls",
         )
     ids = [c.id for c in calls]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InvalidRun.one(
-            "tool_calls", "tool-call-ids", f"duplicate tool call ids {dupes}", what="tool calls"
+            field="tool_calls",
+            rule="tool-call-ids",
+            message=f"duplicate tool call ids {dupes}",
+            what="tool calls",
         )
     action = RequiredAction(submit_tool_outputs=SubmitToolOutputs(tool_calls=calls))
     return replace(run, status=RunStatus.REQUIRES_ACTION, required_action=action)

@@ -275,12 +275,20 @@ def _assistant_id(value: object, path: str) -> str:
     return text
 
 
+def _echo_reader(key: str) -> Reader:
+    """An echoed parameter's reader: by its ``Run`` row (the first the request enforces)."""
+    for field, row in rules.RULES_BY_OWNER.get("Run", ()):
+        if field == key and row.request and row.severity == "error":
+            return rule_reader(row)
+    raise ValueError(f"the echoed parameter {key!r} needs a Run row or a reader here")
+
+
 def _run_readers(strict_token_minimum: bool) -> dict[str, Reader]:
     # The token floor: the spec's minimum when strict (INF text, §10.2; the real API
     # did not enforce it, §8.4), else the positive floor.
     tokens = rule_reader(rules.TOKEN_MINIMUM if strict_token_minimum else rules.TOKEN_LIMIT)
     instructions = rule_reader(rules.RUN_INSTRUCTIONS)
-    return {
+    named: dict[str, Reader] = {
         "assistant_id": _assistant_id,
         "thread": _thread,
         "model": string,
@@ -301,6 +309,9 @@ def _run_readers(strict_token_minimum: bool) -> dict[str, Reader]:
         "parallel_tool_calls": boolean,
         "response_format": _response_format,
     }
+    # Each other echoed parameter (runstate._fields.RUN_ECHOES) is read by its row.
+    derived = {key: _echo_reader(key) for key in rules.RUN_ECHOES if key not in named}
+    return {**named, **derived}
 
 
 #: The readers of the run request bodies, by ``strict_token_minimum``.

@@ -71,6 +71,7 @@ from ._engine.requests import (
     required,
 )
 from ._errors import InvalidArgument, InvalidRequest
+from ._fields import RUN_ECHOES
 from ._model import Run, Tool, ToolChoiceMode
 from ._ops import DEFAULT_EXPIRES_IN, ToolOutput, new_run
 from ._ops import read_tool_outputs as _outputs
@@ -280,19 +281,18 @@ class CreateRun:
             instructions=instructions,
             tools=self.tools if self.tools is not None else assistant_tools,
             metadata=self.metadata,
-            temperature=1.0 if self.temperature is None else self.temperature,
-            top_p=1.0 if self.top_p is None else self.top_p,
-            max_prompt_tokens=self.max_prompt_tokens,
-            max_completion_tokens=self.max_completion_tokens,
-            truncation_strategy=self.truncation_strategy,
-            tool_choice="auto" if self.tool_choice is None else self.tool_choice,
-            parallel_tool_calls=(
-                True if self.parallel_tool_calls is None else self.parallel_tool_calls
-            ),
-            response_format="auto" if self.response_format is None else self.response_format,
             extra=extra,
             expires_in=expires_in,
+            **self._echoes(),
         )
+
+    def _echoes(self) -> dict[str, Any]:
+        """The echoed parameters (:data:`runstate._fields.RUN_ECHOES`), or their defaults."""
+        echoes = {}
+        for key, default in RUN_ECHOES.items():
+            value = getattr(self, key)
+            echoes[key] = default if value is None else value
+        return echoes
 
     def _has_user_message(self, thread_has_user_message: bool) -> bool:
         if thread_has_user_message:

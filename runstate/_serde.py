@@ -2,7 +2,8 @@
 
 The run's front of the serde engine (:mod:`runstate._engine.serde`, which reads the
 schema :mod:`runstate._model` declares): :func:`parse_run`, :func:`dump_run` and
-:data:`CONVERTER`, the public cattrs converter (``runstate.converter``).
+:data:`CONVERTER`, the public cattrs converter (``runstate.converter``, made on first
+access: nothing here imports cattrs until a converter is asked for).
 
 Where the time goes, and the profiles behind each choice: ``benchmarks/RESULTS.md``.
 Decoding the JSON text is about 60% of :func:`parse_run`; the rest is generated code.
@@ -13,10 +14,10 @@ Structural only: types, literal values and required keys. Per-status rules live 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Final
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
 
-from ._engine.codegen import HOOKS
 from ._engine.errors import InvalidArgument
 from ._engine.jsonvalue import MAX_JSON_DEPTH, to_json_value
 from ._engine.schema import DUMPERS
@@ -99,15 +100,46 @@ def dump_run(run: Run) -> dict[str, Any]:
     return _dump_run(run)
 
 
-#: The public, preconfigured cattrs converter (``runstate.converter``): structures and
-#: unstructures every value class and containers of them, losslessly, with runstate's
-#: errors. It is shared by everyone who imports runstate, so it is read-only: any
-#: ``register_*`` call or setting change raises
-#: :class:`~runstate._engine.serde.ReadOnlyConverterError` (a :class:`runstate.Error`).
-#: Make your own with :func:`runstate.make_converter` (or ``runstate.converter.copy()``),
-#: or teach one you have with :func:`runstate.configure_converter`.
-CONVERTER: Final = read_only_converter()
+if TYPE_CHECKING:
+    import cattrs
 
-_structure_run: Final = HOOKS[Run]
+    #: The public, preconfigured cattrs converter (``runstate.converter``): structures
+    #: and unstructures every value class and containers of them, losslessly, with
+    #: runstate's errors. It is shared by everyone who imports runstate, so it is
+    #: read-only: any ``register_*`` call or setting change raises
+    #: :class:`~runstate._engine.serde.ReadOnlyConverterError` (a :class:`runstate.Error`).
+    #: Make your own with :func:`runstate.make_converter` (or ``runstate.converter.copy()``),
+    #: or teach one you have with :func:`runstate.configure_converter`. Made, and cattrs
+    #: imported, on first access (:func:`__getattr__`).
+    CONVERTER: cattrs.Converter
+
+_CONVERTER_LOCK: Final = threading.Lock()
+
+
+def __getattr__(name: str) -> object:
+    """:data:`CONVERTER`, made on first access: importing cattrs is most of its cost.
+
+    Once made it is a plain module attribute, the one object every later access (and
+    ``runstate.converter``) returns; the lock makes two threads' first accesses agree.
+    """
+    if name == "CONVERTER":
+        with _CONVERTER_LOCK:
+            made = globals().get("CONVERTER")
+            if made is None:
+                made = globals()["CONVERTER"] = read_only_converter()
+        return made
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _parse_run: Final = make_parser(Run, "run")
-_dump_run: Final = DUMPERS[Run]
+
+
+def _first_dump_run(run: Run) -> dict[str, Any]:
+    """The first call of :func:`dump_run`: look the generated dumper up, then use it."""
+    global _dump_run  # noqa: PLW0603 - from now on, the generated function itself
+    _dump_run = DUMPERS[Run]
+    return _dump_run(run)
+
+
+#: Run's generated unstructure function, once :func:`dump_run` has been called.
+_dump_run: Callable[[Run], dict[str, Any]] = _first_dump_run

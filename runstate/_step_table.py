@@ -25,7 +25,14 @@ from ._engine import serde as _engine_serde
 from ._engine.codegen import GUARDED_HOOKS, HOOKS
 from ._errors import MAX_ID_ECHO, Error, InvalidArgument, InvalidTable, shorten
 from ._invariants import Violation
-from ._model import Message, MessageStatus, RunStep, StepStatus
+from ._model import (
+    MESSAGE_COMPLETED,
+    MESSAGE_INCOMPLETE,
+    MESSAGE_STATUSES,
+    Message,
+    RunStep,
+    StepStatus,
+)
 from ._schema import DUMPERS
 from ._serde import parse_value
 
@@ -50,9 +57,6 @@ SCD = StepStatus.CANCELLED
 SF = StepStatus.FAILED
 SC = StepStatus.COMPLETED
 SX = StepStatus.EXPIRED
-
-#: A message's statuses, in the spec's order; ``in_progress`` is the only open one.
-MESSAGE_STATUSES: Final[tuple[MessageStatus, ...]] = ("in_progress", "incomplete", "completed")
 
 
 class StepEdge(NamedTuple):
@@ -175,7 +179,7 @@ def dump_step(step: RunStep) -> dict[str, Any]:
         >>> dump_step(step)["step_details"]
         {'type': 'tool_calls', 'tool_calls': []}
     """
-    return _DUMP_STEP(ensure_step(step))
+    return DUMPERS[RunStep](ensure_step(step))
 
 
 def parse_message(data: Mapping[str, Any] | str | bytes | bytearray) -> Message:
@@ -203,7 +207,7 @@ def dump_message(message: Message) -> dict[str, Any]:
         >>> dump_message(m)
         {'id': 'm', 'object': 'thread.message', 'created_at': 1, 'thread_id': 't', 'status': 'completed', 'role': 'assistant'}
     """  # noqa: E501 - a doctest's output is one line
-    return _DUMP_MESSAGE(ensure_message(message))
+    return DUMPERS[Message](ensure_message(message))
 
 
 def _parse(cls: type, data: Any, what: str) -> Any:
@@ -221,10 +225,6 @@ def _parse(cls: type, data: Any, what: str) -> Any:
         except Exception:  # the standard path below decides, and explains
             pass
     return parse_value(cls, data, what=what)
-
-
-_DUMP_STEP: Final = DUMPERS[RunStep]
-_DUMP_MESSAGE: Final = DUMPERS[Message]
 
 
 # --------------------------------------------------------------------------------------
@@ -342,14 +342,14 @@ def message_rules(
 ) -> tuple[Violation, ...]:
     """:func:`message_violations` of a message given by the few fields its rules read."""
     found: list[Violation] = []
-    if (completed_at is not None) != (status == "completed"):
+    if (completed_at is not None) != (status == MESSAGE_COMPLETED):
         state = "set" if completed_at is not None else "null"
         found.append(_v("completed_at", "message-completed-at", f"{state} while {status!r}"))
     for name, is_set in (
         ("incomplete_at", incomplete_at is not None),
         ("incomplete_details", has_incomplete_details),
     ):
-        if is_set != (status == "incomplete"):
+        if is_set != (status == MESSAGE_INCOMPLETE):
             state = "set" if is_set else "null"
             found.append(_v(name, "message-incomplete", f"{state} while {status!r}"))
     for name, value in (("completed_at", completed_at), ("incomplete_at", incomplete_at)):

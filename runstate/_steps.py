@@ -23,6 +23,10 @@ from ._engine.copying import replace
 from ._engine.frozen import EMPTY, EMPTY_LIST
 from ._errors import MAX_ID_ECHO, ClockWentBackwards, InvalidArgument, InvalidRun, shorten
 from ._model import (
+    MESSAGE_COMPLETED,
+    MESSAGE_IN_PROGRESS,
+    MESSAGE_INCOMPLETE,
+    TOOL_CALLS,
     FunctionToolCall,
     Message,
     MessageCreation,
@@ -153,20 +157,26 @@ def open_message_step(run: Run, *, id: str, message_id: str, now: int) -> RunSte
         ('in_progress', 'message_creation', 610, None)
     """
     details = MessageCreationDetails(message_creation=MessageCreation(message_id=message_id))
-    return _new_step("open_message_step", run, id, now, details)
+    return _new_step(Op.OPEN_MESSAGE_STEP.value, run, id, now, details)
 
 
 def _step_calls(value: object) -> tuple[StepToolCall, ...]:
     calls = parse_value(
         ToolCallsDetails,
-        {"type": "tool_calls", "tool_calls": _ops.json_array(value, "tool_calls", "tool calls")},
+        {
+            "type": TOOL_CALLS,
+            "tool_calls": _ops.json_array(value, field="tool_calls", what="tool calls"),
+        },
         what="tool calls",
     ).tool_calls
     ids = [c.id for c in calls]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise InvalidRun.one(
-            "tool_calls", "tool-call-ids", f"duplicate tool call ids {dupes}", what="tool calls"
+            field="tool_calls",
+            rule="tool-call-ids",
+            message=f"duplicate tool call ids {dupes}",
+            what="tool calls",
         )
     return calls
 
@@ -195,7 +205,7 @@ def open_tool_calls_step(
         True
     """
     details = ToolCallsDetails(tool_calls=_step_calls(tool_calls))
-    return _new_step("open_tool_calls_step", run, id, now, details)
+    return _new_step(Op.OPEN_TOOL_CALLS_STEP.value, run, id, now, details)
 
 
 def _missing_outputs(step: RunStep) -> list[str]:
@@ -331,7 +341,7 @@ def open_message(run: Run, *, id: str, now: int) -> Message:
         thread_id=run.thread_id,
         assistant_id=run.assistant_id,
         run_id=run.id,
-        status="in_progress",
+        status=MESSAGE_IN_PROGRESS,
         extra={"role": "assistant", "content": EMPTY_LIST, "attachments": EMPTY_LIST}
         | {"metadata": EMPTY},
     )
@@ -339,7 +349,7 @@ def open_message(run: Run, *, id: str, now: int) -> Message:
 
 def _check_message(message: object, operation: str) -> Message:
     message = ensure_message(message)
-    if message.status != "in_progress":
+    if message.status != MESSAGE_IN_PROGRESS:
         raise StepTransitionError(
             operation,
             "step-terminal",
@@ -417,7 +427,7 @@ def complete_message(message: Message, *, now: int) -> Message:
     """
     _check_message(message, "complete_message")
     _not_before(now, message.created_at, "message")
-    return replace(message, status="completed", completed_at=now)
+    return replace(message, status=MESSAGE_COMPLETED, completed_at=now)
 
 
 def mark_message_incomplete(
@@ -435,7 +445,9 @@ def mark_message_incomplete(
     _check_message(message, "mark_message_incomplete")
     _not_before(now, message.created_at, "message")
     details = _ops.as_value(MessageIncompleteDetails, {"reason": reason}, "incomplete_details")
-    return replace(message, status="incomplete", incomplete_at=now, incomplete_details=details)
+    return replace(
+        message, status=MESSAGE_INCOMPLETE, incomplete_at=now, incomplete_details=details
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -494,7 +506,7 @@ def _ends(life: RunLife, now: int) -> None:
         if step.status is SP:
             _not_before(now, step.created_at, "step")
     for message in life.messages:
-        if message.status == "in_progress":
+        if message.status == MESSAGE_IN_PROGRESS:
             _not_before(now, message.created_at, "message")
 
 
@@ -519,7 +531,7 @@ def _end_step(step: RunStep, run: Run, target: StepStatus, now: int) -> RunStep:
 
 
 def _end_message(message: Message, effect: RunEndEffect, now: int) -> Message:
-    if effect.message_status == "completed":
+    if effect.message_status == MESSAGE_COMPLETED:
         return complete_message(message, now=now)
     assert effect.message_reason is not None
     return mark_message_incomplete(message, now=now, reason=effect.message_reason)
@@ -530,7 +542,8 @@ def _end_open(life: RunLife, run: Run, effect: RunEndEffect, now: int) -> RunLif
         _end_step(s, run, effect.step_status, now) if s.status is SP else s for s in life.steps
     )
     messages = tuple(
-        _end_message(m, effect, now) if m.status == "in_progress" else m for m in life.messages
+        _end_message(m, effect, now) if m.status == MESSAGE_IN_PROGRESS else m
+        for m in life.messages
     )
     return RunLife(run=run, steps=steps, messages=messages)
 
@@ -538,7 +551,7 @@ def _end_open(life: RunLife, run: Run, effect: RunEndEffect, now: int) -> RunLif
 def _open_tool_step(life: RunLife) -> int | None:
     for i in range(len(life.steps) - 1, -1, -1):
         step = life.steps[i]
-        if step.status is SP and step.type == "tool_calls":
+        if step.status is SP and step.type == TOOL_CALLS:
             return i
     return None
 
@@ -631,7 +644,7 @@ def _open_tool_calls_step(
     i = _open_tool_step(life)
     if i is not None:  # a submit completes one tool_calls step: keep it the only one
         raise StepTransitionError(
-            "open_tool_calls_step",
+            Op.OPEN_TOOL_CALLS_STEP.value,
             "tool-step-open",
             f"tool_calls step {quote_id(life.steps[i].id)} is open",
         )
@@ -644,9 +657,9 @@ def _complete_tool_calls_step(
     life: RunLife, now: int, *, step_id: str, usage: Any = None
 ) -> RunLife:
     i = _index(life.steps, step_id, "step")
-    if life.steps[i].type != "tool_calls":
+    if life.steps[i].type != TOOL_CALLS:
         raise StepTransitionError(
-            "complete_tool_calls_step",
+            Op.COMPLETE_TOOL_CALLS_STEP.value,
             "wrong-step-type",
             f"step {quote_id(life.steps[i].id)} is not a tool_calls step",
         )
@@ -725,7 +738,7 @@ def _finish_message_step(
     details = step.step_details
     if type(details) is not MessageCreationDetails:
         raise StepTransitionError(
-            "finish_message_step",
+            Op.FINISH_MESSAGE_STEP.value,
             "wrong-step-type",
             f"step {quote_id(step_id)} is not message_creation",
         )
@@ -734,7 +747,7 @@ def _finish_message_step(
     message = messages[j]
     if text is not None:
         message = write_message_text(message, text)
-    if message.status == "in_progress":
+    if message.status == MESSAGE_IN_PROGRESS:
         if incomplete_reason is None:
             message = complete_message(message, now=now)
         else:

@@ -62,9 +62,11 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.errors import InvalidArgument  # noqa: E402
 
 from . import _fields as rules  # noqa: E402
+from ._engine.fields import judge  # noqa: E402
 from ._engine.frozen import EMPTY  # noqa: E402
 from ._engine.strategies import within as _within  # noqa: E402
 from ._model import (  # noqa: E402
+    MESSAGE_CREATION,
     NO_KEYS,
     CodeInterpreterTool,
     FileSearchOptions,
@@ -427,6 +429,18 @@ _models: Final = st.sampled_from(("gpt-4o", "gpt-4o-mini", "gpt-4-turbo")) | _te
 _temperatures: Final = st.none() | _within(rules.TEMPERATURE)
 _top_ps: Final = st.none() | _within(rules.TOP_P)
 _created: Final = st.integers(_TS_MIN, _TS_MAX - 4 * _GAP)
+
+
+def _echoes(key: str) -> SearchStrategy[Any]:
+    """An echoed run field: null, or a value inside every ``Run`` row of its key."""
+    rows = [row for field, row in rules.RULES_BY_OWNER.get("Run", ()) if field == key]
+    if not rows:
+        return st.none()
+    return st.none() | _within(rows[0]).filter(lambda v: not any(judge(r, v) for r in rows))
+
+
+#: Each create-run parameter the run echoes (runstate._fields.RUN_ECHOES).
+_ECHOES: Final = {key: _echoes(key) for key in rules.RUN_ECHOES}
 _gaps: Final = st.integers(0, _GAP)
 _expiry_gaps: Final = st.integers(1, _GAP)
 
@@ -483,37 +497,39 @@ def _runs(draw: DrawFn, choices: SearchStrategy[RunStatus]) -> Run:
             total_tokens=prompt + completion,
         )
 
-    return _finish(
-        draw,
-        Run,
-        id=draw(_run_ids),
-        created_at=created,
-        thread_id=draw(_thread_ids),
-        assistant_id=draw(_assistant_ids),
-        status=status,
-        model=draw(_models),
-        instructions=draw(_optional_texts),
-        required_action=required_action,
-        last_error=last_error,
-        expires_at=expires,
-        started_at=started,
-        cancelled_at=cancelled,
-        failed_at=failed,
-        completed_at=completed,
-        incomplete_details=incomplete_details,
-        tools=tools,
-        metadata=draw(_metadata),
-        usage=usage,
-        temperature=draw(_temperatures),
-        top_p=draw(_top_ps),
-        max_prompt_tokens=draw(_token_limits),
-        max_completion_tokens=draw(_token_limits),
-        truncation_strategy=draw(_optional_truncation_strategies),
-        tool_choice=_tool_choice(draw, tools),
+    fields: dict[str, Any] = {
+        "id": draw(_run_ids),
+        "created_at": created,
+        "thread_id": draw(_thread_ids),
+        "assistant_id": draw(_assistant_ids),
+        "status": status,
+        "model": draw(_models),
+        "instructions": draw(_optional_texts),
+        "required_action": required_action,
+        "last_error": last_error,
+        "expires_at": expires,
+        "started_at": started,
+        "cancelled_at": cancelled,
+        "failed_at": failed,
+        "completed_at": completed,
+        "incomplete_details": incomplete_details,
+        "tools": tools,
+        "metadata": draw(_metadata),
+        "usage": usage,
+        "temperature": draw(_temperatures),
+        "top_p": draw(_top_ps),
+        "max_prompt_tokens": draw(_token_limits),
+        "max_completion_tokens": draw(_token_limits),
+        "truncation_strategy": draw(_optional_truncation_strategies),
+        "tool_choice": _tool_choice(draw, tools),
         # Real objects lack the key rather than carry null (spec-facts §5.1); both parse.
-        parallel_tool_calls=draw(_optional_bools),
-        response_format=draw(_optional_response_formats),
-    )
+        "parallel_tool_calls": draw(_optional_bools),
+        "response_format": draw(_optional_response_formats),
+    }
+    for key, echoes in _ECHOES.items():  # each echo not drawn above, inside its rows
+        if key not in fields:
+            fields[key] = draw(echoes)
+    return _finish(draw, Run, **fields)
 
 
 # --------------------------------------------------------------------------------------
@@ -607,6 +623,8 @@ def run_payloads(
 #: Operations that keep a run going, drawn more often so tool-output rounds are common.
 _PROGRESS: Final = (Op.START, Op.REQUIRE_ACTION, Op.SUBMIT_TOOL_OUTPUTS)
 _ZERO_USAGE: Final = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+#: The ``last_error.message`` of a drawn failure: the status's name.
+_FAILED: Final = RunStatus.FAILED.value
 
 
 def _tool_calls(draw: DrawFn, run: Run) -> list[dict[str, Any]]:
@@ -647,7 +665,7 @@ def _step(draw: DrawFn, run: Run, now: int) -> tuple[Run, int]:
     if op is Op.FAIL:
         error = {
             "code": draw(_error_codes),
-            "message": "failed",
+            "message": _FAILED,
         }
         return _ops.fail(run, now=now, error=error, usage=_ZERO_USAGE), now
     if op is Op.EXPIRE:  # only once due
@@ -719,7 +737,7 @@ def _life_step(draw: DrawFn, life: Any, now: int, n: int) -> tuple[Any, int]:
     if run.started_at is None:
         ops = [op for op in ops if op not in _NEEDS_START]
     if run.status is RunStatus.IN_PROGRESS:
-        if any(s.type == "message_creation" for s in opened):
+        if any(s.type == MESSAGE_CREATION for s in opened):
             ops = [op for op in ops if op is not Op.REQUIRE_ACTION]
             ops += [Op.FINISH_MESSAGE_STEP] * 3
         elif opened:  # a tool_calls step without function calls (file search, say)
@@ -766,7 +784,7 @@ def _life_step(draw: DrawFn, life: Any, now: int, n: int) -> tuple[Any, int]:
             args["reason"] = draw(_run_reasons)
     elif op is Op.FAIL:
         code = draw(_error_codes)
-        args = {"error": {"code": code, "message": "failed"}, "usage": _ZERO_USAGE}
+        args = {"error": {"code": code, "message": _FAILED}, "usage": _ZERO_USAGE}
     elif op is Op.EXPIRE:
         now = max(now, run.expires_at if run.expires_at is not None else now)
     life = _steps.advance(run, life.steps, op, now=now, messages=life.messages, **args)

@@ -1,26 +1,38 @@
-"""Shared test configuration: hypothesis profiles and the real-world recordings.
+"""Shared test configuration: hypothesis profiles, slow tests and the real-world recordings.
 
 ``RUNSTATE_TEST_DECODER=json`` reads run text with the standard library only, even when
 orjson (the fast extra) is installed.
 
-Profiles (pick one with ``HYPOTHESIS_PROFILE``, default ``dev``):
+Profiles (pick one with ``HYPOTHESIS_PROFILE``, default ``quick``):
 
+``quick``
+    The README's test command: deterministic and small (derandomized, no example
+    database, :data:`QUICK_EXAMPLES` examples a test), so that the whole suite runs in
+    about a minute on an idle 2-core machine (``benchmarks/readme_tests.py`` measures
+    it). Tests that set their own example counts keep them.
 ``ci``
-    Deterministic and quick: derandomized, no example database, no deadline, no
-    too-slow health check, fewer examples, and a reproduction blob printed on failure.
-
-In both, shrinking a failure is bounded by half an hour instead of hypothesis' five
-minutes, so that a slow machine does not change what a search reports (see
-``SHRINK_BOUND``).
+    What ``.ci/run`` uses: deterministic and thorough enough, 50 examples a test,
+    derandomized, no example database, and a reproduction blob printed on failure.
 ``dev``
-    Hypothesis' defaults (random, with the local example database), but no deadline and
-    no too-slow health check: the README's test command runs on any machine, busy ones
-    included, and a test that is merely slow there is not a failure.
+    Hypothesis' defaults (random, 100 examples, with the local example database), to
+    explore: ``HYPOTHESIS_PROFILE=dev python -m pytest``.
+
+None has a deadline or the too-slow health check: a test that is merely slow on a busy
+machine is not a failure. In all, shrinking a failure is bounded by half an hour instead
+of hypothesis' five minutes, so that a slow machine does not change what a search
+reports (see ``SHRINK_BOUND``).
+
+Tests marked ``slow`` (long fixed searches and surveys whose settings do not follow the
+profile, long measurements) and ``kit_search`` (the conformance kit's longest searches)
+are skipped, visibly, unless asked for: ``RUNSTATE_TEST_SLOW=1`` /
+``RUNSTATE_TEST_KIT_SEARCH=1`` (``.ci/run`` sets both, each in a step of its own) or
+``-m slow`` / ``-m kit_search``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING
 
 import hypothesis.internal.conjecture.engine as _engine
@@ -29,6 +41,7 @@ from hypothesis import HealthCheck, settings
 from realworld import REAL_WORLD, REAL_WORLD_ABSENT, SEED, SEED_ABSENT
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 settings.register_profile(
@@ -43,7 +56,14 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+#: Examples a test under the ``quick`` profile (the README's test command).
+QUICK_EXAMPLES = 10
+settings.register_profile(
+    "quick", settings.get_profile("ci"), max_examples=QUICK_EXAMPLES, print_blob=True
+)
+#: The profile the README's test command runs under (no ``HYPOTHESIS_PROFILE``).
+DEFAULT_PROFILE = "quick"
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", DEFAULT_PROFILE))
 
 #: Hypothesis stops shrinking a failure after 5 minutes of wall time and reports it half
 #: shrunk. The conformance kit's searches shrink for 40 s on a quiet machine and came to
@@ -78,18 +98,34 @@ def seed_path() -> Path:
     return SEED
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The conformance kit's longest searches (``kit_search``) run where CI asks for them.
+#: Markers whose tests run only when asked for: marker -> (variable, why it is skipped).
+OPT_IN = {
+    "slow": ("RUNSTATE_TEST_SLOW", "a slow test, left out of the README's command"),
+    "kit_search": ("RUNSTATE_TEST_KIT_SEARCH", "a long conformance search"),
+}
 
-    ``RUNSTATE_TEST_KIT_SEARCH=1`` (set by ``.ci/run`` for a step of their own) or
-    ``-m kit_search`` runs them; otherwise they are skipped, visibly.
+
+def asked_for(marker: str, expression: str, environ: Mapping[str, str]) -> bool:
+    """Whether a run asks for the tests marked ``marker`` (one of :data:`OPT_IN`).
+
+    Its variable set non-empty, or its name in the ``-m`` expression as a whole word
+    (``-m 'not server_slow'`` does not name ``slow``; ``-m 'not slow'`` deselects them).
     """
-    wanted = os.environ.get("RUNSTATE_TEST_KIT_SEARCH") or "kit_search" in (
-        config.getoption("-m") or ""
-    )
-    if wanted:
-        return
-    skip = pytest.mark.skip(reason="a long conformance search: RUNSTATE_TEST_KIT_SEARCH=1 runs it")
-    for item in items:
-        if "kit_search" in item.keywords:
-            item.add_marker(skip)
+    variable = OPT_IN[marker][0]
+    return bool(environ.get(variable)) or re.search(rf"\b{marker}\b", expression) is not None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` or ``kit_search`` run only where they are asked for.
+
+    ``RUNSTATE_TEST_SLOW=1`` / ``RUNSTATE_TEST_KIT_SEARCH=1`` (``.ci/run`` sets them) or
+    ``-m slow`` / ``-m kit_search`` runs them; otherwise they are skipped, visibly.
+    """
+    expression = config.getoption("-m") or ""
+    for marker, (variable, why) in OPT_IN.items():
+        if asked_for(marker, expression, os.environ):
+            continue
+        skip = pytest.mark.skip(reason=f"{why}: {variable}=1 runs it")
+        for item in items:
+            if item.get_closest_marker(marker):
+                item.add_marker(skip)

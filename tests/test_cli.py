@@ -1124,6 +1124,7 @@ def test_a_missing_or_closed_stdout_is_a_report_that_cannot_be_written(
     assert "internal error" not in err.getvalue()
 
 
+@pytest.mark.slow  # 15 processes; the other test_process_* tests start real ones too
 @pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell closes the descriptors")
 @pytest.mark.parametrize("closed", [">&-", "2>&-", ">&- 2>&-"])
 @pytest.mark.parametrize("case", sorted(_CASES))

@@ -20,13 +20,16 @@ What does not count:
   function;
 * declarations: ``Literal[...]`` subscripts and the member values of an ``Enum`` class;
 * ``__all__``: it lists Python names (the ``start`` function), not the values;
-* for names, a string in a *key* position, where it names a field sharing the spelling
-  (``{"tool_calls": ...}``, ``obj["tool_calls"]``, ``obj.get("usage")``,
-  ``getattr(run, "completed_at")``), not the value;
+* for names, a string in a *key* position, where it names a field or an argument sharing
+  the spelling (``{"tool_calls": ...}``, ``obj["tool_calls"]``, ``obj.get("usage")``,
+  ``getattr(run, "completed_at")``, ``InvalidRun.one(field="tool_calls", ...)``, the
+  operations table's ``takes=("tool_calls",)``), not the value;
 * the field-rule table ``runstate/_fields.py`` is where the limits live: it is the one
   file allowed for each of them;
-* ``runstate/responses/`` for names: the sibling machine declares its own statuses
-  (``completed`` is a Response status too).
+* ``runstate/responses/`` and the Responses kit (``runstate/testing/_response*.py``) for
+  names: the sibling machine declares its own statuses and operations (``completed`` is a
+  Response status too, ``cancel`` a Response operation); these tests hold the Run
+  machine's names.
 
 Limits below 16 (1, 10) are too common to track by value (``10**n``, ``[1:]``); their only
 statement is the table's row, which ``test_table_holds_every_limit`` reads back.
@@ -39,13 +42,17 @@ from __future__ import annotations
 import ast
 import itertools
 import pathlib
+import shutil
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import get_args
 
 import pytest
 
 from runstate import RunStatus
 from runstate._fields import FIELD_RULES
+from runstate._model import MessageStatus, StepStatus, StepType
+from runstate._operations import Op
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "runstate"
 
@@ -65,38 +72,27 @@ UNRELATED: dict[tuple[int, str], str] = {
     (20, "min_size=1, max_size=20)"): "the length of drawn unknown keys",
 }
 
-#: Known repeats still to go, each owned by another branch of issue 18 (see its report):
-#: literal -> the files that still repeat it.
-PENDING: dict[str, set[str]] = {
-    # statuses (and the step and message statuses sharing their spelling)
-    "in_progress": {"_events.py", "_steps.py", "_trace.py"},
-    "completed": {"_events.py", "_steps.py", "_trace.py", "_assistants.py"},
-    "incomplete": {"_events.py", "_steps.py", "_trace.py"},
-    "cancelled": {"_trace.py"},
-    "failed": {"_trace.py", "strategies.py"},
-    "expired": {"_trace.py"},
-    # step types
-    "message_creation": {"_schema.py", "_trace.py", "strategies.py"},
-    "tool_calls": {"_events.py", "_ops.py", "_steps.py", "_trace.py", "testing.py"},
-}
+#: Keyword arguments whose string names a field or an argument (a key position).
+KEY_KEYWORDS: frozenset[str] = frozenset({"field", "takes", "may_take"})
 
-STATUS_NAMES = tuple(s.value for s in RunStatus)
-STEP_TYPES = ("message_creation", "tool_calls")
-OPERATION_NAMES = (
-    "start",
-    "require_action",
-    "submit_tool_outputs",
-    "cancel",
-    "finish_cancel",
-    "complete",
-    "mark_incomplete",
-    "fail",
-    "expire",
-    "open_message_step",
-    "open_tool_calls_step",
-    "finish_message_step",
-    "complete_tool_calls_step",
+#: The run's, steps' and messages' statuses (the step and message statuses share the
+#: run's spelling), the step types and the operation names. An Enum's values and the
+#: Literals do not count, so RunStatus, StepStatus and Op state theirs in no file; the
+#: one file allowed for each name is _model.py, where the message statuses and step
+#: types are constants beside their Literals (and ``submit_tool_outputs`` is
+#: required_action's type tag).
+DECLARING = {"_model.py"}
+STATUS_NAMES = tuple(
+    dict.fromkeys(
+        [
+            *(s.value for s in RunStatus),
+            *(s.value for s in StepStatus),
+            *get_args(MessageStatus),
+        ]
+    )
 )
+STEP_TYPES: tuple[str, ...] = get_args(StepType)
+OPERATION_NAMES = tuple(op.value for op in Op)
 
 
 def _limits() -> tuple[set[int], set[tuple[float, float]]]:
@@ -114,10 +110,10 @@ def _limits() -> tuple[set[int], set[tuple[float, float]]]:
 NUMBERS, RANGES = _limits()
 
 
-def _files() -> Iterator[tuple[str, ast.Module, list[str]]]:
-    for path in sorted(PACKAGE.rglob("*.py")):
+def _files(package: pathlib.Path) -> Iterator[tuple[str, ast.Module, list[str]]]:
+    for path in sorted(package.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        yield str(path.relative_to(PACKAGE)), ast.parse(text), text.splitlines()
+        yield str(path.relative_to(package)), ast.parse(text), text.splitlines()
 
 
 def _skipped(tree: ast.Module) -> tuple[set[int], set[int]]:
@@ -159,6 +155,9 @@ def _skipped(tree: ast.Module) -> tuple[set[int], set[int]]:
                 keys.add(id(node.args[0]))
             if name in ("getattr", "hasattr", "setattr") and len(node.args) > 1:
                 keys.add(id(node.args[1]))
+            for keyword in node.keywords:
+                if keyword.arg in KEY_KEYWORDS:
+                    keys.update(id(n) for n in ast.walk(keyword.value))
     return never, keys
 
 
@@ -175,13 +174,15 @@ def _pairs(node: ast.AST) -> Iterator[tuple[object, object]]:
             yield low.value, high.value
 
 
-def _hits() -> tuple[dict[object, set[str]], dict[str, set[str]], list[str]]:
+def _hits(
+    package: pathlib.Path = PACKAGE,
+) -> tuple[dict[object, set[str]], dict[str, set[str]], list[str]]:
     """Files per number or range, files per name, and the exemptions that matched."""
     numbers: dict[object, set[str]] = defaultdict(set)
     names: dict[str, set[str]] = defaultdict(set)
     used: list[str] = []
     wanted = set(STATUS_NAMES) | set(STEP_TYPES) | set(OPERATION_NAMES)
-    for where, tree, lines in _files():
+    for where, tree, lines in _files(package):
         never, keys = _skipped(tree)
         for node in ast.walk(tree):
             for low, high in _pairs(node):
@@ -201,7 +202,7 @@ def _hits() -> tuple[dict[object, set[str]], dict[str, set[str]], list[str]]:
                 type(value) is str
                 and value in wanted
                 and id(node) not in keys
-                and not where.startswith("responses")
+                and not where.startswith(("responses", "testing/_response"))
             ):
                 names[value].add(where)
     return numbers, names, used
@@ -228,41 +229,46 @@ def test_each_exemption_still_matches() -> None:
     assert {text for _, text in UNRELATED} == set(USED)
 
 
+def test_the_names_are_all_there() -> None:
+    # Derived from the declarations, so a new status, step type or operation is tracked.
+    assert {"in_progress", "cancelling", "expired", "incomplete"} <= set(STATUS_NAMES)
+    assert set(STEP_TYPES) == {"message_creation", "tool_calls"}
+    assert {"finish_cancel", "update_metadata", "complete_tool_calls_step"} <= set(OPERATION_NAMES)
+
+
 @pytest.mark.parametrize("name", STATUS_NAMES + STEP_TYPES)
-def test_status_and_step_type_names_repeat_only_where_known(name: str) -> None:
-    # The declaring files: RunStatus in _status.py; StepType's tags in _model.py.
-    files = NAME_HITS.get(name, set()) - {"_status.py", "_model.py"}
-    assert files <= PENDING.get(name, set()), f"{name!r} is also written in {sorted(files)}"
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            n,
-            marks=pytest.mark.xfail(
-                reason=f"still repeated in {sorted(PENDING[n])} (other issue-18 branches)",
-                strict=False,
-            ),
-        )
-        if n in PENDING
-        else n
-        for n in STATUS_NAMES + STEP_TYPES
-    ],
-)
 def test_status_and_step_type_names_are_written_once(name: str) -> None:
-    files = NAME_HITS.get(name, set()) - {"_status.py", "_model.py"}
-    assert files == set(), f"{name!r} is also written in {sorted(files)}"
+    files = NAME_HITS.get(name, set())
+    assert files <= DECLARING, f"{name!r} is written in {sorted(files - DECLARING)}"
 
 
-@pytest.mark.xfail(
-    reason="the ops branch replaces loose operation names with one table's constants",
-    strict=False,
-)
 @pytest.mark.parametrize("name", OPERATION_NAMES)
 def test_operation_names_are_written_once(name: str) -> None:
     files = NAME_HITS.get(name, set())
-    assert len(files) <= 1, f"{name!r} is written in {sorted(files)}"
+    assert files <= DECLARING, f"{name!r} is written in {sorted(files - DECLARING)}"
+
+
+def test_a_planted_literal_is_caught(tmp_path: pathlib.Path) -> None:
+    # A copy of the package with loose names planted in one module: each is found there,
+    # and nowhere in the real package.
+    copy = tmp_path / "runstate"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with (copy / "strategies.py").open("a", encoding="utf-8") as module:
+        module.write(
+            '\nif run.status == "cancelling" or kind == "finish_cancel":\n'
+            '    s = {"type": "tool_calls", "status": f"{x}expired"}\n'
+            '    raise InvalidRun.one(field="queued", rule="r", message="m")\n'
+            "    n = 512\n"
+            '    _row(Op.X, takes=("update_metadata",), stops="open_message_step")\n'
+        )
+    numbers, names, _ = _hits(copy)
+    assert "strategies.py" in numbers[512]
+    planted = {"cancelling", "finish_cancel", "tool_calls", "expired", "open_message_step"}
+    for name in planted:
+        assert "strategies.py" in names[name], name
+        assert "strategies.py" not in NAME_HITS.get(name, set()), name
+    for name in ("queued", "update_metadata"):  # in a key position: a field, an argument
+        assert "strategies.py" not in names.get(name, set()), name
 
 
 def test_the_walk_sees_what_it_must() -> None:

@@ -622,6 +622,7 @@ def test_huge_int_text_refused_whatever_the_interpreter_limit() -> None:
     assert isinstance(result, rs.InvalidRun), "a 5000-digit created_at was accepted from text"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("depth", [10**4, 10**5])
 @pytest.mark.parametrize("where", ["x-unknown", "metadata", "tools", "parameters"])
 def test_deep_nesting_is_refused(depth: int, where: str) -> None:
@@ -688,6 +689,7 @@ def test_keys_whose_hash_raises_are_refused_or_read(where: str) -> None:
         check_run(result)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["x-unknown"])  # the item budget is 1 Mi items
 def test_endless_mapping_is_refused(where: str) -> None:
     # Wide values spend the item budget fast; an endless mapping of small values takes

@@ -7,9 +7,9 @@ type. Each test fails on any exception outside the documented ones, and checks w
 must hold whatever the input (positions in range, rule names kebab-case, output lines
 printable, the JSON report whole).
 
-Quick under ``HYPOTHESIS_PROFILE=ci`` (50 examples each, derandomized); the default
-``dev`` profile runs Hypothesis' usual 100, at random. ``RUNSTATE_FUZZ_EXAMPLES=5000``
-runs that many for a long hunt.
+As many examples as the profile gives (tests/conftest.py: 10 under the default ``quick``,
+50 under ``ci``, Hypothesis' usual 100 at random under ``dev``).
+``RUNSTATE_FUZZ_EXAMPLES=5000`` runs that many for a long hunt.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 if os.environ.get("RUNSTATE_FUZZ_EXAMPLES"):
     settings.register_profile(
         "fuzz",
-        settings.get_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev")),
+        settings(),  # the profile tests/conftest.py loaded
         max_examples=int(os.environ["RUNSTATE_FUZZ_EXAMPLES"]),
     )
     settings.load_profile("fuzz")

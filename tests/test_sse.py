@@ -194,6 +194,7 @@ def _peak(source: object) -> tuple[int, int]:
     return count, peak
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("eol", [b"\n", b"\r", b"\r\n"], ids=["LF", "CR", "CRLF"])
 @pytest.mark.parametrize(
     "wrap",

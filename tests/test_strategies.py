@@ -119,7 +119,7 @@ def test_runs_are_clean(run: Run) -> None:
 
 
 @pytest.mark.parametrize("status", list(RunStatus), ids=lambda s: s.value)
-@settings(max_examples=15)
+@settings(max_examples=min(15, settings.default.max_examples))  # fewer under `quick`
 @given(data=st.data())
 def test_runs_in_each_status_are_clean(status: RunStatus, data: st.DataObject) -> None:
     run = data.draw(runs(status=status))
@@ -291,6 +291,7 @@ SHAPE_STATUS = {
 FIND = settings(database=None, derandomize=True, max_examples=3_000, phases=[Phase.generate])
 
 
+@pytest.mark.slow  # up to 3,000 examples a shape (about 17 s of CPU in all): CI runs it
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_every_shape_is_generated(shape: str) -> None:
     found = find(runs(status=SHAPE_STATUS.get(shape)), SHAPES[shape], settings=FIND)

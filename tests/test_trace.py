@@ -577,6 +577,7 @@ def test_problem_str() -> None:
     )
 
 
+@pytest.mark.slow  # a memory measurement (tracemalloc): CI runs it
 def test_memory_stays_flat_on_a_long_trace() -> None:
     """The checker keeps only the previous snapshot: 4x the items, about the same peak."""
 

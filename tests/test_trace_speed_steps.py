@@ -293,6 +293,7 @@ def test_real_streams_are_judged_as_the_general_path_judges_them(real_world: Any
         assert judged(items) == judged(as_bytearrays(items))
 
 
+@pytest.mark.slow  # a memory measurement (tracemalloc): CI runs it
 def test_memory_stays_bounded_on_a_long_stream_of_steps() -> None:
     """A thousand steps and messages opened and closed: the checker's memory stays flat."""
     events, _, _ = opened_step()

@@ -44,8 +44,8 @@ from store import Store, Unavailable, clock, new_id
 from tool_calls import arguments_for
 
 import runstate as rs
-from runstate import _templates as wire
 from runstate import responses as rr
+from runstate._engine import templates as wire
 
 log = logging.getLogger("runstate.server")
 

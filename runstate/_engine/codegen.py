@@ -1,7 +1,7 @@
 """Code generation from the one schema: structure and unstructure functions, and copiers.
 
 For each class a machine registers (:func:`extend`), Python source is generated and
-compiled once, when the machine's model is imported:
+compiled once:
 
 * a **structure function**, with every check inlined (``type(v) is int``, a dict lookup
   for literals) and no per-call reflection. It takes every value in one C call (an
@@ -14,6 +14,14 @@ compiled once, when the machine's model is imported:
   (kept JSON is scanned, not frozen, by a scanner that refuses exactly what the
   freezer refuses). They accept exactly what the structure functions accept; the
   trace checker uses them to judge step and message text without building values.
+
+Each class's functions are generated on its first lookup in :data:`HOOKS`,
+:data:`GUARDED_HOOKS` or ``DUMPERS`` (:class:`~runstate._engine.schema.Generated`),
+together with the classes it nests (:func:`closure`), so ``import runstate`` compiles
+nothing for a class nobody uses. The code is the same whichever class comes first; only
+the numbers in the names it binds (``_get57``) follow the order. Each namespace has a
+lock, so two threads never generate into it at once and each class is compiled once per
+namespace; a thread that finds a function in a table finds everything it calls.
 
 The generated source is registered with :mod:`linecache` under a file name like
 ``<runstate generated Run>``, as attrs and cattrs do, so tracebacks and debuggers show it.
@@ -50,7 +58,8 @@ import linecache
 import math
 import operator
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, Literal, TypeAlias
 
 import attrs
@@ -70,6 +79,7 @@ from .schema import (
     Bad,
     Emitter,
     Field,
+    Generated,
     register,
     structure_name,
     unstructure_name,
@@ -81,6 +91,7 @@ __all__ = [
     "HOOKS",
     "SWAP",
     "Plan",
+    "closure",
     "copier",
     "emit_construct",
     "extend",
@@ -448,6 +459,67 @@ def _compile(source: str, filename: str, ns: dict[str, Any]) -> None:
     exec(compile(source, filename, "exec"), ns)
 
 
+class _Namespace:
+    """One namespace of generated code, filled class by class.
+
+    The structure and unstructure functions of each class are compiled into one shared
+    namespace, where they call each other by name (``_s_Usage(v)``) and find the tagged
+    unions' tables and the common values. :meth:`add` generates the classes not yet in it;
+    a lock keeps two threads from emitting into the namespace at once (the names it
+    binds are numbered by its size), so each class is generated once per namespace.
+    """
+
+    def __init__(self, swap: bool, guard_floats: bool, check_only: bool) -> None:
+        self.ns = _namespace(swap, guard_floats, check_only)
+        self.label = ("swap" if swap else "portable") + (", orjson" if guard_floats else "")
+        self.label += ", check only" if check_only else ""
+        self.done: dict[type, None] = {}  # the classes generated here, in order
+        self.lock = threading.RLock()
+
+    def add(self, classes: Iterable[type]) -> list[type]:
+        """Generate the functions of those of ``classes`` not generated yet; return them.
+
+        The classes their code calls must be among ``classes`` or generated already
+        (:func:`closure`).
+        """
+        ns = self.ns
+        with self.lock:
+            new = [cls for cls in dict.fromkeys(classes) if cls not in self.done]
+            for cls in new:
+                fields = SCHEMA[cls]
+                source = (
+                    _gen_structure(cls, fields, ns) + "\n\n" + _gen_unstructure(cls, fields, ns)
+                )
+                _compile(source + "\n", f"<runstate generated {cls.__name__} ({self.label})>", ns)
+                self.done[cls] = None
+            for union in UNIONS:
+                if all(cls in self.done for cls in union.classes.values()):
+                    table = ns.setdefault(f"_tags_{id(union)}", {})
+                    table.update({t: ns[structure_name(c)] for t, c in union.classes.items()})
+            for cls, value in COMMON_VALUES.items():
+                if cls not in new:
+                    continue
+                if not all(v is None or type(v) is str for v in value.values()):  # pragma: no cover
+                    raise AssertionError(
+                        f"COMMON_VALUES[{cls.__name__}] may hold only str and None"
+                    )
+                ns[f"_common_json_{cls.__name__}"] = value
+                ns[f"_common_{cls.__name__}"] = ns[structure_name(cls)](dict(value))
+        return new
+
+
+def closure(classes: Iterable[type]) -> list[type]:
+    """``classes`` and every class their generated code calls, at any depth, in schema order."""
+    seen: set[type] = set()
+    todo = list(classes)
+    while todo:
+        cls = todo.pop()
+        if cls not in seen:
+            seen.add(cls)
+            todo.extend(c for kind, _ in SCHEMA[cls].values() for c in kind.nested())
+    return [cls for cls in SCHEMA if cls in seen]
+
+
 def generate(
     *,
     swap: bool = SWAP,
@@ -455,49 +527,56 @@ def generate(
     check_only: bool = False,
     classes: Mapping[type, dict[str, Field]] | None = None,
 ) -> dict[type, Callable[[Any], Any]]:
-    """Generate every class's structure function in a fresh namespace; return them.
+    """Generate every class's structure function in a fresh namespace, now; return them.
 
-    :data:`HOOKS` hold the functions :func:`extend` generated for each machine; tests
-    call ``generate(swap=False)`` to run the portable build on the same inputs. With
-    ``guard_floats``, the functions also refuse floats of 2**63 or more in magnitude:
-    they read orjson's output, where such a float may have been an integer the standard
-    library keeps exact (:mod:`runstate._engine.jsonio`); a refused input is then read
-    again by the standard library.
+    :data:`HOOKS` hold the functions generated on first use for each machine's classes
+    (:func:`extend`); tests call ``generate(swap=False)`` to run the portable build on
+    the same inputs. With ``guard_floats``, the functions also refuse floats of 2**63 or
+    more in magnitude: they read orjson's output, where such a float may have been an
+    integer the standard library keeps exact (:mod:`runstate._engine.jsonio`); a refused
+    input is then read again by the standard library.
     With ``check_only``, the functions run every check and return their input instead
     of building an instance (for callers that only need to know whether a parse would
-    succeed). ``classes`` limits the generation to some of the registered classes (see
-    :func:`extend`); their nested classes must be among them.
+    succeed). ``classes`` limits the generation to some of the registered classes (and
+    the classes they nest).
     """
-    ns = _namespace(swap, guard_floats, check_only)
-    todo = SCHEMA if classes is None else classes
-    for cls, fields in todo.items():
-        source = _gen_structure(cls, fields, ns) + "\n\n" + _gen_unstructure(cls, fields, ns)
-        label = ("swap" if swap else "portable") + (", orjson" if guard_floats else "")
-        label += ", check only" if check_only else ""
-        _compile(source + "\n", f"<runstate generated {cls.__name__} ({label})>", ns)
-    hooks = {cls: ns[structure_name(cls)] for cls in todo}
-    for union in UNIONS:
-        if all(cls in hooks for cls in union.classes.values()):
-            table = ns.setdefault(f"_tags_{id(union)}", {})
-            table.update({tag: hooks[cls] for tag, cls in union.classes.items()})
-    for cls, value in COMMON_VALUES.items():
-        if cls not in hooks:
-            continue
-        if not all(v is None or type(v) is str for v in value.values()):  # pragma: no cover
-            raise AssertionError(f"COMMON_VALUES[{cls.__name__}] may hold only str and None")
-        ns[f"_common_json_{cls.__name__}"] = value
-        ns[f"_common_{cls.__name__}"] = hooks[cls](dict(value))
-    if not check_only:  # the first functions generated for a class are its dumper
-        for cls in todo:
-            DUMPERS.setdefault(cls, ns[unstructure_name(cls)])
-    return hooks
+    space = _Namespace(swap, guard_floats, check_only)
+    todo = list(SCHEMA if classes is None else classes)
+    space.add(closure(todo))
+    return {cls: space.ns[structure_name(cls)] for cls in todo}
+
+
+class _Builder:
+    """Fills the tables of generated functions for one namespace, on a class's first use.
+
+    Called by :class:`~runstate._engine.schema.Generated` (``HOOKS[cls]`` of a class not
+    built yet): generates the class and the classes it nests (:func:`closure`), then
+    stores their structure functions in ``hooks`` and, for the plain namespace, their
+    unstructure functions in ``DUMPERS``. Everything a function calls is in the namespace
+    before the function is stored, and all under the namespace's lock, so a thread that
+    finds a function in a table can call it.
+    """
+
+    def __init__(self, hooks: Generated[Callable[[Any], Any]], *, guard_floats: bool) -> None:
+        self.hooks = hooks
+        self.dumpers = None if guard_floats else DUMPERS
+        self.space = _Namespace(SWAP, guard_floats, False)
+
+    def __call__(self, cls: type) -> None:
+        space, ns = self.space, self.space.ns
+        with space.lock:
+            for new in space.add(closure([cls])):
+                self.hooks[new] = ns[structure_name(new)]
+                if self.dumpers is not None:
+                    self.dumpers[new] = ns[unstructure_name(new)]
 
 
 #: class -> its generated structure function (JSON value in, frozen instance out); each
-#: machine's model fills it for its classes (:func:`extend`).
-HOOKS: Final[dict[type, Callable[[Any], Any]]] = {}
-#: The same, for orjson's output (see :func:`generate`); filled only when orjson is installed.
-GUARDED_HOOKS: Final[dict[type, Callable[[Any], Any]]] = {}
+#: machine's model declares its classes (:func:`extend`), whose functions are generated
+#: on first use (see :class:`~runstate._engine.schema.Generated`).
+HOOKS: Final[Generated[Callable[[Any], Any]]] = Generated()
+#: The same, for orjson's output (see :func:`generate`); only when orjson is installed.
+GUARDED_HOOKS: Final[Generated[Callable[[Any], Any]]] = Generated()
 
 
 def extend(
@@ -512,15 +591,18 @@ def extend(
     The machine's model module calls it once, where it declares its classes (the run's:
     :mod:`runstate._model`; the response's: :mod:`runstate.responses._model`). The
     classes join :data:`SCHEMA` (:func:`runstate._engine.schema.register`, with
-    ``common``, ``likely`` and ``late``) and get their structure functions in
-    :data:`HOOKS` (and :data:`GUARDED_HOOKS` when orjson is installed) and their dumpers
-    in ``DUMPERS``; :func:`runstate._engine.serde.parse_value` and ``dump_value`` then
-    read and write them.
+    ``common``, ``likely`` and ``late``); their structure functions (in :data:`HOOKS`,
+    and :data:`GUARDED_HOOKS` when orjson is installed) and dumpers (in ``DUMPERS``) are
+    generated when first looked up, a class with the classes it nests, into one
+    namespace per machine and table. :func:`runstate._engine.serde.parse_value` and
+    ``dump_value`` then read and write them.
     """
     register(schema, common=common, likely=likely, late=late)
-    HOOKS.update(generate(classes=schema))
+    plain = _Builder(HOOKS, guard_floats=False)
+    HOOKS.defer(schema, plain)
+    DUMPERS.defer(schema, plain)
     if FAST_LOADS is not None:
-        GUARDED_HOOKS.update(generate(guard_floats=True, classes=schema))
+        GUARDED_HOOKS.defer(schema, _Builder(GUARDED_HOOKS, guard_floats=True))
 
 
 # --------------------------------------------------------------------------------------

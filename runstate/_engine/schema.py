@@ -23,8 +23,8 @@ import enum
 import functools
 import math
 import typing
-from collections.abc import Callable, Mapping
-from typing import Any, Final, Literal, get_args
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, get_args
 
 from .errors import FieldError, InvalidRun, shorten
 from .frozen import FrozenDict, FrozenList
@@ -39,11 +39,15 @@ from .jsonvalue import (
     thaw_json,
 )
 
+if TYPE_CHECKING:
+    from _collections_abc import dict_items, dict_keys, dict_values
+
 __all__ = [
     "BOOL",
     "COMMON_VALUES",
     "DUMPERS",
     "FIELD_CHECKS",
+    "Generated",
     "INT",
     "LATE_KEYS",
     "LIKELY_EXTRAS",
@@ -83,11 +87,82 @@ _Bad = Bad
 
 MISSING: Final = object()
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 #: Every tagged union kind, so that code generation can give each its class hooks.
 UNIONS: Final[list[Tagged]] = []
 
-#: class -> its generated unstructure function; filled by :mod:`runstate._engine.codegen`.
-DUMPERS: Final[dict[type, Callable[[Any], dict[str, Any]]]] = {}
+
+class Generated(dict[type, _F]):
+    """class -> one of its generated functions, generated when first looked up.
+
+    A machine's model declares its classes (:func:`runstate._engine.codegen.extend`),
+    which gives each class a *builder* here instead of a function: the first lookup of
+    the class (``table[cls]``, ``table.get(cls)``) calls it, and the builder generates
+    and compiles the functions of the class and of the classes it nests, and stores
+    them. Later lookups are plain dict lookups. A registered class counts as present
+    (``cls in table``) before it is built; iterating, ``len`` and the views build every
+    class first. :meth:`generated` lists the classes built so far.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._builders: dict[type, Callable[[type], None]] = {}
+
+    def defer(self, classes: Iterable[type], builder: Callable[[type], None]) -> None:
+        """Let ``builder(cls)`` fill ``self[cls]`` (for each of ``classes``) on first use."""
+        for cls in classes:
+            self._builders[cls] = builder
+
+    def __missing__(self, key: type) -> _F:
+        builder = self._builders.get(key)
+        if builder is None:
+            raise KeyError(key)
+        builder(key)
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._builders or dict.__contains__(self, key)
+
+    def get(self, key: type, default: Any = None) -> Any:
+        """``self[key]`` (built if need be), or ``default`` for a class not registered."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def generated(self) -> tuple[type, ...]:
+        """The classes whose function has been generated so far, in the order built."""
+        return tuple(dict.keys(self))
+
+    def _build_all(self) -> None:
+        for cls in self._builders:
+            self[cls]
+
+    def __iter__(self) -> Iterator[type]:
+        self._build_all()
+        return dict.__iter__(self)
+
+    def __len__(self) -> int:
+        self._build_all()
+        return dict.__len__(self)
+
+    def keys(self) -> dict_keys[type, _F]:
+        self._build_all()
+        return dict.keys(self)
+
+    def values(self) -> dict_values[type, _F]:
+        self._build_all()
+        return dict.values(self)
+
+    def items(self) -> dict_items[type, _F]:
+        self._build_all()
+        return dict.items(self)
+
+
+#: class -> its generated unstructure function, generated on first use (see
+#: :class:`Generated`; the builders are :mod:`runstate._engine.codegen`'s).
+DUMPERS: Final[Generated[Callable[[Any], dict[str, Any]]]] = Generated()
 
 
 def _choices(values: tuple[str, ...]) -> str:
@@ -138,6 +213,10 @@ class Kind:
     def check_value(self, value: object) -> bool:
         """Whether ``value``, a field of a value built by hand, is what parsing yields."""
         return self.accepts(value)
+
+    def nested(self) -> tuple[type, ...]:
+        """The value classes whose generated functions this kind's code calls."""
+        return ()
 
 
 #: The largest integers accepted anywhere have 4300 digits: Python's default limit for
@@ -260,6 +339,10 @@ class OptionalKind(Kind):
         """See :meth:`Kind.check_value`."""
         return value is None or self.inner.check_value(value)
 
+    def nested(self) -> tuple[type, ...]:
+        """See :meth:`Kind.nested`."""
+        return self.inner.nested()
+
 
 class ObjectKind(Kind):
     """A nested value class."""
@@ -292,6 +375,10 @@ class ObjectKind(Kind):
     def check_value(self, value: object) -> bool:
         """See :meth:`Kind.check_value`."""
         return type(value) is self.cls
+
+    def nested(self) -> tuple[type, ...]:
+        """See :meth:`Kind.nested`."""
+        return (self.cls,)
 
 
 class Tagged(Kind):
@@ -411,6 +498,10 @@ class Tagged(Kind):
             self.classes.get(getattr(value, "type", None)) is cls  # type: ignore[arg-type]
         )
 
+    def nested(self) -> tuple[type, ...]:
+        """See :meth:`Kind.nested`."""
+        return tuple(self.classes.values())
+
 
 class Array(Kind):
     """An array of objects or of a tagged union."""
@@ -446,6 +537,10 @@ class Array(Kind):
     def check_value(self, value: object) -> bool:
         """See :meth:`Kind.check_value`."""
         return type(value) is tuple and all(self.item.check_value(x) for x in value)
+
+    def nested(self) -> tuple[type, ...]:
+        """See :meth:`Kind.nested`."""
+        return self.item.nested()
 
 
 class JsonObject(Kind):

@@ -11,6 +11,10 @@ converters every registered value class (:func:`configure_converter`,
 
 Structural only: types, literal values and required keys. Each machine's per-status
 rules live with its declarations.
+
+cattrs is imported on first use (by :func:`configure_converter`, :func:`make_converter`,
+:func:`format_exception` or :func:`read_only_converter`), not with this module: it is
+about a tenth of ``import runstate``, and parsing and dumping never need it.
 """
 
 # No ``from __future__ import annotations``: the examples below define attrs classes whose
@@ -19,9 +23,7 @@ import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final, TypeVar
-
-import cattrs
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from . import jsonio
 from .codegen import GUARDED_HOOKS, HOOKS
@@ -29,6 +31,9 @@ from .errors import Error, FieldError, InvalidArgument, InvalidRun
 from .jsonio import decode, loads
 from .jsonvalue import to_json_value
 from .schema import DUMPERS, explain
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
     "ReadOnlyConverterError",
@@ -104,9 +109,30 @@ def make_parser(
     :func:`parse_value`. Every refusal is ``error`` (:class:`InvalidRun` or a subclass)
     naming ``what``. Used for runs and for a sibling machine's values (responses), which
     may pass ``on_text`` (see :data:`OnText`; ``runstate._engine.dumpcache``).
+
+    The generated functions are looked up on the first call (generating them if need
+    be: :class:`~runstate._engine.schema.Generated`), not here, so that a machine's
+    module can make its parser at import for free; from then on ``parse`` calls them
+    directly. (Two threads' first calls may both look them up: they find the same ones.)
     """
-    structure = HOOKS[cls]
-    guarded = GUARDED_HOOKS.get(cls, structure)
+    structure: Callable[[Any], Any]
+    guarded: Callable[[Any], Any]
+
+    def first_structure(obj: Any) -> Any:
+        find()
+        return structure(obj)
+
+    def first_guarded(obj: Any) -> Any:
+        find()
+        return guarded(obj)
+
+    def find() -> None:
+        nonlocal structure, guarded
+        found = HOOKS[cls]
+        guarded = GUARDED_HOOKS.get(cls, found)
+        structure = found
+
+    structure, guarded = first_structure, first_guarded
 
     def parse(data: Any) -> _T:
         kind = type(data)
@@ -237,7 +263,7 @@ def _key_path(key: object) -> str:
     return f"[{key!r}]"
 
 
-def _structure_container(cl: Any, converter: cattrs.BaseConverter) -> Callable[[Any, Any], Any]:
+def _structure_container(cl: Any, converter: "cattrs.BaseConverter") -> Callable[[Any, Any], Any]:
     """Arrays and objects of runstate values, at any depth.
 
     Every problem of every item is listed, its path prefixed with the item's place
@@ -286,7 +312,7 @@ def _structure_container(cl: Any, converter: cattrs.BaseConverter) -> Callable[[
     return structure
 
 
-def configure_converter(converter: cattrs.BaseConverter) -> None:
+def configure_converter(converter: "cattrs.BaseConverter") -> None:
     """Teach any cattrs converter runstate's values: its hooks, exactly as runstate's own.
 
     After this, ``converter.structure(data, Run)`` validates like :func:`runstate.parse_run` (and
@@ -311,6 +337,8 @@ def configure_converter(converter: cattrs.BaseConverter) -> None:
         >>> conv.unstructure(conv.structure(row, Stored)) == row
         True
     """
+    import cattrs  # noqa: PLC0415 - imported on first use: see the module docs
+
     if not isinstance(converter, cattrs.BaseConverter):
         raise InvalidArgument.expected("converter", "a cattrs converter", converter)
     converter.register_structure_hook_func(_runstate_class, _structure_value)
@@ -346,6 +374,8 @@ def format_exception(exc: BaseException, type: Any) -> str:
         return "; ".join(
             e.message if e.field == "$" else f"{e.field}: {e.message}" for e in exc.errors
         )
+    import cattrs  # noqa: PLC0415 - imported on first use: see the module docs
+
     try:
         return cattrs.v.format_exception(exc, type)
     except Exception:  # cattrs shows the type: one whose repr raises, say
@@ -356,7 +386,7 @@ def _structure_value(data: Any, cl: Any) -> Any:
     return parse_value(cl, data)
 
 
-def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
+def make_converter(*, detailed_validation: bool = False) -> "cattrs.Converter":
     """A new cattrs converter, configured by :func:`configure_converter`.
 
     Without ``detailed_validation`` (the default here), a refused runstate value raises
@@ -364,6 +394,8 @@ def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
     in its own exception groups, each runstate problem an ``InvalidRun`` inside
     (``cattrs.transform_error(exc, format_exception=format_exception)`` lists them).
     """
+    import cattrs  # noqa: PLC0415 - imported on first use: see the module docs
+
     converter = cattrs.Converter(detailed_validation=detailed_validation)
     configure_converter(converter)
     return converter
@@ -377,63 +409,16 @@ class ReadOnlyConverterError(Error, TypeError):
     """
 
 
-class _ReadOnlyConverter(cattrs.Converter):
-    """A cattrs converter that refuses every ``register_*`` call and setting once frozen.
-
-    ``copy()`` (cattrs' own) gives a changeable converter with the same hooks.
-    """
-
-    __slots__ = ("_frozen",)
-    _frozen: bool
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        object.__setattr__(self, "_frozen", False)
-        super().__init__(*args, **kwargs)
-
-    def _refuse(self, what: str) -> None:
-        if self._frozen:
-            raise ReadOnlyConverterError(
-                f"runstate.converter is shared and read-only ({what}); make your own with "
-                "runstate.make_converter() or runstate.converter.copy()"
-            )
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._refuse(f"cannot set {name}")
-        super().__setattr__(name, value)
-
-    def register_structure_hook(self, *args: Any, **kwargs: Any) -> Any:
-        self._refuse("register_structure_hook")
-        return super().register_structure_hook(*args, **kwargs)
-
-    def register_structure_hook_func(self, *args: Any, **kwargs: Any) -> Any:
-        self._refuse("register_structure_hook_func")
-        return super().register_structure_hook_func(*args, **kwargs)
-
-    def register_structure_hook_factory(self, *args: Any, **kwargs: Any) -> Any:
-        self._refuse("register_structure_hook_factory")
-        return super().register_structure_hook_factory(*args, **kwargs)
-
-    def register_unstructure_hook(self, *args: Any, **kwargs: Any) -> Any:
-        self._refuse("register_unstructure_hook")
-        return super().register_unstructure_hook(*args, **kwargs)
-
-    def register_unstructure_hook_func(self, *args: Any, **kwargs: Any) -> Any:
-        self._refuse("register_unstructure_hook_func")
-        return super().register_unstructure_hook_func(*args, **kwargs)
-
-    def register_unstructure_hook_factory(self, *args: Any, **kwargs: Any) -> Any:
-        self._refuse("register_unstructure_hook_factory")
-        return super().register_unstructure_hook_factory(*args, **kwargs)
-
-
-def read_only_converter() -> cattrs.Converter:
+def read_only_converter() -> "cattrs.Converter":
     """A converter like :func:`make_converter`'s that refuses any change after setup.
 
     Every ``register_*`` call and every setting change raises
     :class:`ReadOnlyConverterError` (a :class:`runstate.Error`); ``copy()`` gives a
     changeable one. ``runstate.converter`` is one.
     """
-    converter = _ReadOnlyConverter(detailed_validation=False)
+    from .readonly import ReadOnlyConverter  # noqa: PLC0415 - it imports cattrs
+
+    converter = ReadOnlyConverter(detailed_validation=False)
     configure_converter(converter)
     object.__setattr__(converter, "_frozen", True)
     return converter

@@ -41,11 +41,28 @@ from ._adapters import STEP_KINDS, HttpResponse, Implementation, Response, Step,
 from ._conformance import RULES, STEP_RULES, conformance_test, run_conformance
 from ._engine import ConformanceFailure, Divergence, Evidence, Grade, Rule
 from ._report import REACH_OPERATIONS, ConformanceReport, DivergencesFound
+from ._response_rules import (
+    DRIVE_KINDS,
+    RESPONSE_RULES,
+    DriveKind,
+    ResponsesImplementation,
+    ResponseStep,
+)
+from ._responses import (
+    RESPONSE_REACH_OPERATIONS,
+    ResponseConformanceReport,
+    response_conformance,
+    response_conformance_test,
+)
+from ._responses_http import ResponsesThroughSDK, survey_responses_url
 from ._run_rules import DEFAULT_ASSISTANT_ID
 
 __all__ = [
     "DEFAULT_ASSISTANT_ID",
+    "DRIVE_KINDS",
     "REACH_OPERATIONS",
+    "RESPONSE_REACH_OPERATIONS",
+    "RESPONSE_RULES",
     "RULES",
     "STEP_KINDS",
     "STEP_RULES",
@@ -53,14 +70,22 @@ __all__ = [
     "ConformanceReport",
     "Divergence",
     "DivergencesFound",
+    "DriveKind",
     "Evidence",
     "Grade",
     "HttpResponse",
     "Implementation",
     "Response",
+    "ResponseConformanceReport",
+    "ResponseStep",
+    "ResponsesImplementation",
+    "ResponsesThroughSDK",
     "Rule",
     "Step",
     "StepKind",
     "conformance_test",
+    "response_conformance",
+    "response_conformance_test",
     "run_conformance",
+    "survey_responses_url",
 ]

@@ -14,6 +14,7 @@ import attrs
 from hypothesis.errors import InvalidArgument
 
 from .._model import IncompleteReason
+from .._operations import Op
 
 __all__ = [
     "REQUIRED",
@@ -70,13 +71,13 @@ StepKind: TypeAlias = Literal[
 #: Every step kind, in the order the lifecycle usually takes them; the default of
 #: ``steps=`` in :func:`run_conformance` and :func:`conformance_test`.
 STEP_KINDS: Final[tuple[StepKind, ...]] = (
-    "start",
-    "require_action",
-    "complete",
-    "fail",
-    "mark_incomplete",
-    "finish_cancel",
-    "expire",
+    Op.START.value,
+    Op.REQUIRE_ACTION.value,
+    Op.COMPLETE.value,
+    Op.FAIL.value,
+    Op.MARK_INCOMPLETE.value,
+    Op.FINISH_CANCEL.value,
+    Op.EXPIRE.value,
 )
 
 
@@ -270,13 +271,14 @@ class Implementation(Protocol):
         ...
 
 
-#: The methods every implementation has (``drive`` too, unless ``steps=()``).
+#: The methods every implementation has (``drive`` too, unless ``steps=()``); the last
+#: is named after its operation.
 REQUIRED: Final = (
     "create_thread",
     "create_run",
     "retrieve_run",
     "cancel_run",
-    "submit_tool_outputs",
+    Op.SUBMIT_TOOL_OUTPUTS.value,
 )
 
 

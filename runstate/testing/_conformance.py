@@ -20,6 +20,7 @@ from hypothesis.stateful import precondition, rule
 from .. import _ops as ops
 from .._errors import APIError, ThreadBusy, TransitionError
 from .._model import Run
+from .._operations import Op
 from .._status import ACTIVE_STATUSES, RunStatus
 from .._table import EDGES, OPERATION_FOR_TARGET
 from . import _engine as engine
@@ -211,14 +212,14 @@ class Conformance(RunChecks, StepChecks):
         before = self._settled(before, response, expect(before))
         expected = expect(before)
         what = f"cancel on {a_status(before.status)} run ({before.id})"
-        self.tally.reached("cancel", before.status.value, isinstance(expected, Run))
+        self.tally.reached(Op.CANCEL.value, before.status.value, isinstance(expected, Run))
         if isinstance(expected, APIError):
             accepted = (
                 "cancel-accepted-cancelling" if before.status is _CANCELLING else "cancel-accepted"
             )
             self._expect_refusal(what, response, expected, before.id, accepted)
             return what
-        self._expect_run("cancel", what, response, expected, before)
+        self._expect_run(Op.CANCEL.value, what, response, expected, before)
         return what
 
     @precondition(lambda self: self._focus_in(RunStatus.IN_PROGRESS, RunStatus.REQUIRES_ACTION))
@@ -272,7 +273,7 @@ class Conformance(RunChecks, StepChecks):
         }[how]
         tool_outputs = [{"tool_call_id": i, "output": f"result of {i}"} for i in ids]
         response = unpack(
-            "submit_tool_outputs",
+            Op.SUBMIT_TOOL_OUTPUTS.value,
             self.impl.submit_tool_outputs(before.thread_id, before.id, tool_outputs),
         )
 
@@ -285,7 +286,9 @@ class Conformance(RunChecks, StepChecks):
         before = self._settled(before, response, expect(before))
         expected = expect(before)
         what = f"submit_tool_outputs {ids} on {a_status(before.status)} run ({before.id})"
-        self.tally.reached("submit_tool_outputs", before.status.value, isinstance(expected, Run))
+        self.tally.reached(
+            Op.SUBMIT_TOOL_OUTPUTS.value, before.status.value, isinstance(expected, Run)
+        )
         if isinstance(expected, APIError):
             if before.status is not RunStatus.REQUIRES_ACTION:
                 accepted = "submit-accepted"
@@ -307,22 +310,22 @@ class Conformance(RunChecks, StepChecks):
     @precondition(lambda self: self._focus_in(RunStatus.QUEUED))
     @rule()
     def drive_start(self) -> None:
-        self._drive("start")
+        self._drive(Op.START.value)
 
     @precondition(lambda self: self._focus_in(RunStatus.IN_PROGRESS))
     @rule()
     def drive_require_action(self) -> None:
-        self._drive("require_action")
+        self._drive(Op.REQUIRE_ACTION.value)
 
     @precondition(lambda self: self._focus_in(RunStatus.IN_PROGRESS, _CANCELLING))
     @rule()
     def drive_complete(self) -> None:
-        self._drive("complete")
+        self._drive(Op.COMPLETE.value)
 
     @precondition(lambda self: self._focus_in(_CANCELLING))
     @rule()
     def drive_finish_cancel(self) -> None:
-        self._drive("finish_cancel")
+        self._drive(Op.FINISH_CANCEL.value)
 
     @precondition(lambda self: self._focus_in(*ACTIVE_STATUSES))
     @rule(step=st.sampled_from(UNUSUAL_ENDINGS))
@@ -487,7 +490,7 @@ class Conformance(RunChecks, StepChecks):
     # -- what the worker is told ----------------------------------------------------------
 
     def _step(self, kind: StepKind) -> Step:
-        if kind == "require_action":
+        if kind == Op.REQUIRE_ACTION.value:
             self.asked += 1
             count = 1 + self.asked % 2  # two calls first, then one, then two...
             calls = []
@@ -502,11 +505,11 @@ class Conformance(RunChecks, StepChecks):
                     call["x_runstate_probe"] = {"call": self.calls}
                 calls.append(call)
             return Step(kind=kind, tool_calls=tuple(calls))
-        if kind == "fail":
+        if kind == Op.FAIL.value:
             return Step(kind=kind, last_error=dict(LAST_ERROR), usage=dict(USAGE))
-        if kind == "mark_incomplete":
+        if kind == Op.MARK_INCOMPLETE.value:
             return Step(kind=kind, reason="max_completion_tokens", usage=dict(USAGE))
-        if kind in ("complete", "finish_cancel"):
+        if kind in (Op.COMPLETE.value, Op.FINISH_CANCEL.value):
             return Step(kind=kind, usage=dict(USAGE))
         return Step(kind=kind)
 

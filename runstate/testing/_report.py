@@ -14,6 +14,7 @@ from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
+from .._operations import Op
 from .._status import RunStatus
 from ._adapters import STEP_KINDS
 from ._engine import ConformanceFailure, Divergence
@@ -36,7 +37,11 @@ __all__ = [
 Reach: TypeAlias = Mapping[tuple[str, str], tuple[int, int]]
 
 #: The operations the reach table counts, in its row order.
-REACH_OPERATIONS: Final[tuple[str, ...]] = ("cancel", "submit_tool_outputs", *STEP_KINDS)
+REACH_OPERATIONS: Final[tuple[str, ...]] = (
+    Op.CANCEL.value,
+    Op.SUBMIT_TOOL_OUTPUTS.value,
+    *STEP_KINDS,
+)
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ from .._engine.copying import replace
 from .._errors import APIError, InvalidRun, ThreadBusy
 from .._invariants import violations
 from .._model import Run
+from .._operations import Op
 from .._serde import dump_run, parse_run
 from .._status import RunStatus
 from .._table import EDGES
@@ -263,7 +264,11 @@ PROBE: Final[Mapping[str, Any]] = {
     "x_runstate_probe": {"level": 1, "nested": {"level": 2, "items": [{"level": 3}, None]}}
 }
 #: The worker steps that end a run unusually (one rule draws among them).
-UNUSUAL_ENDINGS: Final[tuple[StepKind, ...]] = ("fail", "mark_incomplete", "expire")
+UNUSUAL_ENDINGS: Final[tuple[StepKind, ...]] = (
+    Op.FAIL.value,
+    Op.MARK_INCOMPLETE.value,
+    Op.EXPIRE.value,
+)
 USAGE: Final[Mapping[str, int]] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
 LAST_ERROR: Final[Mapping[str, str]] = {
     "code": "server_error",
@@ -276,11 +281,11 @@ SUBMISSIONS: Final = ("all", "reversed", "one_missing", "one_replaced", "unknown
 
 #: The timestamp each worker step sets to the server's ``now``.
 _STAMPED: Final[Mapping[str, str]] = {
-    "start": "started_at",
-    "complete": "completed_at",
-    "mark_incomplete": "completed_at",
-    "fail": "failed_at",
-    "finish_cancel": "cancelled_at",
+    Op.START: "started_at",
+    Op.COMPLETE: "completed_at",
+    Op.MARK_INCOMPLETE: "completed_at",
+    Op.FAIL: "failed_at",
+    Op.FINISH_CANCEL: "cancelled_at",
 }
 CONFIDENCE: Final[Mapping[tuple[RunStatus, RunStatus], str]] = {
     (e.source, e.target): e.confidence for e in EDGES
@@ -296,19 +301,19 @@ _FIELD: Final = re.compile(r"[.\[]")
 def reference_step(run: Run, step: Step, now: int) -> Run:
     """What runstate makes of ``step`` on ``run`` at ``now`` (or the refusal it raises)."""
     kind = step.kind
-    if kind == "start":
+    if kind == Op.START.value:
         return ops.start(run, now=now)
-    if kind == "require_action":
+    if kind == Op.REQUIRE_ACTION.value:
         return ops.require_action(run, step.tool_calls, now=now)
-    if kind == "complete":
+    if kind == Op.COMPLETE.value:
         return ops.complete(run, now=now, usage=step.usage)
-    if kind == "fail":
+    if kind == Op.FAIL.value:
         assert step.last_error is not None
         return ops.fail(run, now=now, error=step.last_error, usage=step.usage)
-    if kind == "mark_incomplete":
+    if kind == Op.MARK_INCOMPLETE.value:
         assert step.reason is not None
         return ops.mark_incomplete(run, now=now, reason=step.reason, usage=step.usage)
-    if kind == "finish_cancel":
+    if kind == Op.FINISH_CANCEL.value:
         return ops.finish_cancel(run, now=now, usage=step.usage)
     return ops.expire(run, now=max(now, run.expires_at or now))
 
@@ -420,7 +425,9 @@ class RunChecks(Kit):
         ):
             return before
         usage = body.get("usage")
-        step = Step(kind="finish_cancel", usage=usage if isinstance(usage, Mapping) else None)
+        step = Step(
+            kind=Op.FINISH_CANCEL.value, usage=usage if isinstance(usage, Mapping) else None
+        )
         what = f"retrieve of a 'cancelling' run ({before.id}) that was cancelled on its own"
         self._expect_step("settle", what, before, step, response)
         return self.ref[before.id]
@@ -562,7 +569,7 @@ class RunChecks(Kit):
             return False
         # A cancel from requires_action that keeps required_action: unknown (§8.13).
         kept = (
-            op == "cancel"
+            op == Op.CANCEL
             and before is not None
             and before.status is RunStatus.REQUIRES_ACTION
             and run.required_action is not None

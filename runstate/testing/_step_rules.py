@@ -16,6 +16,7 @@ from .._errors import Error, InvalidRun
 from .._events import stream_events
 from .._invariants import violations
 from .._model import (
+    TOOL_CALLS,
     FunctionToolCall,
     MessageCreationDetails,
     Run,
@@ -23,6 +24,7 @@ from .._model import (
     StepStatus,
     ToolCallsDetails,
 )
+from .._operations import Op
 from .._status import RunStatus
 from .._steps import (
     RUN_END_EFFECTS,
@@ -210,31 +212,31 @@ def expected_life(
     if any(v.severity == "error" for v in violations(after)):
         return op, None
     arguments: dict[str, Any] = {}
-    if op == "require_action":
+    if op is Op.REQUIRE_ACTION:
         if after.required_action is None:  # pragma: no cover - a per-status rule
             return op, None
-        opened = [s.id for s in new if s.type == "tool_calls" and s.status is _OPEN]
+        opened = [s.id for s in new if s.type == TOOL_CALLS and s.status is _OPEN]
         arguments = {
             "tool_calls": after.required_action.submit_tool_outputs.tool_calls,
             "step_id": opened[0] if opened else _PLACEHOLDER_STEP,
         }
-    elif op == "submit_tool_outputs":
+    elif op is Op.SUBMIT_TOOL_OUTPUTS:
         if outputs is None:
             return op, None  # pragma: no cover - the kit submits before it lists
         arguments = {"tool_outputs": outputs}
-    elif op == "fail":
+    elif op is Op.FAIL:
         if after.last_error is None:  # pragma: no cover - a per-status rule
             return op, None
         arguments = {"error": after.last_error, "usage": after.usage}
-    elif op == "mark_incomplete":
+    elif op is Op.MARK_INCOMPLETE:
         details = after.incomplete_details
         if details is None or details.reason is None:  # the spec allows no reason
             return op, None
         arguments = {"reason": details.reason, "usage": after.usage}
-    elif op in ("complete", "finish_cancel"):
+    elif op in (Op.COMPLETE, Op.FINISH_CANCEL):
         arguments = {"usage": after.usage}
     stamps = [latest_stamp(run), latest_stamp(after), *(s.created_at for s in before.steps)]
-    if op == "expire" and run.expires_at is not None:
+    if op is Op.EXPIRE and run.expires_at is not None:
         stamps.append(run.expires_at)
     try:
         return op, advance(run, before.steps, op, now=max(stamps), **arguments)
@@ -260,9 +262,7 @@ def _off_page(view: StepView, listed: Mapping[str, RunStep], life: RunLife | Non
 
 def _last_open_tool_step(steps: Sequence[RunStep]) -> str | None:
     """The open ``tool_calls`` step :func:`runstate.advance` works on (the latest)."""
-    return next(
-        (s.id for s in reversed(steps) if s.type == "tool_calls" and s.status is _OPEN), None
-    )
+    return next((s.id for s in reversed(steps) if s.type == TOOL_CALLS and s.status is _OPEN), None)
 
 
 def _touched(op: str | None, before: Sequence[RunStep], life: RunLife) -> frozenset[str]:
@@ -275,9 +275,9 @@ def _touched(op: str | None, before: Sequence[RunStep], life: RunLife) -> frozen
     if op is not None and op in RUN_END_EFFECTS:
         return frozenset(s.id for s in before if s.status is _OPEN)
     found = None
-    if op == "require_action":
+    if op == Op.REQUIRE_ACTION:
         found = _last_open_tool_step(life.steps)
-    elif op == "submit_tool_outputs":
+    elif op == Op.SUBMIT_TOOL_OUTPUTS:
         found = _last_open_tool_step(before)
     return frozenset(() if found is None else (found,))
 
@@ -289,11 +289,11 @@ def moved_rule(op: str | None, listed: RunStep, touched: bool) -> str:
             return "step-open-at-run-end"
         weak = RUN_END_EFFECTS[op].confidence == "L"
         return "step-end-status-weak" if weak else "step-end-status"
-    if touched and op == "require_action":
+    if touched and op == Op.REQUIRE_ACTION:
         return "step-tool-calls"
-    if touched and op == "submit_tool_outputs":
+    if touched and op == Op.SUBMIT_TOOL_OUTPUTS:
         return "step-tool-outputs"
-    if op == "cancel":
+    if op == Op.CANCEL:
         return "step-moved-on-cancel"
     return "step-moved"
 
