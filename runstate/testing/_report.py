@@ -150,16 +150,18 @@ class ConformanceReport:
         for op in REACH_OPERATIONS:
             cells = []
             for status in statuses:
-                made, tried = self.reach.get((op, status), (0, 0))
-                if not cases:
-                    cells.append(f"{made}/{tried}")
-                elif made:
-                    share = self.case_reach.get((op, status), 0) / max(self.examples, 1)
-                    cells.append(f"{share:.0%}")
-                else:
-                    cells.append("-")
+                cells.append(self.reach_cell(op, status, cases=cases))
             lines.append(f"| {op} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
+
+    def reach_cell(self, op: str, status: str, *, cases: bool = False) -> str:
+        """One cell of :meth:`reach_table`: ``made/tried``, or the share of examples."""
+        made, tried = self.reach.get((op, status), (0, 0))
+        if not cases:
+            return f"{made}/{tried}"
+        if not made:
+            return "-"
+        return f"{self.case_reach.get((op, status), 0) / max(self.examples, 1):.0%}"
 
     def raise_if_failed(self) -> None:
         """Raise :class:`DivergencesFound` unless :attr:`ok`.
