@@ -567,12 +567,15 @@ class RunChecks(Kit):
         if run.status is not expected.status:
             self._diverge(_name(op, "target"), what, f"expected {wanted}, got {got}")
             return False
-        # A cancel from requires_action that keeps required_action: unknown (§8.13).
+        # A cancel from requires_action that keeps required_action: unknown (§8.13);
+        # so is the cancelled run it becomes (a tolerated cancelling run that kept it).
         kept = (
-            op == Op.CANCEL
-            and before is not None
-            and before.status is RunStatus.REQUIRES_ACTION
+            before is not None
             and run.required_action is not None
+            and (
+                (op == Op.CANCEL and before.status is RunStatus.REQUIRES_ACTION)
+                or (op == "settle" and before.required_action is not None)
+            )
         )
         # usage: null on a cancelled or expired run: unknown (§6), a warning.
         bare = run.usage is None and run.status in _USAGE_UNKNOWN
