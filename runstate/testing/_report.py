@@ -139,7 +139,7 @@ class ConformanceReport:
             >>> report = ConformanceReport(label="X", divergences=(), accepted={},
             ...     reach={("start", "queued"): (9, 9)}, examples=4, rounds=1,
             ...     seconds=0.0, case_reach={("start", "queued"): 3})
-            >>> report.reach_table(cases=True).splitlines()[4][:30]
+            >>> report.reach_table(cases=True).splitlines()[4][:31]
             '| start | 75% | - | - | - | - |'
         """
         statuses = [s.value for s in RunStatus]
