@@ -375,3 +375,29 @@ def test_a_conformance_test_lets_an_interrupt_through(capsys: pytest.CaptureFixt
     with pytest.raises(KeyboardInterrupt):
         case("runTest").debug()
     assert "STOPPED (interrupted)" in capsys.readouterr().out
+
+
+class RefusesStartServer(ReferenceServer):
+    """The worker never starts a run: steering to in_progress gets nowhere."""
+
+    def drive(self, thread_id: str, run_id: str, step: Any) -> HttpResponse:
+        if step.kind == "start":
+            return HttpResponse(409, {"error": {"message": "no worker"}})
+        return super().drive(thread_id, run_id, step)
+
+
+@pytest.mark.parametrize(
+    ("server", "accept"),
+    [
+        (RefusesStartServer, {"drive-refused"}),
+        # Its steps are left open when the run jumps to cancelled: accepted too.
+        (CancelsAtOnceServer, {"cancel-target", "step-open-at-run-end"}),
+    ],
+)
+def test_steering_stops_where_a_tolerated_divergence_leaves_the_table(
+    server: type[ReferenceServer], accept: set[str]
+) -> None:
+    """A move that goes nowhere, or round and round, ends the steering; the survey goes on."""
+    report = run_conformance(server, settings=settings(FAST, max_examples=15), accept=accept)
+    assert report.ok, report.summary()
+    assert report.accepted[min(accept)] > 0
