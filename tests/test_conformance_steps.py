@@ -320,7 +320,7 @@ class SubmitDropsOutputs(ReferenceServer):
         (ReopensSteps, "step-status-move", "'completed' -> 'in_progress'", "start"),
         (EarlySteps, "step-opened-not-in-progress", "was created 'queued'", "create_run"),
         (RewritesEndedSteps, "step-changed", "usage.total_tokens: expected", ""),
-        (SubmitDropsOutputs, "step-tool-outputs", "function calls", "submit_tool_outputs"),
+        (SubmitDropsOutputs, "step-tool-outputs", "function calls", "tool_outputs("),
     ]),
 )  # fmt: skip
 def test_each_step_bug_is_named(server: type, name: str, needle: str, last: str) -> None:

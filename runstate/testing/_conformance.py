@@ -22,6 +22,7 @@ from .._errors import APIError, ThreadBusy, TransitionError
 from .._model import Run
 from .._operations import Op
 from .._status import ACTIVE_STATUSES, RunStatus
+from .._table import EDGES, OPERATION_FOR_TARGET
 from . import _engine as engine
 from ._adapters import STEP_KINDS, Implementation, Step, StepKind, success, unpack
 from ._engine import Rule
@@ -73,6 +74,31 @@ class Conformance(RunChecks, StepChecks):
     """
 
     rule_table: ClassVar[Mapping[str, Rule]] = RULES
+
+    def __init__(self) -> None:
+        super().__init__()
+        opts = self.options
+        #: The moves :meth:`_steer` may take (spec-facts §7's edges): each is a worker
+        #: step asked for in ``steps=``, a cancel the cancel guard allows, or a submit.
+        self.moves: dict[RunStatus, list[tuple[str, RunStatus]]] = {}
+        for edge in EDGES:
+            op = str(OPERATION_FOR_TARGET[edge.target].value)
+            if (
+                op in opts.steps
+                or op == "submit_tool_outputs"
+                or (
+                    op == "cancel"
+                    and (not opts.documented_only or edge.source is RunStatus.IN_PROGRESS)
+                )
+            ):
+                self.moves.setdefault(edge.source, []).append((op, edge.target))
+        # Steer toward every pair the table allows that this implementation can make.
+        self.steer_pairs = tuple(
+            (op, source.value)
+            for source, moves in self.moves.items()
+            for op, _ in moves
+            if source is RunStatus.QUEUED or self._path(RunStatus.QUEUED, source) is not None
+        )
 
     # -- rules ----------------------------------------------------------------------------
     #
@@ -212,14 +238,14 @@ class Conformance(RunChecks, StepChecks):
     @precondition(lambda self: self._focus_in(RunStatus.REQUIRES_ACTION))
     @rule(how=st.sampled_from(SUBMISSIONS[1:]))
     def submit_wrong_tool_outputs(self, how: str) -> None:
-        """Submit outputs in another order, or with a call missing, unknown or twice."""
+        """Submit outputs in another order, a call missing, replaced, added or twice."""
         self._log(f"submit_wrong_tool_outputs(how={how!r})")
         self._submit(how)
 
     @precondition(lambda self: self.latest is not None)
     @rule(how=st.sampled_from(SUBMISSIONS))
     def submit_anywhere(self, how: str) -> None:
-        """Submit outputs on any status: right, reordered, one missing, unknown or twice."""
+        """Submit outputs on any status: right, reordered, or wrong in one of four ways."""
         self._log(f"submit_anywhere(how={how!r})")
         self._submit(how)
 
@@ -239,7 +265,10 @@ class Conformance(RunChecks, StepChecks):
             "all": pending,
             "reversed": pending[::-1],
             "one_missing": pending[:-1],
-            "unknown_id": [*pending[:-1], "call_unknown"],
+            # A pending call left out is refused for certain (M); an unknown call next
+            # to every pending one is refused by runstate on weak evidence (L).
+            "one_replaced": [*pending[:-1], "call_unknown"],
+            "unknown_id": [*pending, "call_unknown"],
             "one_twice": [*pending, pending[0]],
         }[how]
         tool_outputs = [{"tool_call_id": i, "output": f"result of {i}"} for i in ids]
@@ -330,6 +359,73 @@ class Conformance(RunChecks, StepChecks):
     _drive_end_2 = drive_end
     _drive_end_late_2 = _drive_end_late_3 = drive_end_late
     _create_next_run_2 = create_next_run
+
+    # -- steering (the engine's ``steer`` rule) --------------------------------------------
+
+    def _path(self, start: RunStatus, goal: RunStatus) -> list[str] | None:
+        """The operations of a shortest way from ``start`` to ``goal``, or ``None``."""
+        paths: dict[RunStatus, list[str]] = {start: []}
+        frontier = [start]
+        while frontier:
+            status = frontier.pop(0)
+            if status is goal:
+                return paths[status]
+            for op, target in self.moves.get(status, ()):
+                if target not in paths:
+                    paths[target] = [*paths[status], op]
+                    frontier.append(target)
+        return None
+
+    def _steer(self, operation: str, status: str, variant: int) -> None:
+        """Bring the focused run to ``status`` (a new run if it ended), then ``operation``.
+
+        Every move is one of the rules' own calls, so the program prints as if they had
+        been drawn one by one. A move that does not go as the table says (a tolerated
+        divergence) ends the steering there. Tool outputs are submitted in the way
+        ``variant`` picks among :data:`SUBMISSIONS`, right or wrong.
+        """
+        goal = RunStatus(status)
+        for _ in range(2 * len(RunStatus)):  # a tolerated divergence may go round
+            run = self.ref[self.latest] if self.latest is not None else None
+            if run is None or run.status.is_terminal:
+                thread = 0 if run is None else self.threads.index(run.thread_id)
+                self.create_run(thread)
+                if self.latest is None or (run is not None and self.latest == run.id):
+                    return  # the run was not created
+                continue
+            # Completing a cancelling run (or ending it for a token limit) needs a run
+            # that started: go there through in_progress, not straight from queued.
+            via = goal
+            if operation in ("complete", "mark_incomplete") and run.started_at is None:
+                via = RunStatus.IN_PROGRESS
+            if run.status is goal and via is goal:
+                break
+            path = self._path(run.status, via)
+            if not path:
+                return
+            self._move(path[0])
+            if self._focus().status is run.status:
+                return
+        else:
+            return
+        self._move(operation, variant)
+
+    def _move(self, operation: str, variant: int = 0) -> None:
+        """Do ``operation`` as the rule that does it; ``variant`` picks the submission."""
+        how = SUBMISSIONS[variant % len(SUBMISSIONS)]
+        if operation == "cancel":
+            self.cancel()
+        elif operation == "submit_tool_outputs" and how == "all":
+            self.submit_tool_outputs()
+        elif operation == "submit_tool_outputs":
+            self.submit_wrong_tool_outputs(how)
+        else:
+            kind = cast("StepKind", operation)
+            named = getattr(self, f"drive_{kind}", None)  # drive_start(), ...
+            if named is not None:
+                named()
+            else:
+                self.drive_anywhere(kind)
 
     def _focus_in(self, *statuses: RunStatus) -> bool:
         return self.latest is not None and self.ref[self.latest].status in statuses
@@ -461,6 +557,8 @@ def run_conformance(
     steps: Collection[StepKind] = STEP_KINDS,
     assistant_id: str = DEFAULT_ASSISTANT_ID,
     max_divergences: int | None = None,
+    progress: Callable[[str], object] | None = None,
+    timeout: float | None = None,
 ) -> ConformanceReport:
     """Survey an implementation: every distinct divergence, each with a minimal example.
 
@@ -497,6 +595,14 @@ def run_conformance(
         max_divergences: Stop once this many divergences are found, without the last
             full search (the counts and the reach then come from the last search made).
             ``None`` (the default) surveys everything.
+        progress: Called with one line of text per event: a divergence when first
+            seen (before it is shrunk), and each round's end with its seconds
+            (``progress=print`` shows a long survey as it goes). The same lines are
+            logged at ``INFO`` on the ``runstate.testing`` logger.
+        timeout: Seconds after which the survey stops (checked between two steps) and
+            returns what it found: ``report.stopped`` is then ``"timeout"``, and a
+            divergence being shrunk is reported unshrunk. A ``KeyboardInterrupt`` does
+            the same (``report.stopped == "interrupted"``).
 
     Returns:
         The :class:`ConformanceReport`. Its ``raise_if_failed()`` raises
@@ -526,6 +632,7 @@ def run_conformance(
     )
     engine.check_seed(seed)
     engine.check_counts(max_examples=max_examples, max_divergences=max_divergences)
+    engine.check_progress(progress, timeout)
     label = engine.label(factory)
 
     def options(tolerated: frozenset[str]) -> Options:
@@ -549,6 +656,8 @@ def run_conformance(
         seed=seed,
         tolerated=names,
         max_divergences=max_divergences,
+        progress=progress,
+        timeout=timeout,
     )
     tally = cast("Tally", survey.tally)
     return ConformanceReport(
@@ -560,6 +669,8 @@ def run_conformance(
         rounds=survey.rounds,
         seconds=survey.seconds,
         steps_checked=tally.steps_checked,
+        case_reach=dict(sorted(tally.case_reach.items())),
+        stopped=survey.stopped,
     )
 
 
@@ -573,6 +684,8 @@ def conformance_test(
     accept: Collection[str] = (),
     steps: Collection[StepKind] = STEP_KINDS,
     assistant_id: str = DEFAULT_ASSISTANT_ID,
+    progress: Callable[[str], object] | None = None,
+    timeout: float | None = None,
 ) -> type[unittest.TestCase]:
     """Build a test case that surveys an implementation with :func:`run_conformance`.
 
@@ -602,6 +715,10 @@ def conformance_test(
         accept: Rule names known to differ, tolerated and counted.
         steps: The worker steps the implementation can drive.
         assistant_id: The assistant runs are created with.
+        progress: Called with each progress line (see :func:`run_conformance`).
+        timeout: Seconds for the whole survey. A survey stopped by it fails the test
+            (with what it found); one stopped by ``KeyboardInterrupt`` prints what it
+            found and lets the interrupt through.
 
     Returns:
         A :class:`unittest.TestCase` subclass with one test, ``runTest``; assign it to a
@@ -630,6 +747,7 @@ def conformance_test(
         factory, settings, documented_only, probe_unknown_fields, accept, steps, assistant_id
     )
     engine.check_seed(seed)
+    engine.check_progress(progress, timeout)
     label = engine.label(factory)
 
     def run_test(self: unittest.TestCase) -> None:
@@ -642,9 +760,15 @@ def conformance_test(
             accept=accept,
             steps=steps,
             assistant_id=assistant_id,
+            progress=progress,
+            timeout=timeout,
         )
         print(report.summary())
+        if report.stopped == "interrupted":
+            raise KeyboardInterrupt
         report.raise_if_failed()
+        if report.stopped is not None:
+            self.fail(report.summary())
 
     return engine.unittest_case(
         f"{label}Conformance",

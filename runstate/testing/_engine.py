@@ -13,7 +13,9 @@ its own rules, options and report.
 from __future__ import annotations
 
 import collections
+import logging
 import re
+import sys
 import time
 import unittest
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -21,8 +23,15 @@ from typing import Any, ClassVar, Final, Literal, Protocol, TypeAlias, cast
 
 import attrs
 import hypothesis
+import hypothesis.strategies as st
 from hypothesis.errors import InvalidArgument
-from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from .._errors import reduce_exception
 
@@ -34,10 +43,12 @@ __all__ = [
     "Grade",
     "Machine",
     "Rule",
+    "SKIPPED_PHASES",
     "Survey",
     "Tally",
     "check_choice",
     "check_counts",
+    "check_progress",
     "check_seed",
     "check_settings",
     "label",
@@ -159,6 +170,9 @@ class Divergence:
         problem: What was expected and what came back, in the minimal example.
         steps: The minimal program, as hypothesis prints it.
         count: How often it was seen in the survey's last round (all rules tolerated).
+        shrunk: Whether ``steps`` is hypothesis' minimal program; ``False`` for a
+            divergence first seen in a round that a timeout or an interrupt stopped
+            before it was shrunk (the program is then the one it was seen in).
     """
 
     rule: Rule
@@ -166,9 +180,12 @@ class Divergence:
     problem: str
     steps: tuple[str, ...]
     count: int = 0
+    shrunk: bool = True
 
     def __str__(self) -> str:
         head = f"{self.rule.tag}, seen {self.count} times: {self.operation}: {self.problem}"
+        if not self.shrunk:
+            head += "\n    (not shrunk: the survey stopped first)"
         return head + "".join(f"\n    {s}" for s in self.steps)
 
 
@@ -177,18 +194,45 @@ class Divergence:
 
 
 class Tally:
-    """What one hypothesis search saw: divergences by name, reach, test cases."""
+    """What one hypothesis search saw: divergences by name, reach, test cases.
+
+    Attributes:
+        seen: How often each rule name was broken.
+        reach: (operation, status) -> ``[made, tried]``: how often the machine tried the
+            operation on that status, and how often its reference accepted it there.
+        cases: Test cases run to their end (or to a failure): what hypothesis'
+            ``max_examples`` counts. A case hypothesis gave up on (a rule choice
+            rejected, a choice sequence too long) or a stopped one is not counted.
+        case_reach: (operation, status) -> in how many of those cases it was made.
+        made_now: The pairs made so far in the running test case.
+        first: The first failure the search raised, before hypothesis shrank it.
+    """
 
     def __init__(self) -> None:
         self.seen: collections.Counter[str] = collections.Counter()
         self.reach: dict[tuple[str, str], list[int]] = {}
         self.cases = 0
+        self.case_reach: collections.Counter[tuple[str, str]] = collections.Counter()
+        self.made_now: set[tuple[str, str]] = set()
+        self.first: ConformanceFailure | None = None
 
     def reached(self, op: str, state: str, made: bool) -> None:
         """Count one try of ``op`` from ``state``, and whether the reference made it."""
         cell = self.reach.setdefault((op, state), [0, 0])
         cell[0] += made
         cell[1] += 1
+        if made:
+            self.made_now.add((op, state))
+
+    def begin_case(self) -> None:
+        """A test case starts: nothing is made in it yet."""
+        self.made_now = set()
+
+    def end_case(self, counted: bool) -> None:
+        """A test case ends; ``counted`` unless hypothesis gave up on it or it stopped."""
+        if counted:
+            self.cases += 1
+            self.case_reach.update(self.made_now)
 
 
 class Options(Protocol):
@@ -205,29 +249,128 @@ class Options(Protocol):
         ...
 
 
+#: How many values :meth:`Machine.steer` draws from: a multiple of every count of
+#: pairs up to 10, and of 18 (the Run machine's), so each pair is drawn alike.
+_PICKS: Final = 2520 * 9
+
+
+class Stopped(KeyboardInterrupt):
+    """A survey's timeout passed: raised between two steps, it ends the search at once.
+
+    A ``KeyboardInterrupt``, which hypothesis lets through at once, as the user's wish
+    to stop: not a failure to shrink, and not a test case to record.
+    """
+
+
+@attrs.define
+class Control:
+    """What every test case of a survey shares: where progress goes, when to stop.
+
+    Attributes:
+        progress: Called with one line of text per event (see :func:`search`); the same
+            line is logged at ``INFO`` on the ``runstate.testing`` logger.
+        stop_at: The ``time.monotonic()`` at which the survey stops, or ``None``.
+        round: The search running (1 for the first).
+    """
+
+    progress: Callable[[str], object] | None = None
+    stop_at: float | None = None
+    round: int = 0
+
+    def emit(self, line: str) -> None:
+        """Report one event."""
+        LOGGER.info("%s", line)
+        if self.progress is not None:
+            self.progress(line)
+
+
+#: Where a survey's progress is logged (``INFO``), whether or not ``progress=`` is given.
+LOGGER: Final = logging.getLogger("runstate.testing")
+
+
 class Machine(RuleBasedStateMachine):
     """A hypothesis state machine whose failures are named by the rules of its table.
 
-    A subclass sets :attr:`rule_table`; :func:`search` sets :attr:`options` per search.
+    A subclass sets :attr:`rule_table`; :func:`search` sets :attr:`options` and
+    :attr:`control` per search. A subclass that sets :attr:`steer_pairs` and implements
+    :meth:`_steer` is steered to each of those (operation, status) pairs (see
+    :meth:`steer`).
     """
 
     #: The machine's ways to differ, by name.
     rule_table: ClassVar[Mapping[str, Rule]]
     options: ClassVar[Options]
+    control: ClassVar[Control] = Control()
+    #: The (operation, status) pairs :meth:`steer` drives toward: those the machine's
+    #: table allows, and its options let it make. Empty (the default): no steering.
+    steer_pairs: tuple[tuple[str, str], ...] = ()
 
     def __init__(self) -> None:
         super().__init__()
         #: The steps so far, as hypothesis prints them (attached to failures).
         self.program: list[str] = []
+        self.options.tally.begin_case()
 
     def _diverge(self, name: str, what: str, problem: str) -> None:
         """Count a divergence; raise it unless its name is tolerated."""
-        self.options.tally.seen[name] += 1
+        tally = self.options.tally
+        tally.seen[name] += 1
         if name not in self.options.tolerated:
-            raise ConformanceFailure(what, problem, rule=self.rule_table[name], steps=self.program)
+            rule_broken = self.rule_table[name]
+            failure = ConformanceFailure(what, problem, rule=rule_broken, steps=self.program)
+            if tally.first is None:
+                tally.first = failure
+                self.control.emit(
+                    f"round {self.control.round}: found {rule_broken.tag}: {what}; shrinking it"
+                )
+            raise failure
 
     def _log(self, call: str) -> None:
         self.program.append(f"state.{call}")
+
+    def teardown(self) -> None:
+        """Count the test case, unless hypothesis gave up on it or the survey stopped."""
+        ending = sys.exc_info()[1]
+        self.options.tally.end_case(ending is None or isinstance(ending, Exception))
+
+    @invariant()
+    def within_timeout(self) -> None:
+        """Stop the survey between two steps once its timeout has passed."""
+        stop_at = self.control.stop_at
+        if stop_at is not None and time.monotonic() >= stop_at:
+            raise Stopped
+
+    # -- steering -------------------------------------------------------------------------
+
+    @precondition(lambda self: bool(self.steer_pairs))
+    @rule(pick=st.integers(min_value=0, max_value=_PICKS - 1))
+    def steer(self, pick: int) -> None:
+        """Drive to one of :attr:`steer_pairs` and make it: the deep pairs become common.
+
+        Random steps reach the deep pairs rarely (an expiry of a run that waits for
+        tool outputs needs four moves in a row, each drawn among a dozen rules). This
+        rule picks a pair and asks :meth:`_steer` to get there and do it, one way or
+        another (``pick`` also chooses the way: a wrong one is refused). The pair
+        depends on ``pick`` alone, not on what the test case made before: hypothesis
+        can then delete the steps before a failing steer, and the steer still goes
+        where it failed, so that its failures shrink to short programs.
+        """
+        count = len(self.steer_pairs)
+        operation, status = self.steer_pairs[pick % count]
+        self._steer(operation, status, pick // count)
+
+    # Drawn as often as six rules (hypothesis draws uniformly among the rules whose
+    # preconditions hold; a rule listed under more names is drawn that much more often):
+    # a test case of 50 steps then steers about ten times.
+    _steer_2 = _steer_3 = _steer_4 = _steer_5 = _steer_6 = steer
+
+    def _steer(self, operation: str, status: str, variant: int) -> None:
+        """Bring the machine to ``status`` and do ``operation`` there (as its own rules).
+
+        ``variant`` is a drawn number the machine may use to choose among ways to do
+        ``operation`` (right and wrong arguments, say).
+        """
+        raise NotImplementedError  # pragma: no cover - a machine with steer_pairs has it
 
 
 # --------------------------------------------------------------------------------------
@@ -244,12 +387,16 @@ class Survey:
         tally: The last search's :class:`Tally`.
         rounds: Searches made: one per divergence found, plus the last.
         seconds: Wall time of all of them.
+        stopped: ``None`` for a survey that ran to its end; ``"timeout"`` or
+            ``"interrupted"`` (``KeyboardInterrupt``) for one stopped early, whose
+            ``found`` holds what it found until then.
     """
 
     found: tuple[Divergence, ...]
     tally: Tally
     rounds: int
     seconds: float
+    stopped: Literal["timeout", "interrupted"] | None = None
 
 
 def search(
@@ -263,21 +410,34 @@ def search(
     seed: int | None,
     tolerated: Collection[str],
     max_divergences: int | None,
+    progress: Callable[[str], object] | None = None,
+    timeout: float | None = None,
 ) -> Survey:
     """Search ``machine`` until no new divergence shows, or ``max_divergences`` did.
 
     Each search runs a subclass of ``machine`` named ``name`` whose options are
     ``options(tolerated)``; a failure under a rule not yet tolerated is recorded and its
     rule tolerated for the next search. Any other exception goes through.
+
+    Progress goes to ``progress`` (and the ``runstate.testing`` logger), one line per
+    event: a divergence when first seen (before shrinking), each round's end with its
+    seconds and what it found. After ``timeout`` seconds (checked between two steps)
+    or a ``KeyboardInterrupt``, the survey stops and returns what it found: the
+    divergences recorded, and the one being shrunk, unshrunk.
     """
     started = time.perf_counter()
+    control = Control(
+        progress=progress, stop_at=None if timeout is None else time.monotonic() + timeout
+    )
     found: list[Divergence] = []
     let_through = set(tolerated)
-    rounds = 0
+    stopped: Literal["timeout", "interrupted"] | None = None
     while True:
-        rounds += 1
+        control.round += 1
+        round_started = time.perf_counter()
         opts = options(frozenset(let_through))
-        case = type(name, (machine,), {"options": opts, "__module__": module, "__doc__": doc})
+        attributes = {"options": opts, "control": control, "__module__": module, "__doc__": doc}
+        case = type(name, (machine,), attributes)
         if seed is not None:
             case = hypothesis.seed(seed)(case)
         try:
@@ -288,15 +448,38 @@ def search(
                 raise  # not the kit's own divergence: let it through
             found.append(Divergence(rule_broken, failure.operation, failure.problem, failure.steps))
             let_through.add(rule_broken.name)
+            control.emit(
+                f"round {control.round} ({time.perf_counter() - round_started:.1f} s): "
+                f"{rule_broken.tag}, shrunk to {len(failure.steps)} steps"
+            )
             if max_divergences is None or len(found) < max_divergences:
                 continue
+        except (Stopped, KeyboardInterrupt) as stop:
+            stopped = "timeout" if isinstance(stop, Stopped) else "interrupted"
+            first = opts.tally.first
+            if first is not None and first.rule is not None:
+                found.append(
+                    Divergence(
+                        first.rule, first.operation, first.problem, first.steps, shrunk=False
+                    )
+                )
+            control.emit(
+                f"round {control.round} ({time.perf_counter() - round_started:.1f} s): "
+                f"stopped ({stopped}) after {opts.tally.cases} examples"
+            )
+        else:
+            control.emit(
+                f"round {control.round} ({time.perf_counter() - round_started:.1f} s): "
+                f"nothing new in {opts.tally.cases} examples"
+            )
         break
     seen = opts.tally.seen
     return Survey(
         found=tuple(attrs.evolve(d, count=seen[d.rule.name]) for d in found),
         tally=opts.tally,
-        rounds=rounds,
+        rounds=control.round,
         seconds=time.perf_counter() - started,
+        stopped=stopped,
     )
 
 
@@ -340,22 +523,45 @@ def check_counts(**counts: object) -> None:
             raise InvalidArgument(f"{name}={value!r} must be a positive int or None")
 
 
+#: The hypothesis phases a search never runs: ``explain`` reruns every test case after
+#: the first failure under ``sys.settrace`` (on Python 3.11, most of a survey's time) to
+#: print hypothesis' explanation, which the kit never shows.
+SKIPPED_PHASES: Final = frozenset({hypothesis.Phase.explain})
+
+
+def check_progress(progress: object, timeout: object) -> None:
+    """Raise unless ``progress`` is callable or ``None`` and ``timeout`` a positive number."""
+    if progress is not None and not callable(progress):
+        raise InvalidArgument(f"progress={progress!r} must be callable or None")
+    if timeout is not None and (
+        type(timeout) not in (int, float) or not 0 < cast("float", timeout) < float("inf")
+    ):
+        raise InvalidArgument(f"timeout={timeout!r} must be a positive number of seconds or None")
+
+
 def search_settings(
     settings: hypothesis.settings | None, max_examples: int | None
 ) -> hypothesis.settings:
-    """The settings of every search, from the caller's and ``max_examples``.
+    """The settings of every search: the caller's (or the current profile's), merged.
 
-    By default the current profile's, with no deadline and no health checks;
-    ``max_examples`` overrides; ``report_multiple_bugs`` is always off.
+    ``settings`` supplies the search's size and randomness (``max_examples``,
+    ``stateful_step_count``, ``derandomize``, ``phases``, ``verbosity``...);
+    ``max_examples`` overrides its own. The kit's own settings always apply on top: no
+    deadline and no health checks (an implementation's speed is not a divergence), no
+    example database (``seed=`` alone repeats a survey: nothing is replayed from an
+    earlier run), no ``explain`` phase (see :data:`SKIPPED_PHASES`), and
+    ``report_multiple_bugs`` off (each search records one divergence).
     """
-    base = (
-        settings
-        if settings is not None
-        else hypothesis.settings(deadline=None, suppress_health_check=list(hypothesis.HealthCheck))
+    base = settings if settings is not None else hypothesis.settings()
+    return hypothesis.settings(
+        base,
+        max_examples=base.max_examples if max_examples is None else max_examples,
+        deadline=None,
+        suppress_health_check=list(hypothesis.HealthCheck),
+        database=None,
+        phases=[p for p in base.phases if p not in SKIPPED_PHASES],
+        report_multiple_bugs=False,
     )
-    if max_examples is not None:
-        base = hypothesis.settings(base, max_examples=max_examples)
-    return hypothesis.settings(base, report_multiple_bugs=False)
 
 
 _NAME: Final = re.compile(r"[^0-9a-zA-Z_]")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import reprlib
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 
@@ -54,12 +54,19 @@ class ConformanceReport:
             warnings, in the order found, each with its minimal program.
         accepted: For each name given in ``accept=``, how often it was seen.
         reach: (operation, status before) -> (made, tried), over the last round.
-        examples: Test cases run in the last round (the full ``max_examples``).
+        examples: Test cases run in the last round, as hypothesis' ``max_examples``
+            counts them (a case hypothesis gave up on is not counted).
         rounds: Hypothesis searches made: one per divergence found, plus the last.
         seconds: Wall time of the whole survey.
         steps_checked: Whether the implementation listed run steps (it has
             :meth:`Implementation.list_steps`), so that the kit checked them
             (:data:`STEP_RULES`); the summary says when it did not.
+        case_reach: (operation, status before) -> in how many of the last round's
+            ``examples`` runstate accepted the operation there at least once.
+        stopped: ``None`` for a survey that ran to its end; ``"timeout"`` or
+            ``"interrupted"`` for one stopped early: its divergences are those found
+            until then (the last one perhaps not shrunk), its counts and reach those of
+            the round it stopped in.
 
     Example:
         >>> report = ConformanceReport(label="Nothing", divergences=(), accepted={},
@@ -76,6 +83,8 @@ class ConformanceReport:
     rounds: int
     seconds: float
     steps_checked: bool = True
+    case_reach: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
+    stopped: Literal["timeout", "interrupted"] | None = None
 
     @property
     def errors(self) -> tuple[Divergence, ...]:
@@ -107,6 +116,8 @@ class ConformanceReport:
             f"runstate conformance of {self.label}: {head}; {self.examples} examples, "
             f"{self.rounds} round{'s' * (self.rounds != 1)}, {self.seconds:.1f} s"
         ]
+        if self.stopped is not None:
+            lines[0] += f"; STOPPED ({self.stopped}): what it found until then"
         lines += [f"  {d}" for d in self.divergences]
         if not self.steps_checked:
             lines.append("steps: not checked (the implementation has no list_steps)")
@@ -116,11 +127,20 @@ class ConformanceReport:
             lines.append(f"accepted: {len(self.accepted)} ({total} occurrences): {names}")
         return "\n".join(lines)
 
-    def reach_table(self) -> str:
+    def reach_table(self, *, cases: bool = False) -> str:
         """The reach as a Markdown table: ``made/tried`` per operation and status.
 
         ``made`` counts the times runstate accepted the operation from that status (the
-        run moved), ``tried`` every attempt; refused attempts check the refusals.
+        run moved), ``tried`` every attempt; refused attempts check the refusals. With
+        ``cases=True`` each cell is instead the share of the examples in which the
+        operation was made from that status at least once (``-`` where it was never made).
+
+        Example:
+            >>> report = ConformanceReport(label="X", divergences=(), accepted={},
+            ...     reach={("start", "queued"): (9, 9)}, examples=4, rounds=1,
+            ...     seconds=0.0, case_reach={("start", "queued"): 3})
+            >>> report.reach_table(cases=True).splitlines()[4][:31]
+            '| start | 75% | - | - | - | - |'
         """
         statuses = [s.value for s in RunStatus]
         lines = [
@@ -130,10 +150,18 @@ class ConformanceReport:
         for op in REACH_OPERATIONS:
             cells = []
             for status in statuses:
-                made, tried = self.reach.get((op, status), (0, 0))
-                cells.append(f"{made}/{tried}")
+                cells.append(self.reach_cell(op, status, cases=cases))
             lines.append(f"| {op} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
+
+    def reach_cell(self, op: str, status: str, *, cases: bool = False) -> str:
+        """One cell of :meth:`reach_table`: ``made/tried``, or the share of examples."""
+        made, tried = self.reach.get((op, status), (0, 0))
+        if not cases:
+            return f"{made}/{tried}"
+        if not made:
+            return "-"
+        return f"{self.case_reach.get((op, status), 0) / max(self.examples, 1):.0%}"
 
     def raise_if_failed(self) -> None:
         """Raise :class:`DivergencesFound` unless :attr:`ok`.

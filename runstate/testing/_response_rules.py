@@ -455,7 +455,6 @@ class ResponseChecks(engine.Machine):
             )
         self.impl = impl
         self.tally = opts.tally
-        self.tally.cases += 1
         #: response id -> the reference: the last answer the kit accepted for it.
         self.ref: dict[str, rr.Response] = {}
         #: The responses created with background and stream (their events replay).
@@ -467,8 +466,11 @@ class ResponseChecks(engine.Machine):
 
     def teardown(self) -> None:
         close = getattr(self.impl, "close", None)
-        if callable(close):
-            close()
+        try:
+            if callable(close):
+                close()
+        finally:
+            super().teardown()  # the engine counts the example
 
     # -- reading answers ------------------------------------------------------------------
 

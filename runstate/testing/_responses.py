@@ -89,16 +89,17 @@ class ResponseConformanceReport(ConformanceReport):
         '| cancel | 3/3 | 0/0 | 0/0 | 0/0 | 0/0 | 0/0 | 0/0 |'
     """
 
-    def reach_table(self) -> str:
-        """The reach as a Markdown table: ``made/tried`` per operation and status."""
+    def reach_table(self, *, cases: bool = False) -> str:
+        """The reach as a Markdown table: ``made/tried`` per operation and status.
+
+        With ``cases=True``, the share of the examples that made each pair instead.
+        """
         lines = [
             "| operation | " + " | ".join(_REACH_STATUSES) + " |",
             "|---|" + "---|" * len(_REACH_STATUSES),
         ]
         for op in RESPONSE_REACH_OPERATIONS:
-            cells = [
-                "{}/{}".format(*self.reach.get((op, status), (0, 0))) for status in _REACH_STATUSES
-            ]
+            cells = [self.reach_cell(op, status, cases=cases) for status in _REACH_STATUSES]
             lines.append(f"| {op} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
@@ -600,6 +601,8 @@ def response_conformance(
     accept: Collection[str] = (),
     steps: Collection[DriveKind] = DRIVE_KINDS,
     max_divergences: int | None = None,
+    progress: Callable[[str], object] | None = None,
+    timeout: float | None = None,
 ) -> ConformanceReport:
     """Survey a Responses implementation: every divergence, each with a minimal example.
 
@@ -616,8 +619,8 @@ def response_conformance(
 
     Args:
         factory: Called with no arguments per test case; returns a fresh implementation.
-        settings: Hypothesis settings; by default the current profile's, with no
-            deadline and no health checks.
+        settings: Hypothesis settings; by default the current profile's. The kit's
+            own settings apply on top, as for :func:`run_conformance`.
         seed: Seeds every search, for a survey that can be repeated.
         max_examples: Overrides ``settings.max_examples``.
         accept: Rule names (keys of :data:`RESPONSE_RULES`) known to differ: tolerated,
@@ -625,6 +628,8 @@ def response_conformance(
         steps: The worker moves ``drive`` can make; ``()`` for none (``drive`` may then
             be missing, and background responses stay queued unless cancelled).
         max_divergences: Stop once this many divergences are found.
+        progress: Called with one line per event, as for :func:`run_conformance`.
+        timeout: Seconds after which the survey stops and returns what it found.
 
     Returns:
         A :class:`ConformanceReport` (a :class:`ResponseConformanceReport`, whose reach
@@ -644,6 +649,7 @@ def response_conformance(
     names, kinds = _check_arguments(factory, settings, accept, steps)
     engine.check_seed(seed)
     engine.check_counts(max_examples=max_examples, max_divergences=max_divergences)
+    engine.check_progress(progress, timeout)
     label = engine.label(factory)
 
     def options(tolerated: frozenset[str]) -> ResponseOptions:
@@ -659,6 +665,8 @@ def response_conformance(
         seed=seed,
         tolerated=names,
         max_divergences=max_divergences,
+        progress=progress,
+        timeout=timeout,
     )
     tally = survey.tally
     return ResponseConformanceReport(
@@ -667,6 +675,8 @@ def response_conformance(
         accepted={n: tally.seen[n] for n in sorted(names)},
         reach={k: (v[0], v[1]) for k, v in sorted(tally.reach.items())},
         examples=tally.cases,
+        case_reach=dict(sorted(tally.case_reach.items())),
+        stopped=survey.stopped,
         rounds=survey.rounds,
         seconds=survey.seconds,
     )

@@ -7,6 +7,7 @@ what the kit asks the implementation for, what runstate makes of a worker step, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -144,13 +145,14 @@ RUN_RULES: Final[Mapping[str, Rule]] = rule_table(
         "submit-ids-accepted",
         "M",
         "spec-facts §10.2, pasted responses",
-        "tool outputs with a call missing or given twice were accepted",
+        "tool outputs with a call missing (or replaced by an unknown one) or given twice "
+        "were accepted",
     ),
     (
         "submit-unknown-id-accepted",
         "L",
         "spec-facts §10.2: nothing found",
-        "tool outputs naming an unknown call were accepted",
+        "tool outputs for every pending call and one unknown call were accepted",
     ),
     (
         "submit-target",
@@ -218,6 +220,18 @@ RUN_RULES: Final[Mapping[str, Rule]] = rule_table(
         "a run breaks a per-status rule the spec or docs promise",
     ),
     (
+        "per-status-warnings",
+        "L",
+        "spec-facts §6 (runstate.violations, warnings: observed, not promised)",
+        "a run breaks a per-status rule the recordings show but the spec does not promise",
+    ),
+    (
+        "ended-usage-null",
+        "?",
+        "spec-facts §6: no cancelled or expired run recorded",
+        "a cancelled or expired run carries usage: null where runstate reports zeros",
+    ),
+    (
         "timestamp-order",
         "H",
         "spec field semantics",
@@ -261,8 +275,9 @@ LAST_ERROR: Final[Mapping[str, str]] = {
     "message": "Sorry, something went wrong.",
 }
 #: The ways to submit tool outputs the kit tries: the right ones, in reverse order
-#: (accepted: the order does not matter), and three that must be refused.
-SUBMISSIONS: Final = ("all", "reversed", "one_missing", "unknown_id", "one_twice")
+#: (accepted: the order does not matter), and four that must be refused: one call left
+#: out, one replaced by an unknown call, every call plus an unknown one, one call twice.
+SUBMISSIONS: Final = ("all", "reversed", "one_missing", "one_replaced", "unknown_id", "one_twice")
 
 #: The timestamp each worker step sets to the server's ``now``.
 _STAMPED: Final[Mapping[str, str]] = {
@@ -276,6 +291,11 @@ CONFIDENCE: Final[Mapping[tuple[RunStatus, RunStatus], str]] = {
     (e.source, e.target): e.confidence for e in EDGES
 }
 _CANCELLING: Final = RunStatus.CANCELLING
+#: The ended statuses no recording shows the usage of (spec-facts §6: ``?``), where
+#: runstate reports zeros: ``usage: null`` there is ``ended-usage-null``, a warning.
+_USAGE_UNKNOWN: Final = frozenset({RunStatus.CANCELLED, RunStatus.EXPIRED})
+#: Where a field path's top-level field ends (``usage.total_tokens``, ``tools[0]``).
+_FIELD: Final = re.compile(r"[.\[]")
 
 
 def reference_step(run: Run, step: Step, now: int) -> Run:
@@ -323,6 +343,12 @@ _NAMES: Final[Mapping[tuple[str, str], str]] = {
     ("recheck", "status"): "retrieve-status",
     ("recheck", "refused"): "retrieve-refused",
     ("drive", "status"): "",  # the drive hook is the implementation's own: any 2xx
+    # A cancel that took effect on its own, seen by a retrieve: its fields are the
+    # cancel's; the answer itself is a retrieve's.
+    ("settle", "target"): "cancel-fields",
+    ("settle", "fields"): "cancel-fields",
+    ("settle", "status"): "retrieve-status",
+    ("settle", "refused"): "retrieve-refused",
 }
 
 
@@ -340,19 +366,26 @@ class RunChecks(Kit):
         now = latest_stamp(before)
         expected = reference_step(before, payload, now)
         stamp = _STAMPED.get(payload.kind)
-        late: list[str] = []
+        stamps: list[tuple[str, str, str]] = []
         if stamp is not None:
             body = response[1]
             value = body.get(stamp) if isinstance(body, Mapping) else None
             if type(value) is int and value >= now:
                 expected = reference_step(before, payload, value)
             elif isinstance(body, Mapping) and "status" in body:
-                late.append(
-                    f"{stamp}: expected a timestamp at or after {now} (the run's latest "
-                    f"before the step), got {brief(value)}"
+                # A stamp before the run's latest is out of order; a missing one (or
+                # not a time at all) is a wrong field, which the fields rule names.
+                order = type(value) is int
+                stamps.append(
+                    (
+                        stamp,
+                        "timestamp-order" if order else _name(op, "fields"),
+                        f"{stamp}: expected a timestamp at or after {now} (the run's latest "
+                        f"before the step), got {brief(value)}",
+                    )
                 )
         self._expect_run(
-            op, what, response, expected, before, ignore=stamp if late else None, late=late
+            op, what, response, expected, before, ignore=stamp if stamps else None, stamps=stamps
         )
 
     # -- a cancel that finished on its own -------------------------------------------------
@@ -396,7 +429,7 @@ class RunChecks(Kit):
             kind=Op.FINISH_CANCEL.value, usage=usage if isinstance(usage, Mapping) else None
         )
         what = f"retrieve of a 'cancelling' run ({before.id}) that was cancelled on its own"
-        self._expect_step("retrieve", what, before, step, response)
+        self._expect_step("settle", what, before, step, response)
         return self.ref[before.id]
 
     # -- checks ---------------------------------------------------------------------------
@@ -492,13 +525,13 @@ class RunChecks(Kit):
         before: Run,
         *,
         ignore: str | None = None,
-        late: Sequence[str] = (),
+        stamps: Sequence[tuple[str, str, str]] = (),
     ) -> None:
         wanted = f"200 status {expected.status.value!r}"
         run = self._parse(op, what, response, wanted)
         if run is None:
             return
-        if self._compare(op, what, wanted, response, run, expected, before, ignore, late):
+        if self._compare(op, what, wanted, response, run, expected, before, ignore, stamps):
             self._accept(what, run)
         else:
             # A tolerated divergence: go on from what came back.
@@ -516,33 +549,53 @@ class RunChecks(Kit):
         expected: Run,
         before: Run | None,
         ignore: str | None = None,
-        late: Sequence[str] = (),
+        stamps: Sequence[tuple[str, str, str]] = (),
     ) -> bool:
-        """Report every difference, grouped by rule; whether there was none."""
+        """Report every difference, grouped by rule; whether there was none.
+
+        One root cause is one divergence, under the rule that names it: a field that
+        breaks a per-status rule the spec promises (an error of
+        :func:`runstate.violations`) is reported there, with its difference from the
+        reference and its stamp problem; a field that differs otherwise is reported
+        under the operation's fields rule, with any weaker per-status rule it breaks
+        (a warning); a per-status warning alone is ``per-status-warnings``; a step's
+        stamp before the run's latest is ``timestamp-order``, whatever else. ``stamps``
+        are ``(field, rule, problem)`` for a worker step's stamp that is missing or out
+        of order (that field is then left out of the comparison).
+        """
         got = describe(response[0], response[1])
         if run.status is not expected.status:
             self._diverge(_name(op, "target"), what, f"expected {wanted}, got {got}")
             return False
-        # A cancel from requires_action that keeps required_action: unknown (§8.13).
+        # A cancel from requires_action that keeps required_action: unknown (§8.13);
+        # so is the cancelled run it becomes (a tolerated cancelling run that kept it).
         kept = (
-            op == Op.CANCEL
-            and before is not None
-            and before.status is RunStatus.REQUIRES_ACTION
+            before is not None
             and run.required_action is not None
-        )
-        groups: dict[str, list[str]] = {}
-        if late:
-            groups["timestamp-order"] = list(late)
-        known = {v.rule for v in violations(before)} if before is not None else set()
-        for v in violations(run):
-            if v.severity != "error" or v.rule in known:
-                continue
-            name = (
-                "cancel-keeps-required-action"
-                if kept and v.field == "required_action"
-                else "per-status-rules"
+            and (
+                (op == Op.CANCEL and before.status is RunStatus.REQUIRES_ACTION)
+                or (op == "settle" and before.required_action is not None)
             )
-            groups.setdefault(name, []).append(f"{v.field}: {v.message} [{v.rule}]")
+        )
+        # usage: null on a cancelled or expired run: unknown (§6), a warning.
+        bare = run.usage is None and run.status in _USAGE_UNKNOWN
+
+        def special(field: str) -> str | None:
+            if kept and field == "required_action":
+                return "cancel-keeps-required-action"
+            if bare and field == "usage":
+                return "ended-usage-null"
+            return None
+
+        known = {v.rule for v in violations(before)} if before is not None else set()
+        new = [v for v in violations(run) if v.rule not in known]
+        #: top-level field -> the rule every problem with it is reported under: a stamp
+        #: out of order first, then a promise broken, then the difference itself.
+        owner: dict[str, str] = {f: n for f, n, _ in stamps if n == "timestamp-order"}
+        for v in new:
+            if v.severity == "error":
+                owner.setdefault(v.field, special(v.field) or "per-status-rules")
+        problems: list[tuple[str, str, str]] = []  # (field, rule if no owner, line)
         # Equal values dump to equal JSON: compare the JSON only when they differ.
         want, have = ({}, {}) if run == expected else (dump_run(expected), dump_run(run))
         if ignore is not None:
@@ -552,15 +605,23 @@ class RunChecks(Kit):
             diffs: list[tuple[str, str]] = []
             json_diff(want, have, "", diffs)
             for path, line in diffs:
+                field = _FIELD.split(path, maxsplit=1)[0]
                 if "x_runstate_probe" in path:
-                    name = "unknown-fields"
-                elif kept and path.startswith("required_action"):
-                    name = "cancel-keeps-required-action"
+                    problems.append(("", "unknown-fields", line))
                 else:
-                    name = _name(op, "fields")
-                groups.setdefault(name, []).append(line)
-        for name, problems in groups.items():
-            self._diverge(name, what, f"expected {wanted}, got {got} but:" + bullets(problems))
+                    problems.append((field, special(field) or _name(op, "fields"), line))
+        problems += stamps
+        for field, name, _ in problems:
+            if field:
+                owner.setdefault(field, name)
+        groups: dict[str, list[str]] = {}
+        for v in new:
+            name = owner.get(v.field) or special(v.field) or "per-status-warnings"
+            groups.setdefault(name, []).append(f"{v.field}: {v.message} [{v.rule}]")
+        for field, name, line in problems:
+            groups.setdefault(owner.get(field, name) if field else name, []).append(line)
+        for name, lines in groups.items():
+            self._diverge(name, what, f"expected {wanted}, got {got} but:" + bullets(lines))
         return not groups
 
     def _accept(self, what: str, run: Run) -> None:

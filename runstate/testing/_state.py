@@ -76,7 +76,6 @@ class Kit(engine.Machine):
             )
         self.impl = impl
         self.tally = opts.tally
-        self.tally.cases += 1
         create_assistant = getattr(impl, "create_assistant", None)
         self.assistant_id = create_assistant() if callable(create_assistant) else opts.assistant_id
         if not isinstance(self.assistant_id, str):
@@ -107,5 +106,8 @@ class Kit(engine.Machine):
 
     def teardown(self) -> None:
         close = getattr(self.impl, "close", None)
-        if callable(close):
-            close()
+        try:
+            if callable(close):
+                close()
+        finally:
+            super().teardown()
