@@ -67,7 +67,7 @@ def test_settings_merge_onto_the_kits_defaults() -> None:
     given = settings(
         max_examples=7,
         stateful_step_count=9,
-        deadline=200,
+        deadline=200,  # an input the kit overrides
         database=InMemoryExampleDatabase(),
         suppress_health_check=(),
         report_multiple_bugs=True,
@@ -89,9 +89,12 @@ def test_a_slow_implementation_under_a_deadline_setting_is_surveyed() -> None:
             time.sleep(0.003)
             return super().create_thread()
 
-    report = run_conformance(
-        Slow, settings=settings(max_examples=3, stateful_step_count=3, deadline=1), steps=()
+    given = settings(
+        max_examples=3,
+        stateful_step_count=3,
+        deadline=1,  # an input the kit overrides
     )
+    report = run_conformance(Slow, settings=given, steps=())
     assert report.ok, report.summary()
 
 

@@ -22,8 +22,8 @@ from .._errors import APIError, ThreadBusy, TransitionError
 from .._model import Run
 from .._operations import Op
 from .._status import ACTIVE_STATUSES, RunStatus
-from .._table import EDGES, OPERATION_FOR_TARGET
 from . import _engine as engine
+from . import _steering as steering
 from ._adapters import STEP_KINDS, Implementation, Step, StepKind, success, unpack
 from ._engine import Rule
 from ._report import ConformanceReport, a_status, brief, describe
@@ -77,28 +77,9 @@ class Conformance(RunChecks, StepChecks):
 
     def __init__(self) -> None:
         super().__init__()
-        opts = self.options
-        #: The moves :meth:`_steer` may take (spec-facts §7's edges): each is a worker
-        #: step asked for in ``steps=``, a cancel the cancel guard allows, or a submit.
-        self.moves: dict[RunStatus, list[tuple[str, RunStatus]]] = {}
-        for edge in EDGES:
-            op = str(OPERATION_FOR_TARGET[edge.target].value)
-            if (
-                op in opts.steps
-                or op == "submit_tool_outputs"
-                or (
-                    op == "cancel"
-                    and (not opts.documented_only or edge.source is RunStatus.IN_PROGRESS)
-                )
-            ):
-                self.moves.setdefault(edge.source, []).append((op, edge.target))
-        # Steer toward every pair the table allows that this implementation can make.
-        self.steer_pairs = tuple(
-            (op, source.value)
-            for source, moves in self.moves.items()
-            for op, _ in moves
-            if source is RunStatus.QUEUED or self._path(RunStatus.QUEUED, source) is not None
-        )
+        #: The moves :meth:`_steer` may take, and the pairs it steers to (``_steering``).
+        self.moves = steering.moves(self.options.steps, self.options.documented_only)
+        self.steer_pairs = steering.pairs(self.moves)
 
     # -- rules ----------------------------------------------------------------------------
     #
@@ -360,72 +341,10 @@ class Conformance(RunChecks, StepChecks):
     _drive_end_late_2 = _drive_end_late_3 = drive_end_late
     _create_next_run_2 = create_next_run
 
-    # -- steering (the engine's ``steer`` rule) --------------------------------------------
-
-    def _path(self, start: RunStatus, goal: RunStatus) -> list[str] | None:
-        """The operations of a shortest way from ``start`` to ``goal``, or ``None``."""
-        paths: dict[RunStatus, list[str]] = {start: []}
-        frontier = [start]
-        while frontier:
-            status = frontier.pop(0)
-            if status is goal:
-                return paths[status]
-            for op, target in self.moves.get(status, ()):
-                if target not in paths:
-                    paths[target] = [*paths[status], op]
-                    frontier.append(target)
-        return None
+    # -- steering (the engine's ``steer`` rule; the way there: ``_steering``) ----------------
 
     def _steer(self, operation: str, status: str, variant: int) -> None:
-        """Bring the focused run to ``status`` (a new run if it ended), then ``operation``.
-
-        Every move is one of the rules' own calls, so the program prints as if they had
-        been drawn one by one. A move that does not go as the table says (a tolerated
-        divergence) ends the steering there. Tool outputs are submitted in the way
-        ``variant`` picks among :data:`SUBMISSIONS`, right or wrong.
-        """
-        goal = RunStatus(status)
-        for _ in range(2 * len(RunStatus)):  # a tolerated divergence may go round
-            run = self.ref[self.latest] if self.latest is not None else None
-            if run is None or run.status.is_terminal:
-                thread = 0 if run is None else self.threads.index(run.thread_id)
-                self.create_run(thread)
-                if self.latest is None or (run is not None and self.latest == run.id):
-                    return  # the run was not created
-                continue
-            # Completing a cancelling run (or ending it for a token limit) needs a run
-            # that started: go there through in_progress, not straight from queued.
-            via = goal
-            if operation in ("complete", "mark_incomplete") and run.started_at is None:
-                via = RunStatus.IN_PROGRESS
-            if run.status is goal and via is goal:
-                break
-            path = self._path(run.status, via)
-            if not path:
-                return
-            self._move(path[0])
-            if self._focus().status is run.status:
-                return
-        else:
-            return
-        self._move(operation, variant)
-
-    def _move(self, operation: str, variant: int = 0) -> None:
-        """Do ``operation`` as the rule that does it; ``variant`` picks the submission."""
-        how = SUBMISSIONS[variant % len(SUBMISSIONS)]
-        if operation == "cancel":
-            self.cancel()
-        elif operation == "submit_tool_outputs" and how == "all":
-            self.submit_tool_outputs()
-        elif operation == "submit_tool_outputs":
-            self.submit_wrong_tool_outputs(how)
-        else:
-            kind = cast("StepKind", operation)
-            named = getattr(self, f"drive_{kind}", None)  # drive_start(), ...
-            if named is not None:
-                named()
-            else:
-                self.drive_anywhere(kind)
+        steering.steer(self, operation, status, variant)
 
     def _focus_in(self, *statuses: RunStatus) -> bool:
         return self.latest is not None and self.ref[self.latest].status in statuses
