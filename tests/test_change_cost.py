@@ -25,6 +25,10 @@ from runstate import _readers
 
 PACKAGE: Final = Path(__file__).resolve().parent.parent / "runstate"
 
+#: Each case copies the package and starts an interpreter on it (about 10 s of CPU in all):
+#: the README's quick test command leaves them out, CI runs them.
+pytestmark = pytest.mark.slow
+
 
 class Edit(NamedTuple):
     """Insert ``text`` into ``path`` (relative to the package) after or before ``anchor``."""

@@ -260,6 +260,7 @@ class TakesUnknownForPendingServer(ReferenceServer):
         return super().submit_tool_outputs(thread_id, run_id, tool_outputs)
 
 
+@pytest.mark.slow  # two full surveys that shrink (about 90 s of CPU): CI runs it
 @pytest.mark.parametrize(
     ("server", "name", "grade"),
     [

@@ -146,6 +146,7 @@ class Broken(ReferenceResponses):
         return HttpResponse(200, {"deleted": True}) if answer.status == 200 else answer
 
 
+@pytest.mark.slow  # a survey per malformed answer (about 9 s of CPU): CI runs it
 def test_malformed_answers_are_named() -> None:
     report = response_conformance(Broken, settings=SMALL)
     found = {d.rule.name for d in report.divergences}
