@@ -911,17 +911,28 @@ class AutoWorker:
 
     While its sweeps fail (the database away) it backs off, doubling its pause up to
     ``MAX_PAUSE`` seconds, and logs the first failure only; the first sweep that works
-    again says so and brings the pause back to ``delay``."""
+    again says so and brings the pause back to ``delay``. ``work`` replaces what one sweep
+    does (the responses' worker, ``responses_app.worker``, is this loop with its own
+    sweep); ``name`` names the thread and the log lines."""
 
     #: The longest pause between two failing sweeps, in seconds.
     MAX_PAUSE = 2.0
 
-    def __init__(self, store: Store, delay: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        delay: float,
+        *,
+        work: Callable[[], None] | None = None,
+        name: str = "auto worker",
+    ) -> None:
         self.store = store
         self.delay = delay
+        self.work = self._runs_step if work is None else work
+        self.name = name
         self.failing = False
         self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="auto-worker", daemon=True)
+        self.thread = threading.Thread(target=self._loop, name=name.replace(" ", "-"), daemon=True)
 
     def start(self) -> None:
         self.thread.start()
@@ -938,26 +949,30 @@ class AutoWorker:
             else:
                 pause = min(max(pause, 0.05) * 2, max(self.MAX_PAUSE, self.delay))
 
+    def _runs_step(self) -> None:
+        """Each run waiting for the worker, one step on. A run whose change fails (the
+        database away) stays as it was, for the next sweep."""
+        with self.store.session():
+            for thread_id, run_id in self.store.runs_to_work_on():
+                # Another process may have moved it first; the next sweep sees it.
+                with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
+                    self.store.change(thread_id, run_id, auto_step)
+
     def sweep(self) -> bool:
-        """Each run waiting for the worker, one step on; False when the sweep failed. A
-        run whose change fails (the database away) stays as it was, for the next sweep."""
+        """One sweep (:attr:`work`); False when it failed."""
         try:
-            with self.store.session():
-                for thread_id, run_id in self.store.runs_to_work_on():
-                    # Another process may have moved it first; the next sweep sees it.
-                    with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
-                        self.store.change(thread_id, run_id, auto_step)
+            self.work()
         except Unavailable:
             # The store logs the outage and its end, once each: the worker says nothing
             # (a "sweeps again" here repeated the store's "available again").
             return False
         except Exception:
             if not self.failing:
-                log.exception("auto worker sweep failed (backing off until one works)")
+                log.exception("%s sweep failed (backing off until one works)", self.name)
             self.failing = True
             return False
         if self.failing:
-            log.warning("auto worker sweeps again")
+            log.warning("%s sweeps again", self.name)
             self.failing = False
         return True
 

@@ -27,7 +27,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -360,7 +359,7 @@ class ResponsesAPI:
         self.settings = settings
         self.slots = slots
         self.streams = ResponseStreams(self.store, slots, settings.stream_poll)
-        self.worker = ResponsesWorker(self.store, settings.auto_delay) if settings.auto else None
+        self.worker = worker(self.store, settings.auto_delay) if settings.auto else None
 
     # -- lookups
 
@@ -552,52 +551,17 @@ class ResponsesAPI:
 # The scripted worker (--auto)
 
 
-class ResponsesWorker:
-    """A background thread taking every response not yet ended one step on
-    (:func:`auto_step`), beside the runs' worker. Processes sharing a database share the
-    work; the compare-and-set sorts out who moved a response first, and a cancel that
-    landed first wins (the worker's move is refused with ``cancel-won``)."""
+def worker(store: ResponseStore, delay: float) -> app.AutoWorker:
+    """The runs' worker loop (``app.AutoWorker``) taking every response not yet ended one
+    step on (:func:`auto_step`). Processes sharing a database share the work; the
+    compare-and-set sorts out who moved a response first, and a cancel that landed first
+    wins (the worker's move is refused with ``cancel-won``)."""
 
-    MAX_PAUSE = 2.0
+    def sweep() -> None:
+        with store.store.session():
+            for response_id in store.to_work_on():
+                # Another process, a cancel or a delete may have come first.
+                with suppress(rs.TransitionError, rs.APIError):
+                    store.change(response_id, auto_step)
 
-    def __init__(self, store: ResponseStore, delay: float) -> None:
-        self.store = store
-        self.delay = delay
-        self.failing = False
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="responses-worker", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        pause = self.delay
-        while not self.stopping.wait(pause):
-            if self.sweep():
-                pause = self.delay
-            else:
-                pause = min(max(pause, 0.05) * 2, max(self.MAX_PAUSE, self.delay))
-
-    def sweep(self) -> bool:
-        """Each response not yet ended, one step on; False when the sweep failed."""
-        try:
-            with self.store.store.session():
-                for response_id in self.store.to_work_on():
-                    # Another process, a cancel or a delete may have come first.
-                    with suppress(rs.TransitionError, rs.APIError):
-                        self.store.change(response_id, auto_step)
-        except Unavailable:
-            return False
-        except Exception:
-            if not self.failing:
-                log.exception("responses worker sweep failed (backing off until one works)")
-            self.failing = True
-            return False
-        if self.failing:
-            log.warning("responses worker sweeps again")
-            self.failing = False
-        return True
+    return app.AutoWorker(store.store, delay, work=sweep, name="responses worker")
