@@ -250,8 +250,9 @@ class Options(Protocol):
 
 
 #: How many values :meth:`Machine.steer` draws from: a multiple of every count of
-#: pairs up to 10, and of 18 (the Run machine's), so each pair is drawn alike.
-_PICKS: Final = 2520 * 9
+#: pairs up to 12, of 18 (the Run machine's) and of 22 (the Response machine's), so
+#: each pair is drawn alike.
+_PICKS: Final = 27720
 
 
 class Stopped(KeyboardInterrupt):
