@@ -250,9 +250,9 @@ class Options(Protocol):
 
 
 #: How many values :meth:`Machine.steer` draws from: a multiple of every count of
-#: pairs up to 12, of 18 (the Run machine's) and of 22 (the Response machine's), so
-#: each pair is drawn alike.
-_PICKS: Final = 27720
+#: pairs up to 10, and of 18 (the Run machine's), so each pair is drawn alike (of the
+#: Response machine's 22 pairs, two are drawn 1,030 times in 22,680, the others 1,031).
+_PICKS: Final = 2520 * 9
 
 
 class Stopped(KeyboardInterrupt):
