@@ -70,7 +70,7 @@ def test_the_derived_pairs_are_the_ones_spec_facts_allows() -> None:
     assert not {p for p in only_start if p[1] in ("completed", "failed", "incomplete")}
 
 
-def test_every_allowed_pair_is_made_in_a_small_seeded_survey() -> None:
+def test_every_allowed_pair_is_made_in_a_small_derandomized_survey() -> None:
     report = response_conformance(
         ReferenceResponses, settings=settings(FAST, stateful_step_count=50)
     )

@@ -581,7 +581,9 @@ def response_conformance(
     Each test case calls ``factory()`` for a fresh :class:`ResponsesImplementation` and
     runs random steps: create background (streamed or not), synchronous and unstored
     responses; retrieve; replay ended responses' streams from the start and resume them;
-    cancel; delete; and play the worker through ``drive``. Every answer is compared with
+    cancel; delete; and play the worker through ``drive``; and it steers to each
+    (operation, status) pair the reference accepts, so that every pair of the reach table
+    is common (the engine's ``steer`` rule). Every answer is compared with
     what :mod:`runstate.responses` makes of the last answer for that response: the HTTP
     status, the new status, every field, the per-status rules, the refusal's exact body,
     and the stream's events (:func:`runstate.responses.check_trace`). Rules are graded by
