@@ -250,7 +250,8 @@ class Options(Protocol):
 
 
 #: How many values :meth:`Machine.steer` draws from: a multiple of every count of
-#: pairs up to 10, and of 18 (the Run machine's), so each pair is drawn alike.
+#: pairs up to 10, and of 18 (the Run machine's), so each pair is drawn alike (of the
+#: Response machine's 22 pairs, two are drawn 1,030 times in 22,680, the others 1,031).
 _PICKS: Final = 2520 * 9
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "DRIVE_KINDS",
     "METADATA",
     "MODEL",
+    "RESPONSE_REACH_OPERATIONS",
     "RESPONSE_RULES",
     "DriveKind",
     "ResponseChecks",
@@ -36,6 +37,8 @@ __all__ = [
     "ResponseStep",
     "ResponsesImplementation",
     "a_status",
+    "refusal",
+    "worker_move",
 ]
 
 
@@ -270,6 +273,16 @@ DriveKind: TypeAlias = Literal["start", "complete", "fail", "mark_incomplete"]
 #: Every drive kind: the default of ``steps=`` in :func:`response_conformance`.
 DRIVE_KINDS: Final[tuple[DriveKind, ...]] = ("start", "complete", "fail", "mark_incomplete")
 
+#: The operations the Responses reach table counts, in its row order: those whose
+#: answer depends on the response's status (a create has none before it).
+RESPONSE_REACH_OPERATIONS: Final[tuple[str, ...]] = (
+    "cancel",
+    "delete",
+    "retrieve",
+    "retrieve_stream",
+    *DRIVE_KINDS,
+)
+
 _OUTPUT: Final[tuple[Mapping[str, Any], ...]] = (
     {
         "id": "msg_runstate_conformance",
@@ -341,6 +354,61 @@ def engine_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [engine_json(v) for v in value]
     return value
+
+
+def worker_move(before: rr.Response, step: ResponseStep, body: object = None) -> rr.Response | None:
+    """What runstate makes of the worker's ``step``, or ``None`` where the table forbids it.
+
+    Stamped at ``body``'s ``completed_at`` (the implementation's answer) when it is a
+    sane time, else at the latest stamp of ``before``.
+    """
+    latest = max(before.created_at, before.completed_at or 0)
+    stamp = body.get("completed_at") if isinstance(body, Mapping) else None
+    now = stamp if type(stamp) is int and stamp >= latest else latest
+    try:
+        if step.kind == "start":
+            return rr.start(before, now=now)
+        if step.kind == "complete":
+            assert step.usage is not None
+            return rr.complete(before, output=step.output, usage=step.usage, now=now)
+        if step.kind == "fail":
+            assert step.error is not None
+            return rr.fail(before, step.error, now=now)
+        assert step.usage is not None
+        return rr.mark_incomplete(
+            before, "max_output_tokens", output=step.output, usage=step.usage, now=now
+        )
+    except rr.ResponseTransitionError:
+        return None
+
+
+def refusal(operation: str, response: rr.Response, *, streamed: bool = True) -> APIError | None:
+    """The refusal runstate answers ``operation`` on a stored ``response`` with, or ``None``.
+
+    ``operation`` is ``cancel``, ``delete``, ``retrieve`` (never refused) or
+    ``retrieve_stream`` (``streamed``: the response was created with ``stream: true``).
+    A deleted response's 404 is the caller's.
+
+    Example:
+        >>> from runstate import responses as rr
+        >>> queued = rr.new_response(id="resp_1", model="m", now=1, background=True)
+        >>> print(refusal("delete", queued))
+        Cannot delete an in-flight response.
+        >>> refusal("cancel", queued) is None
+        True
+    """
+    if operation == "cancel":
+        return rr.check_cancel(response)
+    try:
+        if operation == "delete":
+            rr.ensure_can_delete(response)
+        elif operation == "retrieve_stream":
+            RetrieveQuery(stream=True).check(
+                response, now=response.created_at, created_with_stream=streamed
+            )
+    except APIError as err:
+        return err
+    return None
 
 
 class ResponsesImplementation(Protocol):
@@ -647,7 +715,7 @@ class ResponseChecks(engine.Machine):
         """What cancel answers for ``before``, and the rule if it is accepted instead."""
         if before.id in self.deleted:
             return rr.not_found(before.id), "deleted-found"
-        err = rr.check_cancel(before)
+        err = refusal("cancel", before)
         if before.background is not True:
             return err, "cancel-synchronous-accepted"
         return err, "cancel-finished-accepted"
@@ -655,13 +723,7 @@ class ResponseChecks(engine.Machine):
     def _stream_refusal(self, before: rr.Response) -> APIError | None:
         if before.id in self.deleted:
             return rr.not_found(before.id)
-        try:
-            RetrieveQuery(stream=True).check(
-                before, now=before.created_at, created_with_stream=before.id in self.streamed
-            )
-        except APIError as err:
-            return err
-        return None
+        return refusal("retrieve_stream", before, streamed=before.id in self.streamed)
 
 
 def _same_but_message(body: object, wire: Mapping[str, Any]) -> bool:

@@ -20,10 +20,11 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.stateful import precondition, rule
 
 from .. import responses as rr
-from .._engine.errors import APIError, InvalidRun
+from .._engine.errors import InvalidRun
 from .._engine.trace import TraceProblem
 from ..responses._machine import background_without_store
 from . import _engine as engine
+from . import _response_steering as steering
 from ._adapters import success, unpack
 from ._engine import Rule
 from ._report import ConformanceReport, brief, bullets
@@ -31,6 +32,7 @@ from ._response_rules import (
     DRIVE_KINDS,
     METADATA,
     MODEL,
+    RESPONSE_REACH_OPERATIONS,
     RESPONSE_RULES,
     DriveKind,
     ResponseChecks,
@@ -38,8 +40,10 @@ from ._response_rules import (
     ResponsesImplementation,
     ResponseStep,
     a_status,
+    refusal,
     show,
     stream_items,
+    worker_move,
 )
 
 __all__ = [
@@ -54,24 +58,9 @@ Q = rr.ResponseStatus.QUEUED
 P = rr.ResponseStatus.IN_PROGRESS
 X = rr.ResponseStatus.CANCELLED
 
-#: The operations the Responses reach table counts, in its row order.
-RESPONSE_REACH_OPERATIONS: Final[tuple[str, ...]] = (
-    "cancel",
-    "delete",
-    "retrieve_stream",
-    *DRIVE_KINDS,
-)
 #: Its columns: the six statuses, and ``deleted``.
 _REACH_STATUSES: Final = (*(s.value for s in rr.ResponseStatus), "deleted")
 _CONFIDENCE: Final = {(e.source, e.target): e.confidence for e in rr.TABLE}
-_TARGET: Final[Mapping[str, rr.ResponseStatus]] = {
-    "start": P,
-    "complete": rr.ResponseStatus.COMPLETED,
-    "fail": rr.ResponseStatus.FAILED,
-    "mark_incomplete": rr.ResponseStatus.INCOMPLETE,
-}
-#: Where a replay starts, as the kit draws it (``last``: past every event).
-_RESUMES: Final = ("start", "0", "1", "middle", "last")
 
 
 @attrs.frozen
@@ -266,6 +255,12 @@ class ResponseConformance(StreamChecks):
 
     rule_table: ClassVar[Mapping[str, Rule]] = RESPONSE_RULES
 
+    def __init__(self) -> None:
+        super().__init__()
+        #: The moves :meth:`_steer` may take, and the pairs it steers to.
+        self.moves = steering.moves(self.options.steps)
+        self.steer_pairs = steering.pairs(self.options.steps)
+
     # -- create
 
     @rule(stream=st.sampled_from((True, True, False)))
@@ -352,6 +347,7 @@ class ResponseConformance(StreamChecks):
             before = self.ref[response_id]
             answer = unpack("retrieve", self.impl.retrieve(response_id))
             what = f"retrieve of {a_status(self._where(before))} response ({response_id})"
+            self.tally.reached("retrieve", self._where(before), response_id not in self.deleted)
             if response_id in self.deleted:
                 self._refused(what, answer, rr.not_found(response_id), response_id, "deleted-found")
             else:
@@ -363,7 +359,7 @@ class ResponseConformance(StreamChecks):
             and (self.latest in self.deleted or self.ref[self.latest].status in rr.TERMINAL)
         )
     )
-    @rule(where=st.sampled_from(_RESUMES))
+    @rule(where=st.sampled_from(steering.RESUMES))
     def retrieve_stream(self, where: str) -> None:
         """Replay an ended response's stream from the start, then resume it from a point."""
         self._log(f"retrieve_stream(where={where!r})")
@@ -414,17 +410,11 @@ class ResponseConformance(StreamChecks):
         status = self._where(before)
         what = f"delete of {a_status(status)} response ({before.id})"
         answer = unpack("delete", self.impl.delete(before.id))
-        err: APIError | None = None
-        if before.id in self.deleted:
-            err = rr.not_found(before.id)
-        else:
-            try:
-                rr.ensure_can_delete(before)
-            except APIError as refused:
-                err = refused
+        deleted = before.id in self.deleted
+        err = rr.not_found(before.id) if deleted else refusal("delete", before)
         self.tally.reached("delete", status, err is None)
         if err is not None:
-            accepted = "deleted-found" if before.id in self.deleted else "delete-in-flight-accepted"
+            accepted = "deleted-found" if deleted else "delete-in-flight-accepted"
             self._refused(what, answer, err, before.id, accepted)
             return
         if not success(answer[0]):
@@ -492,6 +482,11 @@ class ResponseConformance(StreamChecks):
     _cancel_ended_2 = cancel_ended
     _retrieve_stream_2 = _retrieve_stream_3 = retrieve_stream
 
+    # -- steering (the engine's ``steer`` rule; the way there: ``_response_steering``)
+
+    def _steer(self, operation: str, status: str, variant: int) -> None:
+        steering.steer(self, operation, status, variant)
+
     def _drive(self, kind: DriveKind, call: str | None = None) -> None:
         self._log(call or f"drive_{kind}()")
         self._drive_now(kind)
@@ -504,7 +499,7 @@ class ResponseConformance(StreamChecks):
         step = ResponseStep.of(kind)
         what = f"drive {kind!r} on {a_status(status)} response ({before.id})"
         answer = unpack("drive", self.impl.drive(before.id, step))
-        want = None if before.id in self.deleted else _reference(before, step, answer[1])
+        want = None if before.id in self.deleted else worker_move(before, step, answer[1])
         self.tally.reached(kind, status, want is not None)
         if want is None:
             if success(answer[0]):
@@ -543,31 +538,6 @@ def _request(background: bool, store: bool, stream: bool = False) -> dict[str, A
     if stream:
         body["stream"] = True
     return body
-
-
-def _reference(before: rr.Response, step: ResponseStep, body: object) -> rr.Response | None:
-    """What runstate makes of ``step``, or ``None`` where the table forbids it.
-
-    Stamped at the answer's ``completed_at`` when it is a sane time.
-    """
-    latest = max(before.created_at, before.completed_at or 0)
-    stamp = body.get("completed_at") if isinstance(body, Mapping) else None
-    now = stamp if type(stamp) is int and stamp >= latest else latest
-    try:
-        if step.kind == "start":
-            return rr.start(before, now=now)
-        if step.kind == "complete":
-            assert step.usage is not None
-            return rr.complete(before, output=step.output, usage=step.usage, now=now)
-        if step.kind == "fail":
-            assert step.error is not None
-            return rr.fail(before, step.error, now=now)
-        assert step.usage is not None
-        return rr.mark_incomplete(
-            before, "max_output_tokens", output=step.output, usage=step.usage, now=now
-        )
-    except rr.ResponseTransitionError:
-        return None
 
 
 # --------------------------------------------------------------------------------------
@@ -611,7 +581,9 @@ def response_conformance(
     Each test case calls ``factory()`` for a fresh :class:`ResponsesImplementation` and
     runs random steps: create background (streamed or not), synchronous and unstored
     responses; retrieve; replay ended responses' streams from the start and resume them;
-    cancel; delete; and play the worker through ``drive``. Every answer is compared with
+    cancel; delete; and play the worker through ``drive``; and it steers to each
+    (operation, status) pair the reference accepts, so that every pair of the reach table
+    is common (the engine's ``steer`` rule). Every answer is compared with
     what :mod:`runstate.responses` makes of the last answer for that response: the HTTP
     status, the new status, every field, the per-status rules, the refusal's exact body,
     and the stream's events (:func:`runstate.responses.check_trace`). Rules are graded by

@@ -8,8 +8,8 @@ calls it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import TYPE_CHECKING, TypeAlias, cast
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeAlias, TypeVar, cast
 
 from .._operations import Op
 from .._status import RunStatus
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Moves", "moves", "pairs", "shortest_path", "steer"]
 
+#: A status: a run's or a response's.
+S = TypeVar("S")
 #: status -> the (operation, target) moves steering may make from it.
 Moves: TypeAlias = dict[RunStatus, list[tuple[str, RunStatus]]]
 
@@ -44,9 +46,14 @@ def moves(steps: Collection[str], documented_only: bool) -> Moves:
     return found
 
 
-def shortest_path(table: Moves, start: RunStatus, goal: RunStatus) -> list[str] | None:
-    """The operations of a shortest way from ``start`` to ``goal``, or ``None``."""
-    paths: dict[RunStatus, list[str]] = {start: []}
+def shortest_path(
+    table: Mapping[S, Sequence[tuple[str, S]]], start: S, goal: S
+) -> list[str] | None:
+    """The operations of a shortest way from ``start`` to ``goal``, or ``None``.
+
+    ``table`` maps a status to its (operation, target) moves: a run's or a response's.
+    """
+    paths: dict[S, list[str]] = {start: []}
     frontier = [start]
     while frontier:
         status = frontier.pop(0)
