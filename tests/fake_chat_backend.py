@@ -136,6 +136,14 @@ class FakeBackend:
         with self._lock:
             self._queue.extend(replies)
 
+    def clear(self) -> None:
+        """Forget the queued replies, the requests and the counts (a test's fresh start)."""
+        with self._lock:
+            self._queue.clear()
+            self.requests.clear()
+            self.headers.clear()
+            self.disconnects = 0
+
     def wait(self, what: str, condition: Any, timeout: float = 60.0) -> None:
         """Wait until ``condition(self)`` holds (a bound on a hang, not a speed check)."""
         deadline = time.monotonic() + timeout

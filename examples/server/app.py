@@ -92,6 +92,12 @@ class Settings:
     #: The largest request body read; a larger one is refused with this server's own 413
     #: (see :func:`read_body`) without being read into memory.
     max_body_bytes: int = 8 * 1024 * 1024
+    #: Execute runs on a Chat Completions backend (``model_worker.ModelSettings``)
+    #: instead of the scripted worker; None: no model worker.
+    model: Any = None
+    #: The submit handler's hook: the usage of the open ``tool_calls`` step's call (set
+    #: with ``model``; see ``model_worker.tool_step_usage``).
+    tool_step_usage: Callable[[Life], Any] | None = None
 
 
 @dataclass
@@ -697,10 +703,12 @@ class RunsAPI:
         thread_id, run_id = self._ids(call)
         request = rs.parse_submit_tool_outputs(call.body)
         before: list[Life] = []
-        submit = op(rs.Op.SUBMIT_TOOL_OUTPUTS, tool_outputs=request.tool_outputs)
+        step_usage = self.settings.tool_step_usage
 
         def decide(life: Life, now: int) -> Life:
             before[:] = [life]
+            usage = step_usage(life) if step_usage is not None else None
+            submit = op(rs.Op.SUBMIT_TOOL_OUTPUTS, tool_outputs=request.tool_outputs, usage=usage)
             return submit(life, now)
 
         with self.streams.opening(request.stream) as slot:
@@ -1052,6 +1060,17 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def background_worker(store: Store, settings: Settings) -> Any:
+    """The runs' worker the settings ask for: the model worker (``settings.model``, which
+    also sets the submit handler's usage hook), the scripted one (``auto``), or None."""
+    if settings.model is not None:
+        import model_worker  # noqa: PLC0415 - only with --model-backend
+
+        settings.tool_step_usage = model_worker.tool_step_usage(store)
+        return model_worker.ModelWorker(store, settings.model)
+    return AutoWorker(store, settings.auto_delay) if settings.auto else None
+
+
 def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     """The ASGI application serving ``/v1`` from ``store``."""
     settings = settings or Settings()
@@ -1121,7 +1140,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         log.exception("internal error", exc_info=exc)
         return server_error()
 
-    worker = AutoWorker(store, settings.auto_delay) if settings.auto else None
+    worker = background_worker(store, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

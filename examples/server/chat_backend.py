@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from contextlib import suppress
@@ -103,11 +104,14 @@ class _Reading:
 
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return tuple(
-            ToolCall(
-                id=c.get("id") or f"call_{i}", name=c.get("name", ""), arguments=c["arguments"]
-            )
-            for i, c in sorted(self.calls.items())
+            ToolCall(id=c.get("id") or _call_id(), name=c.get("name", ""), arguments=c["arguments"])
+            for _, c in sorted(self.calls.items())
         )
+
+
+def _call_id() -> str:
+    """An id for a call the backend sent without one (some local servers do)."""
+    return f"call_{secrets.token_hex(12)}"
 
 
 def _usage(value: Any) -> dict[str, int] | None:
@@ -233,11 +237,11 @@ async def _whole(
         text = message.get("content") or ""
         calls = tuple(
             ToolCall(
-                id=c.get("id") or f"call_{i}",
+                id=c.get("id") or _call_id(),
                 name=c["function"]["name"],
                 arguments=c["function"].get("arguments") or "",
             )
-            for i, c in enumerate(message.get("tool_calls") or ())
+            for c in message.get("tool_calls") or ()
         )
     except (ValueError, KeyError, IndexError, TypeError, AttributeError):
         raise _server_error(
