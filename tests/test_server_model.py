@@ -489,3 +489,89 @@ def test_chat_request_truncation_and_images() -> None:
         assert "tools" not in body and "tool_choice" not in body
     finally:
         sys.path.remove(str(SERVER))
+
+
+# -- the race a cancel can lose, decided in process --------------------------------------------
+
+
+@pytest.fixture
+def worker(tmp_path: Path) -> Iterator[Any]:
+    """A ModelWorker on a SQLite store (not started: the test calls its steps), and a
+    function making a run that is in progress with a cancel requested."""
+    db = database("sqlite", tmp_path)
+    sys.path.insert(0, str(SERVER))
+    try:
+        import chat_backend  # noqa: PLC0415
+        import model_worker  # noqa: PLC0415
+        import store as store_module  # noqa: PLC0415
+
+        store = store_module.Store(db)
+        store.create_schema()
+        settings = model_worker.ModelSettings(backend=chat_backend.Backend(url="http://unused"))
+        w = model_worker.ModelWorker(store, settings)
+        w.create_schema()
+        w.db = db
+        w.modules = (chat_backend, model_worker, store_module)
+        yield w
+        w.pool.shutdown()
+        store.close()
+    finally:
+        sys.path.remove(str(SERVER))
+
+
+def _cancelling_run(w: Any) -> Any:
+    """A run the worker started and wrote text into, then a client cancelled."""
+    _, model_worker, store_module = w.modules
+    thread = store_module.Thread(store_module.new_id("thread"), 1, True, {})
+    store = w.store
+    make = lambda now: rs.new_run(  # noqa: E731
+        id=store_module.new_id("run"), thread_id=thread.id, assistant_id="a", model="m", now=now
+    )
+    run = store.create_run(thread.id, make, new_thread=thread)
+    ex = model_worker.Execution(thread.id, run.id)
+    store.change(thread.id, run.id, model_worker._op(rs.Op.START))
+    ex.step_id, ex.message_id = store_module.new_id("step"), store_module.new_id("msg")
+    store.change(thread.id, run.id, w._with_text(ex, "Almost"))
+    store.change(thread.id, run.id, model_worker._op(rs.Op.CANCEL))
+    return ex
+
+
+def test_a_cancel_losing_to_the_last_token_completes(worker: Any) -> None:
+    """The whole answer arrived before the cancel was seen: cancelling -> completed is in
+    the table, so the run completes (with its message), and is never also cancelled."""
+    chat_backend = worker.modules[0]
+    ex = _cancelling_run(worker)
+    ex.pending = [" done."]
+    worker._outcome(ex, chat_backend.Outcome("stop", "Almost done.", (), dict(USAGE)))
+    life = worker.store.get_life(ex.thread_id, ex.run_id)
+    assert life.run.status is rs.RunStatus.COMPLETED
+    assert life.run.usage.total_tokens == USAGE["total_tokens"]
+    assert [m.status for m in life.messages] == ["completed"]
+    assert check_database(read_database(worker.db)) == []
+    statuses = [r.status.value for _, r in _trace(worker, ex.run_id)]
+    assert "cancelled" not in statuses
+
+
+def test_a_cancel_beats_tool_calls(worker: Any) -> None:
+    """Tool calls arrived, but cancelling -> requires_action is not in the table: runstate
+    refuses it, and the cancel finishes."""
+    chat_backend = worker.modules[0]
+    ex = _cancelling_run(worker)
+    calls = (chat_backend.ToolCall("call_1", "get_weather", "{}"),)
+    worker._outcome(ex, chat_backend.Outcome("tool_calls", "", calls, dict(USAGE)))
+    life = worker.store.get_life(ex.thread_id, ex.run_id)
+    assert life.run.status is rs.RunStatus.CANCELLED
+    assert check_database(read_database(worker.db)) == []
+
+
+def test_an_aborted_call_finishes_the_cancel(worker: Any) -> None:
+    ex = _cancelling_run(worker)
+    worker._aborted(ex)
+    life = worker.store.get_life(ex.thread_id, ex.run_id)
+    assert life.run.status is rs.RunStatus.CANCELLED
+    assert [m.status for m in life.messages] == ["incomplete"]
+    assert check_database(read_database(worker.db)) == []
+
+
+def _trace(w: Any, run_id: str) -> list[tuple[int, rs.Run]]:
+    return [(v, life.run) for v, life in w.store.history(run_id)]

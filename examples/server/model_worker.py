@@ -60,8 +60,10 @@ import runstate as rs
 log = logging.getLogger("runstate.server")
 
 KIND = "run"
-#: The header naming the run a backend call is for (logs, proxies, the tests' fake).
+#: The headers naming the run a backend call is for, and the worker making it (logs,
+#: proxies, the tests' fake: no run is executed twice).
 RUN_HEADER = "X-Runstate-Run"
+WORKER_HEADER = "X-Runstate-Worker"
 
 USAGE_SCHEMA = """CREATE TABLE IF NOT EXISTS model_usage (
     run_id TEXT NOT NULL,
@@ -495,7 +497,7 @@ class ModelWorker:
                 body,
                 on_text=on_text,
                 cancelled=ex.cancelled,
-                headers={RUN_HEADER: run.id},
+                headers={RUN_HEADER: run.id, WORKER_HEADER: self.owner},
             )
         except Aborted:
             self._aborted(ex)
