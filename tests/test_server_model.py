@@ -299,6 +299,7 @@ def test_request_carries_the_runs_fields(client: openai.OpenAI, fake: FakeBacken
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
         parallel_tool_calls=False,
         response_format={"type": "json_object"},
+        additional_instructions="Use JSON.",
     )
     assert run.status == "completed"
     sent = fake.requests[0]
@@ -307,7 +308,9 @@ def test_request_carries_the_runs_fields(client: openai.OpenAI, fake: FakeBacken
     assert sent["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
     assert sent["parallel_tool_calls"] is False
     assert sent["response_format"] == {"type": "json_object"}
-    assert sent["messages"][0] == {"role": "system", "content": HINT}
+    # The run holds the assistant's instructions; the model gets the request's after them.
+    assert run.instructions == HINT
+    assert sent["messages"][0] == {"role": "system", "content": HINT + "\n\nUse JSON."}
 
 
 def test_parallel_tool_calls_false_keeps_one_call(client: openai.OpenAI, fake: FakeBackend) -> None:

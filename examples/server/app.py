@@ -98,6 +98,9 @@ class Settings:
     #: The submit handler's hook: the usage of the open ``tool_calls`` step's call (set
     #: with ``model``; see ``model_worker.tool_step_usage``).
     tool_step_usage: Callable[[Life], Any] | None = None
+    #: Called with each new run and its request, in the transaction that inserts the run
+    #: (the model worker keeps ``additional_instructions``, which the run does not hold).
+    keep_request: Callable[[rs.Run, Any], None] | None = None
 
 
 @dataclass
@@ -622,8 +625,10 @@ class RunsAPI:
         }
         run_id = new_id("run")
 
+        kept = self.settings.keep_request
+
         def make(now: int) -> rs.Run:
-            return request.new_run(
+            run = request.new_run(
                 id=run_id,
                 thread_id=thread.id,
                 now=now,
@@ -633,6 +638,9 @@ class RunsAPI:
                 thread_has_user_message=thread.has_user_message,
                 expires_in=self.settings.expires_in,
             )
+            if kept is not None:
+                kept(run, request)  # in the run's own transaction
+            return run
 
         return make
 
@@ -1067,6 +1075,7 @@ def background_worker(store: Store, settings: Settings) -> Any:
         import model_worker  # noqa: PLC0415 - only with --model-backend
 
         settings.tool_step_usage = model_worker.tool_step_usage(store)
+        settings.keep_request = model_worker.keep_request(store)
         return model_worker.ModelWorker(store, settings.model)
     return AutoWorker(store, settings.auto_delay) if settings.auto else None
 

@@ -75,6 +75,12 @@ USAGE_SCHEMA = """CREATE TABLE IF NOT EXISTS model_usage (
     PRIMARY KEY (run_id, call_id)
 )"""
 
+#: What a run's request said that the run does not hold: ``additional_instructions``.
+REQUEST_SCHEMA = """CREATE TABLE IF NOT EXISTS model_requests (
+    run_id TEXT PRIMARY KEY,
+    additional_instructions TEXT
+)"""
+
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 _IN_FLIGHT = (rs.RunStatus.QUEUED, rs.RunStatus.IN_PROGRESS)
 
@@ -127,10 +133,13 @@ def _content(message: Any) -> Any:
     return [{"type": "text", "text": text}, *images] if text else images
 
 
-def chat_request(life: Life, thread_messages: list[Any]) -> dict[str, Any]:
+def chat_request(
+    life: Life, thread_messages: list[Any], additional_instructions: str | None = None
+) -> dict[str, Any]:
     """The Chat Completions request for the run's next call.
 
-    ``messages``: the run's instructions (``system``), the thread's messages written
+    ``messages``: the run's instructions and the request's ``additional_instructions``
+    after them (``system``), the thread's messages written
     before the run (the last ``truncation_strategy.last_messages`` of them when given),
     then what the run itself wrote: each message step's text (``assistant``), each
     ``tool_calls`` step's function calls (``assistant`` with ``tool_calls``) and their
@@ -148,8 +157,9 @@ def chat_request(life: Life, thread_messages: list[Any]) -> dict[str, Any]:
     run = life.run
     wire = json.loads(rs.toolkit.run_json(run))
     messages: list[dict[str, Any]] = []
-    if run.instructions:
-        messages.append({"role": "system", "content": run.instructions})
+    system = "\n\n".join(t for t in (run.instructions, additional_instructions) if t)
+    if system:
+        messages.append({"role": "system", "content": system})
     before = [m for m in thread_messages if m.run_id != run.id]
     strategy = wire.get("truncation_strategy") or {}
     last = strategy.get("last_messages") if strategy.get("type") == "last_messages" else None
@@ -279,6 +289,7 @@ class ModelWorker:
         def attempt() -> None:
             with self.store.session(), self.store.dialect.write(self.store.conn):
                 self.store.execute(USAGE_SCHEMA)
+                self.store.execute(REQUEST_SCHEMA)
 
         self.store._retrying(attempt)
 
@@ -472,7 +483,7 @@ class ModelWorker:
     def _call(self, ex: Execution, life: Life) -> None:
         run = life.run
         used = self.run_usage(run.id)
-        body = chat_request(life, self._thread_messages(ex))
+        body = chat_request(life, self._thread_messages(ex), self._additional(run.id))
         if run.max_completion_tokens is not None:
             left = run.max_completion_tokens - (used or {}).get("completion_tokens", 0)
             if left <= 0:
@@ -507,6 +518,13 @@ class ModelWorker:
             self._end(ex, err.code, err.message)
             return
         self._outcome(ex, outcome)
+
+    def _additional(self, run_id: str) -> str | None:
+        with self.store.session():
+            row = self.store.execute(
+                "SELECT additional_instructions FROM model_requests WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return None if row is None else row[0]
 
     def _thread_messages(self, ex: Execution) -> list[Any]:
         with self.store.session():
@@ -672,6 +690,21 @@ def _call_ids(life: Life | None) -> set[str]:
     return {c.id for s in life.steps if s.type == "tool_calls" for c in s.step_details.tool_calls}
 
 
+def keep_request(store: Store) -> Callable[[rs.Run, Any], None]:
+    """The create handler's hook: keep the request's ``additional_instructions`` (the
+    run holds its instructions only), in the transaction that inserts the run."""
+
+    def keep(run: rs.Run, request: Any) -> None:
+        text = getattr(request, "additional_instructions", None)
+        if text:
+            store.execute(
+                "INSERT INTO model_requests (run_id, additional_instructions) VALUES (?, ?)",
+                (run.id, text),
+            )
+
+    return keep
+
+
 def tool_step_usage(store: Store) -> Callable[[Life], dict[str, int] | None]:
     """The submit handler's hook: the usage of the call that wrote the open
     ``tool_calls`` step's calls (None when the backend gave none)."""
@@ -697,4 +730,4 @@ def tool_step_usage(store: Store) -> Callable[[Life], dict[str, int] | None]:
     return usage
 
 
-__all__ = ["ModelSettings", "ModelWorker", "chat_request", "tool_step_usage"]
+__all__ = ["ModelSettings", "ModelWorker", "chat_request", "keep_request", "tool_step_usage"]
