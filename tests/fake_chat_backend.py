@@ -13,6 +13,9 @@ The replies: :func:`text`, :func:`tool_calls`, :func:`length`, :func:`content_fi
 :func:`status` (an error status, e.g. 429 or 500), :func:`hang` (never finishes until the
 client goes away or the fake stops; with ``text`` it first streams that) and
 :func:`broken` (a stream that ends without finishing). Each takes ``usage``.
+
+``python tests/fake_chat_backend.py [PORT]`` serves it alone (text replies only), a
+stand-in model to try ``serve.py --model-backend`` with.
 """
 
 from __future__ import annotations
@@ -274,14 +277,15 @@ class FakeBackend:
             yield f"data: {json.dumps(data)}\n\n".encode()
         yield b"data: [DONE]\n\n"
 
-    def start(self) -> FakeBackend:
+    def start(self, port: int = 0) -> FakeBackend:
+        """Serve on ``127.0.0.1:port`` (0: a free port) in a thread; ``url`` says where."""
         import uvicorn  # noqa: PLC0415
         from starlette.applications import Starlette  # noqa: PLC0415
         from starlette.routing import Route  # noqa: PLC0415
 
         app = Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
         sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", port))
         port = sock.getsockname()[1]
         config = uvicorn.Config(
             app, log_level="warning", timeout_graceful_shutdown=2, lifespan="off"
@@ -314,4 +318,15 @@ def fake_backend() -> Iterator[FakeBackend]:
     try:
         yield fake
     finally:
+        fake.stop()
+
+
+if __name__ == "__main__":  # a stand-in model to try the server with: text replies only
+    import sys
+
+    fake = FakeBackend().start(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
+    print(f"fake Chat Completions backend on {fake.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
         fake.stop()
