@@ -171,12 +171,12 @@ def chat_request(
     written = {m.id: m for m in life.messages}
     for step in life.steps:
         details = step.step_details
-        if step.type == "message_creation":
+        if isinstance(details, rs.models.MessageCreationDetails):
             message = written.get(details.message_creation.message_id)
             if message is not None:
                 messages.append({"role": "assistant", "content": _text_of(message)})
             continue
-        calls = [c for c in details.tool_calls if c.type == "function"]
+        calls = [c for c in details.tool_calls if isinstance(c, rs.models.FunctionToolCall)]
         if not calls:
             continue
         messages.append(
@@ -687,7 +687,12 @@ def _call_ids(life: Life | None) -> set[str]:
     """The ids of the calls the run's steps hold (a backend may reuse ids across calls)."""
     if life is None:
         return set()
-    return {c.id for s in life.steps if s.type == "tool_calls" for c in s.step_details.tool_calls}
+    return {
+        c.id
+        for s in life.steps
+        if isinstance(s.step_details, rs.models.ToolCallsDetails)
+        for c in s.step_details.tool_calls
+    }
 
 
 def keep_request(store: Store) -> Callable[[rs.Run, Any], None]:
