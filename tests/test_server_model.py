@@ -453,6 +453,26 @@ def test_dead_worker_run_fails_by_the_lease_rule(tmp_path: Path, fake: FakeBacke
     assert check_database(read_database(db)) == []
 
 
+def test_shutdown_fails_the_runs_in_flight(tmp_path: Path, fake: FakeBackend) -> None:
+    """SIGTERM while a call hangs: the answer is lost with the process, so the run fails
+    (``server_error``) before the server exits, instead of waiting for a lease to lapse."""
+    fake.clear()
+    fake.script(hang())
+    db = database("sqlite", tmp_path)
+    s = Server(db, "--model-backend", fake.url, "--poll-after-ms", "50").start()
+    try:
+        client = openai.OpenAI(base_url=s.base, api_key="t", _strict_response_validation=True)
+        assistant = client.beta.assistants.create(model="gpt-4o", instructions=HINT)
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hi"}])
+        run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+        fake.wait_hanging(1)
+    finally:
+        s.__exit__()
+    stored = json.loads(read_database(db).runs[run.id][2])
+    assert (stored["status"], stored["last_error"]["code"]) == ("failed", "server_error")
+    assert check_database(read_database(db)) == []
+
+
 def test_chat_request_truncation_and_images() -> None:
     sys.path.insert(0, str(SERVER))
     try:
@@ -520,6 +540,42 @@ def worker(tmp_path: Path) -> Iterator[Any]:
         store.close()
     finally:
         sys.path.remove(str(SERVER))
+
+
+def _orphan(w: Any, expires_in: int = 600) -> Any:
+    """A run in progress whose worker is gone (no lease): what a dead worker leaves."""
+    _, model_worker, store_module = w.modules
+    thread = store_module.Thread(store_module.new_id("thread"), 1, True, {})
+    make = lambda now: rs.new_run(  # noqa: E731
+        id=store_module.new_id("run"),
+        thread_id=thread.id,
+        assistant_id="a",
+        model="m",
+        now=now,
+        expires_in=expires_in,
+    )
+    run = w.store.create_run(thread.id, make, new_thread=thread)
+    w.store.change(thread.id, run.id, model_worker._op(rs.Op.START))
+    return model_worker.Execution(thread.id, run.id)
+
+
+def test_the_lease_rule_fails_an_orphan(worker: Any) -> None:
+    ex = _orphan(worker)
+    worker._run(ex)
+    run = worker.store.get_run(ex.thread_id, ex.run_id)
+    assert run.status is rs.RunStatus.FAILED
+    assert run.last_error.code == "server_error"
+
+
+def test_the_lease_rule_expires_an_orphan_past_its_deadline(worker: Any) -> None:
+    ex = _orphan(worker, expires_in=1)
+    store_module = worker.modules[2]
+    deadline = worker.store.get_run(ex.thread_id, ex.run_id).expires_at
+    wait_for(lambda: store_module.clock() >= deadline, "the deadline", 30)
+    worker._run(ex)
+    run = worker.store.get_run(ex.thread_id, ex.run_id)
+    assert run.status is rs.RunStatus.EXPIRED
+    assert check_database(read_database(worker.db)) == []
 
 
 def _cancelling_run(w: Any) -> Any:
