@@ -175,6 +175,34 @@ def test_tool_calls_then_outputs(client: openai.OpenAI, fake: FakeBackend) -> No
     ]
 
 
+def test_two_rounds_of_tool_calls(client: openai.OpenAI, fake: FakeBackend) -> None:
+    """The fake reuses its call ids (``call_fake0``) in every round, as some local servers
+    do: the second round's call gets a new id, and the third request carries both."""
+    fake.script(
+        tool_calls([("get_weather", '{"city": "Bonn"}')]),
+        tool_calls([("get_weather", '{"city": "Köln"}')]),
+        text("Bonn and Köln: clouds."),
+    )
+    run = start(client, tools=[WEATHER])
+    ids = []
+    for output in ("clouds", "more clouds"):
+        assert run.status == "requires_action"
+        (call,) = run.required_action.submit_tool_outputs.tool_calls
+        ids.append(call.id)
+        run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+            thread_id=run.thread_id,
+            run_id=run.id,
+            tool_outputs=[{"tool_call_id": call.id, "output": output}],
+            poll_interval_ms=50,
+        )
+    assert run.status == "completed"
+    assert ids[0] == "call_fake0" and ids[1] != ids[0]
+    assert run.usage is not None and run.usage.total_tokens == 3 * USAGE["total_tokens"]
+    third = fake.requests[2]["messages"]
+    assert [m["tool_call_id"] for m in third if m["role"] == "tool"] == ids
+    assert [m["content"] for m in third if m["role"] == "tool"] == ["clouds", "more clouds"]
+
+
 def test_length_is_incomplete(client: openai.OpenAI, fake: FakeBackend) -> None:
     fake.script(length("The forecast for Paris is", chunks=2))
     run = start(client)
@@ -382,6 +410,25 @@ def test_expiry_while_waiting_for_tool_outputs(tmp_path: Path, fake: FakeBackend
 
 def _stored_status(db: str, run_id: str) -> str:
     return str(json.loads(read_database(db).runs[run_id][2])["status"])
+
+
+def test_a_backend_without_streaming_and_its_timeout(tmp_path: Path, fake: FakeBackend) -> None:
+    """``--model-no-stream``: one plain request per call, the text written at once;
+    ``--model-timeout``: a backend silent that long fails the run (``server_error``)."""
+    fake.clear()
+    fake.script(text("All at once.", chunks=3), hang())
+    db = database("sqlite", tmp_path)
+    args = ("--model-backend", fake.url, "--model-no-stream", "--model-timeout", "1")
+    with Server(db, *args, "--poll-after-ms", "50") as s:
+        client = openai.OpenAI(base_url=s.base, api_key="t", _strict_response_validation=True)
+        run = start(client)
+        assert run.status == "completed"
+        assert texts(client, run.thread_id)[-1] == ("assistant", "completed", "All at once.")
+        run = start(client)
+        assert run.status == "failed"
+        assert run.last_error is not None and run.last_error.code == "server_error"
+    assert "stream" not in fake.requests[0] and "stream_options" not in fake.requests[0]
+    assert check_database(read_database(db)) == []
 
 
 def test_options_and_environment(tmp_path: Path) -> None:
