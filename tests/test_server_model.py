@@ -328,6 +328,7 @@ def test_request_carries_the_runs_fields(client: openai.OpenAI, fake: FakeBacken
         parallel_tool_calls=False,
         response_format={"type": "json_object"},
         additional_instructions="Use JSON.",
+        additional_messages=[{"role": "user", "content": "And in Lyon?"}],
     )
     assert run.status == "completed"
     sent = fake.requests[0]
@@ -338,7 +339,11 @@ def test_request_carries_the_runs_fields(client: openai.OpenAI, fake: FakeBacken
     assert sent["response_format"] == {"type": "json_object"}
     # The run holds the assistant's instructions; the model gets the request's after them.
     assert run.instructions == HINT
-    assert sent["messages"][0] == {"role": "system", "content": HINT + "\n\nUse JSON."}
+    assert sent["messages"] == [
+        {"role": "system", "content": HINT + "\n\nUse JSON."},
+        {"role": "user", "content": "What is the weather in Paris?"},
+        {"role": "user", "content": "And in Lyon?"},
+    ]
 
 
 def test_parallel_tool_calls_false_keeps_one_call(client: openai.OpenAI, fake: FakeBackend) -> None:
