@@ -70,7 +70,7 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeBackend
 ) -> Iterator[Server]:
     db = database(request.param, tmp_path_factory.mktemp("model"))
-    args = ("--model-backend", fake.url, "--poll-after-ms", "50", "--model-lease", "5")
+    args = ("--model-backend", fake.url, "--poll-after-ms", "50")
     with Server(db, *args) as s:
         yield s
 

@@ -82,7 +82,8 @@ REQUEST_SCHEMA = """CREATE TABLE IF NOT EXISTS model_requests (
 )"""
 
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
-_IN_FLIGHT = (rs.RunStatus.QUEUED, rs.RunStatus.IN_PROGRESS)
+#: The statuses a run being executed may have; any other aborts its backend call.
+_IN_FLIGHT = (rs.RunStatus.QUEUED.value, rs.RunStatus.IN_PROGRESS.value)
 
 
 @dataclass(frozen=True)
@@ -233,12 +234,6 @@ def _op(operation: rs.Op, **arguments: Any) -> Callable[[Life, int], Life]:
     return decide
 
 
-def _add(a: dict[str, int] | None, b: dict[str, int] | None) -> dict[str, int] | None:
-    if a is None or b is None:
-        return a or b
-    return {k: a[k] + b[k] for k in _USAGE_KEYS}
-
-
 @dataclass
 class Execution:
     """A run this process is executing, and what its watcher tells it."""
@@ -250,8 +245,6 @@ class Execution:
     lost: bool = False
     #: The worker is shutting down.
     shutdown: bool = False
-    #: The run was seen in a status this execution is not for (the watcher's last look).
-    seen: str = "queued"
     renewed: float = field(default_factory=time.monotonic)
     pending: list[str] = field(default_factory=list)
     flushed: float = float("-inf")
@@ -302,13 +295,17 @@ class ModelWorker:
         """Stop taking work; abort the calls in flight (their runs fail: the answer is
         lost with the process that was reading it) and wait for them."""
         self.stopping.set()
+        self._abort_all()
+        for thread in self.threads:
+            thread.join(timeout)
+        self._abort_all()  # and what the dispatcher's last sweep took
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _abort_all(self) -> None:
         with self.lock:
             for ex in self.inflight.values():
                 ex.shutdown = True
                 ex.cancelled.set()
-        for thread in self.threads:
-            thread.join(timeout)
-        self.pool.shutdown(wait=True, cancel_futures=True)
 
     # -- the dispatcher ---------------------------------------------------------------------
 
@@ -401,8 +398,7 @@ class ModelWorker:
             )
         now = time.monotonic()
         for ex in flying:
-            ex.seen = statuses.get(ex.run_id, "gone")
-            if ex.seen not in ("queued", "in_progress"):
+            if statuses.get(ex.run_id, "gone") not in _IN_FLIGHT:
                 ex.cancelled.set()
             if now - ex.renewed >= self.settings.lease / 3:
                 if self.leases.renew(KIND, ex.run_id, self.owner, self.settings.lease):
