@@ -10,7 +10,6 @@ from __future__ import annotations
 import socket
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from fake_chat_backend import (
     text,
     tool_calls,
 )
-from server_helpers import database, require_server_deps
+from server_helpers import database, require_server_deps, wait_for
 
 SERVER = Path(__file__).resolve().parent.parent / "examples" / "server"
 
@@ -264,7 +263,7 @@ def test_claim_races_have_one_winner(leases: Any) -> None:
 def test_a_lapsed_lease_is_listed_and_can_be_taken(leases: Any) -> None:
     assert leases.claim("run", "run_1", "a", 0.05)
     assert leases.claim("run", "run_2", "a", 60)
-    wait_until(lambda: leases.lapsed("run") == ["run_1"])
+    wait_for(lambda: leases.lapsed("run") == ["run_1"], "the lease to lapse", 30)
     assert leases.lapsed("response") == []
     assert not leases.renew("run", "run_1", "a", 30)  # lapsed: no longer ours to renew
     assert leases.claim("run", "run_1", "b", 30)
@@ -273,22 +272,15 @@ def test_a_lapsed_lease_is_listed_and_can_be_taken(leases: Any) -> None:
 
 
 def test_renew_and_release(leases: Any) -> None:
-    assert leases.claim("run", "run_1", "a", 0.5)
-    assert leases.renew("run", "run_1", "a", 60)
+    assert leases.claim("run", "run_1", "a", 30)
     assert not leases.renew("run", "run_1", "b", 60)  # not b's
-    time.sleep(0.6)  # past the first lease: the renewal holds it
-    assert leases.lapsed("run") == []
-    assert not leases.claim("run", "run_1", "b", 30)
-    leases.release("run", "run_1", "b")  # not b's: nothing happens
-    assert leases.owner_of("run", "run_1") == "a"
-    leases.release("run", "run_1", "a")
-    assert leases.owner_of("run", "run_1") is None
-    assert not leases.renew("run", "run_1", "a", 60)
-    assert leases.claim("run", "run_1", "b", 30)
-
-
-def wait_until(condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.02)
+    # The renewal sets the lease's end: shortened, it lapses (30 s would not, here).
+    assert leases.renew("run", "run_1", "a", 0.05)
+    wait_for(lambda: leases.lapsed("run") == ["run_1"], "the renewed lease to lapse", 30)
+    assert leases.claim("run", "run_2", "c", 30)
+    leases.release("run", "run_2", "b")  # not b's: nothing happens
+    assert leases.owner_of("run", "run_2") == "c"
+    leases.release("run", "run_2", "c")
+    assert leases.owner_of("run", "run_2") is None
+    assert not leases.renew("run", "run_2", "c", 60)
+    assert leases.claim("run", "run_2", "b", 30)

@@ -423,7 +423,7 @@ def test_a_backend_without_streaming_and_its_timeout(tmp_path: Path, fake: FakeB
     fake.clear()
     fake.script(text("All at once.", chunks=3), hang())
     db = database("sqlite", tmp_path)
-    args = ("--model-backend", fake.url, "--model-no-stream", "--model-timeout", "1")
+    args = ("--model-backend", fake.url, "--model-no-stream", "--model-timeout", "3")
     with Server(db, *args, "--poll-after-ms", "50") as s:
         client = openai.OpenAI(base_url=s.base, api_key="t", _strict_response_validation=True)
         run = start(client)
