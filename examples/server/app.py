@@ -101,6 +101,9 @@ class Settings:
     #: Called with each new run and its request, in the transaction that inserts the run
     #: (the model worker keeps ``additional_instructions``, which the run does not hold).
     keep_request: Callable[[rs.Run, Any], None] | None = None
+    #: Called after a change that gives the worker something to do (a run created,
+    #: cancelled or given its tool outputs), so that it need not wait for its next look.
+    wake_worker: Callable[[], None] | None = None
 
 
 @dataclass
@@ -652,6 +655,7 @@ class RunsAPI:
             run = self.store.create_run(
                 thread.id, self._new_run(request, thread), new_messages=added
             )
+            self._wake()
             if slot is not None:
                 return self._stream(None, Life(run=run), 1, slot)
         return run_response(run, self.settings)
@@ -668,6 +672,7 @@ class RunsAPI:
             run = self.store.create_run(
                 thread.id, make, new_thread=thread, new_messages=new_messages(first, thread.id)
             )
+            self._wake()
             if slot is not None:
                 return self._stream(None, Life(run=run), 1, slot)
         return run_response(run, self.settings)
@@ -705,7 +710,12 @@ class RunsAPI:
     def cancel_run(self, call: Call) -> Response:
         thread_id, run_id = self._ids(call)
         life = self.store.change(thread_id, run_id, op(rs.Op.CANCEL))
+        self._wake()
         return run_response(life.run, self.settings)
+
+    def _wake(self) -> None:
+        if self.settings.wake_worker is not None:
+            self.settings.wake_worker()
 
     def submit_tool_outputs(self, call: Call) -> Response:
         thread_id, run_id = self._ids(call)
@@ -721,6 +731,7 @@ class RunsAPI:
 
         with self.streams.opening(request.stream) as slot:
             life, version = self.store.change_versioned(thread_id, run_id, decide)
+            self._wake()
             if slot is not None:
                 return self._stream(before[0], life, version, slot)
         return run_response(life.run, self.settings)
@@ -1076,7 +1087,9 @@ def background_worker(store: Store, settings: Settings) -> Any:
 
         settings.tool_step_usage = model_worker.tool_step_usage(store)
         settings.keep_request = model_worker.keep_request(store)
-        return model_worker.ModelWorker(store, settings.model)
+        worker = model_worker.ModelWorker(store, settings.model)
+        settings.wake_worker = worker.wake
+        return worker
     return AutoWorker(store, settings.auto_delay) if settings.auto else None
 
 

@@ -262,6 +262,9 @@ class ModelWorker:
         self.owner = owner or new_owner()
         self.leases = Leases(store)
         self.stopping = threading.Event()
+        #: Set to make the dispatcher look for work at once (a run queued or cancelled
+        #: in this process, an execution ended).
+        self.wakeup = threading.Event()
         self.inflight: dict[str, Execution] = {}
         self.lock = threading.Lock()
         self.pool = concurrent.futures.ThreadPoolExecutor(
@@ -295,6 +298,7 @@ class ModelWorker:
         """Stop taking work; abort the calls in flight (their runs fail: the answer is
         lost with the process that was reading it) and wait for them."""
         self.stopping.set()
+        self.wakeup.set()
         self._abort_all()
         for thread in self.threads:
             thread.join(timeout)
@@ -309,8 +313,16 @@ class ModelWorker:
 
     # -- the dispatcher ---------------------------------------------------------------------
 
+    def wake(self) -> None:
+        """Look for work now rather than at the next poll."""
+        self.wakeup.set()
+
     def _dispatch(self) -> None:
-        while not self.stopping.wait(self.settings.poll):
+        while not self.stopping.is_set():
+            self.wakeup.wait(self.settings.poll)
+            self.wakeup.clear()
+            if self.stopping.is_set():
+                break
             try:
                 self.sweep()
             except Unavailable:
@@ -432,6 +444,7 @@ class ModelWorker:
                     self.leases.release(KIND, ex.run_id, self.owner)
             with self.lock:
                 self.inflight.pop(ex.run_id, None)
+            self.wake()  # a slot is free
 
     def _run(self, ex: Execution) -> None:
         with self.store.session():
