@@ -499,12 +499,10 @@ class ModelWorker:
                 self._incomplete(ex, "max_completion_tokens")
                 return
             body["max_completion_tokens"] = left
-        ex.step_id, ex.message_id, ex.pending, ex.flushed = (
-            new_id("step"),
-            new_id("msg"),
-            [],
-            float("-inf"),
-        )
+        # This call's message step and message (opened with its first text), and the text
+        # received but not yet written (the first piece is written at once).
+        ex.step_id, ex.message_id = new_id("step"), new_id("msg")
+        ex.pending, ex.flushed = [], float("-inf")
 
         def on_text(piece: str) -> None:
             ex.pending.append(piece)
