@@ -110,7 +110,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 def check_model_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Exit 2 (with the reason) for model options that cannot work together."""
     if args.model_backend and args.auto:
-        parser.error("--auto (the scripted worker) and --model-backend exclude each other")
+        parser.error(
+            "--auto (the scripted worker) and --model-backend (or RUNSTATE_MODEL_BACKEND) "
+            "exclude each other"
+        )
     if args.model_concurrency < 1 or args.model_lease <= 0 or args.model_timeout <= 0:
         parser.error("--model-concurrency, --model-lease and --model-timeout must be positive")
 
