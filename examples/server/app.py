@@ -92,6 +92,18 @@ class Settings:
     #: The largest request body read; a larger one is refused with this server's own 413
     #: (see :func:`read_body`) without being read into memory.
     max_body_bytes: int = 8 * 1024 * 1024
+    #: Execute runs on a Chat Completions backend (``model_worker.ModelSettings``)
+    #: instead of the scripted worker; None: no model worker.
+    model: Any = None
+    #: The submit handler's hook: the usage of the open ``tool_calls`` step's call (set
+    #: with ``model``; see ``model_worker.tool_step_usage``).
+    tool_step_usage: Callable[[Life], Any] | None = None
+    #: Called with each new run and its request, in the transaction that inserts the run
+    #: (the model worker keeps ``additional_instructions``, which the run does not hold).
+    keep_request: Callable[[rs.Run, Any], None] | None = None
+    #: Called after a change that gives the worker something to do (a run created,
+    #: cancelled or given its tool outputs), so that it need not wait for its next look.
+    wake_worker: Callable[[], None] | None = None
 
 
 @dataclass
@@ -616,8 +628,10 @@ class RunsAPI:
         }
         run_id = new_id("run")
 
+        kept = self.settings.keep_request
+
         def make(now: int) -> rs.Run:
-            return request.new_run(
+            run = request.new_run(
                 id=run_id,
                 thread_id=thread.id,
                 now=now,
@@ -627,6 +641,9 @@ class RunsAPI:
                 thread_has_user_message=thread.has_user_message,
                 expires_in=self.settings.expires_in,
             )
+            if kept is not None:
+                kept(run, request)  # in the run's own transaction
+            return run
 
         return make
 
@@ -638,6 +655,7 @@ class RunsAPI:
             run = self.store.create_run(
                 thread.id, self._new_run(request, thread), new_messages=added
             )
+            self._wake()
             if slot is not None:
                 return self._stream(None, Life(run=run), 1, slot)
         return run_response(run, self.settings)
@@ -654,6 +672,7 @@ class RunsAPI:
             run = self.store.create_run(
                 thread.id, make, new_thread=thread, new_messages=new_messages(first, thread.id)
             )
+            self._wake()
             if slot is not None:
                 return self._stream(None, Life(run=run), 1, slot)
         return run_response(run, self.settings)
@@ -691,20 +710,28 @@ class RunsAPI:
     def cancel_run(self, call: Call) -> Response:
         thread_id, run_id = self._ids(call)
         life = self.store.change(thread_id, run_id, op(rs.Op.CANCEL))
+        self._wake()
         return run_response(life.run, self.settings)
+
+    def _wake(self) -> None:
+        if self.settings.wake_worker is not None:
+            self.settings.wake_worker()
 
     def submit_tool_outputs(self, call: Call) -> Response:
         thread_id, run_id = self._ids(call)
         request = rs.parse_submit_tool_outputs(call.body)
         before: list[Life] = []
-        submit = op(rs.Op.SUBMIT_TOOL_OUTPUTS, tool_outputs=request.tool_outputs)
+        step_usage = self.settings.tool_step_usage
 
         def decide(life: Life, now: int) -> Life:
             before[:] = [life]
+            usage = step_usage(life) if step_usage is not None else None
+            submit = op(rs.Op.SUBMIT_TOOL_OUTPUTS, tool_outputs=request.tool_outputs, usage=usage)
             return submit(life, now)
 
         with self.streams.opening(request.stream) as slot:
             life, version = self.store.change_versioned(thread_id, run_id, decide)
+            self._wake()
             if slot is not None:
                 return self._stream(before[0], life, version, slot)
         return run_response(life.run, self.settings)
@@ -1052,6 +1079,20 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def background_worker(store: Store, settings: Settings) -> Any:
+    """The runs' worker the settings ask for: the model worker (``settings.model``, which
+    also sets the submit handler's usage hook), the scripted one (``auto``), or None."""
+    if settings.model is not None:
+        import model_worker  # noqa: PLC0415 - only with --model-backend
+
+        settings.tool_step_usage = model_worker.tool_step_usage(store)
+        settings.keep_request = model_worker.keep_request(store)
+        worker = model_worker.ModelWorker(store, settings.model)
+        settings.wake_worker = worker.wake
+        return worker
+    return AutoWorker(store, settings.auto_delay) if settings.auto else None
+
+
 def create_app(store: Store, settings: Settings | None = None) -> Starlette:
     """The ASGI application serving ``/v1`` from ``store``."""
     settings = settings or Settings()
@@ -1121,7 +1162,7 @@ def create_app(store: Store, settings: Settings | None = None) -> Starlette:
         log.exception("internal error", exc_info=exc)
         return server_error()
 
-    worker = AutoWorker(store, settings.auto_delay) if settings.auto else None
+    worker = background_worker(store, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

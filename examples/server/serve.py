@@ -12,6 +12,15 @@ prints ``listening on http://HOST:PORT`` once it accepts connections.
 ``queued`` until the ``/advance`` hook moves them (a test that plays the worker), and the
 server says so on stderr at startup.
 
+``--model-backend URL`` executes runs on a model instead: any OpenAI-compatible Chat
+Completions API (Ollama, vLLM, llama.cpp's server, LM Studio, a LiteLLM proxy, OpenAI)::
+
+    python examples/server/serve.py --model-backend http://127.0.0.1:11434/v1 --model llama3.2
+
+``--model-backend-key`` is sent as a bearer token, ``--model`` replaces the runs' model
+names; ``RUNSTATE_MODEL_BACKEND``, ``RUNSTATE_MODEL_BACKEND_KEY`` and ``RUNSTATE_MODEL``
+give the same from the environment (an option given wins). See ``model_worker.py``.
+
 A database it cannot use (a missing directory, a bad URL, a server that does not answer)
 ends it at once with one line on stderr and exit status 2.
 
@@ -23,9 +32,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -47,6 +58,84 @@ def open_store(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Sto
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         parser.exit(2, f"{parser.prog}: error: cannot set up the database: {why}\n")
     return store
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """``--model-backend`` and its companions (each also from the environment)."""
+    model = parser.add_argument_group(
+        "model backend (runs executed on a model; see model_worker.py)"
+    )
+    model.add_argument(
+        "--model-backend",
+        default=os.environ.get("RUNSTATE_MODEL_BACKEND"),
+        metavar="URL",
+        help="base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1 "
+        "(env RUNSTATE_MODEL_BACKEND)",
+    )
+    model.add_argument(
+        "--model-backend-key",
+        default=os.environ.get("RUNSTATE_MODEL_BACKEND_KEY"),
+        metavar="KEY",
+        help="sent as 'Authorization: Bearer KEY' (env RUNSTATE_MODEL_BACKEND_KEY)",
+    )
+    model.add_argument(
+        "--model",
+        default=os.environ.get("RUNSTATE_MODEL"),
+        metavar="NAME",
+        help="the model asked for, whatever the run names (env RUNSTATE_MODEL)",
+    )
+    model.add_argument(
+        "--model-concurrency", type=int, default=4, help="runs executed at once (default 4)"
+    )
+    model.add_argument(
+        "--model-lease",
+        type=float,
+        default=30.0,
+        help="seconds a worker's claim on a run lasts unrenewed; a run whose worker died is "
+        "failed after it (default 30)",
+    )
+    model.add_argument(
+        "--model-timeout",
+        type=float,
+        default=120.0,
+        help="seconds without a byte from the backend before the run fails (default 120)",
+    )
+    model.add_argument(
+        "--model-no-stream",
+        action="store_true",
+        help="one non-streaming request per call (for backends without server-sent events)",
+    )
+
+
+def check_model_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit 2 (with the reason) for model options that cannot work together."""
+    if args.model_backend and args.auto:
+        parser.error(
+            "--auto (the scripted worker) and --model-backend (or RUNSTATE_MODEL_BACKEND) "
+            "exclude each other"
+        )
+    if args.model_concurrency < 1 or args.model_lease <= 0 or args.model_timeout <= 0:
+        parser.error("--model-concurrency, --model-lease and --model-timeout must be positive")
+
+
+def model_settings(args: argparse.Namespace) -> Any:
+    """The model worker's settings from the options, or None without ``--model-backend``."""
+    if not args.model_backend:
+        return None
+    from chat_backend import Backend  # noqa: PLC0415
+    from model_worker import ModelSettings  # noqa: PLC0415
+
+    backend = Backend(
+        url=args.model_backend,
+        key=args.model_backend_key or None,
+        model=args.model or None,
+        timeout=args.model_timeout,
+        stream=not args.model_no_stream,
+    )
+    return ModelSettings(
+        backend=backend, concurrency=args.model_concurrency, lease=args.model_lease
+    )
+
 
 #: Seconds an idle keep-alive connection stays open. uvicorn's default, 5 s, is httpx's
 #: (so the openai SDK's) pool expiry too: the server could close a connection just as a
@@ -100,14 +189,16 @@ def main(argv: list[str] | None = None) -> None:
         default=3,
         help="seconds requests in progress get to finish on SIGTERM/SIGINT (default 3)",
     )
+    add_model_options(parser)
     args = parser.parse_args(argv)
+    check_model_options(parser, args)
 
     logging.basicConfig(level=args.log_level.upper())
     if logging.getLogger().getEffectiveLevel() > logging.INFO:
         # The pool logs every failed reconnection; the store logs an outage once.
         logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
     store = open_store(parser, args)
-    if not args.auto:
+    if not args.auto and not args.model_backend:
         print(
             f"{parser.prog}: no worker (--auto not given): runs stay queued until "
             "POST .../runs/{run_id}/advance moves them",
@@ -123,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
         profile=args.profile,
         max_streams=args.max_streams,
         max_body_bytes=args.max_body_bytes,
+        model=model_settings(args),
     )
     app = create_app(store, settings)
 
