@@ -1,0 +1,328 @@
+"""A Chat Completions client for the model worker: one call, streamed or not, abortable.
+
+The worker hands :func:`complete` a request body; this module sends it to any
+OpenAI-compatible ``POST {url}/chat/completions`` (vLLM, Ollama, llama.cpp's server, LM
+Studio, a LiteLLM proxy, OpenAI itself) and reports what the backend did: an
+:class:`Outcome` (why it stopped, the text, the tool calls, the usage), or a
+:class:`BackendError` whose ``code`` is what the run's or response's ``last_error`` says,
+or :class:`Aborted` when the caller cancelled it. It decides nothing about runs or
+responses: that is runstate's, through the worker.
+
+The call runs on its own event loop in the caller's thread (``asyncio.run``), beside a
+watcher that polls ``cancelled`` every 50 ms: a cancel closes the connection even while the
+backend sends nothing at all (a hang), and a timeout counts seconds without a byte.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+__all__ = ["Aborted", "Backend", "BackendError", "Outcome", "ToolCall", "complete"]
+
+#: How often the watcher looks at ``cancelled`` (seconds).
+POLL = 0.05
+
+#: The finish reasons an Outcome reports; anything else a backend says is "stop".
+FINISHES = ("stop", "tool_calls", "length", "content_filter")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where the model is and how to call it."""
+
+    #: Base URL of an OpenAI-compatible API, e.g. ``http://127.0.0.1:11434/v1``.
+    url: str
+    #: Sent as ``Authorization: Bearer KEY`` when given.
+    key: str | None = None
+    #: Replaces the run's or response's ``model`` in the request when given.
+    model: str | None = None
+    #: Seconds without a byte from the backend before the call fails (``server_error``).
+    timeout: float = 120.0
+    #: False: one non-streaming request (for backends without server-sent events).
+    stream: bool = True
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call the model wrote."""
+
+    id: str
+    name: str
+    #: The JSON text the model wrote (not parsed: the client gets it as written).
+    arguments: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one backend call ended with."""
+
+    #: ``stop``, ``tool_calls``, ``length`` or ``content_filter``.
+    finish: str
+    #: All the text written (also given piecewise to ``on_text``).
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    #: ``{"prompt_tokens", "completion_tokens", "total_tokens"}`` as the backend sent them.
+    usage: dict[str, int] | None = None
+
+
+class BackendError(Exception):
+    """The call failed: ``code`` is ``rate_limit_exceeded`` (HTTP 429) or ``server_error``
+    (another status, a timeout, a refused connection, a body that is not Chat Completions)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class Aborted(Exception):
+    """``cancelled`` was set: the connection was closed (even mid-hang)."""
+
+
+def _server_error(message: str) -> BackendError:
+    return BackendError("server_error", message)
+
+
+@dataclass
+class _Reading:
+    """The pieces of a streamed answer, as they arrive."""
+
+    text: list[str] = field(default_factory=list)
+    finish: str | None = None
+    usage: dict[str, int] | None = None
+    calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    done: bool = False
+
+    def tool_calls(self) -> tuple[ToolCall, ...]:
+        return tuple(
+            ToolCall(
+                id=c.get("id") or f"call_{i}", name=c.get("name", ""), arguments=c["arguments"]
+            )
+            for i, c in sorted(self.calls.items())
+        )
+
+
+def _usage(value: Any) -> dict[str, int] | None:
+    if not isinstance(value, dict):
+        return None
+    keys = ("prompt_tokens", "completion_tokens", "total_tokens")
+    found = {k: value[k] for k in keys if isinstance(value.get(k), int)}
+    if len(found) != len(keys):
+        return None
+    return found
+
+
+def _finish(reason: Any, calls: tuple[ToolCall, ...]) -> str:
+    """The backend's finish reason as one of :data:`FINISHES`.
+
+    Some backends answer ``stop`` (or the legacy ``function_call``) with tool calls: the
+    calls decide. An unknown reason (``eos``, ``end_turn``, none at all) is ``stop``.
+    """
+    if calls and reason in (None, "stop", "tool_calls", "function_call"):
+        return "tool_calls"
+    return reason if reason in FINISHES and reason != "tool_calls" else "stop"
+
+
+def _error_text(response: httpx.Response) -> str:
+    text = response.text[:500]
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip() or response.reason_phrase
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    if isinstance(error, str):
+        return error
+    return text.strip()
+
+
+def _failed(response: httpx.Response, body: str) -> BackendError:
+    code = "rate_limit_exceeded" if response.status_code == 429 else "server_error"
+    return BackendError(code, f"the model backend answered {response.status_code}: {body}")
+
+
+def _chunk(reading: _Reading, data: dict[str, Any], on_text: Callable[[str], None]) -> None:
+    """Take one streamed chunk into ``reading``."""
+    if "error" in data:
+        error = data["error"]
+        message = error.get("message") if isinstance(error, dict) else error
+        raise _server_error(f"the model backend reported an error mid-stream: {message}")
+    usage = _usage(data.get("usage"))
+    if usage is not None:
+        reading.usage = usage
+    for choice in data.get("choices") or ():
+        if choice.get("index", 0) != 0:
+            continue
+        delta = choice.get("delta") or {}
+        piece = delta.get("content")
+        if isinstance(piece, str) and piece:
+            reading.text.append(piece)
+            on_text(piece)
+        for call in delta.get("tool_calls") or ():
+            slot = reading.calls.setdefault(call.get("index", 0), {"arguments": ""})
+            if call.get("id"):
+                slot["id"] = call["id"]
+            function = call.get("function") or {}
+            if function.get("name"):
+                slot["name"] = slot.get("name", "") + function["name"]
+            if isinstance(function.get("arguments"), str):
+                slot["arguments"] += function["arguments"]
+        if choice.get("finish_reason"):
+            reading.finish = choice["finish_reason"]
+
+
+async def _streamed(
+    client: httpx.AsyncClient,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    on_text: Callable[[str], None],
+) -> Outcome:
+    reading = _Reading()
+    async with client.stream("POST", url, json=body, headers=headers) as response:
+        if response.status_code >= 300:
+            await response.aread()
+            raise _failed(response, _error_text(response))
+        async for line in response.aiter_lines():
+            if not line.startswith("data:"):
+                continue  # blank separators, comments (": keep-alive"), event: lines
+            data = line[5:].strip()
+            if data == "[DONE]":
+                reading.done = True
+                break
+            try:
+                parsed = json.loads(data)
+            except ValueError:
+                raise _server_error(
+                    f"the model backend sent a chunk that is not JSON: {data[:200]}"
+                ) from None
+            if not isinstance(parsed, dict):
+                raise _server_error(
+                    f"the model backend sent a chunk that is not an object: {data[:200]}"
+                )
+            _chunk(reading, parsed, on_text)
+    if not reading.done and reading.finish is None:
+        raise _server_error("the model backend closed the stream before it finished")
+    calls = reading.tool_calls()
+    return Outcome(_finish(reading.finish, calls), "".join(reading.text), calls, reading.usage)
+
+
+async def _whole(
+    client: httpx.AsyncClient,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    on_text: Callable[[str], None],
+) -> Outcome:
+    response = await client.post(url, json=body, headers=headers)
+    if response.status_code >= 300:
+        raise _failed(response, _error_text(response))
+    try:
+        data = response.json()
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        text = message.get("content") or ""
+        calls = tuple(
+            ToolCall(
+                id=c.get("id") or f"call_{i}",
+                name=c["function"]["name"],
+                arguments=c["function"].get("arguments") or "",
+            )
+            for i, c in enumerate(message.get("tool_calls") or ())
+        )
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+        raise _server_error(
+            f"the model backend sent a body that is not a chat completion: {response.text[:200]}"
+        ) from None
+    if not isinstance(text, str):
+        raise _server_error("the model backend sent message content that is not text")
+    if text:
+        on_text(text)
+    return Outcome(
+        _finish(choice.get("finish_reason"), calls), text, calls, _usage(data.get("usage"))
+    )
+
+
+async def _call(
+    backend: Backend,
+    body: dict[str, Any],
+    on_text: Callable[[str], None],
+    cancelled: threading.Event,
+    headers: Mapping[str, str] | None,
+) -> Outcome:
+    sent = dict(body)
+    if backend.model is not None:
+        sent["model"] = backend.model
+    if backend.stream:
+        sent["stream"] = True
+        sent["stream_options"] = {"include_usage": True}
+    else:
+        sent.pop("stream", None)
+        sent.pop("stream_options", None)
+    extra = dict(headers or {})
+    if backend.key:
+        extra["Authorization"] = f"Bearer {backend.key}"
+    url = backend.url.rstrip("/") + "/chat/completions"
+    timeout = httpx.Timeout(backend.timeout)
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        way = _streamed if backend.stream else _whole
+        task = asyncio.ensure_future(way(client, url, sent, extra, on_text))
+        while not task.done():
+            await asyncio.wait({task}, timeout=POLL)
+            if cancelled.is_set() and not task.done():
+                task.cancel()
+                with suppress(asyncio.CancelledError, Exception):
+                    await task
+                raise Aborted
+        return task.result()
+
+
+def complete(
+    backend: Backend,
+    body: dict[str, Any],
+    *,
+    on_text: Callable[[str], None],
+    cancelled: threading.Event,
+    headers: Mapping[str, str] | None = None,
+) -> Outcome:
+    """Send one Chat Completions request and report how it ended.
+
+    ``body`` is the request without ``stream``: with ``backend.stream`` it is sent with
+    ``stream: true`` and ``stream_options: {"include_usage": true}``, and ``on_text`` gets
+    each piece of content as it arrives; otherwise ``on_text`` gets the whole text once.
+    ``backend.model`` replaces ``body["model"]`` when given. ``headers`` are sent too
+    (the worker names the run or response it works on).
+
+    Raises:
+        Aborted: ``cancelled`` was set (looked at every 50 ms, even during a hang).
+        BackendError: the backend answered 429 (``rate_limit_exceeded``), or another
+            error status, timed out, refused the connection, or sent something that is
+            not a chat completion (``server_error``).
+    """
+    if cancelled.is_set():
+        raise Aborted
+    try:
+        return asyncio.run(_call(backend, body, on_text, cancelled, headers))
+    except (Aborted, BackendError):
+        raise
+    except httpx.TimeoutException as exc:
+        raise _server_error(
+            f"the model backend sent nothing for {backend.timeout:g} s ({type(exc).__name__})"
+        ) from None
+    except httpx.ConnectError as exc:
+        raise _server_error(
+            f"cannot connect to the model backend at {backend.url}: {exc}"
+        ) from None
+    except httpx.HTTPError as exc:
+        raise _server_error(
+            f"the call to the model backend failed: {type(exc).__name__}: {exc}"
+        ) from None

@@ -1,0 +1,109 @@
+"""Leases: which model worker executes which run or background response, for how long.
+
+One table for runs and responses, on SQLite and PostgreSQL. A worker claims a piece of
+work before it calls the model, renews the claim while the call lasts, and releases it
+when the work leaves its hands (waiting for tool outputs, or ended). A claim is one
+statement, ``INSERT ... ON CONFLICT (kind, id) DO UPDATE ... WHERE`` the lease lapsed or
+is already ours, so two processes never both hold one (on PostgreSQL the second insert
+waits for the first to commit, then re-checks the condition on the row it made).
+
+A worker that dies stops renewing: its lease lapses. Every worker's sweep finds lapsed
+leases (:meth:`Leases.lapsed`) and ends their work by the table's rules (the worker's
+code: ``expire`` if ``expires_at`` passed, else ``fail`` with ``server_error``; a
+cancelling run finishes its cancel), never leaving it in flight.
+
+Times are the workers' wall clocks (``time.time()``): processes sharing a database
+should share a clock too (NTP), and a lease should be much longer than their skew.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from typing import Any
+
+from store import Store
+
+__all__ = ["Leases", "new_owner"]
+
+SCHEMA = """CREATE TABLE IF NOT EXISTS leases (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    until_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (kind, id)
+)"""
+
+_CLAIM = (
+    "INSERT INTO leases (kind, id, owner, until_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (kind, id) DO UPDATE SET owner = excluded.owner, until_at = excluded.until_at "
+    "WHERE leases.until_at < ? OR leases.owner = excluded.owner"
+)
+
+
+def new_owner() -> str:
+    """A name for this worker that no other process shares: host, pid and a random tail."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+class Leases:
+    """The lease table of a :class:`~store.Store` (its connections and dialect)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _run(self, sql: str, params: tuple[Any, ...]) -> int:
+        """One statement in its own transaction (retried on a busy SQLite); its rowcount."""
+
+        def attempt() -> int:
+            with self.store.session(), self.store.dialect.write(self.store.conn):
+                return int(self.store.execute(sql, params).rowcount)
+
+        return self.store._retrying(attempt)  # type: ignore[no-any-return]
+
+    def create_schema(self) -> None:
+        def attempt() -> None:
+            with self.store.session(), self.store.dialect.write(self.store.conn):
+                self.store.execute(SCHEMA)
+
+        self.store._retrying(attempt)
+
+    def claim(self, kind: str, id: str, owner: str, seconds: float) -> bool:
+        """Take (or keep) the lease on ``kind``/``id`` for ``seconds``: True if it is ours
+        now, False if another owner holds it and it has not lapsed."""
+        now = time.time()
+        return self._run(_CLAIM, (kind, id, owner, now + seconds, now)) == 1
+
+    def renew(self, kind: str, id: str, owner: str, seconds: float) -> bool:
+        """Extend our lease by ``seconds`` from now; False if it is no longer ours or has
+        lapsed (the sweep may be ending the work: stop working on it)."""
+        now = time.time()
+        changed = self._run(
+            "UPDATE leases SET until_at = ? WHERE kind = ? AND id = ? AND owner = ? "
+            "AND until_at >= ?",
+            (now + seconds, kind, id, owner, now),
+        )
+        return changed == 1
+
+    def release(self, kind: str, id: str, owner: str) -> None:
+        """Give the lease up (if it is still ours): the work left this worker's hands."""
+        self._run("DELETE FROM leases WHERE kind = ? AND id = ? AND owner = ?", (kind, id, owner))
+
+    def lapsed(self, kind: str) -> list[str]:
+        """The ids of ``kind`` whose lease ran out: their worker died or stalled."""
+        with self.store.session():
+            rows = self.store.execute(
+                "SELECT id FROM leases WHERE kind = ? AND until_at < ? ORDER BY until_at",
+                (kind, time.time()),
+            ).fetchall()
+        return [r for (r,) in rows]
+
+    def owner_of(self, kind: str, id: str) -> str | None:
+        """Who holds the lease (lapsed or not), or None."""
+        with self.store.session():
+            row = self.store.execute(
+                "SELECT owner FROM leases WHERE kind = ? AND id = ?", (kind, id)
+            ).fetchone()
+        return None if row is None else str(row[0])

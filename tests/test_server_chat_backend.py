@@ -1,0 +1,294 @@
+"""The model worker's foundation: the Chat Completions client and the lease table.
+
+The client (``examples/server/chat_backend.py``) talks to the scripted fake backend
+(``tests/fake_chat_backend.py``) on loopback, streamed and not; the leases
+(``examples/server/leases.py``) run on SQLite, and on PostgreSQL as ``server_slow``.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_chat_backend import (
+    USAGE,
+    FakeBackend,
+    broken,
+    content_filter,
+    fake_backend,
+    hang,
+    length,
+    status,
+    text,
+    tool_calls,
+)
+from server_helpers import database, require_server_deps
+
+SERVER = Path(__file__).resolve().parent.parent / "examples" / "server"
+
+__all__ = ["fake_backend"]  # the fixture, used by name below
+
+
+@pytest.fixture(scope="module")
+def cb() -> Iterator[Any]:
+    require_server_deps()
+    sys.path.insert(0, str(SERVER))
+    try:
+        import chat_backend  # noqa: PLC0415
+
+        yield chat_backend
+    finally:
+        sys.path.remove(str(SERVER))
+
+
+BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hi"}]}
+STREAMS = [pytest.param(True, id="stream"), pytest.param(False, id="whole")]
+
+
+def call(cb: Any, url: str, *, stream: bool, **kw: Any) -> tuple[Any, list[str]]:
+    pieces: list[str] = []
+    backend = cb.Backend(url=url, stream=stream, **kw)
+    outcome = cb.complete(backend, dict(BODY), on_text=pieces.append, cancelled=threading.Event())
+    return outcome, pieces
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_text_arrives_in_pieces_with_usage(
+    cb: Any, fake_backend: FakeBackend, stream: bool
+) -> None:
+    fake_backend.script(text("Hello there, world", chunks=3))
+    outcome, pieces = call(cb, fake_backend.url, stream=stream)
+    assert outcome == cb.Outcome("stop", "Hello there, world", (), USAGE)
+    assert "".join(pieces) == "Hello there, world"
+    assert len(pieces) == (3 if stream else 1)
+    sent = fake_backend.requests[0]
+    assert sent["messages"] == BODY["messages"]
+    assert sent.get("stream", False) is stream
+    assert ("stream_options" in sent) is stream
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_tool_calls(cb: Any, fake_backend: FakeBackend, stream: bool) -> None:
+    calls = [("get_weather", '{"city": "Paris"}'), ("get_time", '{"tz": "CET"}')]
+    fake_backend.script(tool_calls(calls))
+    outcome, pieces = call(cb, fake_backend.url, stream=stream)
+    assert outcome.finish == "tool_calls"
+    assert [(c.name, c.arguments) for c in outcome.tool_calls] == calls
+    assert [c.id for c in outcome.tool_calls] == ["call_fake0", "call_fake1"]
+    assert pieces == []
+    assert outcome.usage == USAGE
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+@pytest.mark.parametrize(
+    ("reply", "finish", "written"),
+    [
+        (length("cut sh", chunks=2), "length", "cut sh"),
+        (content_filter("Part"), "content_filter", "Part"),
+    ],
+)
+def test_length_and_content_filter(
+    cb: Any, fake_backend: FakeBackend, stream: bool, reply: Any, finish: str, written: str
+) -> None:
+    fake_backend.script(reply)
+    outcome, pieces = call(cb, fake_backend.url, stream=stream)
+    assert (outcome.finish, outcome.text, "".join(pieces)) == (finish, written, written)
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_no_usage_is_none(cb: Any, fake_backend: FakeBackend, stream: bool) -> None:
+    fake_backend.script(text("x", usage=None))
+    outcome, _ = call(cb, fake_backend.url, stream=stream)
+    assert outcome.usage is None
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [(429, "rate_limit_exceeded"), (500, "server_error"), (404, "server_error")],
+)
+def test_error_statuses(
+    cb: Any, fake_backend: FakeBackend, stream: bool, code: int, expected: str
+) -> None:
+    fake_backend.script(status(code, "slow down"))
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, fake_backend.url, stream=stream)
+    assert caught.value.code == expected
+    assert str(code) in caught.value.message and "slow down" in caught.value.message
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_refused_connection(cb: Any, stream: bool) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, f"http://127.0.0.1:{port}/v1", stream=stream)
+    assert caught.value.code == "server_error"
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_timeout_is_server_error(cb: Any, fake_backend: FakeBackend, stream: bool) -> None:
+    fake_backend.script(hang())
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, fake_backend.url, stream=stream, timeout=0.3)
+    assert caught.value.code == "server_error"
+    assert "sent nothing" in caught.value.message
+
+
+def test_stream_cut_short_is_server_error(cb: Any, fake_backend: FakeBackend) -> None:
+    fake_backend.script(broken("half an ans"))
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, fake_backend.url, stream=True)
+    assert caught.value.code == "server_error"
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_cancel_aborts_a_hang(cb: Any, fake_backend: FakeBackend, stream: bool) -> None:
+    fake_backend.script(hang("Started" if stream else ""))
+    cancelled = threading.Event()
+    pieces: list[str] = []
+    result: list[BaseException | Any] = []
+
+    def run() -> None:
+        try:
+            result.append(
+                cb.complete(
+                    cb.Backend(url=fake_backend.url, stream=stream),
+                    dict(BODY),
+                    on_text=pieces.append,
+                    cancelled=cancelled,
+                )
+            )
+        except BaseException as exc:
+            result.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    fake_backend.wait_hanging(1)
+    cancelled.set()
+    worker.join(30)  # a bound on a hang, not a speed check
+    assert not worker.is_alive()
+    assert len(result) == 1 and isinstance(result[0], cb.Aborted)
+    assert pieces == (["Started"] if stream else [])
+    fake_backend.wait("the client to go away", lambda f: f.disconnects == 1)
+
+
+def test_cancelled_before_the_call_sends_nothing(cb: Any, fake_backend: FakeBackend) -> None:
+    done = threading.Event()
+    done.set()
+    with pytest.raises(cb.Aborted):
+        cb.complete(cb.Backend(url=fake_backend.url), dict(BODY), on_text=print, cancelled=done)
+    assert fake_backend.requests == []
+
+
+def test_model_key_and_headers_are_sent(cb: Any, fake_backend: FakeBackend) -> None:
+    backend = cb.Backend(url=fake_backend.url + "/", key="sk-local", model="llama3")
+    cb.complete(
+        backend, dict(BODY), on_text=print, cancelled=threading.Event(), headers={"X-Work": "run_1"}
+    )
+    assert fake_backend.requests[0]["model"] == "llama3"
+    assert fake_backend.headers[0]["authorization"] == "Bearer sk-local"
+    assert fake_backend.headers[0]["x-work"] == "run_1"
+
+
+def test_finish_reasons_normalised(cb: Any) -> None:
+    call_ = cb.ToolCall("c", "f", "{}")
+    assert cb._finish("stop", (call_,)) == "tool_calls"
+    assert cb._finish("eos", ()) == "stop"
+    assert cb._finish(None, ()) == "stop"
+    assert cb._finish("length", (call_,)) == "length"
+
+
+# -- leases ---------------------------------------------------------------------------------
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.server_slow),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def leases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    db = database(request.param, tmp_path)
+    sys.path.insert(0, str(SERVER))
+    try:
+        import leases as module  # noqa: PLC0415
+        import store  # noqa: PLC0415
+
+        s = store.Store(db)
+        s.create_schema()
+        table = module.Leases(s)
+        table.create_schema()
+        table.create_schema()  # idempotent
+        yield table
+        s.close()
+    finally:
+        sys.path.remove(str(SERVER))
+
+
+def test_claim_is_exclusive(leases: Any) -> None:
+    assert leases.claim("run", "run_1", "a", 30)
+    assert not leases.claim("run", "run_1", "b", 30)
+    assert leases.claim("run", "run_1", "a", 30)  # ours already: kept
+    assert leases.claim("run", "run_2", "b", 30)  # another id
+    assert leases.claim("response", "run_1", "b", 30)  # another kind
+    assert leases.owner_of("run", "run_1") == "a"
+    assert leases.lapsed("run") == []
+
+
+def test_claim_races_have_one_winner(leases: Any) -> None:
+    wins: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def claim(owner: str) -> None:
+        barrier.wait()
+        if leases.claim("run", "run_x", owner, 30):
+            wins.append(owner)
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(wins) == 1
+    assert leases.owner_of("run", "run_x") == wins[0]
+
+
+def test_a_lapsed_lease_is_listed_and_can_be_taken(leases: Any) -> None:
+    assert leases.claim("run", "run_1", "a", 0.05)
+    assert leases.claim("run", "run_2", "a", 60)
+    wait_until(lambda: leases.lapsed("run") == ["run_1"])
+    assert leases.lapsed("response") == []
+    assert not leases.renew("run", "run_1", "a", 30)  # lapsed: no longer ours to renew
+    assert leases.claim("run", "run_1", "b", 30)
+    assert leases.owner_of("run", "run_1") == "b"
+    assert leases.lapsed("run") == []
+
+
+def test_renew_and_release(leases: Any) -> None:
+    assert leases.claim("run", "run_1", "a", 0.5)
+    assert leases.renew("run", "run_1", "a", 60)
+    assert not leases.renew("run", "run_1", "b", 60)  # not b's
+    time.sleep(0.6)  # past the first lease: the renewal holds it
+    assert leases.lapsed("run") == []
+    assert not leases.claim("run", "run_1", "b", 30)
+    leases.release("run", "run_1", "b")  # not b's: nothing happens
+    assert leases.owner_of("run", "run_1") == "a"
+    leases.release("run", "run_1", "a")
+    assert leases.owner_of("run", "run_1") is None
+    assert not leases.renew("run", "run_1", "a", 60)
+    assert leases.claim("run", "run_1", "b", 30)
+
+
+def wait_until(condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.02)
