@@ -92,6 +92,9 @@ class Settings:
     #: The largest request body read; a larger one is refused with this server's own 413
     #: (see :func:`read_body`) without being read into memory.
     max_body_bytes: int = 8 * 1024 * 1024
+    #: Execute on a Chat Completions backend (``backend``, ``concurrency``, ``lease``;
+    #: ``serve.py --model-backend``) instead of the scripted worker; None: no model.
+    model: Any = None
 
 
 @dataclass

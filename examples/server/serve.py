@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import socket
 import sys
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -47,6 +50,38 @@ def open_store(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Sto
         why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         parser.exit(2, f"{parser.prog}: error: cannot set up the database: {why}\n")
     return store
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """``--model-backend`` and its companions (each also from the environment)."""
+    env = os.environ.get
+    model = parser.add_argument_group("model backend (see model_responses.py)")
+    model.add_argument("--model-backend", default=env("RUNSTATE_MODEL_BACKEND"))
+    model.add_argument("--model-backend-key", default=env("RUNSTATE_MODEL_BACKEND_KEY"))
+    model.add_argument("--model", default=env("RUNSTATE_MODEL"))
+    model.add_argument("--model-concurrency", type=int, default=4)
+    model.add_argument("--model-lease", type=float, default=30.0)
+    model.add_argument("--model-timeout", type=float, default=120.0)
+    model.add_argument("--model-no-stream", action="store_true")
+
+
+def model_settings(args: argparse.Namespace) -> Any:
+    """The model settings from ``--model-backend`` and its companions, or None."""
+    if not args.model_backend:
+        return None
+    from chat_backend import Backend  # noqa: PLC0415
+
+    backend = Backend(
+        url=args.model_backend,
+        key=args.model_backend_key or None,
+        model=args.model or None,
+        timeout=args.model_timeout,
+        stream=not args.model_no_stream,
+    )
+    return SimpleNamespace(
+        backend=backend, concurrency=args.model_concurrency, lease=args.model_lease
+    )
+
 
 #: Seconds an idle keep-alive connection stays open. uvicorn's default, 5 s, is httpx's
 #: (so the openai SDK's) pool expiry too: the server could close a connection just as a
@@ -100,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         default=3,
         help="seconds requests in progress get to finish on SIGTERM/SIGINT (default 3)",
     )
+    add_model_options(parser)
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=args.log_level.upper())
@@ -123,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         profile=args.profile,
         max_streams=args.max_streams,
         max_body_bytes=args.max_body_bytes,
+        model=model_settings(args),
     )
     app = create_app(store, settings)
 
