@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ from fake_chat_backend import (
 )
 from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
-from server_helpers import Server, database, wait_for
+from server_helpers import ROOT, Server, database, require_server_deps, wait_for
 from test_server_responses import TOOLS, dumped, wire_form
 from test_server_responses_races import read_events
 
@@ -45,6 +46,7 @@ BACKENDS = [
 ]
 EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 USAGE = {"prompt_tokens": 21, "completion_tokens": 9, "total_tokens": 30}
+SERVER = ROOT / "examples" / "server"
 
 
 @pytest.fixture(scope="module")
@@ -442,3 +444,93 @@ def test_many_background_responses_at_once(server: Server, fake: FakeBackend) ->
         assert len(sent_for(fake, response.id)) == 1
         stored(server, response.id)
     assert json.dumps(sent_for(fake, made[0].id)[0]["messages"]).startswith('[{"role": "user"')
+
+
+# --------------------------------------------------------------------------------------
+# The request and the outcome, in process
+
+
+@pytest.fixture(scope="module")
+def mr() -> Iterator[Any]:
+    require_server_deps()
+    sys.path.insert(0, str(SERVER))
+    try:
+        import model_responses  # noqa: PLC0415
+
+        yield model_responses
+    finally:
+        sys.path.remove(str(SERVER))
+
+
+def test_the_context_becomes_chat_messages(mr: Any) -> None:
+    items = [
+        {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "D"}]},
+        {"type": "message", "role": "user", "content": "Q"},
+        {"type": "reasoning", "id": "rs_1", "summary": []},  # not sent
+        {"type": "message", "role": "tool", "content": "?"},  # no such role here: not sent
+        {"type": "message", "role": "assistant",
+         "content": [{"type": "output_text", "text": "Let me look."}, {"type": "input_image"}]},
+        {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+        {"type": "function_call", "call_id": "c2", "name": "g", "arguments": '{"a": 1}'},
+        {"type": "function_call_output", "call_id": "c1", "output": "one"},
+        {"type": "function_call_output", "call_id": "c2", "output": {"n": 2}},
+        {"type": "function_call", "call_id": "c3", "name": "h"},
+    ]  # fmt: skip
+    instructions = [{"type": "message", "role": "system", "content": "S"}]
+    assert mr.chat_messages(instructions, items) == [
+        {"role": "system", "content": "S"},
+        {"role": "system", "content": "D"},
+        {"role": "user", "content": "Q"},
+        {
+            "role": "assistant",
+            "content": "Let me look.",
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+                {
+                    "id": "c2",
+                    "type": "function",
+                    "function": {"name": "g", "arguments": '{"a": 1}'},
+                },
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "one"},
+        {"role": "tool", "tool_call_id": "c2", "content": '{"n": 2}'},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c3", "type": "function", "function": {"name": "h", "arguments": ""}}
+            ],
+        },
+    ]
+    assert mr.chat_messages("", [{"role": "user", "content": 7}]) == [
+        {"role": "user", "content": ""}
+    ]
+
+
+def test_tools_and_formats_in_chat_completions_shape(mr: Any) -> None:
+    tools = [
+        {"type": "function", "name": "f", "parameters": {}, "strict": None},
+        {"type": "file_search", "vector_store_ids": ["vs_1"]},
+        {"type": "web_search"},
+        "junk",
+    ]
+    assert mr.chat_tools(tools) == [
+        {"type": "function", "function": {"name": "f", "parameters": {}}}
+    ]
+    assert mr.chat_tools(None) == []
+    assert mr.response_format({"format": {"type": "text"}}) is None
+    assert mr.response_format({"format": {"type": "json_object"}}) == {"type": "json_object"}
+    assert mr.response_format(None) is None
+
+
+def test_the_outcome_becomes_output_and_usage(mr: Any) -> None:
+    from chat_backend import Outcome, ToolCall  # noqa: PLC0415
+
+    assert mr.usage(None) == mr.usage(Outcome("stop", "", usage=None))
+    assert mr.usage(None)["total_tokens"] == 0
+    only_calls = Outcome("tool_calls", "", (ToolCall("call_1", "f", "{}"),))
+    (item,) = mr.final_output(only_calls, "msg_1", "completed", streamed=False)
+    assert (item["type"], item["call_id"], item["name"]) == ("function_call", "call_1", "f")
+    (empty,) = mr.final_output(Outcome("stop", ""), "msg_1", "completed", streamed=False)
+    assert empty["type"] == "message" and empty["content"][0]["text"] == ""
