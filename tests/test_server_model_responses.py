@@ -534,3 +534,33 @@ def test_the_outcome_becomes_output_and_usage(mr: Any) -> None:
     assert (item["type"], item["call_id"], item["name"]) == ("function_call", "call_1", "f")
     (empty,) = mr.final_output(Outcome("stop", ""), "msg_1", "completed", streamed=False)
     assert empty["type"] == "message" and empty["content"][0]["text"] == ""
+
+
+@pytest.mark.server_slow
+def test_two_processes_on_one_postgresql_share_responses_once_each(
+    tmp_path: Path, fake: FakeBackend
+) -> None:
+    """Two servers on one database: each background response is executed by one of
+    them, once (the lease), and both take a share."""
+    db = database("postgresql", tmp_path)
+    with (
+        Server(db, "--model-backend", fake.url) as one,
+        Server(db, "--model-backend", fake.url) as two,
+    ):
+        clients = [sdk(one), sdk(two)]
+        made = [
+            clients[i % 2].responses.create(model="m", input=f"n{i}", background=True)
+            for i in range(40)
+        ]
+        for response in made:
+            assert poll(clients[0], response)[-1].status == "completed"
+        counts = [len(sent_for(fake, r.id)) for r in made]
+        assert counts == [1] * len(made)
+        workers = {
+            headers.get("x-runstate-worker")
+            for headers in fake.headers
+            if headers.get("x-runstate-response") in {r.id for r in made}
+        }
+        assert len(workers) == 2, workers
+        for response in made:
+            stored(one, response.id)

@@ -280,6 +280,8 @@ class Execution:
 
     response_id: str
     store: ResponseStore
+    #: The worker's lease owner name (sent to the backend with the response's id).
+    owner: str = ""
     message_id: str = field(default_factory=lambda: f"msg_{secrets.token_hex(12)}")
     cancelled: threading.Event = field(default_factory=threading.Event)
     pending: list[str] = field(default_factory=list)
@@ -343,7 +345,7 @@ def execute(
         stored = session(store.get, response_id)
         items = stored.items if stored is not None else []
         body = chat_request(response, items)
-        headers = {"X-Runstate-Response": response_id}
+        headers = {"X-Runstate-Response": response_id, "X-Runstate-Worker": execution.owner}
         outcome = chat_backend.complete(
             backend, body, on_text=execution.on_text, cancelled=execution.cancelled, headers=headers
         )
@@ -465,13 +467,13 @@ class ResponseWorker:
 
     def run_here(self, response_id: str) -> rr.Response | None:
         """Execute a synchronous response in the caller's thread (its lease claimed)."""
-        execution = Execution(response_id, self.store)
+        execution = Execution(response_id, self.store, self.owner)
         self._register(execution, background=False)
         return self._run(execution, start=False, background=False)
 
     def run_soon(self, response_id: str) -> None:
         """Execute a synchronous, streamed response on the worker's threads."""
-        execution = Execution(response_id, self.store)
+        execution = Execution(response_id, self.store, self.owner)
         self._register(execution, background=False)
         self._pool.submit(self._run, execution, start=False, background=False)
 
@@ -550,7 +552,7 @@ class ResponseWorker:
                     continue
             if not self.leases.claim(KIND, response_id, self.owner, self.lease_seconds):
                 continue
-            execution = Execution(response_id, self.store)
+            execution = Execution(response_id, self.store, self.owner)
             if not self._register(execution, background=True):
                 self.leases.release(KIND, response_id, self.owner)
                 continue
