@@ -405,6 +405,7 @@ class ResponseWorker:
             max_workers=self.concurrency + 16, thread_name_prefix="model-responses"
         )
         self._stopping = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="model-responses", daemon=True)
         self._failing = False
 
@@ -417,14 +418,23 @@ class ResponseWorker:
         """Stop sweeping and abort the calls in hand (their leases lapse: the next worker's
         sweep ends their responses)."""
         self._stopping.set()
+        self._wake.set()
         with self._lock:
             for execution in self.running.values():
                 execution.cancelled.set()
         self._thread.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def wake(self) -> None:
+        """Sweep now (a response was queued here, or an execution ended: a free thread)."""
+        self._wake.set()
+
     def _loop(self) -> None:
-        while not self._stopping.wait(SWEEP_SECONDS):
+        while not self._stopping.is_set():
+            self._wake.wait(SWEEP_SECONDS)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
             try:
                 self.sweep()
             except Exception:
@@ -459,6 +469,8 @@ class ResponseWorker:
                 self._background -= background
             with suppress(Exception):
                 self.leases.release(KIND, execution.response_id, self.owner)
+            if background:
+                self.wake()
 
     def claim(self, response_id: str) -> bool:
         """Take the lease of a response about to be created (synchronous requests: the

@@ -415,10 +415,13 @@ class ResponsesAPI:
             model.claim(response_id)  # before it exists: no sweep takes it for an orphan
         with self.slots.opening(request.stream) as slot:
             response = self.store.create(make, items, request.stream)
-            if not request.background and model is not None:
-                # Synchronous, on the model: executed here (or, streamed, on the model
-                # worker's threads while this request streams the stored events).
-                if slot is not None:
+            if model is not None:
+                # On the model: a background response is claimed by a worker (this
+                # process's at once); a synchronous one is executed here (or, streamed,
+                # on the worker's threads while this request streams the stored events).
+                if request.background:
+                    model.wake()
+                elif slot is not None:
                     model.run_soon(response.id)
                 else:
                     model.run_here(response.id)
