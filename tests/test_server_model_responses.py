@@ -47,6 +47,7 @@ BACKENDS = [
 EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 USAGE = {"prompt_tokens": 21, "completion_tokens": 9, "total_tokens": 30}
 SERVER = ROOT / "examples" / "server"
+TERMINAL = {"response.completed", "response.failed", "response.incomplete"}
 
 
 @pytest.fixture(scope="module")
@@ -564,3 +565,30 @@ def test_two_processes_on_one_postgresql_share_responses_once_each(
         assert len(workers) == 2, workers
         for response in made:
             stored(one, response.id)
+
+
+def test_a_cancel_racing_the_last_token_ends_one_way_only(
+    server: Server, fake: FakeBackend
+) -> None:
+    """Cancels sent as the model finishes: each response ends ``cancelled`` (and the
+    cancel answered it) or ``completed`` (and the cancel got the 400), never both, and
+    its stored events are a clean stream either way."""
+    client = sdk(server)
+    for i in range(12):
+        fake.script(text("a b c d", chunks=4, delay=0.005 * (i % 4)))
+        asked = len(fake.requests)
+        response = client.responses.create(model="m", input="Hi", background=True)
+        if i % 3:  # else the cancel may find it queued: the other end of the race
+            fake.wait_requests(asked + 1)
+        try:
+            answer = client.responses.cancel(response.id)
+            assert answer.status == "cancelled"
+            assert answer.output == [] and answer.usage is None
+        except openai.BadRequestError as err:
+            message = err.response.json()["error"]["message"]
+            assert message == "Cannot cancel a completed response."
+            answer = None
+        done = poll(client, response)[-1]
+        assert done.status == ("cancelled" if answer is not None else "completed")
+        events = stored(server, response.id)
+        assert sum(e["type"] in TERMINAL for e in events) == 1

@@ -415,8 +415,8 @@ class ResponseWorker:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop sweeping and abort the calls in hand (their leases lapse: the next worker's
-        sweep ends their responses)."""
+        """Stop sweeping and abort the calls in hand; their responses fail with
+        ``server_error`` (:data:`STOPPED`), or, if the store is away, by the lease rule."""
         self._stopping.set()
         self._wake.set()
         with self._lock:
