@@ -13,6 +13,7 @@ PostgreSQL (``server_slow``, as the other server tests).
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import sys
 import threading
@@ -25,6 +26,7 @@ import openai
 import pytest
 from fake_chat_backend import (
     FakeBackend,
+    Reply,
     content_filter,
     hang,
     length,
@@ -46,13 +48,42 @@ BACKENDS = [
 ]
 EVENTS: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
 USAGE = {"prompt_tokens": 21, "completion_tokens": 9, "total_tokens": 30}
+PARIS = '{"city": "Paris", "unit": "C"}'
 SERVER = ROOT / "examples" / "server"
 TERMINAL = {"response.completed", "response.failed", "response.incomplete"}
 
 
+class Fake(FakeBackend):
+    """The fake, answering each request by a marker in its messages, not by arrival: a
+    reply a test scripted can only go to that test's response (a response cancelled
+    while queued never asks, and its reply must not go to the next test's)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keyed: dict[str, Reply] = {}
+
+    def mark(self, reply: Reply) -> str:
+        """A marker to put in a response's input (or instructions): its request gets
+        ``reply`` (a request with no marker left gets the default text)."""
+        marker = f"[{secrets.token_hex(4)}]"
+        with self._lock:
+            self.keyed[marker] = reply
+        return marker
+
+    def _next(self, body: dict[str, Any], headers: dict[str, str]) -> Reply:
+        sent = json.dumps(body.get("messages"))
+        with self._lock:
+            self.requests.append(body)
+            self.headers.append(headers)
+            found = [m for m in self.keyed if m in sent]
+            reply = self.keyed.pop(found[-1]) if found else text()
+            self._lock.notify_all()
+        return reply
+
+
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeBackend]:
-    backend = FakeBackend().start()
+def fake() -> Iterator[Fake]:
+    backend = Fake().start()
     try:
         yield backend
     finally:
@@ -61,7 +92,7 @@ def fake() -> Iterator[FakeBackend]:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: FakeBackend
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, fake: Fake
 ) -> Iterator[Server]:
     db = database(request.param, tmp_path_factory.mktemp("model-responses"))
     with Server(db, "--model-backend", fake.url) as s:
@@ -99,13 +130,16 @@ def deltas(events: list[dict[str, Any]]) -> str:
     return "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
 
 
-def sent_for(fake: FakeBackend, response_id: str) -> list[dict[str, Any]]:
+def wait_asked(fake: Fake, response_id: str) -> None:
+    """Wait until the backend got the request of ``response_id``."""
+    fake.wait(f"the request of {response_id}", lambda f: bool(sent_for(f, response_id)))
+
+
+def sent_for(fake: Fake, response_id: str) -> list[dict[str, Any]]:
     """The request bodies the backend got for ``response_id``."""
-    return [
-        body
-        for body, headers in zip(fake.requests, fake.headers, strict=True)
-        if headers.get("x-runstate-response") == response_id
-    ]
+    with fake._lock:  # a request is recorded in two lists
+        pairs = list(zip(fake.requests, fake.headers, strict=True))
+    return [body for body, headers in pairs if headers.get("x-runstate-response") == response_id]
 
 
 #: The table's rows for responses: the scripted reply, then what the response becomes.
@@ -152,12 +186,12 @@ def check_row(response: Any, expected: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("row", list(ROWS))
-def test_every_row_polled(server: Server, fake: FakeBackend, row: str) -> None:
+def test_every_row_polled(server: Server, fake: Fake, row: str) -> None:
     reply, expected = ROWS[row]
-    fake.script(reply)
+    asked = f"Weather in Paris? {fake.mark(reply)}"
     client = sdk(server)
     response = client.responses.create(
-        model="gpt-4.1-mini", input="Weather in Paris?", background=True, tools=TOOLS
+        model="gpt-4.1-mini", input=asked, background=True, tools=TOOLS
     )
     assert response.status == "queued"
     seen = poll(client, response)
@@ -170,12 +204,12 @@ def test_every_row_polled(server: Server, fake: FakeBackend, row: str) -> None:
 
 
 @pytest.mark.parametrize("row", list(ROWS))
-def test_every_row_streamed(server: Server, fake: FakeBackend, row: str) -> None:
+def test_every_row_streamed(server: Server, fake: Fake, row: str) -> None:
     reply, expected = ROWS[row]
-    fake.script(reply)
+    asked = f"Weather in Paris? {fake.mark(reply)}"
     client = sdk(server)
     stream = client.responses.create(
-        model="gpt-4.1-mini", input="Weather in Paris?", background=True, stream=True, tools=TOOLS
+        model="gpt-4.1-mini", input=asked, background=True, stream=True, tools=TOOLS
     )
     events = dumped(list(stream))
     assert events[0]["type"] == "response.created"
@@ -187,16 +221,14 @@ def test_every_row_streamed(server: Server, fake: FakeBackend, row: str) -> None
     check_row(client.responses.retrieve(response_id), expected)
 
 
-def test_tokens_arrive_as_deltas_then_a_cancel_aborts_the_call(
-    server: Server, fake: FakeBackend
-) -> None:
+def test_tokens_arrive_as_deltas_then_a_cancel_aborts_the_call(server: Server, fake: Fake) -> None:
     """The model writes, then hangs: its text is on the stream before any end (so it
     arrived as it was written); a cancel then aborts the backend call, and the stream
     ends with ``response.failed`` carrying ``cancelled``."""
-    fake.script(hang("Once upon a time"))
+    asked = f"A story {fake.mark(hang('Once upon a time'))}"
     disconnects = fake.disconnects
     client = sdk(server)
-    stream = client.responses.create(model="m", input="A story", background=True, stream=True)
+    stream = client.responses.create(model="m", input=asked, background=True, stream=True)
     events: list[Any] = []
     for event in stream:
         events.append(event)
@@ -217,11 +249,12 @@ def test_tokens_arrive_as_deltas_then_a_cancel_aborts_the_call(
     assert client.responses.retrieve(response_id).status == "cancelled"
 
 
-def test_cancel_a_polled_response_during_a_hang(server: Server, fake: FakeBackend) -> None:
-    fake.script(hang())
+def test_cancel_a_polled_response_during_a_hang(server: Server, fake: Fake) -> None:
+    asked = f"Hi {fake.mark(hang())}"
     disconnects = fake.disconnects
     client = sdk(server)
-    response = client.responses.create(model="m", input="Hi", background=True)
+    response = client.responses.create(model="m", input=asked, background=True)
+    wait_asked(fake, response.id)
     fake.wait_hanging()
     assert client.responses.retrieve(response.id).status == "in_progress"
     cancelled = client.responses.cancel(response.id)
@@ -233,11 +266,11 @@ def test_cancel_a_polled_response_during_a_hang(server: Server, fake: FakeBacken
     stored(server, response.id)
 
 
-def test_a_dropped_stream_resumes_without_loss_or_repeat(server: Server, fake: FakeBackend) -> None:
+def test_a_dropped_stream_resumes_without_loss_or_repeat(server: Server, fake: Fake) -> None:
     words = "one two three four five six seven eight"
-    fake.script(text(words, chunks=8, delay=0.02))
+    asked = f"Count {fake.mark(text(words, chunks=8, delay=0.02))}"
     client = sdk(server)
-    stream = client.responses.create(model="m", input="Count", background=True, stream=True)
+    stream = client.responses.create(model="m", input=asked, background=True, stream=True)
     first: list[Any] = []
     for event in stream:
         first.append(event)
@@ -255,18 +288,16 @@ def test_a_dropped_stream_resumes_without_loss_or_repeat(server: Server, fake: F
     assert joined == stored(server, response_id)
 
 
-def test_a_function_call_round_with_previous_response_id(server: Server, fake: FakeBackend) -> None:
-    fake.script(
-        tool_calls([("get_weather", '{"city": "Paris", "unit": "C"}')]),
-        text("It is 21 C in Paris."),
-    )
+def test_a_function_call_round_with_previous_response_id(server: Server, fake: Fake) -> None:
+    question = f"Weather in Paris? {fake.mark(tool_calls([('get_weather', PARIS)]))}"
+    brief = f"Be brief. {fake.mark(text('It is 21 C in Paris.'))}"
     client = sdk(server)
     first = poll(
         client,
         client.responses.create(
             model="m",
             instructions="Be brief.",
-            input="Weather in Paris?",
+            input=question,
             background=True,
             tools=TOOLS,
             tool_choice="required",
@@ -280,6 +311,7 @@ def test_a_function_call_round_with_previous_response_id(server: Server, fake: F
         client.responses.create(
             model="m",
             previous_response_id=first.id,
+            instructions=brief,
             input=[{"type": "function_call_output", "call_id": call.call_id, "output": "21 C"}],
             background=True,
             tools=TOOLS,
@@ -289,7 +321,7 @@ def test_a_function_call_round_with_previous_response_id(server: Server, fake: F
     (asked,) = sent_for(fake, first.id)
     assert asked["messages"] == [
         {"role": "system", "content": "Be brief."},
-        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "user", "content": question},
     ]
     tool = TOOLS[0]
     assert asked["tools"] == [
@@ -305,8 +337,9 @@ def test_a_function_call_round_with_previous_response_id(server: Server, fake: F
     ]
     assert asked["tool_choice"] == "required" and asked["parallel_tool_calls"] is False
     (answered,) = sent_for(fake, second.id)
-    assert answered["messages"] == [  # instructions are not carried over (as the API)
-        {"role": "user", "content": "Weather in Paris?"},
+    assert answered["messages"] == [  # its own instructions only (not carried over)
+        {"role": "system", "content": brief},
+        {"role": "user", "content": question},
         {
             "role": "assistant",
             "content": None,
@@ -324,7 +357,7 @@ def test_a_function_call_round_with_previous_response_id(server: Server, fake: F
         stored(server, response.id)
 
 
-def test_sampling_and_format_are_passed_through(server: Server, fake: FakeBackend) -> None:
+def test_sampling_and_format_are_passed_through(server: Server, fake: Fake) -> None:
     schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
     client = sdk(server)
     response = client.responses.create(
@@ -358,22 +391,22 @@ def test_sampling_and_format_are_passed_through(server: Server, fake: FakeBacken
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
 
 
-def test_synchronous_requests_are_answered_by_the_model(server: Server, fake: FakeBackend) -> None:
+def test_synchronous_requests_are_answered_by_the_model(server: Server, fake: Fake) -> None:
     client = sdk(server)
-    fake.script(text("Right away.", chunks=2))
-    response = client.responses.create(model="m", input="Hi")
+    response = client.responses.create(
+        model="m", input=f"Hi {fake.mark(text('Right away.', chunks=2))}"
+    )
     assert response.status == "completed" and response.background is False
     assert response.output_text == "Right away."
     assert client.responses.retrieve(response.id).output_text == "Right away."
-    fake.script(text("Streamed right away.", chunks=3))
-    events = dumped(list(client.responses.create(model="m", input="Hi", stream=True)))
+    asked = f"Hi {fake.mark(text('Streamed right away.', chunks=3))}"
+    events = dumped(list(client.responses.create(model="m", input=asked, stream=True)))
     assert [e["type"] for e in events][:2] == ["response.created", "response.in_progress"]
     assert deltas(events) == "Streamed right away."
     assert events[-1]["type"] == "response.completed"
     assert rr.check_trace(events, mode="stream").ok
     assert events == stored(server, events[0]["response"]["id"])
-    fake.script(status(429))
-    failed = client.responses.create(model="m", input="Hi")
+    failed = client.responses.create(model="m", input=f"Hi {fake.mark(status(429))}")
     assert failed.status == "failed" and failed.error is not None
     assert failed.error.code == "rate_limit_exceeded"
 
@@ -396,18 +429,18 @@ def test_a_refused_connection_fails_the_response(tmp_path: Path) -> None:
 
 
 def test_a_killed_worker_leaves_its_response_failed_by_the_lease_rule(
-    tmp_path: Path, fake: FakeBackend
+    tmp_path: Path, fake: Fake
 ) -> None:
     """SIGKILL while the backend call hangs: the lease lapses, and the next server's
     sweep fails the response (its call may have run: it is never executed twice)."""
     db = database("sqlite", tmp_path)
-    fake.script(hang("half"))
+    asked = f"Hi {fake.mark(hang('half'))}"
     first = Server(db, "--model-backend", fake.url, "--model-lease", "1").start()
     try:
         client = sdk(first)
-        response = client.responses.create(model="m", input="Hi", background=True)
+        response = client.responses.create(model="m", input=asked, background=True)
+        wait_asked(fake, response.id)
         fake.wait_hanging()
-        requests = len(fake.requests)
         first.kill()
     finally:
         first.__exit__()
@@ -419,12 +452,12 @@ def test_a_killed_worker_leaves_its_response_failed_by_the_lease_rule(
         )
         done = client.responses.retrieve(response.id)
         assert done.error is not None and done.error.code == "server_error"
-        assert len(fake.requests) == requests  # not executed again
+        assert len(sent_for(fake, response.id)) == 1  # not executed again
         events = stored(second, response.id)
         assert events[-1]["type"] == "response.failed"
 
 
-def test_many_background_responses_at_once(server: Server, fake: FakeBackend) -> None:
+def test_many_background_responses_at_once(server: Server, fake: Fake) -> None:
     """More responses than the worker's concurrency: each executed once, each clean."""
     client = sdk(server)
     made: list[Any] = []
@@ -539,10 +572,11 @@ def test_the_outcome_becomes_output_and_usage(mr: Any) -> None:
 
 @pytest.mark.server_slow
 def test_two_processes_on_one_postgresql_share_responses_once_each(
-    tmp_path: Path, fake: FakeBackend
+    tmp_path: Path, fake: Fake
 ) -> None:
     """Two servers on one database: each background response is executed by one of
-    them, once (the lease), and both take a share."""
+    them, once (the lease), and both take a share (each call lasts long enough, 0.2 s,
+    that one server's 4 threads cannot take all 40 before the other's next sweep)."""
     db = database("postgresql", tmp_path)
     with (
         Server(db, "--model-backend", fake.url) as one,
@@ -550,36 +584,38 @@ def test_two_processes_on_one_postgresql_share_responses_once_each(
     ):
         clients = [sdk(one), sdk(two)]
         made = [
-            clients[i % 2].responses.create(model="m", input=f"n{i}", background=True)
+            clients[i % 2].responses.create(
+                model="m",
+                input=f"n{i} {fake.mark(text('a b', chunks=2, delay=0.1))}",
+                background=True,
+            )
             for i in range(40)
         ]
         for response in made:
             assert poll(clients[0], response)[-1].status == "completed"
         counts = [len(sent_for(fake, r.id)) for r in made]
         assert counts == [1] * len(made)
-        workers = {
-            headers.get("x-runstate-worker")
-            for headers in fake.headers
-            if headers.get("x-runstate-response") in {r.id for r in made}
-        }
+        with fake._lock:
+            workers = {
+                headers.get("x-runstate-worker")
+                for headers in fake.headers
+                if headers.get("x-runstate-response") in {r.id for r in made}
+            }
         assert len(workers) == 2, workers
         for response in made:
             stored(one, response.id)
 
 
-def test_a_cancel_racing_the_last_token_ends_one_way_only(
-    server: Server, fake: FakeBackend
-) -> None:
+def test_a_cancel_racing_the_last_token_ends_one_way_only(server: Server, fake: Fake) -> None:
     """Cancels sent as the model finishes: each response ends ``cancelled`` (and the
     cancel answered it) or ``completed`` (and the cancel got the 400), never both, and
     its stored events are a clean stream either way."""
     client = sdk(server)
     for i in range(12):
-        fake.script(text("a b c d", chunks=4, delay=0.005 * (i % 4)))
-        asked = len(fake.requests)
-        response = client.responses.create(model="m", input="Hi", background=True)
+        asked = f"Hi {fake.mark(text('a b c d', chunks=4, delay=0.005 * (i % 4)))}"
+        response = client.responses.create(model="m", input=asked, background=True)
         if i % 3:  # else the cancel may find it queued: the other end of the race
-            fake.wait_requests(asked + 1)
+            wait_asked(fake, response.id)
         try:
             answer = client.responses.cancel(response.id)
             assert answer.status == "cancelled"
