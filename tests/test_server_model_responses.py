@@ -628,3 +628,12 @@ def test_a_cancel_racing_the_last_token_ends_one_way_only(server: Server, fake: 
         assert done.status == ("cancelled" if answer is not None else "completed")
         events = stored(server, response.id)
         assert sum(e["type"] in TERMINAL for e in events) == 1
+
+
+def test_sampling_fields_of_the_wrong_type_are_refused(server: Server) -> None:
+    client = sdk(server)
+    for field, value in (("temperature", "hot"), ("top_p", True), ("text", "json")):
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.responses.create(model="m", input="Hi", **{field: value})  # type: ignore[arg-type]
+        error = caught.value.response.json()["error"]
+        assert error["param"] == field and error["code"] == "invalid_type", error

@@ -19,6 +19,8 @@ change and every app.refusal; this module reads requests, stores and answers.
 =====================================================  ====================================
 
 Unlike the Assistants endpoints, these need no ``OpenAI-Beta`` header (the API's do not).
+With ``--model-backend`` the responses are executed on a model (``model_responses.py``)
+instead of the scripted worker.
 """
 
 from __future__ import annotations
