@@ -1751,6 +1751,8 @@ _VALID_RESPONSES: dict[str, Callable[[], Any]] = {
     "data": lambda: json.dumps(rr.dump_response(_started_response())),
     "output": lambda: [{"type": "message", "id": "msg_1", "content": []}],
     "usage": lambda: {"total_tokens": 1},
+    "item": lambda: {"type": "message", "id": "msg_1", "status": "in_progress", "content": []},
+    "text": lambda: "Hello",
     "reason": lambda: "max_output_tokens",
     "query": lambda: "stream=true&starting_after=1",
     "id": lambda: "resp_1",

@@ -19,6 +19,8 @@ change and every app.refusal; this module reads requests, stores and answers.
 =====================================================  ====================================
 
 Unlike the Assistants endpoints, these need no ``OpenAI-Beta`` header (the API's do not).
+With ``--model-backend`` the responses are executed on a model (``model_responses.py``)
+instead of the scripted worker.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any
 
 import anyio
 import app
+import model_responses
 from responses_store import IN_FLIGHT, TERMINAL_EVENTS, ResponseStore, text
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -132,8 +135,9 @@ def input_items(value: object) -> list[dict[str, Any]]:
 
 
 def echoed(response: rr.Response, params: Mapping[str, Any]) -> rr.Response:
-    """``response`` with the request's ``tool_choice`` and ``parallel_tool_calls``, which
-    ``CreateResponse.new_response`` leaves at their defaults (the worker reads them).
+    """``response`` with the request's ``tool_choice``, ``parallel_tool_calls``,
+    ``temperature``, ``top_p`` and ``text``, which ``CreateResponse.new_response`` leaves
+    at their defaults (the workers read them; the model worker passes them on).
 
     Raises:
         rs.InvalidRequest: a value of the wrong type (§10.1 templates; inferred here).
@@ -152,6 +156,21 @@ def echoed(response: rr.Response, params: Mapping[str, Any]) -> rr.Response:
         if type(parallel) is not bool:
             raise wire.invalid_type("parallel_tool_calls", "a boolean", parallel)
         changes["parallel_tool_calls"] = parallel
+    for name in ("temperature", "top_p"):
+        number = params.get(name)
+        if number is not None:
+            if not isinstance(number, int | float) or isinstance(number, bool):
+                raise wire.invalid_type(name, "a number", number)
+            changes[name] = number
+    text_param = params.get("text")
+    if text_param is not None:
+        form = text_param.get("format") if isinstance(text_param, Mapping) else None
+        if not isinstance(text_param, Mapping) or (
+            form is not None
+            and (not isinstance(form, Mapping) or not isinstance(form.get("type"), str))
+        ):
+            raise wire.invalid_type("text", "an object with a format object", text_param)
+        changes["text"] = {**rr.dump_response(response)["text"], **text_param}
     if not changes:
         return response
     return rr.parse_response({**rr.dump_response(response), **changes})
@@ -359,7 +378,10 @@ class ResponsesAPI:
         self.settings = settings
         self.slots = slots
         self.streams = ResponseStreams(self.store, slots, settings.stream_poll)
-        self.worker = worker(self.store, settings.auto_delay) if settings.auto else None
+        #: The model worker (``--model-backend``), which replaces the scripted one.
+        self.model = model_responses.worker(self.store, settings)
+        scripted = settings.auto and self.model is None
+        self.worker = worker(self.store, settings.auto_delay) if scripted else None
 
     # -- lookups
 
@@ -390,9 +412,24 @@ class ResponsesAPI:
         def make(now: int) -> rr.Response:
             return echoed(request.new_response(id=response_id, now=now), params)
 
+        model = self.model
+        if model is not None and not request.background:
+            model.claim(response_id)  # before it exists: no sweep takes it for an orphan
         with self.slots.opening(request.stream) as slot:
             response = self.store.create(make, items, request.stream)
-            if not request.background:
+            if model is not None:
+                # On the model: a background response is claimed by a worker (this
+                # process's at once); a synchronous one is executed here (or, streamed,
+                # on the worker's threads while this request streams the stored events).
+                if request.background:
+                    model.wake()
+                elif slot is not None:
+                    model.run_soon(response.id)
+                else:
+                    model.run_here(response.id)
+                    stored = self.store.get(response.id)
+                    response = stored.response if stored is not None else response
+            elif not request.background:
                 # Synchronous: the request is its own worker (and so is --auto's, for a
                 # request that died); answered once the response ends, never queued.
                 while response.status not in rr.TERMINAL:
@@ -425,7 +462,10 @@ class ResponsesAPI:
         def decide(response: rr.Response, items: Any, now: int) -> rr.Response:
             return rr.cancel(response, now=now)
 
-        return response_answer(self.store.change(response_id, decide))
+        cancelled = self.store.change(response_id, decide)
+        if self.model is not None:
+            self.model.cancelled(response_id)  # abort its backend call, if it runs here
+        return response_answer(cancelled)
 
     def delete(self, call: app.Call) -> Response:
         return json_answer(self.store.delete(call.path["response_id"]))
@@ -530,16 +570,22 @@ class ResponsesAPI:
         return asgi
 
     def lifespan(self, inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        """``inner`` (the application's lifespan) with this surface's worker around it:
-        started first, stopped last."""
+        """``inner`` (the application's lifespan) with this surface's workers around it:
+        started first; the scripted one stopped last, the model one before the store
+        closes (it fails what it had in hand)."""
 
         @asynccontextmanager
         async def both(application: Any) -> AsyncIterator[None]:
-            if self.worker is not None:
-                self.worker.start()
+            for started in (self.worker, self.model):
+                if started is not None:
+                    started.start()
             try:
                 async with inner(application):
-                    yield
+                    try:
+                        yield
+                    finally:
+                        if self.model is not None:  # before the store closes
+                            await anyio.to_thread.run_sync(self.model.stop)
             finally:
                 if self.worker is not None:
                     self.worker.stop()

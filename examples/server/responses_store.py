@@ -281,3 +281,33 @@ class ResponseStore:
             (limit,),
         ).fetchall()
         return [r for (r,) in rows]
+
+    def queued(self, limit: int = 100) -> list[str]:
+        """Ids of the queued responses, oldest first (the model worker's to claim)."""
+        rows = self.execute(
+            "SELECT id FROM responses WHERE status = 'queued' ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [r for (r,) in rows]
+
+    def statuses(self, response_ids: list[str]) -> dict[str, str]:
+        """Each response's status (a deleted one is missing), one query per 500 ids."""
+        found: dict[str, str] = {}
+        for i in range(0, len(response_ids), 500):
+            chunk = response_ids[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self.execute(
+                f"SELECT id, status FROM responses WHERE id IN ({marks})", tuple(chunk)
+            ).fetchall()
+            found.update((r, str(s)) for r, s in rows)
+        return found
+
+    def orphans(self, limit: int = 100) -> list[str]:
+        """Ids of the in-progress responses no lease holds (the model worker's lease
+        table, ``leases.py``: call only once it exists): nobody is executing them."""
+        rows = self.execute(
+            "SELECT id FROM responses WHERE status = 'in_progress' AND NOT EXISTS "
+            "(SELECT 1 FROM leases WHERE leases.kind = 'response' AND leases.id = responses.id) "
+            "ORDER BY seq LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [r for (r,) in rows]

@@ -27,6 +27,8 @@ from ._errors import (
 )
 from ._machine import (
     PRESENCE,
+    add_output_item,
+    add_output_text,
     cancel,
     check_cancel,
     complete,
@@ -87,6 +89,8 @@ __all__ = [
     "fail",
     "mark_incomplete",
     "cancel",
+    "add_output_item",
+    "add_output_text",
     "check_cancel",
     "ensure_can_delete",
     "deleted",

@@ -7,13 +7,14 @@ input and never read a clock. Which move is legal comes from ``TABLE`` alone
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from .._engine.codegen import copier
 from .._engine.errors import APIError, InvalidArgument, InvalidRun
 from .._engine.frozen import EMPTY_LIST, FrozenDict
 from .._engine.invariants import presence_checks
+from .._engine.jsonvalue import thaw
 from .._engine.values import freeze_json
 from .._errors import ClockWentBackwards
 from .._invariants import Presence, Violation
@@ -37,10 +38,13 @@ from ._model import (
     ResponseIncompleteDetails,
     ResponseStatus,
 )
+from ._output import continuation_problem
 from ._table import INC, INITIAL, C, F, P, Q, X, can_transition
 
 __all__ = [
     "PRESENCE",
+    "add_output_item",
+    "add_output_text",
     "cancel",
     "check_cancel",
     "complete",
@@ -203,6 +207,7 @@ def background_without_store() -> InvalidResponseRequest:
 
 
 _STATUS_ONLY: Final = copier(Response, "status", checked=False)
+_STATUS_OUTPUT: Final = copier(Response, "status", "output", checked=False)
 _CANCELLED: Final = copier(Response, "status", "output", "usage", checked=False)
 _ENDED: Final = copier(Response, "status", "output", "usage", "completed_at", checked=False)
 _FAILED: Final = copier(Response, "status", "error", checked=False)
@@ -229,12 +234,15 @@ def complete(
     A response that wants tools completes too, with ``function_call`` items in
     ``output``: there is no ``requires_action`` (§12.4, OBS FunctionCall records). The
     caller runs the tools and sends ``function_call_output`` items in a new response.
+    If output was written while in progress (:func:`add_output_text`), ``output`` must
+    continue it: the rest of its text is streamed, never what was sent already.
 
     Raises:
         ResponseTransitionError: unless ``in_progress`` (``cancel-won`` if cancelled).
+        InvalidArgument: ``output`` does not continue the output written so far.
     """
     _move(response, "complete", C, now)
-    items = _output(output)
+    items = _continued(response, _output(output))
     used = _json_arg("usage", usage, dict)
     completed_at = now if "completed_at" not in response.absent else None  # §12.1: newer only
     return _ENDED(response, C, items, used, completed_at)  # type: ignore[no-any-return]
@@ -271,19 +279,131 @@ def mark_incomplete(
     """Ended early: ``incomplete``, with ``incomplete_details.reason``.
 
     The reason is ``max_output_tokens`` or ``content_filter`` (§12.1, OBS MaxTokens:
-    usage set, the output cut short).
+    usage set, the output cut short). ``output`` must continue any output written while
+    in progress, as for :func:`complete`.
 
     Raises:
         ResponseTransitionError: unless ``in_progress``.
-        InvalidArgument: an unknown ``reason``.
+        InvalidArgument: an unknown ``reason``, or ``output`` does not continue the
+            output written so far.
     """
     _move(response, "mark_incomplete", INC, now)
     if reason not in ("max_output_tokens", "content_filter"):
         raise InvalidArgument.expected("reason", "'max_output_tokens' or 'content_filter'", reason)
     details = ResponseIncompleteDetails(reason=reason)
-    items = _output(output)
+    items = _continued(response, _output(output))
     used = _json_arg("usage", usage, dict)
     return _INCOMPLETE(response, INC, items, used, details)  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------------------
+# Output written while in progress (streaming text as it arrives)
+
+
+def _continued(response: Response, items: Any) -> Any:
+    """``items``, once checked to continue the output written so far (:mod:`._output`)."""
+    problem = continuation_problem(response.output, items)
+    if problem is not None:
+        raise InvalidArgument("output", f"must continue the output written so far: {problem}")
+    return items
+
+
+def _writing(response: Response, operation: str, now: object) -> None:
+    """Refuse writing output unless the response is ``in_progress``."""
+    _check(response)
+    _check_now(response, now)
+    current = response.status
+    if current is P:
+        return
+    reason: Any = (
+        "cancel-won"
+        if current is X
+        else "response-terminal"
+        if current in TERMINAL
+        else "illegal-transition"
+    )
+    raise ResponseTransitionError(
+        operation, current, P, reason, "output is written only while in progress"
+    )
+
+
+def _closed(item: Any) -> Any:
+    """An output item done: its ``status`` (where it has one) ``completed``."""
+    if isinstance(item, Mapping) and "status" in item:
+        return {**item, "status": "completed"}
+    return item
+
+
+def add_output_item(response: Response, item: Mapping[str, Any], *, now: int) -> Response:
+    """Open one more output item in an ``in_progress`` response: the one written next.
+
+    The item before it, if any, is closed (its ``status`` ``completed``): only the last
+    item is written to. Give the item as it is while written: a message as
+    ``{"id", "type": "message", "role": "assistant", "status": "in_progress",
+    "content": []}``. :func:`stream_events` sends it as ``response.output_item.added``
+    (and anything it already holds as deltas).
+
+    Raises:
+        ResponseTransitionError: unless ``in_progress`` (``cancel-won`` if cancelled).
+        InvalidArgument: ``item`` is not an object with a string ``type`` (a message's
+            ``content`` a list of objects, each ``output_text`` with a string ``text``).
+
+    Example:
+        >>> r = start(new_response(id="resp_1", model="m", now=1, background=True), now=2)
+        >>> r = add_output_item(r, {"id": "msg_1", "type": "message", "role": "assistant",
+        ...                         "status": "in_progress", "content": []}, now=3)
+        >>> r = add_output_text(add_output_text(r, "Hel", now=3), "lo", now=4)
+        >>> r.output[0]["content"][0]["text"], r.status.value
+        ('Hello', 'in_progress')
+    """
+    _writing(response, "add_output_item", now)
+    frozen = _output([item])
+    message = frozen[0]
+    if message["type"] == "message":
+        parts = message.get("content")
+        if not isinstance(parts, Sequence) or not all(
+            isinstance(p, Mapping)
+            and (p.get("type") != "output_text" or isinstance(p.get("text"), str))
+            for p in parts
+        ):
+            raise InvalidArgument.expected(
+                "item.content", "a list of content parts (output_text with a string text)", parts
+            )
+    written = [*response.output[:-1], *map(_closed, response.output[-1:]), message]
+    return _STATUS_OUTPUT(response, P, _json_arg("output", written, list))  # type: ignore[no-any-return]
+
+
+def add_output_text(response: Response, text: str, *, now: int) -> Response:
+    """Write ``text`` to an ``in_progress`` response: appended to its last output item.
+
+    That item must be a message (:func:`add_output_item`); the text goes on its last
+    ``output_text`` part, or opens one (``annotations`` and ``logprobs`` empty).
+    :func:`stream_events` sends what was written as ``response.output_text.delta``
+    events; an empty ``text`` changes nothing (the same response is returned).
+
+    Raises:
+        ResponseTransitionError: unless ``in_progress`` (``cancel-won`` if cancelled: a
+            worker writing after an accepted cancel learns it here).
+        InvalidArgument: ``text`` is not a string, or the last item is no message.
+    """
+    _writing(response, "add_output_text", now)
+    if type(text) is not str:
+        raise InvalidArgument.expected("text", "a string", text)
+    last = response.output[-1] if response.output else None
+    if not isinstance(last, Mapping) or last.get("type") != "message":
+        raise InvalidArgument("text", "the last output item must be a message (add_output_item)")
+    if not text:
+        return response
+    message = thaw(last)
+    parts = message.get("content")
+    if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+        raise InvalidArgument("text", "the last output item's content must be a list of parts")
+    if parts and parts[-1].get("type") == "output_text" and isinstance(parts[-1].get("text"), str):
+        parts[-1]["text"] += text
+    else:
+        parts.append({"type": "output_text", "annotations": [], "logprobs": [], "text": text})
+    written = [*response.output[:-1], message]
+    return _STATUS_OUTPUT(response, P, _json_arg("output", written, list))  # type: ignore[no-any-return]
 
 
 def check_cancel(response: object) -> APIError | None:

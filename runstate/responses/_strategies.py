@@ -2,7 +2,8 @@
 
 Importing this module imports hypothesis; ``import runstate.responses`` never does.
 Generated lives are legal by construction: each response is one ``TABLE`` move from the
-one before, made by the operations themselves, so every response is clean
+one before, or output written while in progress (text streamed as it arrives), made by
+the operations themselves, so every response is clean
 (:func:`~runstate.responses.violations` is empty) and openai-python's ``Response``
 accepts it.
 """
@@ -15,7 +16,17 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
-from ._machine import cancel, complete, fail, mark_incomplete, new_response, start
+from .._engine.jsonvalue import thaw
+from ._machine import (
+    add_output_item,
+    add_output_text,
+    cancel,
+    complete,
+    fail,
+    mark_incomplete,
+    new_response,
+    start,
+)
 from ._model import TERMINAL, Response, ResponseStatus
 
 __all__ = ["response_lives", "responses"]
@@ -69,6 +80,39 @@ def _item(draw: Any, status: str = "completed") -> dict[str, Any]:
     }
 
 
+def _write(draw: Any, response: Response, now: int) -> Response:
+    """Output written while in progress: a new message, or text on the last one."""
+    last = response.output[-1] if response.output else None
+    if last is None or last.get("type") != "message" or draw(st.integers(0, 3)) == 0:
+        item = {
+            "id": f"msg_{len(response.output)}{draw(_IDS)}",
+            "type": "message",
+            "status": "in_progress",
+            "content": [],
+            "role": "assistant",
+        }
+        return add_output_item(response, item, now=now)
+    return add_output_text(response, draw(_TEXT), now=now)
+
+
+def _ending(draw: Any, response: Response, status: str) -> list[dict[str, Any]]:
+    """Final output items continuing what was written.
+
+    The open item finished (maybe with more text), then new items.
+    """
+    written: list[dict[str, Any]] = list(thaw(response.output))
+    if written:
+        last = written[-1]
+        last["status"] = status
+        parts = last.get("content")
+        if parts and draw(st.booleans()):
+            parts[-1]["text"] += draw(_TEXT)
+    more: list[dict[str, Any]] = draw(
+        st.lists(_item(status), max_size=3 if status == "completed" else 2)
+    )
+    return written + more
+
+
 @st.composite
 def _life(draw: Any) -> tuple[Response, ...]:
     background = draw(st.booleans())
@@ -89,7 +133,7 @@ def _life(draw: Any) -> tuple[Response, ...]:
         if status is ResponseStatus.QUEUED:
             moves.append("start")
         else:
-            moves += ["complete", "mark_incomplete"]
+            moves += ["complete", "mark_incomplete", "write", "write"]
         if background:
             moves.append("cancel")
         move = draw(st.sampled_from(moves))
@@ -100,12 +144,14 @@ def _life(draw: Any) -> tuple[Response, ...]:
         elif move == "fail":
             code = draw(st.sampled_from(["server_error", "rate_limit_exceeded", "invalid_prompt"]))
             response = fail(response, {"code": code, "message": draw(_TEXT)}, now=now)
+        elif move == "write":
+            response = _write(draw, response, now)
         elif move == "complete":
-            items = draw(st.lists(_item(), max_size=3))
+            items = _ending(draw, response, "completed")
             response = complete(response, output=items, usage=draw(_usage()), now=now)
         else:
             reason = draw(st.sampled_from(["max_output_tokens", "content_filter"]))
-            items = draw(st.lists(_item("incomplete"), max_size=2))
+            items = _ending(draw, response, "incomplete")
             response = mark_incomplete(
                 response, reason, output=items, usage=draw(_usage()), now=now
             )
@@ -114,7 +160,11 @@ def _life(draw: Any) -> tuple[Response, ...]:
 
 
 def response_lives() -> st.SearchStrategy[tuple[Response, ...]]:
-    """Legal lives of one response: each a ``TABLE`` move (by the operations) from the last.
+    """Legal lives of one response, made by the operations.
+
+    Each response is a ``TABLE`` move from the last, or output written while in progress
+    (:func:`~runstate.responses.add_output_item`,
+    :func:`~runstate.responses.add_output_text`).
 
     Example:
         >>> from hypothesis import given

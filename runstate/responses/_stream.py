@@ -13,7 +13,10 @@ Both modes
     :func:`~runstate.responses.parse_response` refuses. ``field-changed`` [error]:
     ``id``, ``created_at``, ``background`` or ``store`` changed. ``after-terminal``
     [error]: ``status``, ``output``, ``error``, ``incomplete_details``, ``usage`` or
-    ``completed_at`` changed after a terminal status. Plus each snapshot's
+    ``completed_at`` changed after a terminal status. ``output-rewritten`` [error]: the
+    output of a response in flight is not continued by the next snapshot (an item
+    dropped or changed after it was closed, a text that does not start with the text
+    before; a cancel, which empties it, excepted). Plus each snapshot's
     :func:`~runstate.responses.violations`, under their own rule names.
 Poll mode
     ``status-unreachable`` [error]: the new status cannot follow the previous one.
@@ -31,7 +34,10 @@ Stream mode
     status change that is not one edge of ``TABLE``. ``item-not-open``,
     ``part-not-open``, ``item-reopened``, ``part-reopened``, ``part-open-at-item-done``,
     ``item-open-at-end`` [error]: the output item, content part and delta events do not
-    nest. ``after-terminal-event`` [error]: an event after the terminal one (once).
+    nest (a cancel may leave items open: it cuts the stream short). ``text-mismatch``
+    [error]: an ``output_text.done`` or ``content_part.done`` whose text is not the
+    part's deltas joined (a delta lost or repeated; parts opened in this stream only).
+    ``after-terminal-event`` [error]: an event after the terminal one (once).
     ``done-sentinel`` [error]: a ``done`` event or ``[DONE]`` data (Responses streams
     have none: §12.4). ``no-such-event`` [error]: ``response.cancelled`` (no status event
     announces ``cancelled``: a cancelled stream ends with ``response.failed``, §12.4).
@@ -44,7 +50,7 @@ its start do not apply, and items opened before it began count as open.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 from .._engine.errors import InvalidArgument, InvalidRun
@@ -63,8 +69,9 @@ from .._engine.trace import (
 )
 from ._machine import violations
 from ._model import TERMINAL, Response, ResponseStatus
+from ._output import continuation_problem
 from ._runs import response_event
-from ._table import INITIAL, X, can_reach, can_transition
+from ._table import INITIAL, P, X, can_reach, can_transition
 from ._wire import dump_response, parse_response
 
 __all__ = ["ResponseTraceChecker", "check_trace", "replay", "stream_events"]
@@ -88,8 +95,12 @@ _NO_SUCH_EVENTS: Final = frozenset(f"response.{s.value}" for s in ResponseStatus
 )
 
 
-def _item_events(index: int, item: object) -> list[dict[str, Any]]:
-    """The events that stream one output item (OBS StreamingResponses, FunctionCall...)."""
+def _item_events(index: int, old: object, item: object, *, close: bool) -> list[dict[str, Any]]:
+    """The events that stream output item ``index`` from ``old`` to ``item``.
+
+    ``old`` is what was sent of it (``None``: nothing), and is not sent again; ``close``
+    adds the done events (OBS StreamingResponses, FunctionCall...).
+    """
     item = _thaw(item)
     parts = item.get("content") if isinstance(item, dict) else None
     if not isinstance(item, dict) or (
@@ -100,44 +111,76 @@ def _item_events(index: int, item: object) -> list[dict[str, Any]]:
             f"output[{index}]",
             "an output item must be an object (a message's content a list of objects)",
         )
+    was: dict[str, Any] = _thaw(old) if isinstance(old, Mapping) else {}
     kind = item.get("type")
-    item_id = item.get("id")
-    opened = dict(item)
-    if "status" in opened:
-        opened["status"] = "in_progress"
+    where = {"item_id": item.get("id"), "output_index": index}
     events: list[dict[str, Any]] = []
-    where = {"item_id": item_id, "output_index": index}
-    if kind == "message":
-        opened["content"] = []
+    if old is None:
+        opened = dict(item)
+        if "status" in opened:
+            opened["status"] = "in_progress"
+        if kind == "message":
+            opened["content"] = []
+        elif kind == "function_call":
+            opened["arguments"] = ""
         events.append({"type": "response.output_item.added", "output_index": index, "item": opened})
+    if kind == "message":
+        sent_parts = was.get("content")
+        sent_parts = sent_parts if isinstance(sent_parts, list) else []
         for j, part in enumerate(item["content"]):
             at = {**where, "content_index": j}
             text = part.get("text") if part.get("type") == "output_text" else None
-            empty = {**part, "text": ""} if text is not None else part
-            events.append({"type": "response.content_part.added", **at, "part": empty})
-            if text is not None:
-                if text:
+            if j < len(sent_parts):
+                sent = sent_parts[j].get("text") if isinstance(sent_parts[j], dict) else None
+            else:
+                empty = {**part, "text": ""} if text is not None else part
+                events.append({"type": "response.content_part.added", **at, "part": empty})
+                sent = ""
+            if isinstance(text, str):
+                rest = text[len(sent) :] if isinstance(sent, str) else text
+                if rest:
                     events.append(
-                        {"type": "response.output_text.delta", **at, "delta": text, "logprobs": []}
+                        {"type": "response.output_text.delta", **at, "delta": rest, "logprobs": []}
                     )
-                events.append(
-                    {"type": "response.output_text.done", **at, "text": text, "logprobs": []}
-                )
-            events.append({"type": "response.content_part.done", **at, "part": part})
+                if close:
+                    events.append(
+                        {"type": "response.output_text.done", **at, "text": text, "logprobs": []}
+                    )
+            if close:
+                events.append({"type": "response.content_part.done", **at, "part": part})
     elif kind == "function_call":
         arguments = item.get("arguments", "")
-        opened["arguments"] = ""
-        events.append({"type": "response.output_item.added", "output_index": index, "item": opened})
-        if arguments:
+        sent = was.get("arguments", "")
+        rest = arguments[len(sent) :] if isinstance(sent, str) else arguments
+        if rest:
             events.append(
-                {"type": "response.function_call_arguments.delta", **where, "delta": arguments}
+                {"type": "response.function_call_arguments.delta", **where, "delta": rest}
             )
-        events.append(
-            {"type": "response.function_call_arguments.done", **where, "arguments": arguments}
-        )
-    else:
-        events.append({"type": "response.output_item.added", "output_index": index, "item": opened})
-    events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+        if close:
+            events.append(
+                {"type": "response.function_call_arguments.done", **where, "arguments": arguments}
+            )
+    if close:
+        events.append({"type": "response.output_item.done", "output_index": index, "item": item})
+    return events
+
+
+def _output_events(before: Sequence[Any], after: Sequence[Any], *, ended: bool) -> list[Any]:
+    """The events that take the output streamed so far (``before``) to ``after``.
+
+    What is new in the open item, each new item, and the done events of every item that
+    can no longer grow (all of them once ``ended``). Items closed before are not sent again.
+    """
+    problem = continuation_problem(before, after)
+    if problem is not None:
+        raise InvalidArgument("after", f"output must continue the output streamed: {problem}")
+    events: list[dict[str, Any]] = []
+    last = len(after) - 1
+    for index, item in enumerate(after):
+        if index < len(before) - 1:
+            continue  # closed (and sent whole) before
+        old = before[index] if index < len(before) else None
+        events.extend(_item_events(index, old, item, close=ended or index < last))
     return events
 
 
@@ -155,6 +198,14 @@ def stream_events(
     one terminal event. A cancel sends ``response.failed`` carrying ``cancelled`` (AZ:
     not recorded at OpenAI). No ``[DONE]``. Numbers run from ``sequence_start`` by 1.
 
+    Text as it arrives: ``in_progress -> in_progress`` with output written
+    (:func:`~runstate.responses.add_output_item`,
+    :func:`~runstate.responses.add_output_text`) sends the new items and text only
+    (``output_item.added``, ``content_part.added``, ``output_text.delta``), and the done
+    events of an item closed by the next one; no status event. The end then sends the
+    rest of the output, never what was sent already. A cancel closes nothing: it cuts
+    the stream short, and its response's output is empty [inferred].
+
     Raises:
         InvalidArgument: ``after`` is not one move (or the creation) from ``before``.
 
@@ -165,6 +216,24 @@ def stream_events(
         [('response.created', 0), ('response.queued', 1)]
         >>> [e["type"] for e in stream_events(r, start(r, now=2), sequence_start=2)]
         ['response.in_progress']
+
+        Text written while in progress, then the end:
+
+        >>> from runstate.responses import add_output_item, add_output_text, complete
+        >>> r1 = start(r, now=2)
+        >>> item = {"id": "msg_1", "type": "message", "role": "assistant",
+        ...         "status": "in_progress", "content": []}
+        >>> r2 = add_output_text(add_output_item(r1, item, now=3), "Hel", now=3)
+        >>> events = stream_events(r1, r2, sequence_start=3)
+        >>> [e["type"].split(".", 1)[1] for e in events]
+        ['output_item.added', 'content_part.added', 'output_text.delta']
+        >>> events[-1]["sequence_number"], events[-1]["delta"]
+        (5, 'Hel')
+        >>> done = {**item, "status": "completed", "content": [
+        ...     {"type": "output_text", "annotations": [], "logprobs": [], "text": "Hello"}]}
+        >>> r3 = complete(r2, output=[done], usage={"total_tokens": 2}, now=4)
+        >>> [(e["type"], e.get("delta")) for e in stream_events(r2, r3, sequence_start=6)][:2]
+        [('response.output_text.delta', 'lo'), ('response.output_text.done', None)]
     """
     if before is not None and type(before) is not Response:
         raise InvalidArgument.expected("before", "a runstate.responses.Response or None", before)
@@ -184,21 +253,28 @@ def stream_events(
         # response.in_progress, both carrying the new response.
         events.append({"type": "response.created", "response": dump_response(after)})
     elif before.status is status:
-        return ()
+        if status is not P or before.output == after.output:
+            return ()
+        # Output written while in progress (add_output_item, add_output_text): the
+        # new items and text only, and no status event.
+        events = _output_events(before.output, after.output, ended=False)
+        return _numbered(events, sequence_start)
     elif not can_transition(before.status, status):
         raise InvalidArgument(
             "after", f"'{before.status.value}' -> '{status.value}' is not a move of TABLE"
         )
     elif status in TERMINAL and status is not X:  # a cancel streams no output (AZ)
-        for index, item in enumerate(after.output):
-            events.extend(_item_events(index, item))
+        # The rest of the output: what was streamed while in progress is not repeated.
+        events.extend(_output_events(before.output, after.output, ended=True))
     events.append({"type": response_event(status), "response": dump_response(after)})
-    number = sequence_start
-    out = []
-    for event in events:
-        out.append({"type": event.pop("type"), "sequence_number": number, **event})
-        number += 1
-    return tuple(out)
+    return _numbered(events, sequence_start)
+
+
+def _numbered(events: list[dict[str, Any]], start: int) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {"type": event.pop("type"), "sequence_number": number, **event}
+        for number, event in enumerate(events, start)
+    )
 
 
 def _number(event: object) -> int:
@@ -263,6 +339,8 @@ class ResponseTraceChecker:
         self._parts: set[tuple[int, int]] = set()
         self._closed_items: set[int] = set()
         self._closed_parts: set[tuple[int, int]] = set()
+        #: The text each output_text part opened in this stream has been sent so far.
+        self._texts: dict[tuple[int, int], str] = {}
         self._last_event = ""
 
     def feed(self, item: object) -> tuple[TraceProblem, ...]:
@@ -321,6 +399,11 @@ class ResponseTraceChecker:
         prev = self._prev
         if prev is not None:
             found.extend(changed_fields(position, prev, response, _IDENTITY))
+            if prev.status not in TERMINAL and response.status is not X:
+                problem = continuation_problem(prev.output, response.output)
+                if problem is not None:
+                    text = f"the output written so far is not continued: {problem}"
+                    found.append(TraceProblem(position, "error", "output-rewritten", text))
             if prev.status in TERMINAL:
                 found.extend(settled_fields(position, prev, response, _SETTLED))
             elif self._stream:
@@ -485,7 +568,8 @@ class ResponseTraceChecker:
         self._snapshot(position, response, found)
         if kind in _TERMINAL_EVENTS:
             self._ended = True
-            if self._items:
+            # A cancel cuts the stream: its items stay open (the output is emptied).
+            if self._items and status is not X:
                 open_items = sorted(self._items)
                 found.append(
                     TraceProblem(
@@ -554,6 +638,10 @@ class ResponseTraceChecker:
                     )
                 )
             self._parts.add(key)
+            part_value = data.get("part")
+            if isinstance(part_value, Mapping) and part_value.get("type") == "output_text":
+                start = part_value.get("text")
+                self._texts[key] = start if isinstance(start, str) else ""
             return
         if key not in self._parts:
             if self._resumed and key not in self._closed_parts:
@@ -568,9 +656,46 @@ class ResponseTraceChecker:
                     )
                 )
                 return
+        self._text(position, kind, key, data, found)
         if kind == "response.content_part.done":
             self._parts.discard(key)
             self._closed_parts.add(key)
+
+    def _text(
+        self,
+        position: int,
+        kind: str,
+        key: tuple[int, int],
+        data: Mapping[str, Any],
+        found: list[TraceProblem],
+    ) -> None:
+        """Deltas joined must give the part's text (parts opened in this stream only)."""
+        sent = self._texts.get(key)
+        if sent is None:
+            return
+        if kind == "response.output_text.delta":
+            delta = data.get("delta")
+            self._texts[key] = sent + (delta if isinstance(delta, str) else "")
+            return
+        if kind == "response.output_text.done":
+            text = data.get("text")
+        elif kind == "response.content_part.done":
+            part = data.get("part")
+            if not isinstance(part, Mapping) or part.get("type") != "output_text":
+                return
+            text = part.get("text")
+        else:
+            return
+        if text != sent:
+            found.append(
+                TraceProblem(
+                    position,
+                    "error",
+                    "text-mismatch",
+                    f"{kind} text of part {key[1]} of item {key[0]} is not its deltas joined "
+                    f"({len(sent)} characters sent)",
+                )
+            )
 
 
 def check_trace(
