@@ -7,6 +7,7 @@ The client (``examples/server/chat_backend.py``) talks to the scripted fake back
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import threading
@@ -284,3 +285,126 @@ def test_renew_and_release(leases: Any) -> None:
     assert leases.owner_of("run", "run_2") is None
     assert not leases.renew("run", "run_2", "c", 60)
     assert leases.claim("run", "run_2", "b", 30)
+
+
+# -- real backends' quirks, served raw ------------------------------------------------------
+
+
+@pytest.fixture
+def raw() -> Iterator[Any]:
+    """``raw(payload, content_type=..., status=...)``: the URL of a loopback HTTP server
+    answering every request with exactly these bytes (what the fake cannot express)."""
+    listeners: list[socket.socket] = []
+
+    def serve(
+        payload: bytes, content_type: str = "text/event-stream", status: str = "200 OK"
+    ) -> str:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listeners.append(listener)
+
+        def answer() -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += conn.recv(65536)
+                    head, _, rest = data.partition(b"\r\n\r\n")
+                    length = next(
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    )
+                    while len(rest) < length:
+                        rest += conn.recv(65536)
+                    conn.sendall(
+                        f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n"
+                        "connection: close\r\n\r\n".encode()
+                        + payload
+                    )
+
+        threading.Thread(target=answer, daemon=True).start()
+        return f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+
+    yield serve
+    for listener in listeners:
+        listener.close()
+
+
+def sse(*events: Any, done: bool = True, end: str = "\n\n", prefix: str = "data: ") -> bytes:
+    """Server-sent events: each event (a JSON value, or text as is), then ``[DONE]``."""
+    lines = [prefix + (e if isinstance(e, str) else json.dumps(e)) + end for e in events]
+    return "".join([*lines, prefix + "[DONE]" + end if done else ""]).encode()
+
+
+def delta(content: Any = None, finish: str | None = None, **fields: Any) -> dict[str, Any]:
+    """One chunk: a delta of ``fields`` (``content`` too, when given)."""
+    if content is not None:
+        fields["content"] = content
+    return {"choices": [{"index": 0, "delta": fields, "finish_reason": finish}]}
+
+
+def calls_of(outcome: Any) -> list[tuple[str, str, str]]:
+    return [(c.id, c.name, c.arguments) for c in outcome.tool_calls]
+
+
+def test_tool_calls_without_index_stay_apart(cb: Any, raw: Any) -> None:
+    """Ollama (ollama/ollama#7881) and Gemini's compatible API send each call whole and
+    without ``index``: two calls are two calls, not one with both names glued."""
+    first = {"id": "call_a", "type": "function", "function": {"name": "f", "arguments": '{"x":1}'}}
+    second = {"id": "call_b", "type": "function", "function": {"name": "g", "arguments": "{}"}}
+    url = raw(sse(delta(tool_calls=[first]), delta(tool_calls=[second]), delta(finish="stop")))
+    outcome, _ = call(cb, url, stream=True)
+    assert outcome.finish == "tool_calls"
+    assert calls_of(outcome) == [("call_a", "f", '{"x":1}'), ("call_b", "g", "{}")]
+    # Both in one chunk, and a call without an id continued by chunks without one.
+    url = raw(sse(delta(tool_calls=[first, second]), delta(finish="tool_calls")))
+    assert calls_of(call(cb, url, stream=True)[0]) == calls_of(outcome)
+    start = {"function": {"name": "f", "arguments": '{"x"'}}
+    more = {"function": {"arguments": ":1}"}}
+    url = raw(sse(delta(tool_calls=[start]), delta(tool_calls=[more]), delta(finish="stop")))
+    ((_, name, arguments),) = calls_of(call(cb, url, stream=True)[0])
+    assert (name, arguments) == ("f", '{"x":1}')
+
+
+def test_tool_calls_interleaved_and_names_restated(cb: Any, raw: Any) -> None:
+    """Parallel calls interleaved by ``index``; a server restating the whole name in every
+    chunk (MiniMax behind NVIDIA NIM) keeps it once; a name split in two is joined."""
+
+    def part(i: int, **function: str) -> dict[str, Any]:
+        return delta(tool_calls=[{"index": i, "function": function}])
+
+    url = raw(
+        sse(
+            delta(tool_calls=[{"index": 0, "id": "a", "function": {"name": "get_"}}]),
+            delta(tool_calls=[{"index": 1, "id": "b", "function": {"name": "g"}}]),
+            part(0, name="weather", arguments='{"c":'),
+            part(1, name="g", arguments="{}"),
+            part(0, arguments='"P"}'),
+            delta(finish="tool_calls"),
+        )
+    )
+    outcome, _ = call(cb, url, stream=True)
+    assert calls_of(outcome) == [("a", "get_weather", '{"c":"P"}'), ("b", "g", "{}")]
+
+
+def test_arguments_sent_as_an_object_are_json_text(cb: Any, raw: Any) -> None:
+    arguments = {"city": "Paris"}
+    function = {"name": "f", "arguments": arguments}
+    url = raw(
+        sse(delta(tool_calls=[{"index": 0, "id": "a", "function": function}]), delta(finish="stop"))
+    )
+    assert calls_of(call(cb, url, stream=True)[0]) == [("a", "f", json.dumps(arguments))]
+    message = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": "a", "function": function}],
+    }
+    whole = {"choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]}
+    url = raw(json.dumps(whole).encode(), content_type="application/json")
+    assert calls_of(call(cb, url, stream=False)[0]) == [("a", "f", json.dumps(arguments))]

@@ -99,14 +99,58 @@ class _Reading:
     text: list[str] = field(default_factory=list)
     finish: str | None = None
     usage: dict[str, int] | None = None
+    #: The calls by ``index``; a call sent without one gets the next free slot.
     calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: The slot the last call without an ``index`` went to.
+    unindexed: int | None = None
     done: bool = False
+
+    def slot(self, call: dict[str, Any]) -> dict[str, str]:
+        """Where a tool-call delta goes.
+
+        OpenAI numbers each call (``index``) and sends its ``id`` and name once. Some
+        servers send no ``index`` (Ollama, ollama/ollama#7881; Gemini's compatible
+        API), each call whole: a delta without one continues the last such call unless
+        it starts another (a new ``id``, or a name after complete arguments).
+        """
+        index = call.get("index")
+        if isinstance(index, int) and not isinstance(index, bool):
+            return self.calls.setdefault(index, {"arguments": ""})
+        last = self.calls.get(self.unindexed) if self.unindexed is not None else None
+        if last is not None and not _starts_another(last, call):
+            return last
+        self.unindexed = max(self.calls, default=-1) + 1
+        return self.calls.setdefault(self.unindexed, {"arguments": ""})
 
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return tuple(
             ToolCall(id=c.get("id") or _call_id(), name=c.get("name", ""), arguments=c["arguments"])
             for _, c in sorted(self.calls.items())
         )
+
+
+def _starts_another(last: dict[str, str], call: dict[str, Any]) -> bool:
+    """Whether a delta without ``index`` starts a call after ``last``."""
+    id = call.get("id")
+    if id:
+        return bool(last.get("id")) and last["id"] != id
+    function = call.get("function")
+    if not isinstance(function, dict) or not function.get("name") or not last.get("name"):
+        return False
+    try:
+        json.loads(last["arguments"])
+    except ValueError:
+        return False  # the last call's arguments are not finished: a restated name
+    return True
+
+
+def _arguments(value: Any) -> str:
+    """A call's arguments as JSON text (some servers send them as an object)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value)
 
 
 def _call_id() -> str:
@@ -172,14 +216,16 @@ def _chunk(reading: _Reading, data: dict[str, Any], on_text: Callable[[str], Non
             reading.text.append(piece)
             on_text(piece)
         for call in delta.get("tool_calls") or ():
-            slot = reading.calls.setdefault(call.get("index", 0), {"arguments": ""})
+            slot = reading.slot(call)
             if call.get("id"):
-                slot["id"] = call["id"]
+                slot["id"] = str(call["id"])
             function = call.get("function") or {}
-            if function.get("name"):
-                slot["name"] = slot.get("name", "") + function["name"]
-            if isinstance(function.get("arguments"), str):
-                slot["arguments"] += function["arguments"]
+            name = function.get("name")
+            if isinstance(name, str) and name and slot.get("name") != name:
+                # A name split across chunks is joined; one restated in every chunk
+                # (MiniMax behind NVIDIA NIM) is kept once.
+                slot["name"] = slot.get("name", "") + name
+            slot["arguments"] += _arguments(function.get("arguments"))
         if choice.get("finish_reason"):
             reading.finish = choice["finish_reason"]
 
@@ -239,7 +285,7 @@ async def _whole(
             ToolCall(
                 id=c.get("id") or _call_id(),
                 name=c["function"]["name"],
-                arguments=c["function"].get("arguments") or "",
+                arguments=_arguments(c["function"].get("arguments")),
             )
             for c in message.get("tool_calls") or ()
         )
