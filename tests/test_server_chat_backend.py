@@ -408,3 +408,91 @@ def test_arguments_sent_as_an_object_are_json_text(cb: Any, raw: Any) -> None:
     whole = {"choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]}
     url = raw(json.dumps(whole).encode(), content_type="application/json")
     assert calls_of(call(cb, url, stream=False)[0]) == [("a", "f", json.dumps(arguments))]
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ({"message": "Rate limit reached", "code": 429}, "rate_limit_exceeded"),  # vLLM
+        ({"message": "Rate limit reached", "code": "429"}, "rate_limit_exceeded"),  # LiteLLM
+        ({"message": "Slow down", "type": "rate_limit_exceeded"}, "rate_limit_exceeded"),
+        ({"message": "CUDA out of memory", "code": 500}, "server_error"),
+        ("the engine died", "server_error"),
+    ],
+)
+def test_an_error_sent_mid_stream(cb: Any, raw: Any, error: Any, expected: str) -> None:
+    """vLLM and LiteLLM report a failure after the 200 as an ``error`` event."""
+    url = raw(sse(delta("Hel"), {"error": error}, done=False))
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=True)
+    assert caught.value.code == expected
+    said = error["message"] if isinstance(error, dict) else error
+    assert said in caught.value.message
+
+
+def test_quiet_chunk_fields_and_sse_spellings(cb: Any, raw: Any) -> None:
+    """``error: null`` on every chunk is no error; ``data:`` without a space, CRLF line
+    ends and ``: keep-alive`` comments are server-sent events too."""
+    url = raw(
+        b": keep-alive\r\n\r\n"
+        + sse({**delta("Hi"), "error": None}, delta(finish="stop"), end="\r\n\r\n", prefix="data:")
+    )
+    outcome, pieces = call(cb, url, stream=True)
+    assert (outcome.finish, outcome.text, pieces) == ("stop", "Hi", ["Hi"])
+
+
+def test_a_json_answer_to_a_stream_request(cb: Any, raw: Any) -> None:
+    """A server that ignores ``stream: true`` answers one chat completion: it is read as
+    one (its text given to on_text once), not taken for a stream cut short."""
+    message = {"role": "assistant", "content": "Hello"}
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    whole = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}], "usage": usage}
+    url = raw(json.dumps(whole).encode(), content_type="application/json")
+    outcome, pieces = call(cb, url, stream=True)
+    assert (outcome.finish, outcome.text, outcome.usage, pieces) == (
+        "stop",
+        "Hello",
+        usage,
+        ["Hello"],
+    )
+    # An error object with a 200 is the backend's error, said as such.
+    url = raw(
+        json.dumps({"error": {"message": "model not loaded"}}).encode(),
+        content_type="application/json",
+    )
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=True)
+    assert caught.value.code == "server_error" and "model not loaded" in caught.value.message
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_a_web_page_is_not_a_chat_completion(cb: Any, raw: Any, stream: bool) -> None:
+    """A URL that serves a web page (a UI, a proxy's login page) says so; its HTML is not
+    copied into the error."""
+    page = b"<!doctype html><html><head><title>Open WebUI</title></head><body>app</body></html>"
+    url = raw(page, content_type="text/html; charset=utf-8")
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=stream)
+    assert caught.value.code == "server_error"
+    assert "text/html" in caught.value.message and "<" not in caught.value.message
+    url = raw(page, content_type="text/html", status="502 Bad Gateway")
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=stream)
+    assert "502" in caught.value.message and "<" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        {"choices": ["x"]},
+        {"choices": [{"index": 0, "delta": "x"}]},
+        {"choices": {"a": 1}},
+        delta(tool_calls=["x"]),
+        delta(tool_calls=[{"index": 0, "function": "f"}]),
+    ],
+)
+def test_a_malformed_chunk_is_a_backend_error(cb: Any, raw: Any, chunk: Any) -> None:
+    url = raw(sse(chunk, delta(finish="stop")))
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=True)
+    assert caught.value.code == "server_error"

@@ -179,7 +179,15 @@ def _finish(reason: Any, calls: tuple[ToolCall, ...]) -> str:
     return reason if reason in FINISHES and reason != "tool_calls" else "stop"
 
 
+def _is_html(response: httpx.Response) -> bool:
+    kind: str = response.headers.get("content-type", "")
+    return kind.lower().startswith("text/html")
+
+
 def _error_text(response: httpx.Response) -> str:
+    if _is_html(response):
+        # A proxy's or a web UI's page: its name, not its markup.
+        return f"{response.reason_phrase} (a text/html page)".strip()
     text = response.text[:500]
     try:
         data = json.loads(text)
@@ -198,12 +206,31 @@ def _failed(response: httpx.Response, body: str) -> BackendError:
     return BackendError(code, f"the model backend answered {response.status_code}: {body}")
 
 
+def _reported(error: Any, when: str) -> BackendError:
+    """An ``error`` object the backend sent with a 200 (vLLM and LiteLLM send one as a
+    stream's event when the call fails after it started): ``rate_limit_exceeded`` when
+    it says 429 or a rate limit, else ``server_error``."""
+    fields = error if isinstance(error, dict) else {"message": error}
+    said = " ".join(str(fields.get(k, "")) for k in ("code", "type", "status")).lower()
+    limited = "429" in said.split() or "rate_limit" in said or "ratelimit" in said
+    message = fields.get("message")
+    text = message if isinstance(message, str) else json.dumps(error)[:500]
+    code = "rate_limit_exceeded" if limited else "server_error"
+    return BackendError(code, f"the model backend reported an error{when}: {text}")
+
+
+def _not_a_stream(response: httpx.Response) -> BackendError:
+    kind = response.headers.get("content-type", "no content-type")
+    return _server_error(
+        f"the model backend answered {response.status_code} with {kind}, "
+        "not a chat completion stream"
+    )
+
+
 def _chunk(reading: _Reading, data: dict[str, Any], on_text: Callable[[str], None]) -> None:
     """Take one streamed chunk into ``reading``."""
-    if "error" in data:
-        error = data["error"]
-        message = error.get("message") if isinstance(error, dict) else error
-        raise _server_error(f"the model backend reported an error mid-stream: {message}")
+    if data.get("error"):
+        raise _reported(data["error"], " mid-stream")
     usage = _usage(data.get("usage"))
     if usage is not None:
         reading.usage = usage
@@ -242,6 +269,13 @@ async def _streamed(
         if response.status_code >= 300:
             await response.aread()
             raise _failed(response, _error_text(response))
+        if _is_html(response):
+            raise _not_a_stream(response)
+        kind = response.headers.get("content-type", "").lower()
+        if kind.startswith("application/json"):
+            # A server that ignores ``stream: true`` answers one chat completion.
+            await response.aread()
+            return _completion(response, on_text)
         async for line in response.aiter_lines():
             if not line.startswith("data:"):
                 continue  # blank separators, comments (": keep-alive"), event: lines
@@ -259,7 +293,13 @@ async def _streamed(
                 raise _server_error(
                     f"the model backend sent a chunk that is not an object: {data[:200]}"
                 )
-            _chunk(reading, parsed, on_text)
+            try:
+                _chunk(reading, parsed, on_text)
+            except (AttributeError, TypeError, KeyError):
+                raise _server_error(
+                    f"the model backend sent a chunk that is not a chat completion chunk: "
+                    f"{data[:200]}"
+                ) from None
     if not reading.done and reading.finish is None:
         raise _server_error("the model backend closed the stream before it finished")
     calls = reading.tool_calls()
@@ -276,8 +316,20 @@ async def _whole(
     response = await client.post(url, json=body, headers=headers)
     if response.status_code >= 300:
         raise _failed(response, _error_text(response))
+    return _completion(response, on_text)
+
+
+def _completion(response: httpx.Response, on_text: Callable[[str], None]) -> Outcome:
+    """The Outcome of a whole (non-streamed) chat completion."""
+    if _is_html(response):
+        raise _server_error(
+            f"the model backend answered {response.status_code} with a text/html page, "
+            "not a chat completion"
+        )
     try:
         data = response.json()
+        if isinstance(data, dict) and data.get("error"):
+            raise _reported(data["error"], "")
         choice = data["choices"][0]
         message = choice.get("message") or {}
         text = message.get("content") or ""
