@@ -686,3 +686,99 @@ def test_an_aborted_call_finishes_the_cancel(worker: Any) -> None:
 
 def _trace(w: Any, run_id: str) -> list[tuple[int, rs.Run]]:
     return [(v, life.run) for v, life in w.store.history(run_id)]
+
+
+# -- what the review found ------------------------------------------------------------------
+
+
+def _started_run(w: Any) -> Any:
+    """A run the worker started (nothing written yet), and its Execution."""
+    _, model_worker, store_module = w.modules
+    thread = store_module.Thread(store_module.new_id("thread"), 1, True, {})
+    make = lambda now: rs.new_run(  # noqa: E731
+        id=store_module.new_id("run"), thread_id=thread.id, assistant_id="a", model="m", now=now
+    )
+    run = w.store.create_run(thread.id, make, new_thread=thread)
+    ex = model_worker.Execution(thread.id, run.id)
+    w.store.change(thread.id, run.id, model_worker._op(rs.Op.START))
+    ex.step_id, ex.message_id = store_module.new_id("step"), store_module.new_id("msg")
+    return ex
+
+
+def test_one_answer_reusing_a_call_id_gets_distinct_ids(worker: Any) -> None:
+    """Some servers number every call ``call_0``: two calls of one answer sharing an id
+    would be refused by runstate (duplicate ids) and leave the run in progress."""
+    chat_backend = worker.modules[0]
+    ex = _started_run(worker)
+    calls = (
+        chat_backend.ToolCall("call_0", "get_weather", '{"city": "A"}'),
+        chat_backend.ToolCall("call_0", "get_weather", '{"city": "B"}'),
+    )
+    worker._outcome(ex, chat_backend.Outcome("tool_calls", "", calls, dict(USAGE)))
+    run = worker.store.get_run(ex.thread_id, ex.run_id)
+    assert run.status is rs.RunStatus.REQUIRES_ACTION
+    ids = [c.id for c in run.required_action.submit_tool_outputs.tool_calls]
+    assert ids[0] == "call_0" and len(set(ids)) == 2
+    assert check_database(read_database(worker.db)) == []
+
+
+def test_an_answer_runstate_refuses_fails_the_run_at_once(worker: Any) -> None:
+    """Whatever runstate refuses of the model's answer on a run still in progress ends
+    the run there, honestly (not left in flight for the lease rule to fail with "the
+    worker executing this run stopped")."""
+    chat_backend = worker.modules[0]
+    ex = _started_run(worker)
+    calls = (chat_backend.ToolCall("call_1", "get_weather", 42),)  # not JSON text
+    worker._outcome(ex, chat_backend.Outcome("tool_calls", "", calls, dict(USAGE)))
+    run = worker.store.get_run(ex.thread_id, ex.run_id)
+    assert run.status is rs.RunStatus.FAILED
+    assert run.last_error.code == "server_error"
+    assert "stopped" not in run.last_error.message
+    assert check_database(read_database(worker.db)) == []
+
+
+@pytest.mark.parametrize("finish", ["stop", "length", "content_filter"])
+def test_a_cancel_before_the_answer_was_written_wins(worker: Any, finish: str) -> None:
+    """The cancel came before the first text was stored (a whole answer without
+    streaming, or a one-chunk answer): the run cannot write a message any more, so it
+    must not claim to have completed (or become incomplete) with no message at all."""
+    chat_backend = worker.modules[0]
+    ex = _started_run(worker)
+    worker.store.change(ex.thread_id, ex.run_id, worker.modules[1]._op(rs.Op.CANCEL))
+    ex.pending = ["The whole answer."]
+    worker._flush(ex)  # refused: the run left in_progress
+    assert ex.cancelled.is_set()
+    worker._outcome(ex, chat_backend.Outcome(finish, "The whole answer.", (), dict(USAGE)))
+    life = worker.store.get_life(ex.thread_id, ex.run_id)
+    assert life.run.status is rs.RunStatus.CANCELLED
+    assert check_database(read_database(worker.db)) == []
+
+
+def test_text_before_tool_calls_is_one_assistant_message(worker: Any) -> None:
+    """The model wrote text and then called a tool in one answer: the next request
+    holds one assistant message with both, as the backend sent it (chat templates that
+    require alternating roles, e.g. in vLLM, refuse two assistant messages in a row)."""
+    chat_backend, model_worker, _ = worker.modules
+    ex = _started_run(worker)
+    ex.pending = ["Let me look."]
+    calls = (chat_backend.ToolCall("call_1", "get_weather", "{}"),)
+    worker._outcome(ex, chat_backend.Outcome("tool_calls", "Let me look.", calls, None))
+    outputs = [{"tool_call_id": "call_1", "output": "sun"}]
+    worker.store.change(
+        ex.thread_id, ex.run_id, model_worker._op(rs.Op.SUBMIT_TOOL_OUTPUTS, tool_outputs=outputs)
+    )
+    life = worker.store.change(ex.thread_id, ex.run_id, model_worker._op(rs.Op.START))
+    assert model_worker.chat_request(life, [])["messages"] == [
+        {
+            "role": "assistant",
+            "content": "Let me look.",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": "{}"},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "sun"},
+    ]
