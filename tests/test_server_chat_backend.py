@@ -496,3 +496,17 @@ def test_a_malformed_chunk_is_a_backend_error(cb: Any, raw: Any, chunk: Any) -> 
     with pytest.raises(cb.BackendError) as caught:
         call(cb, url, stream=True)
     assert caught.value.code == "server_error"
+
+
+def test_a_refused_connection_does_not_tell_clients_where_the_backend_is(cb: Any) -> None:
+    """The message becomes the run's ``last_error.message``, which every API client
+    reads: it names no host, port or credentials of the backend (the log does)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://operator:s3cret@127.0.0.1:{port}/v1"
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=True)
+    message = caught.value.message
+    assert caught.value.code == "server_error"
+    assert "s3cret" not in message and str(port) not in message and "127.0.0.1" not in message

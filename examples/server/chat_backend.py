@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import threading
+import urllib.parse
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -26,7 +28,9 @@ from typing import Any
 
 import httpx
 
-__all__ = ["Aborted", "Backend", "BackendError", "Outcome", "ToolCall", "complete"]
+__all__ = ["Aborted", "Backend", "BackendError", "Outcome", "ToolCall", "complete", "redacted"]
+
+log = logging.getLogger("runstate.server")
 
 #: How often the watcher looks at ``cancelled`` (seconds).
 POLL = 0.05
@@ -420,11 +424,28 @@ def complete(
         raise _server_error(
             f"the model backend sent nothing for {backend.timeout:g} s ({type(exc).__name__})"
         ) from None
-    except httpx.ConnectError as exc:
-        raise _server_error(
-            f"cannot connect to the model backend at {backend.url}: {exc}"
-        ) from None
     except httpx.HTTPError as exc:
+        # The message is the run's last_error, which every client reads: it names no
+        # host, port or credentials of the backend; the server's log has the details.
+        log.warning(
+            "the model backend at %s: %s: %s", redacted(backend.url), type(exc).__name__, exc
+        )
+        if isinstance(exc, httpx.ConnectError):
+            raise _server_error("the model backend could not be reached") from None
         raise _server_error(
-            f"the call to the model backend failed: {type(exc).__name__}: {exc}"
+            f"the call to the model backend failed ({type(exc).__name__})"
         ) from None
+
+
+def redacted(url: str) -> str:
+    """``url`` without the password it may carry (for logs).
+
+    Example:
+        >>> redacted("http://me:secret@host:8000/v1")
+        'http://me:***@host:8000/v1'
+    """
+    parsed = urllib.parse.urlsplit(url)
+    if not parsed.password:
+        return url
+    host = parsed.netloc.rpartition("@")[2]
+    return parsed._replace(netloc=f"{parsed.username}:***@{host}").geturl()

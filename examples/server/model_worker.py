@@ -529,6 +529,7 @@ class ModelWorker:
             self._aborted(ex)
             return
         except BackendError as err:
+            log.warning("run %s: the model backend failed: %s", ex.run_id, err)
             self._flush(ex)
             self._end(ex, err.code, err.message)
             return
