@@ -782,3 +782,36 @@ def test_text_before_tool_calls_is_one_assistant_message(worker: Any) -> None:
         },
         {"role": "tool", "tool_call_id": "call_1", "content": "sun"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--model-backend", "127.0.0.1:11434/v1"], "http:// or https://"),
+        (["--model-backend", "ftp://host/v1"], "http:// or https://"),
+        (["--model-backend", "http:///v1"], "host"),
+        (["--model-backend", "http://h/v1/chat/completions"], "base URL"),
+        (["--model-backend-key", "sk-x"], "without --model-backend"),
+        (["--model", "llama3.2"], "without --model-backend"),
+    ],
+)
+def test_model_options_that_cannot_work_end_at_startup(
+    tmp_path: Path, capsys: Any, monkeypatch: Any, argv: list[str], says: str
+) -> None:
+    """A backend URL no call can use, or a key or model given with no backend, ends the
+    server at once (exit status 2, the reason on stderr): not a server that starts and
+    fails every run, or silently ignores the option."""
+    sys.path.insert(0, str(SERVER))
+    try:
+        import serve  # noqa: PLC0415
+
+        def started(*_: Any) -> None:
+            raise AssertionError("the server went on to open its database")
+
+        monkeypatch.setattr(serve, "open_store", started)
+        with pytest.raises(SystemExit) as exited:
+            serve.main(["--db", f"sqlite:///{tmp_path}/x.db", *argv])
+    finally:
+        sys.path.remove(str(SERVER))
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err
