@@ -608,6 +608,7 @@ def _orphan(w: Any, expires_in: int = 600) -> Any:
     )
     run = w.store.create_run(thread.id, make, new_thread=thread)
     w.store.change(thread.id, run.id, model_worker._op(rs.Op.START))
+    assert w.leases.claim("run", run.id, w.owner, 600)  # the sweep's claim on it
     return model_worker.Execution(thread.id, run.id)
 
 
@@ -815,3 +816,24 @@ def test_model_options_that_cannot_work_end_at_startup(
         sys.path.remove(str(SERVER))
     assert exited.value.code == 2
     assert says in capsys.readouterr().err
+
+
+def test_a_worker_whose_claim_lapsed_before_it_began_leaves_the_run_alone(worker: Any) -> None:
+    """A process stalled (suspended, swapping) between its claim and its first look at
+    the run: meanwhile its lease lapsed and another worker claimed and started the run.
+    Waking, it must not take that live run for an orphan and fail it."""
+    _, model_worker, store_module = worker.modules
+    thread = store_module.Thread(store_module.new_id("thread"), 1, True, {})
+    make = lambda now: rs.new_run(  # noqa: E731
+        id=store_module.new_id("run"), thread_id=thread.id, assistant_id="a", model="m", now=now
+    )
+    run = worker.store.create_run(thread.id, make, new_thread=thread)
+    assert worker.leases.claim("run", run.id, worker.owner, 0.05)  # then it stalls
+    wait_for(lambda: run.id in worker.leases.lapsed("run"), "the claim to lapse", 30)
+    other = model_worker.ModelWorker(worker.store, worker.settings, owner="other-worker")
+    assert other.leases.claim("run", run.id, other.owner, 600)
+    worker.store.change(thread.id, run.id, model_worker._op(rs.Op.START))  # the other's start
+    worker._execute(model_worker.Execution(thread.id, run.id))  # the stalled one wakes
+    assert worker.store.get_run(thread.id, run.id).status is rs.RunStatus.IN_PROGRESS
+    assert worker.leases.owner_of("run", run.id) == "other-worker"
+    other.pool.shutdown()

@@ -455,6 +455,12 @@ class ModelWorker:
             self.wake()  # a slot is free
 
     def _run(self, ex: Execution) -> None:
+        # The claim may have lapsed while this process stalled before getting here (and
+        # another worker claimed and started the run): act only on a lease still ours.
+        if not self.leases.renew(KIND, ex.run_id, self.owner, self.settings.lease):
+            ex.lost = True
+            return
+        ex.renewed = time.monotonic()
         with self.store.session():
             life = self.store.get_life(ex.thread_id, ex.run_id)
         if life is None:
