@@ -837,3 +837,44 @@ def test_a_worker_whose_claim_lapsed_before_it_began_leaves_the_run_alone(worker
     assert worker.store.get_run(thread.id, run.id).status is rs.RunStatus.IN_PROGRESS
     assert worker.leases.owner_of("run", run.id) == "other-worker"
     other.pool.shutdown()
+
+
+def test_a_message_of_several_parts_keeps_them_apart_and_in_order() -> None:
+    """Two text parts are two paragraphs, not one word glued to the next; text and
+    images keep the order the user gave them."""
+    sys.path.insert(0, str(SERVER))
+    try:
+        import model_worker  # noqa: PLC0415
+        from store import Life  # noqa: PLC0415
+
+        run = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1)
+
+        def message(content: Any) -> Any:
+            return rs.steps.parse_message(
+                {
+                    "id": "msg_1",
+                    "object": "thread.message",
+                    "created_at": 1,
+                    "thread_id": "t",
+                    "status": "completed",
+                    "role": "user",
+                    "content": content,
+                }
+            )
+
+        def words(value: str) -> dict[str, Any]:
+            return {"type": "text", "text": {"value": value, "annotations": []}}
+
+        image = {"type": "image_url", "image_url": {"url": "https://x/y.png"}}
+        body = model_worker.chat_request(Life(run=run), [message([words("Hello"), words("World")])])
+        assert body["messages"] == [{"role": "user", "content": "Hello\n\nWorld"}]
+        body = model_worker.chat_request(
+            Life(run=run), [message([words("Before:"), image, words("What changed?")])]
+        )
+        assert body["messages"][0]["content"] == [
+            {"type": "text", "text": "Before:"},
+            image,
+            {"type": "text", "text": "What changed?"},
+        ]
+    finally:
+        sys.path.remove(str(SERVER))

@@ -105,33 +105,38 @@ class ModelSettings:
 # The request
 
 
+def _text(part: Any) -> str | None:
+    """The text of a ``text`` content part, or None for any other part."""
+    if not isinstance(part, dict) or part.get("type") != "text":
+        return None
+    inner = part.get("text")
+    value = inner.get("value") if isinstance(inner, dict) else inner
+    return value if isinstance(value, str) else None
+
+
 def _text_of(message: Any) -> str:
-    parts = message.extra.get("content") or []
-    texts = []
-    for part in parts:
-        if isinstance(part, dict) and part.get("type") == "text":
-            inner = part.get("text")
-            value = inner.get("value") if isinstance(inner, dict) else inner
-            if isinstance(value, str):
-                texts.append(value)
-    return "".join(texts)
+    """A message's text: its text parts, as paragraphs."""
+    texts = [t for t in map(_text, message.extra.get("content") or []) if t is not None]
+    return "\n\n".join(texts)
 
 
 def _content(message: Any) -> Any:
-    """A thread message's content for Chat Completions: its text, or text and image
-    URL parts (``image_file`` parts name files this server does not hold: left out)."""
+    """A thread message's content for Chat Completions: its text, or its text and image
+    URL parts in their order (``image_file`` parts name files this server does not
+    hold: left out)."""
     parts = message.extra.get("content") or []
     if isinstance(parts, str):
         return parts
-    images = [
-        {"type": "image_url", "image_url": p["image_url"]}
-        for p in parts
-        if isinstance(p, dict) and p.get("type") == "image_url" and "image_url" in p
-    ]
-    text = _text_of(message)
-    if not images:
-        return text
-    return [{"type": "text", "text": text}, *images] if text else images
+    wire: list[dict[str, Any]] = []
+    for part in parts:
+        text = _text(part)
+        if text is not None:
+            wire.append({"type": "text", "text": text})
+        elif isinstance(part, dict) and part.get("type") == "image_url" and "image_url" in part:
+            wire.append({"type": "image_url", "image_url": part["image_url"]})
+    if all(p["type"] == "text" for p in wire):
+        return _text_of(message)
+    return wire
 
 
 def chat_request(
