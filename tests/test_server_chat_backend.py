@@ -510,3 +510,12 @@ def test_a_refused_connection_does_not_tell_clients_where_the_backend_is(cb: Any
     message = caught.value.message
     assert caught.value.code == "server_error"
     assert "s3cret" not in message and str(port) not in message and "127.0.0.1" not in message
+
+
+def test_usage_without_a_total_is_summed(cb: Any, raw: Any) -> None:
+    """A backend that reports prompt and completion tokens but no total still gives the
+    run its usage (the total is their sum), rather than none at all."""
+    usage = {"prompt_tokens": 3, "completion_tokens": 4}
+    url = raw(sse(delta("Hi"), delta(finish="stop"), {"choices": [], "usage": usage}))
+    outcome, _ = call(cb, url, stream=True)
+    assert outcome.usage == {**usage, "total_tokens": 7}
