@@ -166,7 +166,7 @@ def _usage(value: Any) -> dict[str, int] | None:
     if not isinstance(value, dict):
         return None
     keys = ("prompt_tokens", "completion_tokens", "total_tokens")
-    found = {k: value[k] for k in keys if isinstance(value.get(k), int) and value[k] is not True}
+    found = {k: value[k] for k in keys if type(value.get(k)) is int}
     if "total_tokens" not in found and len(found) == 2:
         found["total_tokens"] = found["prompt_tokens"] + found["completion_tokens"]
     if len(found) != len(keys):
