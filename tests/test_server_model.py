@@ -878,3 +878,21 @@ def test_a_message_of_several_parts_keeps_them_apart_and_in_order() -> None:
         ]
     finally:
         sys.path.remove(str(SERVER))
+
+
+def test_a_lease_row_left_behind_does_not_hold_up_its_own_worker(worker: Any) -> None:
+    """The release after ``requires_action`` failed (a database blip, suppressed): the
+    row still names this worker. Outputs submitted, the run is queued again; this worker
+    takes it at once (the claim is its own) instead of waiting for its own lease to
+    lapse."""
+    _, model_worker, store_module = worker.modules
+    thread = store_module.Thread(store_module.new_id("thread"), 1, True, {})
+    make = lambda now: rs.new_run(  # noqa: E731
+        id=store_module.new_id("run"), thread_id=thread.id, assistant_id="a", model="m", now=now
+    )
+    run = worker.store.create_run(thread.id, make, new_thread=thread)
+    assert worker.leases.claim("run", run.id, worker.owner, 600)  # never released
+    assert (thread.id, run.id) in worker.candidates(10)
+    other = model_worker.ModelWorker(worker.store, worker.settings, owner="other-worker")
+    assert (thread.id, run.id) not in other.candidates(10)  # not the other's to take
+    other.pool.shutdown()

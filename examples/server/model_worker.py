@@ -348,13 +348,15 @@ class ModelWorker:
 
     def candidates(self, limit: int) -> list[tuple[str, str]]:
         """Runs waiting for a worker: queued or cancelling, or in progress with no live
-        lease (their worker died), oldest first, without a live lease."""
+        lease (their worker died), oldest first, without another worker's live lease (a
+        row of this worker's own that a failed release left is no obstacle: its claim
+        succeeds, and the sweep skips the runs this process is executing)."""
         with self.store.session():
             rows = self.store.execute(
                 "SELECT thread_id, id FROM runs WHERE status IN ('queued', 'in_progress', "
                 "'cancelling') AND id NOT IN (SELECT id FROM leases WHERE kind = ? AND "
-                "until_at >= ?) ORDER BY seq LIMIT ?",
-                (KIND, time.time(), limit),
+                "until_at >= ? AND owner <> ?) ORDER BY seq LIMIT ?",
+                (KIND, time.time(), self.owner, limit),
             ).fetchall()
         return [(t, r) for t, r in rows]
 
