@@ -519,3 +519,24 @@ def test_usage_without_a_total_is_summed(cb: Any, raw: Any) -> None:
     url = raw(sse(delta("Hi"), delta(finish="stop"), {"choices": [], "usage": usage}))
     outcome, _ = call(cb, url, stream=True)
     assert outcome.usage == {**usage, "total_tokens": 7}
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_a_traceback_body_stays_in_the_backend(cb: Any, raw: Any, stream: bool) -> None:
+    """A backend in debug mode answers its Python traceback as plain text: clients
+    learn the status, not the backend's file paths and code."""
+    body = (
+        b"Traceback (most recent call last):\n"
+        b'  File "/srv/llm/engine.py", line 41, in generate\n'
+        b"    secret_internal_call()\nRuntimeError: CUDA error\n"
+    )
+    url = raw(body, content_type="text/plain", status="500 Internal Server Error")
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=stream)
+    assert "500" in caught.value.message
+    assert "/srv/llm" not in caught.value.message and "secret" not in caught.value.message
+    # A plain one-line error (Ollama's "404 page not found") is still told.
+    url = raw(b"404 page not found", content_type="text/plain", status="404 Not Found")
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=stream)
+    assert "404 page not found" in caught.value.message

@@ -198,7 +198,12 @@ def _error_text(response: httpx.Response) -> str:
     try:
         data = json.loads(text)
     except ValueError:
-        return text.strip() or response.reason_phrase
+        # Plain text: its first line ("404 page not found"), unless it is the start of
+        # a traceback (a backend in debug mode), which stays in the backend's log.
+        first = text.strip().split("\n", 1)[0].strip()[:200]
+        if not first or first.startswith("Traceback"):
+            return response.reason_phrase
+        return first
     error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         return str(error["message"])
