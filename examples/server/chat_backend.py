@@ -438,7 +438,7 @@ def complete(
             "the model backend at %s: %s: %s", redacted(backend.url), type(exc).__name__, exc
         )
         if isinstance(exc, httpx.ConnectError):
-            raise _server_error("the model backend could not be reached") from None
+            raise _server_error("cannot connect to the model backend") from None
         raise _server_error(
             f"the call to the model backend failed ({type(exc).__name__})"
         ) from None
