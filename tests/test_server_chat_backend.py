@@ -7,6 +7,7 @@ The client (``examples/server/chat_backend.py``) talks to the scripted fake back
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import threading
@@ -284,3 +285,258 @@ def test_renew_and_release(leases: Any) -> None:
     assert leases.owner_of("run", "run_2") is None
     assert not leases.renew("run", "run_2", "c", 60)
     assert leases.claim("run", "run_2", "b", 30)
+
+
+# -- real backends' quirks, served raw ------------------------------------------------------
+
+
+@pytest.fixture
+def raw() -> Iterator[Any]:
+    """``raw(payload, content_type=..., status=...)``: the URL of a loopback HTTP server
+    answering every request with exactly these bytes (what the fake cannot express)."""
+    listeners: list[socket.socket] = []
+
+    def serve(
+        payload: bytes, content_type: str = "text/event-stream", status: str = "200 OK"
+    ) -> str:
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listeners.append(listener)
+
+        def answer() -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    data = b""
+                    while b"\r\n\r\n" not in data:
+                        data += conn.recv(65536)
+                    head, _, rest = data.partition(b"\r\n\r\n")
+                    length = next(
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    )
+                    while len(rest) < length:
+                        rest += conn.recv(65536)
+                    conn.sendall(
+                        f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n"
+                        "connection: close\r\n\r\n".encode()
+                        + payload
+                    )
+
+        threading.Thread(target=answer, daemon=True).start()
+        return f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+
+    yield serve
+    for listener in listeners:
+        listener.close()
+
+
+def sse(*events: Any, done: bool = True, end: str = "\n\n", prefix: str = "data: ") -> bytes:
+    """Server-sent events: each event (a JSON value, or text as is), then ``[DONE]``."""
+    lines = [prefix + (e if isinstance(e, str) else json.dumps(e)) + end for e in events]
+    return "".join([*lines, prefix + "[DONE]" + end if done else ""]).encode()
+
+
+def delta(content: Any = None, finish: str | None = None, **fields: Any) -> dict[str, Any]:
+    """One chunk: a delta of ``fields`` (``content`` too, when given)."""
+    if content is not None:
+        fields["content"] = content
+    return {"choices": [{"index": 0, "delta": fields, "finish_reason": finish}]}
+
+
+def calls_of(outcome: Any) -> list[tuple[str, str, str]]:
+    return [(c.id, c.name, c.arguments) for c in outcome.tool_calls]
+
+
+def test_tool_calls_without_index_stay_apart(cb: Any, raw: Any) -> None:
+    """Ollama (ollama/ollama#7881) and Gemini's compatible API send each call whole and
+    without ``index``: two calls are two calls, not one with both names glued."""
+    first = {"id": "call_a", "type": "function", "function": {"name": "f", "arguments": '{"x":1}'}}
+    second = {"id": "call_b", "type": "function", "function": {"name": "g", "arguments": "{}"}}
+    url = raw(sse(delta(tool_calls=[first]), delta(tool_calls=[second]), delta(finish="stop")))
+    outcome, _ = call(cb, url, stream=True)
+    assert outcome.finish == "tool_calls"
+    assert calls_of(outcome) == [("call_a", "f", '{"x":1}'), ("call_b", "g", "{}")]
+    # Both in one chunk, and a call without an id continued by chunks without one.
+    url = raw(sse(delta(tool_calls=[first, second]), delta(finish="tool_calls")))
+    assert calls_of(call(cb, url, stream=True)[0]) == calls_of(outcome)
+    start = {"function": {"name": "f", "arguments": '{"x"'}}
+    more = {"function": {"arguments": ":1}"}}
+    url = raw(sse(delta(tool_calls=[start]), delta(tool_calls=[more]), delta(finish="stop")))
+    ((_, name, arguments),) = calls_of(call(cb, url, stream=True)[0])
+    assert (name, arguments) == ("f", '{"x":1}')
+
+
+def test_tool_calls_interleaved_and_names_restated(cb: Any, raw: Any) -> None:
+    """Parallel calls interleaved by ``index``; a server restating the whole name in every
+    chunk (MiniMax behind NVIDIA NIM) keeps it once; a name split in two is joined."""
+
+    def part(i: int, **function: str) -> dict[str, Any]:
+        return delta(tool_calls=[{"index": i, "function": function}])
+
+    url = raw(
+        sse(
+            delta(tool_calls=[{"index": 0, "id": "a", "function": {"name": "get_"}}]),
+            delta(tool_calls=[{"index": 1, "id": "b", "function": {"name": "g"}}]),
+            part(0, name="weather", arguments='{"c":'),
+            part(1, name="g", arguments="{}"),
+            part(0, arguments='"P"}'),
+            delta(finish="tool_calls"),
+        )
+    )
+    outcome, _ = call(cb, url, stream=True)
+    assert calls_of(outcome) == [("a", "get_weather", '{"c":"P"}'), ("b", "g", "{}")]
+
+
+def test_arguments_sent_as_an_object_are_json_text(cb: Any, raw: Any) -> None:
+    arguments = {"city": "Paris"}
+    function = {"name": "f", "arguments": arguments}
+    url = raw(
+        sse(delta(tool_calls=[{"index": 0, "id": "a", "function": function}]), delta(finish="stop"))
+    )
+    assert calls_of(call(cb, url, stream=True)[0]) == [("a", "f", json.dumps(arguments))]
+    message = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [{"id": "a", "function": function}],
+    }
+    whole = {"choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]}
+    url = raw(json.dumps(whole).encode(), content_type="application/json")
+    assert calls_of(call(cb, url, stream=False)[0]) == [("a", "f", json.dumps(arguments))]
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        ({"message": "Rate limit reached", "code": 429}, "rate_limit_exceeded"),  # vLLM
+        ({"message": "Rate limit reached", "code": "429"}, "rate_limit_exceeded"),  # LiteLLM
+        ({"message": "Slow down", "type": "rate_limit_exceeded"}, "rate_limit_exceeded"),
+        ({"message": "CUDA out of memory", "code": 500}, "server_error"),
+        ("the engine died", "server_error"),
+    ],
+)
+def test_an_error_sent_mid_stream(cb: Any, raw: Any, error: Any, expected: str) -> None:
+    """vLLM and LiteLLM report a failure after the 200 as an ``error`` event."""
+    url = raw(sse(delta("Hel"), {"error": error}, done=False))
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=True)
+    assert caught.value.code == expected
+    said = error["message"] if isinstance(error, dict) else error
+    assert said in caught.value.message
+
+
+def test_quiet_chunk_fields_and_sse_spellings(cb: Any, raw: Any) -> None:
+    """``error: null`` on every chunk is no error; ``data:`` without a space, CRLF line
+    ends and ``: keep-alive`` comments are server-sent events too."""
+    url = raw(
+        b": keep-alive\r\n\r\n"
+        + sse({**delta("Hi"), "error": None}, delta(finish="stop"), end="\r\n\r\n", prefix="data:")
+    )
+    outcome, pieces = call(cb, url, stream=True)
+    assert (outcome.finish, outcome.text, pieces) == ("stop", "Hi", ["Hi"])
+
+
+def test_a_json_answer_to_a_stream_request(cb: Any, raw: Any) -> None:
+    """A server that ignores ``stream: true`` answers one chat completion: it is read as
+    one (its text given to on_text once), not taken for a stream cut short."""
+    message = {"role": "assistant", "content": "Hello"}
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    whole = {"choices": [{"index": 0, "message": message, "finish_reason": "stop"}], "usage": usage}
+    url = raw(json.dumps(whole).encode(), content_type="application/json")
+    outcome, pieces = call(cb, url, stream=True)
+    assert (outcome.finish, outcome.text, outcome.usage, pieces) == (
+        "stop",
+        "Hello",
+        usage,
+        ["Hello"],
+    )
+    # An error object with a 200 is the backend's error, said as such.
+    url = raw(
+        json.dumps({"error": {"message": "model not loaded"}}).encode(),
+        content_type="application/json",
+    )
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=True)
+    assert caught.value.code == "server_error" and "model not loaded" in caught.value.message
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_a_web_page_is_not_a_chat_completion(cb: Any, raw: Any, stream: bool) -> None:
+    """A URL that serves a web page (a UI, a proxy's login page) says so; its HTML is not
+    copied into the error."""
+    page = b"<!doctype html><html><head><title>Open WebUI</title></head><body>app</body></html>"
+    url = raw(page, content_type="text/html; charset=utf-8")
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=stream)
+    assert caught.value.code == "server_error"
+    assert "text/html" in caught.value.message and "<" not in caught.value.message
+    url = raw(page, content_type="text/html", status="502 Bad Gateway")
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=stream)
+    assert "502" in caught.value.message and "<" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        {"choices": ["x"]},
+        {"choices": [{"index": 0, "delta": "x"}]},
+        {"choices": {"a": 1}},
+        delta(tool_calls=["x"]),
+        delta(tool_calls=[{"index": 0, "function": "f"}]),
+    ],
+)
+def test_a_malformed_chunk_is_a_backend_error(cb: Any, raw: Any, chunk: Any) -> None:
+    url = raw(sse(chunk, delta(finish="stop")))
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=True)
+    assert caught.value.code == "server_error"
+
+
+def test_a_refused_connection_does_not_tell_clients_where_the_backend_is(cb: Any) -> None:
+    """The message becomes the run's ``last_error.message``, which every API client
+    reads: it names no host, port or credentials of the backend (the log does)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://operator:s3cret@127.0.0.1:{port}/v1"
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=True)
+    message = caught.value.message
+    assert caught.value.code == "server_error"
+    assert "s3cret" not in message and str(port) not in message and "127.0.0.1" not in message
+
+
+def test_usage_without_a_total_is_summed(cb: Any, raw: Any) -> None:
+    """A backend that reports prompt and completion tokens but no total still gives the
+    run its usage (the total is their sum), rather than none at all."""
+    usage = {"prompt_tokens": 3, "completion_tokens": 4}
+    url = raw(sse(delta("Hi"), delta(finish="stop"), {"choices": [], "usage": usage}))
+    outcome, _ = call(cb, url, stream=True)
+    assert outcome.usage == {**usage, "total_tokens": 7}
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_a_traceback_body_stays_in_the_backend(cb: Any, raw: Any, stream: bool) -> None:
+    """A backend in debug mode answers its Python traceback as plain text: clients
+    learn the status, not the backend's file paths and code."""
+    body = (
+        b"Traceback (most recent call last):\n"
+        b'  File "/srv/llm/engine.py", line 41, in generate\n'
+        b"    secret_internal_call()\nRuntimeError: CUDA error\n"
+    )
+    url = raw(body, content_type="text/plain", status="500 Internal Server Error")
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=stream)
+    assert "500" in caught.value.message
+    assert "/srv/llm" not in caught.value.message and "secret" not in caught.value.message
+    # A plain one-line error (Ollama's "404 page not found") is still told.
+    url = raw(b"404 page not found", content_type="text/plain", status="404 Not Found")
+    with pytest.raises(cb.BackendError) as caught:
+        call(cb, url, stream=stream)
+    assert "404 page not found" in caught.value.message

@@ -608,6 +608,7 @@ def _orphan(w: Any, expires_in: int = 600) -> Any:
     )
     run = w.store.create_run(thread.id, make, new_thread=thread)
     w.store.change(thread.id, run.id, model_worker._op(rs.Op.START))
+    assert w.leases.claim("run", run.id, w.owner, 600)  # the sweep's claim on it
     return model_worker.Execution(thread.id, run.id)
 
 
@@ -686,3 +687,212 @@ def test_an_aborted_call_finishes_the_cancel(worker: Any) -> None:
 
 def _trace(w: Any, run_id: str) -> list[tuple[int, rs.Run]]:
     return [(v, life.run) for v, life in w.store.history(run_id)]
+
+
+# -- what the review found ------------------------------------------------------------------
+
+
+def _started_run(w: Any) -> Any:
+    """A run the worker started (nothing written yet), and its Execution."""
+    _, model_worker, store_module = w.modules
+    thread = store_module.Thread(store_module.new_id("thread"), 1, True, {})
+    make = lambda now: rs.new_run(  # noqa: E731
+        id=store_module.new_id("run"), thread_id=thread.id, assistant_id="a", model="m", now=now
+    )
+    run = w.store.create_run(thread.id, make, new_thread=thread)
+    ex = model_worker.Execution(thread.id, run.id)
+    w.store.change(thread.id, run.id, model_worker._op(rs.Op.START))
+    ex.step_id, ex.message_id = store_module.new_id("step"), store_module.new_id("msg")
+    return ex
+
+
+def test_one_answer_reusing_a_call_id_gets_distinct_ids(worker: Any) -> None:
+    """Some servers number every call ``call_0``: two calls of one answer sharing an id
+    would be refused by runstate (duplicate ids) and leave the run in progress."""
+    chat_backend = worker.modules[0]
+    ex = _started_run(worker)
+    calls = (
+        chat_backend.ToolCall("call_0", "get_weather", '{"city": "A"}'),
+        chat_backend.ToolCall("call_0", "get_weather", '{"city": "B"}'),
+    )
+    worker._outcome(ex, chat_backend.Outcome("tool_calls", "", calls, dict(USAGE)))
+    run = worker.store.get_run(ex.thread_id, ex.run_id)
+    assert run.status is rs.RunStatus.REQUIRES_ACTION
+    ids = [c.id for c in run.required_action.submit_tool_outputs.tool_calls]
+    assert ids[0] == "call_0" and len(set(ids)) == 2
+    assert check_database(read_database(worker.db)) == []
+
+
+def test_an_answer_runstate_refuses_fails_the_run_at_once(worker: Any) -> None:
+    """Whatever runstate refuses of the model's answer on a run still in progress ends
+    the run there, honestly (not left in flight for the lease rule to fail with "the
+    worker executing this run stopped")."""
+    chat_backend = worker.modules[0]
+    ex = _started_run(worker)
+    calls = (chat_backend.ToolCall("call_1", "get_weather", 42),)  # not JSON text
+    worker._outcome(ex, chat_backend.Outcome("tool_calls", "", calls, dict(USAGE)))
+    run = worker.store.get_run(ex.thread_id, ex.run_id)
+    assert run.status is rs.RunStatus.FAILED
+    assert run.last_error.code == "server_error"
+    assert "stopped" not in run.last_error.message
+    assert check_database(read_database(worker.db)) == []
+
+
+@pytest.mark.parametrize("finish", ["stop", "length", "content_filter"])
+def test_a_cancel_before_the_answer_was_written_wins(worker: Any, finish: str) -> None:
+    """The cancel came before the first text was stored (a whole answer without
+    streaming, or a one-chunk answer): the run cannot write a message any more, so it
+    must not claim to have completed (or become incomplete) with no message at all."""
+    chat_backend = worker.modules[0]
+    ex = _started_run(worker)
+    worker.store.change(ex.thread_id, ex.run_id, worker.modules[1]._op(rs.Op.CANCEL))
+    ex.pending = ["The whole answer."]
+    worker._flush(ex)  # refused: the run left in_progress
+    assert ex.cancelled.is_set()
+    worker._outcome(ex, chat_backend.Outcome(finish, "The whole answer.", (), dict(USAGE)))
+    life = worker.store.get_life(ex.thread_id, ex.run_id)
+    assert life.run.status is rs.RunStatus.CANCELLED
+    assert check_database(read_database(worker.db)) == []
+
+
+def test_text_before_tool_calls_is_one_assistant_message(worker: Any) -> None:
+    """The model wrote text and then called a tool in one answer: the next request
+    holds one assistant message with both, as the backend sent it (chat templates that
+    require alternating roles, e.g. in vLLM, refuse two assistant messages in a row)."""
+    chat_backend, model_worker, _ = worker.modules
+    ex = _started_run(worker)
+    ex.pending = ["Let me look."]
+    calls = (chat_backend.ToolCall("call_1", "get_weather", "{}"),)
+    worker._outcome(ex, chat_backend.Outcome("tool_calls", "Let me look.", calls, None))
+    outputs = [{"tool_call_id": "call_1", "output": "sun"}]
+    worker.store.change(
+        ex.thread_id, ex.run_id, model_worker._op(rs.Op.SUBMIT_TOOL_OUTPUTS, tool_outputs=outputs)
+    )
+    life = worker.store.change(ex.thread_id, ex.run_id, model_worker._op(rs.Op.START))
+    assert model_worker.chat_request(life, [])["messages"] == [
+        {
+            "role": "assistant",
+            "content": "Let me look.",
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": "{}"},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": "sun"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--model-backend", "127.0.0.1:11434/v1"], "http:// or https://"),
+        (["--model-backend", "ftp://host/v1"], "http:// or https://"),
+        (["--model-backend", "http:///v1"], "host"),
+        (["--model-backend", "http://h/v1/chat/completions"], "base URL"),
+        (["--model-backend-key", "sk-x"], "without --model-backend"),
+        (["--model", "llama3.2"], "without --model-backend"),
+    ],
+)
+def test_model_options_that_cannot_work_end_at_startup(
+    tmp_path: Path, capsys: Any, monkeypatch: Any, argv: list[str], says: str
+) -> None:
+    """A backend URL no call can use, or a key or model given with no backend, ends the
+    server at once (exit status 2, the reason on stderr): not a server that starts and
+    fails every run, or silently ignores the option."""
+    sys.path.insert(0, str(SERVER))
+    try:
+        import serve  # noqa: PLC0415
+
+        def started(*_: Any) -> None:
+            raise AssertionError("the server went on to open its database")
+
+        monkeypatch.setattr(serve, "open_store", started)
+        with pytest.raises(SystemExit) as exited:
+            serve.main(["--db", f"sqlite:///{tmp_path}/x.db", *argv])
+    finally:
+        sys.path.remove(str(SERVER))
+    assert exited.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_a_worker_whose_claim_lapsed_before_it_began_leaves_the_run_alone(worker: Any) -> None:
+    """A process stalled (suspended, swapping) between its claim and its first look at
+    the run: meanwhile its lease lapsed and another worker claimed and started the run.
+    Waking, it must not take that live run for an orphan and fail it."""
+    _, model_worker, store_module = worker.modules
+    thread = store_module.Thread(store_module.new_id("thread"), 1, True, {})
+    make = lambda now: rs.new_run(  # noqa: E731
+        id=store_module.new_id("run"), thread_id=thread.id, assistant_id="a", model="m", now=now
+    )
+    run = worker.store.create_run(thread.id, make, new_thread=thread)
+    assert worker.leases.claim("run", run.id, worker.owner, 0.05)  # then it stalls
+    wait_for(lambda: run.id in worker.leases.lapsed("run"), "the claim to lapse", 30)
+    other = model_worker.ModelWorker(worker.store, worker.settings, owner="other-worker")
+    assert other.leases.claim("run", run.id, other.owner, 600)
+    worker.store.change(thread.id, run.id, model_worker._op(rs.Op.START))  # the other's start
+    worker._execute(model_worker.Execution(thread.id, run.id))  # the stalled one wakes
+    assert worker.store.get_run(thread.id, run.id).status is rs.RunStatus.IN_PROGRESS
+    assert worker.leases.owner_of("run", run.id) == "other-worker"
+    other.pool.shutdown()
+
+
+def test_a_message_of_several_parts_keeps_them_apart_and_in_order() -> None:
+    """Two text parts are two paragraphs, not one word glued to the next; text and
+    images keep the order the user gave them."""
+    sys.path.insert(0, str(SERVER))
+    try:
+        import model_worker  # noqa: PLC0415
+        from store import Life  # noqa: PLC0415
+
+        run = rs.new_run(id="run_1", thread_id="t", assistant_id="a", model="m", now=1)
+
+        def message(content: Any) -> Any:
+            return rs.steps.parse_message(
+                {
+                    "id": "msg_1",
+                    "object": "thread.message",
+                    "created_at": 1,
+                    "thread_id": "t",
+                    "status": "completed",
+                    "role": "user",
+                    "content": content,
+                }
+            )
+
+        def words(value: str) -> dict[str, Any]:
+            return {"type": "text", "text": {"value": value, "annotations": []}}
+
+        image = {"type": "image_url", "image_url": {"url": "https://x/y.png"}}
+        body = model_worker.chat_request(Life(run=run), [message([words("Hello"), words("World")])])
+        assert body["messages"] == [{"role": "user", "content": "Hello\n\nWorld"}]
+        body = model_worker.chat_request(
+            Life(run=run), [message([words("Before:"), image, words("What changed?")])]
+        )
+        assert body["messages"][0]["content"] == [
+            {"type": "text", "text": "Before:"},
+            image,
+            {"type": "text", "text": "What changed?"},
+        ]
+    finally:
+        sys.path.remove(str(SERVER))
+
+
+def test_a_lease_row_left_behind_does_not_hold_up_its_own_worker(worker: Any) -> None:
+    """The release after ``requires_action`` failed (a database blip, suppressed): the
+    row still names this worker. Outputs submitted, the run is queued again; this worker
+    takes it at once (the claim is its own) instead of waiting for its own lease to
+    lapse."""
+    _, model_worker, store_module = worker.modules
+    thread = store_module.Thread(store_module.new_id("thread"), 1, True, {})
+    make = lambda now: rs.new_run(  # noqa: E731
+        id=store_module.new_id("run"), thread_id=thread.id, assistant_id="a", model="m", now=now
+    )
+    run = worker.store.create_run(thread.id, make, new_thread=thread)
+    assert worker.leases.claim("run", run.id, worker.owner, 600)  # never released
+    assert (thread.id, run.id) in worker.candidates(10)
+    other = model_worker.ModelWorker(worker.store, worker.settings, owner="other-worker")
+    assert (thread.id, run.id) not in other.candidates(10)  # not the other's to take
+    other.pool.shutdown()

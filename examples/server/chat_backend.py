@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import threading
+import urllib.parse
 from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -26,7 +28,9 @@ from typing import Any
 
 import httpx
 
-__all__ = ["Aborted", "Backend", "BackendError", "Outcome", "ToolCall", "complete"]
+__all__ = ["Aborted", "Backend", "BackendError", "Outcome", "ToolCall", "complete", "redacted"]
+
+log = logging.getLogger("runstate.server")
 
 #: How often the watcher looks at ``cancelled`` (seconds).
 POLL = 0.05
@@ -99,14 +103,58 @@ class _Reading:
     text: list[str] = field(default_factory=list)
     finish: str | None = None
     usage: dict[str, int] | None = None
+    #: The calls by ``index``; a call sent without one gets the next free slot.
     calls: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: The slot the last call without an ``index`` went to.
+    unindexed: int | None = None
     done: bool = False
+
+    def slot(self, call: dict[str, Any]) -> dict[str, str]:
+        """Where a tool-call delta goes.
+
+        OpenAI numbers each call (``index``) and sends its ``id`` and name once. Some
+        servers send no ``index`` (Ollama, ollama/ollama#7881; Gemini's compatible
+        API), each call whole: a delta without one continues the last such call unless
+        it starts another (a new ``id``, or a name after complete arguments).
+        """
+        index = call.get("index")
+        if isinstance(index, int) and not isinstance(index, bool):
+            return self.calls.setdefault(index, {"arguments": ""})
+        last = self.calls.get(self.unindexed) if self.unindexed is not None else None
+        if last is not None and not _starts_another(last, call):
+            return last
+        self.unindexed = max(self.calls, default=-1) + 1
+        return self.calls.setdefault(self.unindexed, {"arguments": ""})
 
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return tuple(
             ToolCall(id=c.get("id") or _call_id(), name=c.get("name", ""), arguments=c["arguments"])
             for _, c in sorted(self.calls.items())
         )
+
+
+def _starts_another(last: dict[str, str], call: dict[str, Any]) -> bool:
+    """Whether a delta without ``index`` starts a call after ``last``."""
+    id = call.get("id")
+    if id:
+        return bool(last.get("id")) and last["id"] != id
+    function = call.get("function")
+    if not isinstance(function, dict) or not function.get("name") or not last.get("name"):
+        return False
+    try:
+        json.loads(last["arguments"])
+    except ValueError:
+        return False  # the last call's arguments are not finished: a restated name
+    return True
+
+
+def _arguments(value: Any) -> str:
+    """A call's arguments as JSON text (some servers send them as an object)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value)
 
 
 def _call_id() -> str:
@@ -118,7 +166,9 @@ def _usage(value: Any) -> dict[str, int] | None:
     if not isinstance(value, dict):
         return None
     keys = ("prompt_tokens", "completion_tokens", "total_tokens")
-    found = {k: value[k] for k in keys if isinstance(value.get(k), int)}
+    found = {k: value[k] for k in keys if type(value.get(k)) is int}
+    if "total_tokens" not in found and len(found) == 2:
+        found["total_tokens"] = found["prompt_tokens"] + found["completion_tokens"]
     if len(found) != len(keys):
         return None
     return found
@@ -135,12 +185,25 @@ def _finish(reason: Any, calls: tuple[ToolCall, ...]) -> str:
     return reason if reason in FINISHES and reason != "tool_calls" else "stop"
 
 
+def _is_html(response: httpx.Response) -> bool:
+    kind: str = response.headers.get("content-type", "")
+    return kind.lower().startswith("text/html")
+
+
 def _error_text(response: httpx.Response) -> str:
+    if _is_html(response):
+        # A proxy's or a web UI's page: its name, not its markup.
+        return f"{response.reason_phrase} (a text/html page)".strip()
     text = response.text[:500]
     try:
         data = json.loads(text)
     except ValueError:
-        return text.strip() or response.reason_phrase
+        # Plain text: its first line ("404 page not found"), unless it is the start of
+        # a traceback (a backend in debug mode), which stays in the backend's log.
+        first = text.strip().split("\n", 1)[0].strip()[:200]
+        if not first or first.startswith("Traceback"):
+            return response.reason_phrase
+        return first
     error = data.get("error") if isinstance(data, dict) else None
     if isinstance(error, dict) and isinstance(error.get("message"), str):
         return str(error["message"])
@@ -154,12 +217,31 @@ def _failed(response: httpx.Response, body: str) -> BackendError:
     return BackendError(code, f"the model backend answered {response.status_code}: {body}")
 
 
+def _reported(error: Any, when: str) -> BackendError:
+    """An ``error`` object the backend sent with a 200 (vLLM and LiteLLM send one as a
+    stream's event when the call fails after it started): ``rate_limit_exceeded`` when
+    it says 429 or a rate limit, else ``server_error``."""
+    fields = error if isinstance(error, dict) else {"message": error}
+    said = " ".join(str(fields.get(k, "")) for k in ("code", "type", "status")).lower()
+    limited = "429" in said.split() or "rate_limit" in said or "ratelimit" in said
+    message = fields.get("message")
+    text = message if isinstance(message, str) else json.dumps(error)[:500]
+    code = "rate_limit_exceeded" if limited else "server_error"
+    return BackendError(code, f"the model backend reported an error{when}: {text}")
+
+
+def _not_a_stream(response: httpx.Response) -> BackendError:
+    kind = response.headers.get("content-type", "no content-type")
+    return _server_error(
+        f"the model backend answered {response.status_code} with {kind}, "
+        "not a chat completion stream"
+    )
+
+
 def _chunk(reading: _Reading, data: dict[str, Any], on_text: Callable[[str], None]) -> None:
     """Take one streamed chunk into ``reading``."""
-    if "error" in data:
-        error = data["error"]
-        message = error.get("message") if isinstance(error, dict) else error
-        raise _server_error(f"the model backend reported an error mid-stream: {message}")
+    if data.get("error"):
+        raise _reported(data["error"], " mid-stream")
     usage = _usage(data.get("usage"))
     if usage is not None:
         reading.usage = usage
@@ -172,14 +254,16 @@ def _chunk(reading: _Reading, data: dict[str, Any], on_text: Callable[[str], Non
             reading.text.append(piece)
             on_text(piece)
         for call in delta.get("tool_calls") or ():
-            slot = reading.calls.setdefault(call.get("index", 0), {"arguments": ""})
+            slot = reading.slot(call)
             if call.get("id"):
-                slot["id"] = call["id"]
+                slot["id"] = str(call["id"])
             function = call.get("function") or {}
-            if function.get("name"):
-                slot["name"] = slot.get("name", "") + function["name"]
-            if isinstance(function.get("arguments"), str):
-                slot["arguments"] += function["arguments"]
+            name = function.get("name")
+            if isinstance(name, str) and name and slot.get("name") != name:
+                # A name split across chunks is joined; one restated in every chunk
+                # (MiniMax behind NVIDIA NIM) is kept once.
+                slot["name"] = slot.get("name", "") + name
+            slot["arguments"] += _arguments(function.get("arguments"))
         if choice.get("finish_reason"):
             reading.finish = choice["finish_reason"]
 
@@ -196,6 +280,13 @@ async def _streamed(
         if response.status_code >= 300:
             await response.aread()
             raise _failed(response, _error_text(response))
+        if _is_html(response):
+            raise _not_a_stream(response)
+        kind = response.headers.get("content-type", "").lower()
+        if kind.startswith("application/json"):
+            # A server that ignores ``stream: true`` answers one chat completion.
+            await response.aread()
+            return _completion(response, on_text)
         async for line in response.aiter_lines():
             if not line.startswith("data:"):
                 continue  # blank separators, comments (": keep-alive"), event: lines
@@ -213,7 +304,13 @@ async def _streamed(
                 raise _server_error(
                     f"the model backend sent a chunk that is not an object: {data[:200]}"
                 )
-            _chunk(reading, parsed, on_text)
+            try:
+                _chunk(reading, parsed, on_text)
+            except (AttributeError, TypeError, KeyError):
+                raise _server_error(
+                    f"the model backend sent a chunk that is not a chat completion chunk: "
+                    f"{data[:200]}"
+                ) from None
     if not reading.done and reading.finish is None:
         raise _server_error("the model backend closed the stream before it finished")
     calls = reading.tool_calls()
@@ -230,8 +327,20 @@ async def _whole(
     response = await client.post(url, json=body, headers=headers)
     if response.status_code >= 300:
         raise _failed(response, _error_text(response))
+    return _completion(response, on_text)
+
+
+def _completion(response: httpx.Response, on_text: Callable[[str], None]) -> Outcome:
+    """The Outcome of a whole (non-streamed) chat completion."""
+    if _is_html(response):
+        raise _server_error(
+            f"the model backend answered {response.status_code} with a text/html page, "
+            "not a chat completion"
+        )
     try:
         data = response.json()
+        if isinstance(data, dict) and data.get("error"):
+            raise _reported(data["error"], "")
         choice = data["choices"][0]
         message = choice.get("message") or {}
         text = message.get("content") or ""
@@ -239,7 +348,7 @@ async def _whole(
             ToolCall(
                 id=c.get("id") or _call_id(),
                 name=c["function"]["name"],
-                arguments=c["function"].get("arguments") or "",
+                arguments=_arguments(c["function"].get("arguments")),
             )
             for c in message.get("tool_calls") or ()
         )
@@ -322,11 +431,28 @@ def complete(
         raise _server_error(
             f"the model backend sent nothing for {backend.timeout:g} s ({type(exc).__name__})"
         ) from None
-    except httpx.ConnectError as exc:
-        raise _server_error(
-            f"cannot connect to the model backend at {backend.url}: {exc}"
-        ) from None
     except httpx.HTTPError as exc:
+        # The message is the run's last_error, which every client reads: it names no
+        # host, port or credentials of the backend; the server's log has the details.
+        log.warning(
+            "the model backend at %s: %s: %s", redacted(backend.url), type(exc).__name__, exc
+        )
+        if isinstance(exc, httpx.ConnectError):
+            raise _server_error("cannot connect to the model backend") from None
         raise _server_error(
-            f"the call to the model backend failed: {type(exc).__name__}: {exc}"
+            f"the call to the model backend failed ({type(exc).__name__})"
         ) from None
+
+
+def redacted(url: str) -> str:
+    """``url`` without the password it may carry (for logs).
+
+    Example:
+        >>> redacted("http://me:secret@host:8000/v1")
+        'http://me:***@host:8000/v1'
+    """
+    parsed = urllib.parse.urlsplit(url)
+    if not parsed.password:
+        return url
+    host = parsed.netloc.rpartition("@")[2]
+    return parsed._replace(netloc=f"{parsed.username}:***@{host}").geturl()

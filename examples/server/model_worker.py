@@ -105,33 +105,38 @@ class ModelSettings:
 # The request
 
 
+def _text(part: Any) -> str | None:
+    """The text of a ``text`` content part, or None for any other part."""
+    if not isinstance(part, dict) or part.get("type") != "text":
+        return None
+    inner = part.get("text")
+    value = inner.get("value") if isinstance(inner, dict) else inner
+    return value if isinstance(value, str) else None
+
+
 def _text_of(message: Any) -> str:
-    parts = message.extra.get("content") or []
-    texts = []
-    for part in parts:
-        if isinstance(part, dict) and part.get("type") == "text":
-            inner = part.get("text")
-            value = inner.get("value") if isinstance(inner, dict) else inner
-            if isinstance(value, str):
-                texts.append(value)
-    return "".join(texts)
+    """A message's text: its text parts, as paragraphs."""
+    texts = [t for t in map(_text, message.extra.get("content") or []) if t is not None]
+    return "\n\n".join(texts)
 
 
 def _content(message: Any) -> Any:
-    """A thread message's content for Chat Completions: its text, or text and image
-    URL parts (``image_file`` parts name files this server does not hold: left out)."""
+    """A thread message's content for Chat Completions: its text, or its text and image
+    URL parts in their order (``image_file`` parts name files this server does not
+    hold: left out)."""
     parts = message.extra.get("content") or []
     if isinstance(parts, str):
         return parts
-    images = [
-        {"type": "image_url", "image_url": p["image_url"]}
-        for p in parts
-        if isinstance(p, dict) and p.get("type") == "image_url" and "image_url" in p
-    ]
-    text = _text_of(message)
-    if not images:
-        return text
-    return [{"type": "text", "text": text}, *images] if text else images
+    wire: list[dict[str, Any]] = []
+    for part in parts:
+        text = _text(part)
+        if text is not None:
+            wire.append({"type": "text", "text": text})
+        elif isinstance(part, dict) and part.get("type") == "image_url" and "image_url" in part:
+            wire.append({"type": "image_url", "image_url": part["image_url"]})
+    if all(p["type"] == "text" for p in wire):
+        return _text_of(message)
+    return wire
 
 
 def chat_request(
@@ -170,30 +175,35 @@ def chat_request(
         role = message.extra.get("role", "user")
         messages.append({"role": role, "content": _content(message)})
     written = {m.id: m for m in life.messages}
+    # The text of the step just before, when it was a message step: a call that wrote
+    # text and then called tools is one assistant message with both, as the backend sent
+    # it (templates that require alternating roles refuse two assistant messages in a row).
+    text_before: dict[str, Any] | None = None
     for step in life.steps:
         details = step.step_details
         if isinstance(details, rs.models.MessageCreationDetails):
             message = written.get(details.message_creation.message_id)
+            text_before = None
             if message is not None:
-                messages.append({"role": "assistant", "content": _text_of(message)})
+                text_before = {"role": "assistant", "content": _text_of(message)}
+                messages.append(text_before)
             continue
         calls = [c for c in details.tool_calls if isinstance(c, rs.models.FunctionToolCall)]
+        said, text_before = text_before, None
         if not calls:
             continue
-        messages.append(
+        wire_calls = [
             {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": c.id,
-                        "type": "function",
-                        "function": {"name": c.function.name, "arguments": c.function.arguments},
-                    }
-                    for c in calls
-                ],
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.function.name, "arguments": c.function.arguments},
             }
-        )
+            for c in calls
+        ]
+        if said is not None:
+            said["tool_calls"] = wire_calls
+        else:
+            messages.append({"role": "assistant", "content": None, "tool_calls": wire_calls})
         for c in calls:
             output = c.function.output
             messages.append({"role": "tool", "tool_call_id": c.id, "content": output or ""})
@@ -246,6 +256,8 @@ class Execution:
     #: The worker is shutting down.
     shutdown: bool = False
     renewed: float = field(default_factory=time.monotonic)
+    #: Why runstate last refused one of this execution's changes (for the log).
+    refused: str = ""
     pending: list[str] = field(default_factory=list)
     flushed: float = float("-inf")
     step_id: str = ""
@@ -336,13 +348,15 @@ class ModelWorker:
 
     def candidates(self, limit: int) -> list[tuple[str, str]]:
         """Runs waiting for a worker: queued or cancelling, or in progress with no live
-        lease (their worker died), oldest first, without a live lease."""
+        lease (their worker died), oldest first, without another worker's live lease (a
+        row of this worker's own that a failed release left is no obstacle: its claim
+        succeeds, and the sweep skips the runs this process is executing)."""
         with self.store.session():
             rows = self.store.execute(
                 "SELECT thread_id, id FROM runs WHERE status IN ('queued', 'in_progress', "
                 "'cancelling') AND id NOT IN (SELECT id FROM leases WHERE kind = ? AND "
-                "until_at >= ?) ORDER BY seq LIMIT ?",
-                (KIND, time.time(), limit),
+                "until_at >= ? AND owner <> ?) ORDER BY seq LIMIT ?",
+                (KIND, time.time(), self.owner, limit),
             ).fetchall()
         return [(t, r) for t, r in rows]
 
@@ -428,6 +442,7 @@ class ModelWorker:
                 return self.store.change(ex.thread_id, ex.run_id, decide)
         except rs.Error as err:
             log.debug("run %s: refused: %s", ex.run_id, err)
+            ex.refused = str(err)
             return None
 
     def _execute(self, ex: Execution) -> None:
@@ -447,6 +462,12 @@ class ModelWorker:
             self.wake()  # a slot is free
 
     def _run(self, ex: Execution) -> None:
+        # The claim may have lapsed while this process stalled before getting here (and
+        # another worker claimed and started the run): act only on a lease still ours.
+        if not self.leases.renew(KIND, ex.run_id, self.owner, self.settings.lease):
+            ex.lost = True
+            return
+        ex.renewed = time.monotonic()
         with self.store.session():
             life = self.store.get_life(ex.thread_id, ex.run_id)
         if life is None:
@@ -521,6 +542,7 @@ class ModelWorker:
             self._aborted(ex)
             return
         except BackendError as err:
+            log.warning("run %s: the model backend failed: %s", ex.run_id, err)
             self._flush(ex)
             self._end(ex, err.code, err.message)
             return
@@ -576,9 +598,10 @@ class ModelWorker:
 
     def _finish_message(
         self, ex: Execution, usage: dict[str, int] | None, reason: str | None, always: bool
-    ) -> None:
+    ) -> bool:
         """Write what is pending and finish this call's message step (opened first when
-        ``always`` and nothing was written)."""
+        ``always`` and nothing was written); False if the run holds no such step (it left
+        ``in_progress`` before any of the answer was written)."""
         text = "".join(ex.pending)
         ex.pending.clear()
 
@@ -598,7 +621,8 @@ class ModelWorker:
                 text=text or None,
             )(life, now)
 
-        self._change(ex, decide)
+        life = self._change(ex, decide)
+        return life is not None and self._message_step_open(ex, life)
 
     def _outcome(self, ex: Execution, outcome: Outcome) -> None:
         if ex.lost:
@@ -612,14 +636,18 @@ class ModelWorker:
             with self.store.session():
                 life = self.store.get_life(ex.thread_id, ex.run_id)
             taken = _call_ids(life)
-            calls = [
-                {
-                    "id": c.id if c.id not in taken else new_id("call"),
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments},
-                }
-                for c in outcome.tool_calls
-            ]
+            calls = []
+            for c in outcome.tool_calls:
+                # A backend may reuse ids across calls, or within one answer (call_0).
+                id = c.id if c.id not in taken else new_id("call")
+                taken.add(id)
+                calls.append(
+                    {
+                        "id": id,
+                        "type": "function",
+                        "function": {"name": c.name, "arguments": c.arguments},
+                    }
+                )
             if life is not None and life.run.parallel_tool_calls is False:
                 calls = calls[:1]
             acted = self._change(ex, _op(rs.Op.REQUIRE_ACTION, tool_calls=calls, step_id=tool_step))
@@ -628,14 +656,15 @@ class ModelWorker:
             return
         if usage is not None:
             self._record_usage(ex.run_id, ex.step_id, usage)
-        if outcome.finish == "length":
-            self._finish_message(ex, usage, "max_tokens", always=True)
-            self._incomplete(ex, "max_completion_tokens")
-        elif outcome.finish == "content_filter":
-            self._finish_message(ex, usage, "content_filter", always=True)
+        reason = {"length": "max_tokens", "content_filter": "content_filter"}.get(outcome.finish)
+        if not self._finish_message(ex, usage, reason, always=True):
+            # Cancelled (or ended) before any of the answer was stored: the run cannot
+            # claim an answer it holds no message of; the cancel wins.
+            self._settle(ex)
+            return
+        if reason is not None:
             self._incomplete(ex, "max_completion_tokens")
         else:
-            self._finish_message(ex, usage, None, always=True)
             total = self.run_usage(ex.run_id)
             with self.store.session():
                 run = self.store.get_run(ex.thread_id, ex.run_id)
@@ -677,9 +706,15 @@ class ModelWorker:
         self._change(ex, decide)
 
     def _settle(self, ex: Execution) -> None:
-        """runstate refused the outcome (the run moved meanwhile): a cancelling run
-        finishes its cancel; anything else already ended."""
-        self._finish_cancel(ex)
+        """runstate refused the outcome: a cancelling run finishes its cancel (the run
+        moved meanwhile); one still in progress fails now (``server_error``: the answer
+        cannot be recorded), rather than staying in flight until the lease rule fails it
+        for a worker that did not stop; anything else already ended."""
+        with self.store.session():
+            run = self.store.get_run(ex.thread_id, ex.run_id)
+        if run is not None and run.status is rs.RunStatus.IN_PROGRESS:
+            log.warning("run %s: runstate refused the model's answer: %s", ex.run_id, ex.refused)
+        self._end(ex, "server_error", "The model's answer could not be recorded.")
 
     def _aborted(self, ex: Execution) -> None:
         if ex.lost:

@@ -116,6 +116,45 @@ def check_model_options(parser: argparse.ArgumentParser, args: argparse.Namespac
         )
     if args.model_concurrency < 1 or args.model_lease <= 0 or args.model_timeout <= 0:
         parser.error("--model-concurrency, --model-lease and --model-timeout must be positive")
+    if not args.model_backend:
+        for given, option, env in (
+            (args.model_backend_key, "--model-backend-key", "RUNSTATE_MODEL_BACKEND_KEY"),
+            (args.model, "--model", "RUNSTATE_MODEL"),
+        ):
+            if given:
+                parser.error(
+                    f"{option} (or {env}) without --model-backend (or RUNSTATE_MODEL_BACKEND): "
+                    "there is no model backend to use it with"
+                )
+        return
+    why = backend_url_problem(args.model_backend)
+    if why:
+        parser.error(f"--model-backend {args.model_backend!r}: {why}")
+
+
+def backend_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a model backend's base URL, or None.
+
+    Example:
+        >>> backend_url_problem("http://127.0.0.1:11434/v1") is None
+        True
+        >>> backend_url_problem("127.0.0.1:11434/v1")
+        'give an http:// or https:// URL, e.g. http://127.0.0.1:11434/v1'
+    """
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    try:
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parsed.scheme not in ("http", "https"):
+        return "give an http:// or https:// URL, e.g. http://127.0.0.1:11434/v1"
+    if not parsed.hostname:
+        return "the URL names no host"
+    if parsed.path.rstrip("/").endswith("/chat/completions"):
+        return "give the base URL (the part before /chat/completions, e.g. .../v1)"
+    return None
 
 
 def model_settings(args: argparse.Namespace) -> Any:
