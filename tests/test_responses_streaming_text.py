@@ -261,7 +261,7 @@ def test_the_writes_refuse_bad_arguments_by_name() -> None:
         with pytest.raises(runstate.InvalidArgument, match=r"item\.content"):
             rr.add_output_item(life[-1], bad, now=T0 + 2)
     for bad in ({"no": "type"}, "message", None):
-        with pytest.raises(runstate.InvalidArgument, match="output"):
+        with pytest.raises(runstate.InvalidArgument, match="item"):
             rr.add_output_item(life[-1], bad, now=T0 + 2)  # type: ignore[arg-type]
     # A message without content (parsed from elsewhere) gets no text.
     bare = attrs.evolve(life[-1], output=[{"id": "m", "type": "message"}])
@@ -317,3 +317,41 @@ def test_items_without_a_status_and_other_events_inside_a_part() -> None:
     spliced = [*events[:at], other, odd_done, *events[at + 2 :]]
     spliced = [{**e, "sequence_number": n} for n, e in enumerate(spliced)]
     assert rules(spliced) == []  # neither carries the part's text: nothing to compare
+
+
+def test_add_output_item_names_the_item_argument_for_every_bad_item() -> None:
+    """Review: a bad item was refused as ``output[0]`` or ``output``, not as ``item``."""
+    life = started()
+    for bad in ({"no": "type"}, "message", None, {"type": 5}, {"type": "x", 1: 2}):
+        with pytest.raises(runstate.InvalidArgument) as caught:
+            rr.add_output_item(life[-1], bad, now=T0 + 2)  # type: ignore[arg-type]
+        assert caught.value.argument == "item", caught.value
+    with pytest.raises(runstate.InvalidArgument) as caught:
+        rr.add_output_item(life[-1], {"type": "message", "content": [], "x": float("nan")}, now=T0)
+    assert caught.value.argument == "item"
+
+
+def test_a_function_call_item_with_arguments_that_are_no_string() -> None:
+    """Review: such an item was written, then ``stream_events`` raised a raw TypeError."""
+    life = started()
+    call = {"id": "fc_1", "type": "function_call", "call_id": "c", "name": "f", "arguments": 5}
+    with pytest.raises(runstate.InvalidArgument) as caught:
+        rr.add_output_item(life[-1], call, now=T0 + 2)
+    assert caught.value.argument == "item.arguments"
+    # Given whole to complete (no check there), streaming it is one InvalidArgument.
+    done = rr.complete(life[-1], output=[call], usage=USAGE, now=T0 + 3)
+    with pytest.raises(runstate.InvalidArgument, match=r"output\[0\]"):
+        rr.stream_events(life[-1], done, sequence_start=3)
+
+
+def test_an_item_whose_id_repeats_an_earlier_item_is_refused() -> None:
+    """Review: two output items with one id were written (and streamed) without a word."""
+    life = written("Hi")
+    with pytest.raises(runstate.InvalidArgument) as caught:
+        rr.add_output_item(life[-1], message(), now=T0 + 2)
+    assert caught.value.argument == "item.id"
+    # Items without an id, and a new id, are fine.
+    call = {"type": "function_call", "call_id": "c", "name": "f", "arguments": ""}
+    r = rr.add_output_item(rr.add_output_item(life[-1], call, now=T0 + 2), call, now=T0 + 2)
+    r = rr.add_output_item(r, message(id="msg_2"), now=T0 + 2)
+    assert [item.get("id") for item in r.output] == ["msg_1", None, None, "msg_2"]
