@@ -177,3 +177,36 @@ def test_the_sdk_stream_helper_and_a_resume_in_the_middle_of_the_text(
     joined = dumped(first) + rest
     assert deltas(joined) == words and rr.check_trace(joined, mode="stream").ok
     assert joined == stored(server, response_id)
+
+
+def test_a_synchronous_response_in_flight_is_no_previous_response(
+    server: Server, fake: Fake
+) -> None:
+    """Review: its id is known from a stream's first event, and a read finds nothing
+    until it ends (§12.3), yet ``previous_response_id`` found it and chained on the half
+    written answer. Now it is not found there either, and found once it ended."""
+    client = sdk(server)
+    words = " ".join(f"w{i}" for i in range(10))
+    stream = iter(
+        client.responses.create(
+            model="m", input=f"Hi {fake.mark(text(words, chunks=10, delay=0.05))}", stream=True
+        )
+    )
+    response_id = next(stream).response.id
+    before = len(fake.requests)
+    code, body = refused(lambda: client.responses.retrieve(response_id))
+    assert code == 404
+    code, body = refused(
+        lambda: client.responses.create(model="m", input="And?", previous_response_id=response_id)
+    )
+    assert code == 400 and body["param"] == "previous_response_id"
+    assert body["message"] == f"Previous response with id '{response_id}' not found."
+    assert len(fake.requests) == before  # nothing was sent to the model for it
+    assert dumped(list(stream))[-1]["type"] == "response.completed"
+    marker = fake.mark(text("Next."))
+    after = client.responses.create(
+        model="m", input=f"And? {marker}", previous_response_id=response_id
+    )
+    assert after.status == "completed"
+    (sent,) = sent_for(fake, after.id)
+    assert sent["messages"][1] == {"role": "assistant", "content": words}

@@ -432,7 +432,9 @@ class ResponsesAPI:
         previous_id = params.get("previous_response_id")
         if previous_id is not None:
             previous = self.store.get(previous_id)
-            if previous is None or previous.response.store is False:
+            if previous is None or not visible(previous.response):
+                # As a read (§12.3): store false, or a synchronous one still in flight
+                # (its id is known from its stream's first event).
                 raise previous_not_found(previous_id)
             output = [dict(i) for i in rr.dump_response(previous.response)["output"]]
             items = [*previous.items, *output, *items]
