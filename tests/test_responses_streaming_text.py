@@ -388,3 +388,58 @@ def test_writes_streamed_several_at_a_time_give_the_same_texts(
     for n in range(len(coarse) - 1):
         assert coarse[: n + 1] + list(rr.replay(coarse, n)) == coarse
         assert rr.check_trace(rr.replay(coarse, n), mode="stream").ok
+
+
+@pytest.mark.parametrize("end", ["complete", "cancel", "fail", "mark_incomplete"])
+def test_every_trace_a_worker_can_write_is_clean_and_every_corruption_is_caught(end: str) -> None:
+    """A call streamed, then a message written with an empty write among the pieces and a
+    second message, then each end (a cancel or a failure mid-item included): clean in
+    both modes. Then each corruption of the stream: a delta lost, repeated or swapped, a
+    done text that disagrees, a delta after its item closed."""
+    call = {"id": "fc_1", "type": "function_call", "call_id": "c", "name": "f",
+            "arguments": "", "status": "in_progress"}  # fmt: skip
+    life = started()
+    life.append(rr.add_output_item(life[-1], call, now=T0 + 2))
+    life.append(rr.add_output_item(life[-1], message(), now=T0 + 2))
+    for piece in ("", "he", "llo"):
+        life.append(rr.add_output_text(life[-1], piece, now=T0 + 2))
+    life.append(rr.add_output_item(life[-1], message(id="msg_2"), now=T0 + 2))
+    life.append(rr.add_output_text(life[-1], "x", now=T0 + 2))
+    last, now = life[-1], T0 + 3
+    if end == "complete":
+        out = [*last.output[:-1], message("xyz", "completed", id="msg_2")]
+        life.append(rr.complete(last, output=out, usage=USAGE, now=now))
+    elif end == "mark_incomplete":
+        out = [*last.output[:-1], message("xy", "incomplete", id="msg_2")]
+        life.append(rr.mark_incomplete(last, "max_output_tokens", output=out, usage=USAGE, now=now))
+    elif end == "cancel":
+        life.append(rr.cancel(last, now=now))
+    else:
+        life.append(rr.fail(last, {"code": "server_error", "message": "x"}, now=now))
+    events = life_events(life)
+    assert rules(events) == [] and rules(life, mode="poll") == []
+    for event in events:
+        assert EVENTS.validate_python(event).type == event["type"]
+    at = [i for i, e in enumerate(events) if e["type"] == "response.output_text.delta"]
+    assert len(at) == 3 + (end == "complete") + (end == "mark_incomplete")
+
+    def renumbered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**e, "sequence_number": n} for n, e in enumerate(items)]
+
+    swapped = list(events)
+    swapped[at[0]], swapped[at[1]] = swapped[at[1]], swapped[at[0]]
+    corrupted = [
+        renumbered(events[: at[0]] + events[at[0] + 1 :]),  # lost
+        renumbered(events[: at[0] + 1] + events[at[0] :]),  # repeated
+        renumbered(swapped),  # reordered
+    ]
+    for bad in corrupted:
+        assert "text-mismatch" in rules(bad)
+    closed = next(i for i, e in enumerate(events) if e["type"] == "response.output_item.done"
+                  and e["output_index"] == 1)  # fmt: skip
+    late = renumbered(events[: closed + 1] + [events[at[0]]] + events[closed + 1 :])
+    assert "item-not-open" in rules(late)
+    disagrees = [
+        {**e, "text": "nope"} if e["type"] == "response.output_text.done" else e for e in events
+    ]
+    assert "text-mismatch" in rules(disagrees)
