@@ -437,7 +437,7 @@ def test_every_trace_a_worker_can_write_is_clean_and_every_corruption_is_caught(
         assert "text-mismatch" in rules(bad)
     closed = next(i for i, e in enumerate(events) if e["type"] == "response.output_item.done"
                   and e["output_index"] == 1)  # fmt: skip
-    late = renumbered(events[: closed + 1] + [events[at[0]]] + events[closed + 1 :])
+    late = renumbered([*events[: closed + 1], events[at[0]], *events[closed + 1 :]])
     assert "item-not-open" in rules(late)
     disagrees = [
         {**e, "text": "nope"} if e["type"] == "response.output_text.done" else e for e in events
