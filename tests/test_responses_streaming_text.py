@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 from openai.types.responses import Response as SdkResponse
 from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
@@ -261,7 +262,7 @@ def test_the_writes_refuse_bad_arguments_by_name() -> None:
         with pytest.raises(runstate.InvalidArgument, match=r"item\.content"):
             rr.add_output_item(life[-1], bad, now=T0 + 2)
     for bad in ({"no": "type"}, "message", None):
-        with pytest.raises(runstate.InvalidArgument, match="output"):
+        with pytest.raises(runstate.InvalidArgument, match="item"):
             rr.add_output_item(life[-1], bad, now=T0 + 2)  # type: ignore[arg-type]
     # A message without content (parsed from elsewhere) gets no text.
     bare = attrs.evolve(life[-1], output=[{"id": "m", "type": "message"}])
@@ -317,3 +318,128 @@ def test_items_without_a_status_and_other_events_inside_a_part() -> None:
     spliced = [*events[:at], other, odd_done, *events[at + 2 :]]
     spliced = [{**e, "sequence_number": n} for n, e in enumerate(spliced)]
     assert rules(spliced) == []  # neither carries the part's text: nothing to compare
+
+
+def test_add_output_item_names_the_item_argument_for_every_bad_item() -> None:
+    """Review: a bad item was refused as ``output[0]`` or ``output``, not as ``item``."""
+    life = started()
+    for bad in ({"no": "type"}, "message", None, {"type": 5}, {"type": "x", 1: 2}):
+        with pytest.raises(runstate.InvalidArgument) as caught:
+            rr.add_output_item(life[-1], bad, now=T0 + 2)  # type: ignore[arg-type]
+        assert caught.value.argument == "item", caught.value
+    with pytest.raises(runstate.InvalidArgument) as caught:
+        rr.add_output_item(life[-1], {"type": "message", "content": [], "x": float("nan")}, now=T0)
+    assert caught.value.argument == "item"
+
+
+def test_a_function_call_item_with_arguments_that_are_no_string() -> None:
+    """Review: such an item was written, then ``stream_events`` raised a raw TypeError."""
+    life = started()
+    call = {"id": "fc_1", "type": "function_call", "call_id": "c", "name": "f", "arguments": 5}
+    with pytest.raises(runstate.InvalidArgument) as caught:
+        rr.add_output_item(life[-1], call, now=T0 + 2)
+    assert caught.value.argument == "item.arguments"
+    # Given whole to complete (no check there), streaming it is one InvalidArgument.
+    done = rr.complete(life[-1], output=[call], usage=USAGE, now=T0 + 3)
+    with pytest.raises(runstate.InvalidArgument, match=r"output\[0\]"):
+        rr.stream_events(life[-1], done, sequence_start=3)
+
+
+def test_an_item_whose_id_repeats_an_earlier_item_is_refused() -> None:
+    """Review: two output items with one id were written (and streamed) without a word."""
+    life = written("Hi")
+    with pytest.raises(runstate.InvalidArgument) as caught:
+        rr.add_output_item(life[-1], message(), now=T0 + 2)
+    assert caught.value.argument == "item.id"
+    # Items without an id, and a new id, are fine.
+    call = {"type": "function_call", "call_id": "c", "name": "f", "arguments": ""}
+    r = rr.add_output_item(rr.add_output_item(life[-1], call, now=T0 + 2), call, now=T0 + 2)
+    r = rr.add_output_item(r, message(id="msg_2"), now=T0 + 2)
+    assert [item.get("id") for item in r.output] == ["msg_1", None, None, "msg_2"]
+
+
+def _texts(events: list[dict[str, Any]]) -> dict[tuple[int, int], str]:
+    sent: dict[tuple[int, int], str] = {}
+    for e in events:
+        if e["type"] == "response.output_text.delta":
+            key = (e["output_index"], e["content_index"])
+            sent[key] = sent.get(key, "") + e["delta"]
+    return sent
+
+
+@given(response_lives(), st.data())
+def test_writes_streamed_several_at_a_time_give_the_same_texts(
+    life: tuple[rr.Response, ...], data: st.DataObject
+) -> None:
+    """A streamer that looks less often (a poll between writes, a flush per batch) sends
+    ``stream_events`` between snapshots several writes apart: the same texts, a clean
+    trace, and every cut of it resumes."""
+    kept = [
+        r
+        for i, r in enumerate(life)
+        if i in (0, len(life) - 1)
+        or r.status is not life[i + 1].status
+        or r.status is not life[i - 1].status
+        or data.draw(st.booleans())
+    ]
+    coarse = life_events(kept)
+    assert rr.check_trace(coarse, mode="stream").ok, rr.check_trace(coarse, mode="stream")
+    assert _texts(coarse) == _texts(life_events(life))
+    for n in range(len(coarse) - 1):
+        assert coarse[: n + 1] + list(rr.replay(coarse, n)) == coarse
+        assert rr.check_trace(rr.replay(coarse, n), mode="stream").ok
+
+
+@pytest.mark.parametrize("end", ["complete", "cancel", "fail", "mark_incomplete"])
+def test_every_trace_a_worker_can_write_is_clean_and_every_corruption_is_caught(end: str) -> None:
+    """A call streamed, then a message written with an empty write among the pieces and a
+    second message, then each end (a cancel or a failure mid-item included): clean in
+    both modes. Then each corruption of the stream: a delta lost, repeated or swapped, a
+    done text that disagrees, a delta after its item closed."""
+    call = {"id": "fc_1", "type": "function_call", "call_id": "c", "name": "f",
+            "arguments": "", "status": "in_progress"}  # fmt: skip
+    life = started()
+    life.append(rr.add_output_item(life[-1], call, now=T0 + 2))
+    life.append(rr.add_output_item(life[-1], message(), now=T0 + 2))
+    for piece in ("", "he", "llo"):
+        life.append(rr.add_output_text(life[-1], piece, now=T0 + 2))
+    life.append(rr.add_output_item(life[-1], message(id="msg_2"), now=T0 + 2))
+    life.append(rr.add_output_text(life[-1], "x", now=T0 + 2))
+    last, now = life[-1], T0 + 3
+    if end == "complete":
+        out = [*last.output[:-1], message("xyz", "completed", id="msg_2")]
+        life.append(rr.complete(last, output=out, usage=USAGE, now=now))
+    elif end == "mark_incomplete":
+        out = [*last.output[:-1], message("xy", "incomplete", id="msg_2")]
+        life.append(rr.mark_incomplete(last, "max_output_tokens", output=out, usage=USAGE, now=now))
+    elif end == "cancel":
+        life.append(rr.cancel(last, now=now))
+    else:
+        life.append(rr.fail(last, {"code": "server_error", "message": "x"}, now=now))
+    events = life_events(life)
+    assert rules(events) == [] and rules(life, mode="poll") == []
+    for event in events:
+        assert EVENTS.validate_python(event).type == event["type"]
+    at = [i for i, e in enumerate(events) if e["type"] == "response.output_text.delta"]
+    assert len(at) == 3 + (end == "complete") + (end == "mark_incomplete")
+
+    def renumbered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**e, "sequence_number": n} for n, e in enumerate(items)]
+
+    swapped = list(events)
+    swapped[at[0]], swapped[at[1]] = swapped[at[1]], swapped[at[0]]
+    corrupted = [
+        renumbered(events[: at[0]] + events[at[0] + 1 :]),  # lost
+        renumbered(events[: at[0] + 1] + events[at[0] :]),  # repeated
+        renumbered(swapped),  # reordered
+    ]
+    for bad in corrupted:
+        assert "text-mismatch" in rules(bad)
+    closed = next(i for i, e in enumerate(events) if e["type"] == "response.output_item.done"
+                  and e["output_index"] == 1)  # fmt: skip
+    late = renumbered([*events[: closed + 1], events[at[0]], *events[closed + 1 :]])
+    assert "item-not-open" in rules(late)
+    disagrees = [
+        {**e, "text": "nope"} if e["type"] == "response.output_text.done" else e for e in events
+    ]
+    assert "text-mismatch" in rules(disagrees)

@@ -85,6 +85,35 @@ def previous_not_found(response_id: str) -> rs.InvalidRequest:
     )
 
 
+def unanswered_call(call_id: str) -> rs.InvalidRequest:
+    """A ``function_call_output`` whose ``call_id`` is no ``function_call`` of the
+    context. The API's wire body, quoted whole by third parties [3P: continuedev/continue
+    #10092, microsoft/vscode #320060]: 400, param ``input``, code null."""
+    return rs.InvalidRequest(
+        f"No tool call found for function call output with call_id {wire.echo(call_id)}.",
+        param="input",
+    )
+
+
+def check_calls_answered(context: list[dict[str, Any]], given: list[dict[str, Any]]) -> None:
+    """Every ``function_call_output`` of the request's input (``given``) answers a
+    ``function_call`` of its context (the ``previous_response_id`` chain and the input).
+
+    Raises:
+        rs.InvalidRequest: a ``call_id`` that is not a string (inferred template), or one
+            no call has (:func:`unanswered_call`).
+    """
+    calls = {i.get("call_id") for i in context if i.get("type") == "function_call"}
+    for i, item in enumerate(given):
+        if item.get("type") != "function_call_output":
+            continue
+        call_id = item.get("call_id")
+        if not isinstance(call_id, str):
+            raise wire.invalid_type(f"input[{i}].call_id", "a string", call_id)
+        if call_id not in calls:
+            raise unanswered_call(call_id)
+
+
 def _text_part(role: str, value: str) -> dict[str, Any]:
     kind = "output_text" if role == "assistant" else "input_text"
     part: dict[str, Any] = {"type": kind, "text": value}
@@ -399,14 +428,17 @@ class ResponsesAPI:
         if request.model is None:
             raise wire.missing_parameter("model")
         params = request.params
-        items = input_items(params.get("input"))
+        given = items = input_items(params.get("input"))
         previous_id = params.get("previous_response_id")
         if previous_id is not None:
             previous = self.store.get(previous_id)
-            if previous is None or previous.response.store is False:
+            if previous is None or not visible(previous.response):
+                # As a read (§12.3): store false, or a synchronous one still in flight
+                # (its id is known from its stream's first event).
                 raise previous_not_found(previous_id)
             output = [dict(i) for i in rr.dump_response(previous.response)["output"]]
             items = [*previous.items, *output, *items]
+        check_calls_answered(items, given)
         response_id = new_id("resp")
 
         def make(now: int) -> rr.Response:

@@ -345,8 +345,10 @@ def add_output_item(response: Response, item: Mapping[str, Any], *, now: int) ->
 
     Raises:
         ResponseTransitionError: unless ``in_progress`` (``cancel-won`` if cancelled).
-        InvalidArgument: ``item`` is not an object with a string ``type`` (a message's
-            ``content`` a list of objects, each ``output_text`` with a string ``text``).
+        InvalidArgument: ``item`` is not a JSON object with a string ``type`` (a
+            message's ``content`` a list of objects, each ``output_text`` with a string
+            ``text``; a function call's ``arguments`` a string), or its ``id`` is that of
+            an item written before (``item.id``).
 
     Example:
         >>> r = start(new_response(id="resp_1", model="m", now=1, background=True), now=2)
@@ -357,8 +359,16 @@ def add_output_item(response: Response, item: Mapping[str, Any], *, now: int) ->
         ('Hello', 'in_progress')
     """
     _writing(response, "add_output_item", now)
-    frozen = _output([item])
-    message = frozen[0]
+    if not isinstance(item, Mapping) or not isinstance(item.get("type"), str):
+        raise InvalidArgument.expected("item", "an object with a string type", item)
+    message = _json_arg("item", item, dict)
+    item_id = message.get("id")
+    if item_id is not None and any(
+        isinstance(old, Mapping) and old.get("id") == item_id for old in response.output
+    ):
+        raise InvalidArgument("item.id", f"{item_id!r} is the id of an item written before")
+    if message["type"] == "function_call" and not isinstance(message.get("arguments", ""), str):
+        raise InvalidArgument.expected("item.arguments", "a string", message.get("arguments"))
     if message["type"] == "message":
         parts = message.get("content")
         if not isinstance(parts, Sequence) or not all(

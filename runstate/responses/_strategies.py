@@ -85,7 +85,7 @@ def _write(draw: Any, response: Response, now: int) -> Response:
     last = response.output[-1] if response.output else None
     if last is None or last.get("type") != "message" or draw(st.integers(0, 3)) == 0:
         item = {
-            "id": f"msg_{len(response.output)}{draw(_IDS)}",
+            "id": f"msg_{len(response.output)}_{draw(_IDS)}",  # unique: the index is its own
             "type": "message",
             "status": "in_progress",
             "content": [],

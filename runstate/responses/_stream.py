@@ -150,6 +150,10 @@ def _item_events(index: int, old: object, item: object, *, close: bool) -> list[
                 events.append({"type": "response.content_part.done", **at, "part": part})
     elif kind == "function_call":
         arguments = item.get("arguments", "")
+        if not isinstance(arguments, str):
+            raise InvalidArgument(
+                f"output[{index}]", "a function call's arguments must be a string"
+            )
         sent = was.get("arguments", "")
         rest = arguments[len(sent) :] if isinstance(sent, str) else arguments
         if rest:
