@@ -570,6 +570,21 @@ def test_the_outcome_becomes_output_and_usage(mr: Any) -> None:
     assert empty["type"] == "message" and empty["content"][0]["text"] == ""
 
 
+def test_calls_sharing_an_id_get_distinct_call_ids(mr: Any) -> None:
+    """Some backends number every answer's calls from call_0: each call of a response
+    keeps a call_id of its own, unlike its siblings' and its input's."""
+    from chat_backend import Outcome, ToolCall  # noqa: PLC0415
+
+    calls = (ToolCall("call_0", "f", "{}"), ToolCall("call_0", "g", "{}"), ToolCall("c", "h", "{}"))
+    given = [{"type": "function_call_output", "call_id": "c", "output": "x"}]
+    out = mr.final_output(
+        Outcome("tool_calls", "", calls), "msg_1", "completed", False, mr.call_ids(given)
+    )
+    ids = [item["call_id"] for item in out]
+    assert ids[0] == "call_0" and len(set(ids)) == 3 and "c" not in ids
+    assert [item["name"] for item in out] == ["f", "g", "h"]
+
+
 @pytest.mark.server_slow
 def test_two_processes_on_one_postgresql_share_responses_once_each(
     tmp_path: Path, fake: Fake

@@ -46,7 +46,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -223,26 +223,48 @@ def open_message(message_id: str) -> dict[str, Any]:
 
 
 def final_output(
-    outcome: Outcome, message_id: str, status: str, streamed: bool
+    outcome: Outcome,
+    message_id: str,
+    status: str,
+    streamed: bool,
+    taken: Collection[str] = (),
 ) -> list[dict[str, Any]]:
     """The output items of an ended response: the message (if the model wrote text, or
-    wrote nothing and called nothing), then one ``function_call`` item per tool call."""
+    wrote nothing and called nothing), then one ``function_call`` item per tool call.
+
+    A call keeps the id the backend gave it unless that id is in ``taken`` (the call ids
+    of the response's input) or an earlier call of the answer has it: some backends
+    number every answer's calls from ``call_0``, and a client answers each call by its
+    ``call_id``, so two calls sharing one could not both be answered."""
     items: list[dict[str, Any]] = []
     if outcome.text or streamed or not outcome.tool_calls:
         part = {"type": "output_text", "annotations": [], "logprobs": [], "text": outcome.text}
         items.append({**open_message(message_id), "status": status, "content": [part]})
+    used = set(taken)
     for call in outcome.tool_calls:
+        call_id = call.id if call.id not in used else f"call_{secrets.token_hex(12)}"
+        used.add(call_id)
         items.append(
             {
                 "id": f"fc_{secrets.token_hex(12)}",
                 "type": "function_call",
                 "status": "completed",
                 "arguments": call.arguments,
-                "call_id": call.id,
+                "call_id": call_id,
                 "name": call.name,
             }
         )
     return items
+
+
+def call_ids(items: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The ``call_id`` of every ``function_call`` and ``function_call_output`` item."""
+    return {
+        str(item["call_id"])
+        for item in items
+        if item.get("type") in ("function_call", "function_call_output")
+        and isinstance(item.get("call_id"), str)
+    }
 
 
 def ending(
@@ -255,9 +277,9 @@ def ending(
         used = usage(outcome)
         if outcome.finish in ("length", "content_filter"):
             reason = "max_output_tokens" if outcome.finish == "length" else "content_filter"
-            output = final_output(outcome, message_id, "incomplete", streamed)
+            output = final_output(outcome, message_id, "incomplete", streamed, call_ids(items))
             return rr.mark_incomplete(response, reason, output=output, usage=used, now=now)
-        output = final_output(outcome, message_id, "completed", streamed)
+        output = final_output(outcome, message_id, "completed", streamed, call_ids(items))
         return rr.complete(response, output=output, usage=used, now=now)
 
     return decide
