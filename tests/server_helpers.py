@@ -54,17 +54,32 @@ def skip_or_fail(why: str) -> None:
     pytest.skip(why)
 
 
-def require_server_deps() -> None:
-    """Skip (with the reason) when the ``server`` extra is not installed."""
+def missing_server_deps() -> list[str]:
+    """The modules of the ``server`` extra (and its tests') that are not installed."""
     import importlib.util  # noqa: PLC0415
 
-    missing = [
+    return [
         m
         for m in ("starlette", "uvicorn", "psycopg", "psycopg_pool", "hypothesis_jsonschema")
         if importlib.util.find_spec(m) is None
     ]
+
+
+def require_server_deps() -> None:
+    """Skip (with the reason) when the ``server`` extra is not installed."""
+    missing = missing_server_deps()
     if missing:
         skip_or_fail(f"the example server needs {missing}: pip install -e '.[test,server]'")
+
+
+#: A module every test of which needs the ``server`` extra (its fixtures start the fake
+#: model backend, or its tests import serve.py): skipped without the extra, as the
+#: README's test command installs ``.[test]`` only. Under RUNSTATE_TEST_REQUIRE_SERVER
+#: nothing is skipped: a missing module then fails the tests that import it.
+needs_server = pytest.mark.skipif(
+    bool(missing_server_deps()) and not os.environ.get(REQUIRE_ENV),
+    reason="the example server needs the server extra: pip install -e '.[test,server]'",
+)
 
 
 def database(backend: str, tmp: Path) -> str:

@@ -31,11 +31,19 @@ from fake_chat_backend import (
     text,
     tool_calls,
 )
-from server_helpers import Server, check_database, database, read_database, wait_for
+from server_helpers import (
+    Server,
+    check_database,
+    database,
+    needs_server,
+    read_database,
+    wait_for,
+)
 
 import runstate as rs
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Assistants is
+# The SDK warns that the Assistants API is deprecated: these tests use it on purpose.
+pytestmark = [needs_server, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 SERVER = Path(__file__).resolve().parent.parent / "examples" / "server"
 BACKENDS = [

@@ -36,11 +36,13 @@ from fake_chat_backend import (
 )
 from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
-from server_helpers import ROOT, Server, database, require_server_deps, wait_for
+from server_helpers import ROOT, Server, database, needs_server, require_server_deps, wait_for
 from test_server_responses import TOOLS, dumped, wire_form
 from test_server_responses_races import read_events
 
 from runstate import responses as rr
+
+pytestmark = needs_server
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

@@ -16,10 +16,12 @@ from typing import Any
 import openai
 import pytest
 from fake_chat_backend import hang, text
-from server_helpers import Server, database
+from server_helpers import Server, database, needs_server
 from test_server_model_responses import Fake, deltas, dumped, sdk, sent_for, stored, wait_asked
 
 from runstate import responses as rr
+
+pytestmark = needs_server
 
 
 @pytest.fixture(scope="module")

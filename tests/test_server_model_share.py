@@ -25,13 +25,14 @@ from server_helpers import (
     check_database,
     client,
     database,
+    needs_server,
     new_thread,
     read_database,
     servers,
     wait_for,
 )
 
-pytestmark = pytest.mark.server_slow
+pytestmark = [needs_server, pytest.mark.server_slow]
 
 RUNS = 200
 ARGS = ("--poll-after-ms", "50", "--model-concurrency", "4")
