@@ -24,11 +24,8 @@ from runstate import responses as rr
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[Fake]:
-    backend = Fake().start()
-    try:
+    with Fake() as backend:
         yield backend
-    finally:
-        backend.stop()
 
 
 @pytest.fixture(scope="module")

@@ -18,15 +18,25 @@ should share a clock too (NTP), and a lease should be much longer than their ske
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
+import threading
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from store import Store
 
-__all__ = ["Leases", "new_owner"]
+__all__ = ["IN_FLIGHT", "Held", "Leases", "new_owner"]
+
+log = logging.getLogger("runstate.server")
+
+#: The statuses of work still to execute (a run's and a response's alike); any other (a
+#: cancel, an end, a delete) aborts its execution.
+IN_FLIGHT = ("queued", "in_progress")
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS leases (
     kind TEXT NOT NULL,
@@ -46,6 +56,18 @@ _CLAIM = (
 def new_owner() -> str:
     """A name for this worker that no other process shares: host, pid and a random tail."""
     return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+@dataclass(kw_only=True, eq=False)
+class Held:
+    """Work a worker executes under its lease, as :meth:`Leases.watch` keeps it."""
+
+    #: Set to abort the backend call: cancelled or ended elsewhere, or the lease lost.
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    #: The lease was lost: the work is no longer this worker's to change.
+    lost: bool = False
+    #: When the lease was last renewed (``time.monotonic()``).
+    renewed: float = field(default_factory=time.monotonic)
 
 
 class Leases:
@@ -107,3 +129,31 @@ class Leases:
                 "SELECT owner FROM leases WHERE kind = ? AND id = ?", (kind, id)
             ).fetchone()
         return None if row is None else str(row[0])
+
+    def watch(
+        self,
+        kind: str,
+        owner: str,
+        seconds: float,
+        held: Mapping[str, Held],
+        statuses: Callable[[list[str]], Mapping[str, str]],
+    ) -> None:
+        """Keep the work ``held`` by its ids: renew each lease once a third of ``seconds``
+        has passed since its last renewal (a lease no longer ours: the work is ``lost``
+        and aborted), then abort the work whose status (``statuses`` of the ids) is not
+        :data:`IN_FLIGHT` any more: cancelled, ended or deleted, by any process."""
+        now = time.monotonic()
+        for id, work in held.items():
+            if now - work.renewed < seconds / 3:
+                continue
+            if self.renew(kind, id, owner, seconds):
+                work.renewed = now
+            else:
+                if not work.lost:
+                    log.warning("lost the lease of %s %s: aborting", kind, id)
+                work.lost = True
+                work.cancelled.set()
+        found = statuses(list(held))
+        for id, work in held.items():
+            if found.get(id) not in IN_FLIGHT:
+                work.cancelled.set()

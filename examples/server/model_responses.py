@@ -41,6 +41,7 @@ started and is simply claimed again.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -54,8 +55,9 @@ from typing import Any
 
 import chat_backend
 from chat_backend import Aborted, Backend, BackendError, Outcome
-from leases import Leases, new_owner
+from leases import Held, Leases, new_owner
 from responses_store import ResponseStore
+from sweeper import Sweeper
 
 import runstate as rs
 from runstate import responses as rr
@@ -297,19 +299,18 @@ def failing(code: str, message: str) -> Callable[..., rr.Response]:
 
 
 @dataclass(eq=False)
-class Execution:
-    """One response being executed: its text not yet written, and its cancel switch."""
+class Execution(Held):
+    """One response being executed: its text not yet written, and its cancel switch
+    (``cancelled``, set by the sweep's watch: :class:`leases.Held`)."""
 
     response_id: str
     store: ResponseStore
     #: The worker's lease owner name (sent to the backend with the response's id).
     owner: str = ""
     message_id: str = field(default_factory=lambda: f"msg_{secrets.token_hex(12)}")
-    cancelled: threading.Event = field(default_factory=threading.Event)
     pending: list[str] = field(default_factory=list)
     opened: bool = False
     last_write: float = 0.0
-    renewed: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def on_text(self, piece: str) -> None:
@@ -426,45 +427,27 @@ class ResponseWorker:
         self._pool = ThreadPoolExecutor(
             max_workers=self.concurrency + 16, thread_name_prefix="model-responses"
         )
-        self._stopping = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="model-responses", daemon=True)
-        self._failing = False
+        self._sweeper = Sweeper(self.sweep, SWEEP_SECONDS, name="model responses", back_off=False)
+        self._stopping = self._sweeper.stopping
 
     # -- life
 
     def start(self) -> None:
-        self._thread.start()
+        self._sweeper.start()
 
     def stop(self) -> None:
         """Stop sweeping and abort the calls in hand; their responses fail with
         ``server_error`` (:data:`STOPPED`), or, if the store is away, by the lease rule."""
-        self._stopping.set()
-        self._wake.set()
+        self._sweeper.halt()
         with self._lock:
             for execution in self.running.values():
                 execution.cancelled.set()
-        self._thread.join(timeout=5)
+        self._sweeper.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def wake(self) -> None:
         """Sweep now (a response was queued here, or an execution ended: a free thread)."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(SWEEP_SECONDS)
-            self._wake.clear()
-            if self._stopping.is_set():
-                return
-            try:
-                self.sweep()
-            except Exception:
-                if not self._failing:
-                    log.exception("model responses sweep failed (retrying)")
-                self._failing = True
-            else:
-                self._failing = False
+        self._sweeper.wake()
 
     # -- executions
 
@@ -551,28 +534,16 @@ class ResponseWorker:
             log.warning("response %s failed: %s", response_id, message)
 
     def _watch(self) -> None:
-        """Renew the leases in hand, write pending text, and abort what was cancelled."""
+        """Write pending text, renew the leases in hand and abort what was cancelled."""
         with self._lock:
-            executions = list(self.running.values())
+            executions = dict(self.running)
         if not executions:
             return
-        now = time.monotonic()
-        for execution in executions:
+        for execution in executions.values():
             if execution.due():
                 execution.flush()
-            if now - execution.renewed >= self.lease_seconds / 3:
-                execution.renewed = now
-                kept = self.leases.renew(
-                    KIND, execution.response_id, self.owner, self.lease_seconds
-                )
-                if not kept:
-                    log.warning("lost the lease of response %s: aborting", execution.response_id)
-                    execution.cancelled.set()
-        ids = [e.response_id for e in executions]
-        statuses = self.store.store.in_session(self.store.statuses, ids)
-        for execution in executions:
-            if statuses.get(execution.response_id) not in ("queued", "in_progress"):
-                execution.cancelled.set()  # cancelled or deleted
+        statuses = functools.partial(self.store.store.in_session, self.store.statuses)
+        self.leases.watch(KIND, self.owner, self.lease_seconds, executions, statuses)
 
     def _claim_queued(self) -> None:
         with self._lock:

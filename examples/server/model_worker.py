@@ -52,8 +52,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chat_backend import Aborted, Backend, BackendError, Outcome, complete
-from leases import Leases, new_owner
-from store import Life, Store, Unavailable, clock, new_id
+from leases import Held, Leases, new_owner
+from store import Life, Store, clock, new_id
+from sweeper import Sweeper
 
 import runstate as rs
 
@@ -82,8 +83,6 @@ REQUEST_SCHEMA = """CREATE TABLE IF NOT EXISTS model_requests (
 )"""
 
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
-#: The statuses a run being executed may have; any other aborts its backend call.
-_IN_FLIGHT = (rs.RunStatus.QUEUED.value, rs.RunStatus.IN_PROGRESS.value)
 
 
 @dataclass(frozen=True)
@@ -245,17 +244,14 @@ def _op(operation: rs.Op, **arguments: Any) -> Callable[[Life, int], Life]:
 
 
 @dataclass
-class Execution:
-    """A run this process is executing, and what its watcher tells it."""
+class Execution(Held):
+    """A run this process is executing, and what its watcher tells it (``cancelled``,
+    ``lost``: :class:`leases.Held`)."""
 
     thread_id: str
     run_id: str
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    #: The lease was lost: the run is no longer ours to change.
-    lost: bool = False
     #: The worker is shutting down.
     shutdown: bool = False
-    renewed: float = field(default_factory=time.monotonic)
     #: Why runstate last refused one of this execution's changes (for the log).
     refused: str = ""
     pending: list[str] = field(default_factory=list)
@@ -273,20 +269,17 @@ class ModelWorker:
         self.backend = settings.backend
         self.owner = owner or new_owner()
         self.leases = Leases(store)
-        self.stopping = threading.Event()
-        #: Set to make the dispatcher look for work at once (a run queued or cancelled
-        #: in this process, an execution ended).
-        self.wakeup = threading.Event()
         self.inflight: dict[str, Execution] = {}
         self.lock = threading.Lock()
         self.pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=settings.concurrency, thread_name_prefix="model-run"
         )
-        self.threads = [
-            threading.Thread(target=self._dispatch, name="model-dispatcher", daemon=True),
-            threading.Thread(target=self._watch, name="model-watcher", daemon=True),
-        ]
-        self.failing = False
+        #: Claims and starts runs every ``poll``, or at once when woken (:meth:`wake`).
+        self.dispatcher = Sweeper(
+            self.sweep, settings.poll, name="model dispatcher", back_off=False
+        )
+        #: Renews the leases of the runs in flight and aborts the cancelled ones.
+        self.watcher = Sweeper(self._watch, settings.poll, name="model watcher", back_off=False)
         self._last_expiry_sweep = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -303,17 +296,17 @@ class ModelWorker:
 
     def start(self) -> None:
         self.create_schema()
-        for thread in self.threads:
-            thread.start()
+        self.dispatcher.start()
+        self.watcher.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work; abort the calls in flight (their runs fail: the answer is
         lost with the process that was reading it) and wait for them."""
-        self.stopping.set()
-        self.wakeup.set()
+        self.dispatcher.halt()
+        self.watcher.halt()
         self._abort_all()
-        for thread in self.threads:
-            thread.join(timeout)
+        self.dispatcher.stop(timeout)
+        self.watcher.stop(timeout)
         self._abort_all()  # and what the dispatcher's last sweep took
         self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -326,25 +319,9 @@ class ModelWorker:
     # -- the dispatcher ---------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Look for work now rather than at the next poll."""
-        self.wakeup.set()
-
-    def _dispatch(self) -> None:
-        while not self.stopping.is_set():
-            self.wakeup.wait(self.settings.poll)
-            self.wakeup.clear()
-            if self.stopping.is_set():
-                break
-            try:
-                self.sweep()
-            except Unavailable:
-                continue  # the store logs the outage once
-            except Exception:
-                if not self.failing:
-                    log.exception("model worker sweep failed (trying again)")
-                self.failing = True
-            else:
-                self.failing = False
+        """Look for work now rather than at the next poll (a run queued or cancelled in
+        this process, an execution ended)."""
+        self.dispatcher.wake()
 
     def candidates(self, limit: int) -> list[tuple[str, str]]:
         """Runs waiting for a worker: queued or cancelling, or in progress with no live
@@ -371,7 +348,7 @@ class ModelWorker:
         if free <= 0:
             return
         for thread_id, run_id in self.candidates(free + len(busy) + 8):
-            if free <= 0 or self.stopping.is_set():
+            if free <= 0 or self.dispatcher.stopping.is_set():
                 break
             if run_id in busy:
                 continue
@@ -403,35 +380,18 @@ class ModelWorker:
     def _watch(self) -> None:
         """Renew the leases of the runs in flight; abort a call whose run left
         ``in_progress`` (a cancel, an expiry) or whose lease was lost."""
-        while not self.stopping.wait(self.settings.poll):
-            with self.lock:
-                flying = list(self.inflight.values())
-            if not flying:
-                continue
-            try:
-                self._look(flying)
-            except Exception:
-                log.debug("model watcher look failed", exc_info=True)
+        with self.lock:
+            flying = dict(self.inflight)
+        if flying:
+            self.leases.watch(KIND, self.owner, self.settings.lease, flying, self._statuses)
 
-    def _look(self, flying: list[Execution]) -> None:
-        ids = [ex.run_id for ex in flying]
+    def _statuses(self, ids: list[str]) -> dict[str, str]:
         marks = ", ".join("?" * len(ids))
         with self.store.session():
-            statuses = dict(
-                self.store.execute(
-                    f"SELECT id, status FROM runs WHERE id IN ({marks})", tuple(ids)
-                ).fetchall()
+            rows = self.store.execute(
+                f"SELECT id, status FROM runs WHERE id IN ({marks})", tuple(ids)
             )
-        now = time.monotonic()
-        for ex in flying:
-            if statuses.get(ex.run_id, "gone") not in _IN_FLIGHT:
-                ex.cancelled.set()
-            if now - ex.renewed >= self.settings.lease / 3:
-                if self.leases.renew(KIND, ex.run_id, self.owner, self.settings.lease):
-                    ex.renewed = now
-                else:
-                    ex.lost = True
-                    ex.cancelled.set()
+            return dict(rows.fetchall())
 
     # -- executing one run ------------------------------------------------------------------
 
