@@ -146,3 +146,56 @@ def test_the_watch_renews_aborts_the_cancelled_and_the_lost(
         assert said == ["lost the lease of run taken: aborting"]  # once, not every watch
     finally:
         store.close()
+
+
+def test_the_hand_claims_executes_and_gives_back(modules: Any, tmp_path: Path) -> None:
+    _, leases_module, store_module = modules
+    store = store_module.Store(database("sqlite", tmp_path))
+    store.create_schema()
+    leases = leases_module.Leases(store)
+    leases.create_schema()
+    ended: list[str] = []
+    hand = leases_module.Hand(
+        leases,
+        "run",
+        "me",
+        600,
+        limit=1,
+        threads=2,
+        name="test-hand",
+        ended=lambda: ended.append(""),
+    )
+    try:
+        go, seen = threading.Event(), []
+
+        def run(work: Any) -> None:
+            seen.append(leases.owner_of("run", "a"))  # claimed before it runs
+            assert go.wait(60)
+
+        assert hand.take("a", leases_module.Held, run)
+        assert not hand.take("a", leases_module.Held, run)  # in hand already
+        assert not hand.take("b", leases_module.Held, run)  # full (limit 1)
+        assert leases.owner_of("run", "b") is None  # and not claimed
+        assert hand.free() == 0 and list(hand.held()) == ["a"]
+        hand.hold("sync", leases_module.Held(), counted=False)  # a request's own: not counted
+        assert hand.free() == 0 and sorted(hand.held()) == ["a", "sync"]
+        go.set()
+        hand.shutdown()
+        assert seen == ["me"] and ended == [""]  # one counted execution ended: one wake-up
+        assert leases.owner_of("run", "a") is None  # released
+        assert hand.free() == 1 and list(hand.held()) == ["sync"]
+
+        assert leases.claim("run", "taken", "other", 600)
+        assert not hand.take("taken", leases_module.Held, run)  # another worker's
+
+        lost = leases_module.Held(lost=True)
+        assert leases.claim("run", "lost", "me", 600)
+        hand.hold("lost", lost, counted=False)
+        hand.execute("lost", lost, lambda work: None, counted=False)
+        assert leases.owner_of("run", "lost") == "me"  # lost: not ours to release
+        assert ended == [""] and "lost" not in hand.held()
+
+        hand.abort_all()
+        assert hand.held()["sync"].cancelled.is_set() and hand.held()["sync"].shutdown
+    finally:
+        store.close()

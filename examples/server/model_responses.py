@@ -48,14 +48,13 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 import chat_backend
 from chat_backend import Aborted, Backend, BackendError, Outcome
-from leases import Held, Leases, new_owner
+from leases import Hand, Held, Leases, new_owner
 from responses_store import ResponseStore
 from sweeper import Sweeper
 
@@ -421,11 +420,17 @@ class ResponseWorker:
         self.leases = Leases(store.store)
         self.leases.create_schema()
         self.owner = new_owner()
-        self.running: dict[str, Execution] = {}
-        self._background = 0
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(
-            max_workers=self.concurrency + 16, thread_name_prefix="model-responses"
+        #: The responses executed here: ``concurrency`` background ones at most (claimed
+        #: by the sweep), and the synchronous ones their requests claimed.
+        self.hand: Hand[Execution] = Hand(
+            self.leases,
+            KIND,
+            self.owner,
+            lease_seconds,
+            limit=self.concurrency,
+            threads=self.concurrency + 16,
+            name="model-responses",
+            ended=self.wake,
         )
         self._sweeper = Sweeper(self.sweep, SWEEP_SECONDS, name="model responses", back_off=False)
         self._stopping = self._sweeper.stopping
@@ -439,11 +444,10 @@ class ResponseWorker:
         """Stop sweeping and abort the calls in hand; their responses fail with
         ``server_error`` (:data:`STOPPED`), or, if the store is away, by the lease rule."""
         self._sweeper.halt()
-        with self._lock:
-            for execution in self.running.values():
-                execution.cancelled.set()
+        self.hand.abort_all()
         self._sweeper.stop()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.hand.abort_all()  # and what the last sweep took
+        self.hand.shutdown()
 
     def wake(self) -> None:
         """Sweep now (a response was queued here, or an execution ended: a free thread)."""
@@ -451,31 +455,17 @@ class ResponseWorker:
 
     # -- executions
 
-    def _register(self, execution: Execution, background: bool) -> bool:
-        with self._lock:
-            if execution.response_id in self.running:
-                return False
-            if background and self._background >= self.concurrency:
-                return False
-            self.running[execution.response_id] = execution
-            self._background += background
-            return True
+    def _run(self, execution: Execution, *, start: bool = True) -> rr.Response | None:
+        """Execute the response (on the hand's pool, which releases its lease after);
+        ``start``: it is queued (claimed by the sweep), else a request started it."""
+        ended = execute(self.store, self.backend, execution, start=start)
+        if ended is None and self._stopping.is_set():
+            with suppress(Exception):  # else its lease lapses: another worker ends it
+                self.fail_in_flight(execution.response_id, STOPPED)
+        return ended
 
-    def _run(self, execution: Execution, *, start: bool, background: bool) -> rr.Response | None:
-        try:
-            ended = execute(self.store, self.backend, execution, start=start)
-            if ended is None and self._stopping.is_set():
-                with suppress(Exception):  # else its lease lapses: another worker ends it
-                    self.fail_in_flight(execution.response_id, STOPPED)
-            return ended
-        finally:
-            with self._lock:
-                self.running.pop(execution.response_id, None)
-                self._background -= background
-            with suppress(Exception):
-                self.leases.release(KIND, execution.response_id, self.owner)
-            if background:
-                self.wake()
+    def _run_started(self, execution: Execution) -> rr.Response | None:
+        return self._run(execution, start=False)
 
     def claim(self, response_id: str) -> bool:
         """Take the lease of a response about to be created (synchronous requests: the
@@ -485,20 +475,21 @@ class ResponseWorker:
     def run_here(self, response_id: str) -> rr.Response | None:
         """Execute a synchronous response in the caller's thread (its lease claimed)."""
         execution = Execution(response_id, self.store, self.owner)
-        self._register(execution, background=False)
-        return self._run(execution, start=False, background=False)
+        self.hand.hold(response_id, execution, counted=False)
+        return self.hand.execute(response_id, execution, self._run_started, counted=False)
 
     def run_soon(self, response_id: str) -> None:
         """Execute a synchronous, streamed response on the worker's threads."""
         execution = Execution(response_id, self.store, self.owner)
-        self._register(execution, background=False)
-        self._pool.submit(self._run, execution, start=False, background=False)
+        self.hand.hold(response_id, execution, counted=False)
+        self.hand.pool.submit(
+            self.hand.execute, response_id, execution, self._run_started, counted=False
+        )
 
     def cancelled(self, response_id: str) -> None:
         """A cancel accepted in this process: abort the call now (other processes see it
         at their next sweep)."""
-        with self._lock:
-            execution = self.running.get(response_id)
+        execution = self.hand.held().get(response_id)
         if execution is not None:
             execution.cancelled.set()
 
@@ -535,33 +526,20 @@ class ResponseWorker:
 
     def _watch(self) -> None:
         """Write pending text, renew the leases in hand and abort what was cancelled."""
-        with self._lock:
-            executions = dict(self.running)
-        if not executions:
-            return
-        for execution in executions.values():
+        for execution in self.hand.held().values():
             if execution.due():
                 execution.flush()
-        statuses = functools.partial(self.store.store.in_session, self.store.statuses)
-        self.leases.watch(KIND, self.owner, self.lease_seconds, executions, statuses)
+        self.hand.watch(functools.partial(self.store.store.in_session, self.store.statuses))
 
     def _claim_queued(self) -> None:
-        with self._lock:
-            free = self.concurrency - self._background
+        free = self.hand.free()
         if free <= 0 or self._stopping.is_set():
             return
-        ids = self.store.store.in_session(self.store.queued, free * 2)
-        for response_id in ids:
-            with self._lock:
-                if response_id in self.running or self._background >= self.concurrency:
-                    continue
-            if not self.leases.claim(KIND, response_id, self.owner, self.lease_seconds):
-                continue
-            execution = Execution(response_id, self.store, self.owner)
-            if not self._register(execution, background=True):
-                self.leases.release(KIND, response_id, self.owner)
-                continue
-            self._pool.submit(self._run, execution, start=True, background=True)
+        for response_id in self.store.store.in_session(self.store.queued, free * 2):
+            self.hand.take(response_id, functools.partial(self._execution, response_id), self._run)
+
+    def _execution(self, response_id: str) -> Execution:
+        return Execution(response_id, self.store, self.owner)
 
 
 def worker(store: ResponseStore, settings: Any) -> ResponseWorker | None:

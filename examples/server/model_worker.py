@@ -41,18 +41,17 @@ for tool outputs past its ``expires_at`` is expired by the sweep.
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from chat_backend import Aborted, Backend, BackendError, Outcome, complete
-from leases import Held, Leases, new_owner
+from leases import Hand, Held, Leases, new_owner
 from store import Life, Store, clock, new_id
 from sweeper import Sweeper
 
@@ -250,8 +249,6 @@ class Execution(Held):
 
     thread_id: str
     run_id: str
-    #: The worker is shutting down.
-    shutdown: bool = False
     #: Why runstate last refused one of this execution's changes (for the log).
     refused: str = ""
     pending: list[str] = field(default_factory=list)
@@ -269,10 +266,16 @@ class ModelWorker:
         self.backend = settings.backend
         self.owner = owner or new_owner()
         self.leases = Leases(store)
-        self.inflight: dict[str, Execution] = {}
-        self.lock = threading.Lock()
-        self.pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=settings.concurrency, thread_name_prefix="model-run"
+        #: The runs in flight here, on ``concurrency`` threads.
+        self.hand: Hand[Execution] = Hand(
+            self.leases,
+            KIND,
+            self.owner,
+            settings.lease,
+            limit=settings.concurrency,
+            threads=settings.concurrency,
+            name="model-run",
+            ended=self.wake,
         )
         #: Claims and starts runs every ``poll``, or at once when woken (:meth:`wake`).
         self.dispatcher = Sweeper(
@@ -304,17 +307,11 @@ class ModelWorker:
         lost with the process that was reading it) and wait for them."""
         self.dispatcher.halt()
         self.watcher.halt()
-        self._abort_all()
+        self.hand.abort_all()
         self.dispatcher.stop(timeout)
         self.watcher.stop(timeout)
-        self._abort_all()  # and what the dispatcher's last sweep took
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def _abort_all(self) -> None:
-        with self.lock:
-            for ex in self.inflight.values():
-                ex.shutdown = True
-                ex.cancelled.set()
+        self.hand.abort_all()  # and what the dispatcher's last sweep took
+        self.hand.shutdown()
 
     # -- the dispatcher ---------------------------------------------------------------------
 
@@ -342,23 +339,13 @@ class ModelWorker:
         if time.monotonic() - self._last_expiry_sweep >= 1.0:
             self._last_expiry_sweep = time.monotonic()
             self.expire_waiting()
-        with self.lock:
-            free = self.settings.concurrency - len(self.inflight)
-            busy = set(self.inflight)
+        free = self.hand.free()
         if free <= 0:
             return
-        for thread_id, run_id in self.candidates(free + len(busy) + 8):
-            if free <= 0 or self.dispatcher.stopping.is_set():
+        for thread_id, run_id in self.candidates(free + len(self.hand.held()) + 8):
+            if self.hand.free() <= 0 or self.dispatcher.stopping.is_set():
                 break
-            if run_id in busy:
-                continue
-            if not self.leases.claim(KIND, run_id, self.owner, self.settings.lease):
-                continue
-            ex = Execution(thread_id, run_id)
-            with self.lock:
-                self.inflight[run_id] = ex
-            free -= 1
-            self.pool.submit(self._execute, ex)
+            self.hand.take(run_id, partial(Execution, thread_id, run_id), self._execute)
 
     def expire_waiting(self) -> None:
         """Runs waiting for tool outputs past their ``expires_at``: expired now (every
@@ -380,10 +367,7 @@ class ModelWorker:
     def _watch(self) -> None:
         """Renew the leases of the runs in flight; abort a call whose run left
         ``in_progress`` (a cancel, an expiry) or whose lease was lost."""
-        with self.lock:
-            flying = dict(self.inflight)
-        if flying:
-            self.leases.watch(KIND, self.owner, self.settings.lease, flying, self._statuses)
+        self.hand.watch(self._statuses)
 
     def _statuses(self, ids: list[str]) -> dict[str, str]:
         marks = ", ".join("?" * len(ids))
@@ -406,6 +390,7 @@ class ModelWorker:
             return None
 
     def _execute(self, ex: Execution) -> None:
+        """Execute the run (on the hand's pool, which releases its lease after)."""
         try:
             self._run(ex)
         except Exception:
@@ -413,13 +398,6 @@ class ModelWorker:
             if not ex.lost:
                 with suppress(Exception):
                     self._end(ex, "server_error", "The model worker failed.")
-        finally:
-            if not ex.lost:
-                with suppress(Exception):
-                    self.leases.release(KIND, ex.run_id, self.owner)
-            with self.lock:
-                self.inflight.pop(ex.run_id, None)
-            self.wake()  # a slot is free
 
     def _run(self, ex: Execution) -> None:
         # The claim may have lapsed while this process stalled before getting here (and
