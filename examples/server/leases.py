@@ -174,9 +174,10 @@ class Leases:
                 work.cancelled.set()
 
 
+@dataclass(eq=False)
 class Hand(Generic[_Work]):
-    """The work one worker holds under its leases of ``kind``, by id, and the pool of
-    ``threads`` executing it.
+    """The work one worker holds under its leases of ``kind`` (for ``seconds``), by id,
+    and the pool of ``threads`` executing it (``name`` names them).
 
     :meth:`take` claims a piece's lease and executes it on the pool, ``limit`` at most at
     once; :meth:`hold` and :meth:`execute` serve work the worker claimed itself (not
@@ -185,28 +186,20 @@ class Hand(Generic[_Work]):
     work, ``ended`` is called (a thread is free: the worker's wake-up).
     """
 
-    def __init__(
-        self,
-        leases: Leases,
-        kind: str,
-        owner: str,
-        seconds: float,
-        *,
-        limit: int,
-        threads: int,
-        name: str,
-        ended: Callable[[], None],
-    ) -> None:
-        self.leases = leases
-        self.kind = kind
-        self.owner = owner
-        self.seconds = seconds
-        self.limit = limit
-        self.ended = ended
-        self.work: dict[str, _Work] = {}
-        self.counted = 0
-        self.lock = threading.Lock()
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
+    leases: Leases
+    kind: str
+    owner: str
+    seconds: float
+    limit: int
+    threads: int
+    name: str
+    ended: Callable[[], None]
+    work: dict[str, _Work] = field(default_factory=dict, init=False)
+    counted: int = field(default=0, init=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def __post_init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix=self.name)
 
     def free(self) -> int:
         """How many more pieces :meth:`take` may start now."""
