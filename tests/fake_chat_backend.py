@@ -28,7 +28,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -36,6 +36,7 @@ import pytest
 USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
 
 _DEFAULT: Any = object()
+_Fake = TypeVar("_Fake", bound="FakeBackend")
 
 
 @dataclass(frozen=True)
@@ -310,15 +311,20 @@ class FakeBackend:
         if self._thread is not None:
             self._thread.join(30)
 
+    def __enter__(self: _Fake) -> _Fake:
+        """Started (on a free port); stopped at the end of the ``with``."""
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
 
 @pytest.fixture
 def fake_backend() -> Iterator[FakeBackend]:
     """A started :class:`FakeBackend`, stopped after the test."""
-    fake = FakeBackend().start()
-    try:
+    with FakeBackend() as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 if __name__ == "__main__":  # a stand-in model to try the server with: text replies only

@@ -66,11 +66,8 @@ HINT = "Answer briefly."
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeBackend]:
-    backend = FakeBackend().start()
-    try:
+    with FakeBackend() as backend:
         yield backend
-    finally:
-        backend.stop()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -596,7 +593,7 @@ def worker(tmp_path: Path) -> Iterator[Any]:
         w.db = db
         w.modules = (chat_backend, model_worker, store_module)
         yield w
-        w.pool.shutdown()
+        w.hand.shutdown()
         store.close()
     finally:
         sys.path.remove(str(SERVER))
@@ -844,7 +841,7 @@ def test_a_worker_whose_claim_lapsed_before_it_began_leaves_the_run_alone(worker
     worker._execute(model_worker.Execution(thread.id, run.id))  # the stalled one wakes
     assert worker.store.get_run(thread.id, run.id).status is rs.RunStatus.IN_PROGRESS
     assert worker.leases.owner_of("run", run.id) == "other-worker"
-    other.pool.shutdown()
+    other.hand.shutdown()
 
 
 def test_a_message_of_several_parts_keeps_them_apart_and_in_order() -> None:
@@ -903,4 +900,4 @@ def test_a_lease_row_left_behind_does_not_hold_up_its_own_worker(worker: Any) ->
     assert (thread.id, run.id) in worker.candidates(10)
     other = model_worker.ModelWorker(worker.store, worker.settings, owner="other-worker")
     assert (thread.id, run.id) not in other.candidates(10)  # not the other's to take
-    other.pool.shutdown()
+    other.hand.shutdown()

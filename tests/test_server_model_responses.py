@@ -85,11 +85,8 @@ class Fake(FakeBackend):
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[Fake]:
-    backend = Fake().start()
-    try:
+    with Fake() as backend:
         yield backend
-    finally:
-        backend.stop()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -26,11 +26,8 @@ pytestmark = needs_server
 
 @pytest.fixture(scope="module")
 def fake() -> Iterator[Fake]:
-    backend = Fake().start()
-    try:
+    with Fake() as backend:
         yield backend
-    finally:
-        backend.stop()
 
 
 @pytest.fixture(scope="module")

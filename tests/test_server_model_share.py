@@ -44,11 +44,8 @@ SHORT_LEASE = ("--model-lease", "2")
 
 @pytest.fixture
 def fake() -> Iterator[FakeBackend]:
-    backend = FakeBackend().start()
-    try:
+    with FakeBackend() as backend:
         yield backend
-    finally:
-        backend.stop()
 
 
 def create_runs(bases: list[str], count: int) -> list[tuple[str, str]]:

@@ -47,6 +47,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from store import Decide, Life, Store, Thread, Unavailable, clock, new_id
+from sweeper import Sweeper
 from tool_calls import next_calls, next_functions
 
 import runstate as rs
@@ -933,48 +934,14 @@ def auto_step(life: Life, now: int) -> Life:
     return op(rs.Op.COMPLETE, usage=usage)(life, now)
 
 
-class AutoWorker:
-    """A background thread taking queued, in-progress and cancelling runs one step on.
+class AutoWorker(Sweeper):
+    """The scripted runs' worker: a :class:`sweeper.Sweeper` (a background thread that backs
+    off while its sweeps fail) taking queued, in-progress and cancelling runs one step on
+    each sweep."""
 
-    While its sweeps fail (the database away) it backs off, doubling its pause up to
-    ``MAX_PAUSE`` seconds, and logs the first failure only; the first sweep that works
-    again says so and brings the pause back to ``delay``. ``work`` replaces what one sweep
-    does (the responses' worker, ``responses_app.worker``, is this loop with its own
-    sweep); ``name`` names the thread and the log lines."""
-
-    #: The longest pause between two failing sweeps, in seconds.
-    MAX_PAUSE = 2.0
-
-    def __init__(
-        self,
-        store: Store,
-        delay: float,
-        *,
-        work: Callable[[], None] | None = None,
-        name: str = "auto worker",
-    ) -> None:
+    def __init__(self, store: Store, delay: float) -> None:
         self.store = store
-        self.delay = delay
-        self.work = self._runs_step if work is None else work
-        self.name = name
-        self.failing = False
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name=name.replace(" ", "-"), daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        pause = self.delay
-        while not self.stopping.wait(pause):
-            if self.sweep():
-                pause = self.delay
-            else:
-                pause = min(max(pause, 0.05) * 2, max(self.MAX_PAUSE, self.delay))
+        super().__init__(self._runs_step, delay, name="auto worker")
 
     def _runs_step(self) -> None:
         """Each run waiting for the worker, one step on. A run whose change fails (the
@@ -984,24 +951,6 @@ class AutoWorker:
                 # Another process may have moved it first; the next sweep sees it.
                 with suppress(rs.TransitionError, rs.StepTransitionError, rs.APIError):
                     self.store.change(thread_id, run_id, auto_step)
-
-    def sweep(self) -> bool:
-        """One sweep (:attr:`work`); False when it failed."""
-        try:
-            self.work()
-        except Unavailable:
-            # The store logs the outage and its end, once each: the worker says nothing
-            # (a "sweeps again" here repeated the store's "available again").
-            return False
-        except Exception:
-            if not self.failing:
-                log.exception("%s sweep failed (backing off until one works)", self.name)
-            self.failing = True
-            return False
-        if self.failing:
-            log.warning("%s sweeps again", self.name)
-            self.failing = False
-        return True
 
 
 # --------------------------------------------------------------------------------------

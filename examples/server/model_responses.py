@@ -41,21 +41,22 @@ started and is simply claimed again.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
 import chat_backend
 from chat_backend import Aborted, Backend, BackendError, Outcome
-from leases import Leases, new_owner
+from leases import Hand, Held, Leases, new_owner
 from responses_store import ResponseStore
+from sweeper import Sweeper
 
 import runstate as rs
 from runstate import responses as rr
@@ -297,19 +298,18 @@ def failing(code: str, message: str) -> Callable[..., rr.Response]:
 
 
 @dataclass(eq=False)
-class Execution:
-    """One response being executed: its text not yet written, and its cancel switch."""
+class Execution(Held):
+    """One response being executed: its text not yet written, and its cancel switch
+    (``cancelled``, set by the sweep's watch: :class:`leases.Held`)."""
 
     response_id: str
     store: ResponseStore
     #: The worker's lease owner name (sent to the backend with the response's id).
     owner: str = ""
     message_id: str = field(default_factory=lambda: f"msg_{secrets.token_hex(12)}")
-    cancelled: threading.Event = field(default_factory=threading.Event)
     pending: list[str] = field(default_factory=list)
     opened: bool = False
     last_write: float = 0.0
-    renewed: float = field(default_factory=time.monotonic)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def on_text(self, piece: str) -> None:
@@ -420,79 +420,52 @@ class ResponseWorker:
         self.leases = Leases(store.store)
         self.leases.create_schema()
         self.owner = new_owner()
-        self.running: dict[str, Execution] = {}
-        self._background = 0
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(
-            max_workers=self.concurrency + 16, thread_name_prefix="model-responses"
+        #: The responses executed here: ``concurrency`` background ones at most (claimed
+        #: by the sweep), and the synchronous ones their requests claimed.
+        self.hand: Hand[Execution] = Hand(
+            self.leases,
+            KIND,
+            self.owner,
+            lease_seconds,
+            limit=self.concurrency,
+            threads=self.concurrency + 16,
+            name="model-responses",
+            ended=self.wake,
         )
-        self._stopping = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="model-responses", daemon=True)
-        self._failing = False
+        self._sweeper = Sweeper(self.sweep, SWEEP_SECONDS, name="model responses", back_off=False)
+        self._stopping = self._sweeper.stopping
 
     # -- life
 
     def start(self) -> None:
-        self._thread.start()
+        self._sweeper.start()
 
     def stop(self) -> None:
         """Stop sweeping and abort the calls in hand; their responses fail with
         ``server_error`` (:data:`STOPPED`), or, if the store is away, by the lease rule."""
-        self._stopping.set()
-        self._wake.set()
-        with self._lock:
-            for execution in self.running.values():
-                execution.cancelled.set()
-        self._thread.join(timeout=5)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._sweeper.halt()
+        self.hand.abort_all()
+        self._sweeper.stop()
+        self.hand.abort_all()  # and what the last sweep took
+        self.hand.shutdown()
 
     def wake(self) -> None:
         """Sweep now (a response was queued here, or an execution ended: a free thread)."""
-        self._wake.set()
-
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.wait(SWEEP_SECONDS)
-            self._wake.clear()
-            if self._stopping.is_set():
-                return
-            try:
-                self.sweep()
-            except Exception:
-                if not self._failing:
-                    log.exception("model responses sweep failed (retrying)")
-                self._failing = True
-            else:
-                self._failing = False
+        self._sweeper.wake()
 
     # -- executions
 
-    def _register(self, execution: Execution, background: bool) -> bool:
-        with self._lock:
-            if execution.response_id in self.running:
-                return False
-            if background and self._background >= self.concurrency:
-                return False
-            self.running[execution.response_id] = execution
-            self._background += background
-            return True
+    def _run(self, execution: Execution, *, start: bool = True) -> rr.Response | None:
+        """Execute the response (on the hand's pool, which releases its lease after);
+        ``start``: it is queued (claimed by the sweep), else a request started it."""
+        ended = execute(self.store, self.backend, execution, start=start)
+        if ended is None and self._stopping.is_set():
+            with suppress(Exception):  # else its lease lapses: another worker ends it
+                self.fail_in_flight(execution.response_id, STOPPED)
+        return ended
 
-    def _run(self, execution: Execution, *, start: bool, background: bool) -> rr.Response | None:
-        try:
-            ended = execute(self.store, self.backend, execution, start=start)
-            if ended is None and self._stopping.is_set():
-                with suppress(Exception):  # else its lease lapses: another worker ends it
-                    self.fail_in_flight(execution.response_id, STOPPED)
-            return ended
-        finally:
-            with self._lock:
-                self.running.pop(execution.response_id, None)
-                self._background -= background
-            with suppress(Exception):
-                self.leases.release(KIND, execution.response_id, self.owner)
-            if background:
-                self.wake()
+    def _run_started(self, execution: Execution) -> rr.Response | None:
+        return self._run(execution, start=False)
 
     def claim(self, response_id: str) -> bool:
         """Take the lease of a response about to be created (synchronous requests: the
@@ -502,20 +475,21 @@ class ResponseWorker:
     def run_here(self, response_id: str) -> rr.Response | None:
         """Execute a synchronous response in the caller's thread (its lease claimed)."""
         execution = Execution(response_id, self.store, self.owner)
-        self._register(execution, background=False)
-        return self._run(execution, start=False, background=False)
+        self.hand.hold(response_id, execution, counted=False)
+        return self.hand.execute(response_id, execution, self._run_started, counted=False)
 
     def run_soon(self, response_id: str) -> None:
         """Execute a synchronous, streamed response on the worker's threads."""
         execution = Execution(response_id, self.store, self.owner)
-        self._register(execution, background=False)
-        self._pool.submit(self._run, execution, start=False, background=False)
+        self.hand.hold(response_id, execution, counted=False)
+        self.hand.pool.submit(
+            self.hand.execute, response_id, execution, self._run_started, counted=False
+        )
 
     def cancelled(self, response_id: str) -> None:
         """A cancel accepted in this process: abort the call now (other processes see it
         at their next sweep)."""
-        with self._lock:
-            execution = self.running.get(response_id)
+        execution = self.hand.held().get(response_id)
         if execution is not None:
             execution.cancelled.set()
 
@@ -551,46 +525,21 @@ class ResponseWorker:
             log.warning("response %s failed: %s", response_id, message)
 
     def _watch(self) -> None:
-        """Renew the leases in hand, write pending text, and abort what was cancelled."""
-        with self._lock:
-            executions = list(self.running.values())
-        if not executions:
-            return
-        now = time.monotonic()
-        for execution in executions:
+        """Write pending text, renew the leases in hand and abort what was cancelled."""
+        for execution in self.hand.held().values():
             if execution.due():
                 execution.flush()
-            if now - execution.renewed >= self.lease_seconds / 3:
-                execution.renewed = now
-                kept = self.leases.renew(
-                    KIND, execution.response_id, self.owner, self.lease_seconds
-                )
-                if not kept:
-                    log.warning("lost the lease of response %s: aborting", execution.response_id)
-                    execution.cancelled.set()
-        ids = [e.response_id for e in executions]
-        statuses = self.store.store.in_session(self.store.statuses, ids)
-        for execution in executions:
-            if statuses.get(execution.response_id) not in ("queued", "in_progress"):
-                execution.cancelled.set()  # cancelled or deleted
+        self.hand.watch(functools.partial(self.store.store.in_session, self.store.statuses))
 
     def _claim_queued(self) -> None:
-        with self._lock:
-            free = self.concurrency - self._background
+        free = self.hand.free()
         if free <= 0 or self._stopping.is_set():
             return
-        ids = self.store.store.in_session(self.store.queued, free * 2)
-        for response_id in ids:
-            with self._lock:
-                if response_id in self.running or self._background >= self.concurrency:
-                    continue
-            if not self.leases.claim(KIND, response_id, self.owner, self.lease_seconds):
-                continue
-            execution = Execution(response_id, self.store, self.owner)
-            if not self._register(execution, background=True):
-                self.leases.release(KIND, response_id, self.owner)
-                continue
-            self._pool.submit(self._run, execution, start=True, background=True)
+        for response_id in self.store.store.in_session(self.store.queued, free * 2):
+            self.hand.take(response_id, functools.partial(self._execution, response_id), self._run)
+
+    def _execution(self, response_id: str) -> Execution:
+        return Execution(response_id, self.store, self.owner)
 
 
 def worker(store: ResponseStore, settings: Any) -> ResponseWorker | None:

@@ -41,19 +41,19 @@ for tool outputs past its ``expires_at`` is expired by the sweep.
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from chat_backend import Aborted, Backend, BackendError, Outcome, complete
-from leases import Leases, new_owner
-from store import Life, Store, Unavailable, clock, new_id
+from leases import Hand, Held, Leases, new_owner
+from store import Life, Store, clock, new_id
+from sweeper import Sweeper
 
 import runstate as rs
 
@@ -82,8 +82,6 @@ REQUEST_SCHEMA = """CREATE TABLE IF NOT EXISTS model_requests (
 )"""
 
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
-#: The statuses a run being executed may have; any other aborts its backend call.
-_IN_FLIGHT = (rs.RunStatus.QUEUED.value, rs.RunStatus.IN_PROGRESS.value)
 
 
 @dataclass(frozen=True)
@@ -245,17 +243,12 @@ def _op(operation: rs.Op, **arguments: Any) -> Callable[[Life, int], Life]:
 
 
 @dataclass
-class Execution:
-    """A run this process is executing, and what its watcher tells it."""
+class Execution(Held):
+    """A run this process is executing, and what its watcher tells it (``cancelled``,
+    ``lost``: :class:`leases.Held`)."""
 
     thread_id: str
     run_id: str
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    #: The lease was lost: the run is no longer ours to change.
-    lost: bool = False
-    #: The worker is shutting down.
-    shutdown: bool = False
-    renewed: float = field(default_factory=time.monotonic)
     #: Why runstate last refused one of this execution's changes (for the log).
     refused: str = ""
     pending: list[str] = field(default_factory=list)
@@ -273,20 +266,23 @@ class ModelWorker:
         self.backend = settings.backend
         self.owner = owner or new_owner()
         self.leases = Leases(store)
-        self.stopping = threading.Event()
-        #: Set to make the dispatcher look for work at once (a run queued or cancelled
-        #: in this process, an execution ended).
-        self.wakeup = threading.Event()
-        self.inflight: dict[str, Execution] = {}
-        self.lock = threading.Lock()
-        self.pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=settings.concurrency, thread_name_prefix="model-run"
+        #: The runs in flight here, on ``concurrency`` threads.
+        self.hand: Hand[Execution] = Hand(
+            self.leases,
+            KIND,
+            self.owner,
+            settings.lease,
+            limit=settings.concurrency,
+            threads=settings.concurrency,
+            name="model-run",
+            ended=self.wake,
         )
-        self.threads = [
-            threading.Thread(target=self._dispatch, name="model-dispatcher", daemon=True),
-            threading.Thread(target=self._watch, name="model-watcher", daemon=True),
-        ]
-        self.failing = False
+        #: Claims and starts runs every ``poll``, or at once when woken (:meth:`wake`).
+        self.dispatcher = Sweeper(
+            self.sweep, settings.poll, name="model dispatcher", back_off=False
+        )
+        #: Renews the leases of the runs in flight and aborts the cancelled ones.
+        self.watcher = Sweeper(self._watch, settings.poll, name="model watcher", back_off=False)
         self._last_expiry_sweep = 0.0
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -303,48 +299,26 @@ class ModelWorker:
 
     def start(self) -> None:
         self.create_schema()
-        for thread in self.threads:
-            thread.start()
+        self.dispatcher.start()
+        self.watcher.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop taking work; abort the calls in flight (their runs fail: the answer is
         lost with the process that was reading it) and wait for them."""
-        self.stopping.set()
-        self.wakeup.set()
-        self._abort_all()
-        for thread in self.threads:
-            thread.join(timeout)
-        self._abort_all()  # and what the dispatcher's last sweep took
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def _abort_all(self) -> None:
-        with self.lock:
-            for ex in self.inflight.values():
-                ex.shutdown = True
-                ex.cancelled.set()
+        self.dispatcher.halt()
+        self.watcher.halt()
+        self.hand.abort_all()
+        self.dispatcher.stop(timeout)
+        self.watcher.stop(timeout)
+        self.hand.abort_all()  # and what the dispatcher's last sweep took
+        self.hand.shutdown()
 
     # -- the dispatcher ---------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Look for work now rather than at the next poll."""
-        self.wakeup.set()
-
-    def _dispatch(self) -> None:
-        while not self.stopping.is_set():
-            self.wakeup.wait(self.settings.poll)
-            self.wakeup.clear()
-            if self.stopping.is_set():
-                break
-            try:
-                self.sweep()
-            except Unavailable:
-                continue  # the store logs the outage once
-            except Exception:
-                if not self.failing:
-                    log.exception("model worker sweep failed (trying again)")
-                self.failing = True
-            else:
-                self.failing = False
+        """Look for work now rather than at the next poll (a run queued or cancelled in
+        this process, an execution ended)."""
+        self.dispatcher.wake()
 
     def candidates(self, limit: int) -> list[tuple[str, str]]:
         """Runs waiting for a worker: queued or cancelling, or in progress with no live
@@ -365,23 +339,13 @@ class ModelWorker:
         if time.monotonic() - self._last_expiry_sweep >= 1.0:
             self._last_expiry_sweep = time.monotonic()
             self.expire_waiting()
-        with self.lock:
-            free = self.settings.concurrency - len(self.inflight)
-            busy = set(self.inflight)
+        free = self.hand.free()
         if free <= 0:
             return
-        for thread_id, run_id in self.candidates(free + len(busy) + 8):
-            if free <= 0 or self.stopping.is_set():
+        for thread_id, run_id in self.candidates(free + len(self.hand.held()) + 8):
+            if self.hand.free() <= 0 or self.dispatcher.stopping.is_set():
                 break
-            if run_id in busy:
-                continue
-            if not self.leases.claim(KIND, run_id, self.owner, self.settings.lease):
-                continue
-            ex = Execution(thread_id, run_id)
-            with self.lock:
-                self.inflight[run_id] = ex
-            free -= 1
-            self.pool.submit(self._execute, ex)
+            self.hand.take(run_id, partial(Execution, thread_id, run_id), self._execute)
 
     def expire_waiting(self) -> None:
         """Runs waiting for tool outputs past their ``expires_at``: expired now (every
@@ -403,35 +367,15 @@ class ModelWorker:
     def _watch(self) -> None:
         """Renew the leases of the runs in flight; abort a call whose run left
         ``in_progress`` (a cancel, an expiry) or whose lease was lost."""
-        while not self.stopping.wait(self.settings.poll):
-            with self.lock:
-                flying = list(self.inflight.values())
-            if not flying:
-                continue
-            try:
-                self._look(flying)
-            except Exception:
-                log.debug("model watcher look failed", exc_info=True)
+        self.hand.watch(self._statuses)
 
-    def _look(self, flying: list[Execution]) -> None:
-        ids = [ex.run_id for ex in flying]
+    def _statuses(self, ids: list[str]) -> dict[str, str]:
         marks = ", ".join("?" * len(ids))
         with self.store.session():
-            statuses = dict(
-                self.store.execute(
-                    f"SELECT id, status FROM runs WHERE id IN ({marks})", tuple(ids)
-                ).fetchall()
+            rows = self.store.execute(
+                f"SELECT id, status FROM runs WHERE id IN ({marks})", tuple(ids)
             )
-        now = time.monotonic()
-        for ex in flying:
-            if statuses.get(ex.run_id, "gone") not in _IN_FLIGHT:
-                ex.cancelled.set()
-            if now - ex.renewed >= self.settings.lease / 3:
-                if self.leases.renew(KIND, ex.run_id, self.owner, self.settings.lease):
-                    ex.renewed = now
-                else:
-                    ex.lost = True
-                    ex.cancelled.set()
+            return dict(rows.fetchall())
 
     # -- executing one run ------------------------------------------------------------------
 
@@ -446,6 +390,7 @@ class ModelWorker:
             return None
 
     def _execute(self, ex: Execution) -> None:
+        """Execute the run (on the hand's pool, which releases its lease after)."""
         try:
             self._run(ex)
         except Exception:
@@ -453,13 +398,6 @@ class ModelWorker:
             if not ex.lost:
                 with suppress(Exception):
                     self._end(ex, "server_error", "The model worker failed.")
-        finally:
-            if not ex.lost:
-                with suppress(Exception):
-                    self.leases.release(KIND, ex.run_id, self.owner)
-            with self.lock:
-                self.inflight.pop(ex.run_id, None)
-            self.wake()  # a slot is free
 
     def _run(self, ex: Execution) -> None:
         # The claim may have lapsed while this process stalled before getting here (and

@@ -43,6 +43,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from store import Store, Unavailable, clock, new_id
+from sweeper import Sweeper
 from tool_calls import arguments_for
 
 import runstate as rs
@@ -629,11 +630,12 @@ class ResponsesAPI:
 # The scripted worker (--auto)
 
 
-def worker(store: ResponseStore, delay: float) -> app.AutoWorker:
-    """The runs' worker loop (``app.AutoWorker``) taking every response not yet ended one
-    step on (:func:`auto_step`). Processes sharing a database share the work; the
-    compare-and-set sorts out who moved a response first, and a cancel that landed first
-    wins (the worker's move is refused with ``cancel-won``)."""
+def worker(store: ResponseStore, delay: float) -> Sweeper:
+    """The scripted responses' worker: a :class:`sweeper.Sweeper` (as the runs' worker,
+    ``app.AutoWorker``) taking every response not yet ended one step on each sweep
+    (:func:`auto_step`). Processes sharing a database share the work; the compare-and-set
+    sorts out who moved a response first, and a cancel that landed first wins (the
+    worker's move is refused with ``cancel-won``)."""
 
     def sweep() -> None:
         with store.store.session():
@@ -642,4 +644,4 @@ def worker(store: ResponseStore, delay: float) -> app.AutoWorker:
                 with suppress(rs.TransitionError, rs.APIError):
                     store.change(response_id, auto_step)
 
-    return app.AutoWorker(store.store, delay, work=sweep, name="responses worker")
+    return Sweeper(sweep, delay, name="responses worker")
