@@ -262,16 +262,9 @@ class ResponseStore:
         return [(int(n), t, b) for n, t, b in rows], None if row is None else str(row[0])
 
     def event_counts(self, response_ids: list[str]) -> dict[str, int]:
-        """Each response's ``next_event`` (the streams' poller), one query per 500 ids."""
-        found: dict[str, int] = {}
-        for i in range(0, len(response_ids), 500):
-            chunk = response_ids[i : i + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = self.execute(
-                f"SELECT id, next_event FROM responses WHERE id IN ({marks})", tuple(chunk)
-            ).fetchall()
-            found.update((r, int(n)) for r, n in rows)
-        return found
+        """Each response's ``next_event`` (the streams' poller)."""
+        found = self.store.column_by_id("responses", "next_event", response_ids)
+        return {r: int(n) for r, n in found.items()}
 
     def to_work_on(self, limit: int = 100) -> list[str]:
         """Ids of the responses not yet ended, oldest first (the worker's)."""
@@ -290,16 +283,9 @@ class ResponseStore:
         return [r for (r,) in rows]
 
     def statuses(self, response_ids: list[str]) -> dict[str, str]:
-        """Each response's status (a deleted one is missing), one query per 500 ids."""
-        found: dict[str, str] = {}
-        for i in range(0, len(response_ids), 500):
-            chunk = response_ids[i : i + 500]
-            marks = ", ".join("?" * len(chunk))
-            rows = self.execute(
-                f"SELECT id, status FROM responses WHERE id IN ({marks})", tuple(chunk)
-            ).fetchall()
-            found.update((r, str(s)) for r, s in rows)
-        return found
+        """Each response's status (a deleted one is missing)."""
+        found = self.store.column_by_id("responses", "status", response_ids)
+        return {r: str(s) for r, s in found.items()}
 
     def orphans(self, limit: int = 100) -> list[str]:
         """Ids of the in-progress responses no lease holds (the model worker's lease
