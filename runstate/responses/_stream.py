@@ -343,8 +343,9 @@ class ResponseTraceChecker:
         self._parts: set[tuple[int, int]] = set()
         self._closed_items: set[int] = set()
         self._closed_parts: set[tuple[int, int]] = set()
-        #: The text each output_text part opened in this stream has been sent so far.
-        self._texts: dict[tuple[int, int], str] = {}
+        #: The pieces of text each output_text part opened in this stream has been sent
+        #: so far (joined only when the part is done: a model's text comes in thousands).
+        self._texts: dict[tuple[int, int], list[str]] = {}
         self._last_event = ""
 
     def feed(self, item: object) -> tuple[TraceProblem, ...]:
@@ -645,7 +646,7 @@ class ResponseTraceChecker:
             part_value = data.get("part")
             if isinstance(part_value, Mapping) and part_value.get("type") == "output_text":
                 start = part_value.get("text")
-                self._texts[key] = start if isinstance(start, str) else ""
+                self._texts[key] = [start] if isinstance(start, str) else []
             return
         if key not in self._parts:
             if self._resumed and key not in self._closed_parts:
@@ -674,12 +675,13 @@ class ResponseTraceChecker:
         found: list[TraceProblem],
     ) -> None:
         """Deltas joined must give the part's text (parts opened in this stream only)."""
-        sent = self._texts.get(key)
-        if sent is None:
+        pieces = self._texts.get(key)
+        if pieces is None:
             return
         if kind == "response.output_text.delta":
             delta = data.get("delta")
-            self._texts[key] = sent + (delta if isinstance(delta, str) else "")
+            if isinstance(delta, str):
+                pieces.append(delta)
             return
         if kind == "response.output_text.done":
             text = data.get("text")
@@ -690,6 +692,7 @@ class ResponseTraceChecker:
             text = part.get("text")
         else:
             return
+        sent = "".join(pieces)
         if text != sent:
             found.append(
                 TraceProblem(
