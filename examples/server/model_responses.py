@@ -198,18 +198,26 @@ def chat_request(response: rr.Response, items: list[dict[str, Any]]) -> dict[str
 # The outcome: what the response becomes
 
 
+def response_usage(
+    input_tokens: int, output_tokens: int, total_tokens: int | None = None
+) -> dict[str, Any]:
+    """Token counts in the Responses API's ``usage`` shape (the SDK's ``ResponseUsage``)."""
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens if total_tokens is None else total_tokens,
+    }
+
+
 def usage(outcome: Outcome | None) -> dict[str, Any]:
     """The backend's usage in the Responses shape (zeros when it sent none)."""
     given = (outcome.usage if outcome is not None else None) or {}
     prompt = int(given.get("prompt_tokens", 0))
     completion = int(given.get("completion_tokens", 0))
-    return {
-        "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": completion,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": int(given.get("total_tokens", prompt + completion)),
-    }
+    total = given.get("total_tokens")
+    return response_usage(prompt, completion, None if total is None else int(total))
 
 
 def open_message(message_id: str) -> dict[str, Any]:

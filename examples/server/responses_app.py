@@ -276,15 +276,7 @@ def scripted_output(response: rr.Response, items: list[dict[str, Any]]) -> list[
 
 def usage(items: list[dict[str, Any]], output: list[dict[str, Any]]) -> dict[str, Any]:
     """Token counts as words (a scripted model has no tokenizer); the SDK's shape."""
-    words_in = len(text(items).split())
-    words_out = len(text(output).split())
-    return {
-        "input_tokens": words_in,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": words_out,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": words_in + words_out,
-    }
+    return model_responses.response_usage(len(text(items).split()), len(text(output).split()))
 
 
 def auto_step(response: rr.Response, items: list[dict[str, Any]], now: int) -> rr.Response:
